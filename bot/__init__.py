@@ -1,0 +1,1 @@
+"""The Telegram adapter and the composition root: settings, CLI and wiring."""

@@ -1,0 +1,73 @@
+"""The one settings object: read from the environment or `.env`, built in the entry point only."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,}$")
+
+
+class Settings(BaseSettings):
+    """Every variable is listed in .env.example and the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- Telegram -----------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_BASE")
+    webhook_url: str | None = Field(default=None, alias="CANBO_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(default=None, alias="CANBO_WEBHOOK_SECRET")
+    webhook_listen: str = Field(default="0.0.0.0", alias="CANBO_WEBHOOK_LISTEN")
+    webhook_port: int = Field(default=8443, alias="CANBO_WEBHOOK_PORT")
+
+    # --- Storage ------------------------------------------------------------------------------
+    data_dir: Path = Field(default=Path("data"), alias="CANBO_DATA_DIR")
+    database_url: str | None = Field(default=None, alias="CANBO_DATABASE_URL")  # default: SQLite in data_dir
+    chroma_url: str | None = Field(default=None, alias="CANBO_CHROMA_URL")  # default: embedded in data_dir
+
+    # --- Retrieval ----------------------------------------------------------------------------
+    # "e5-small" (bundled, default) or a local path to any sentence-transformers model folder.
+    embedding_model: str = Field(default="e5-small", alias="CANBO_EMBEDDING_MODEL")
+    embedding_threads: int = Field(default=1, alias="CANBO_EMBEDDING_THREADS")
+    max_upload_mb: int = Field(default=20, alias="CANBO_MAX_UPLOAD_MB")
+    allow_classified: bool = Field(default=False, alias="CANBO_ALLOW_CLASSIFIED")
+    # Optional LLM answer writer (any OpenAI-compatible endpoint); extractive answers when unset.
+    llm_base_url: str | None = Field(default=None, alias="CANBO_LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(default=None, alias="CANBO_LLM_API_KEY")
+    llm_model: str = Field(default="local", alias="CANBO_LLM_MODEL")
+    llm_timeout_s: float = Field(default=20.0, alias="CANBO_LLM_TIMEOUT")
+
+    # --- Records and the bot ------------------------------------------------------------------
+    rules_file: Path | None = Field(default=None, alias="CANBO_RULES_FILE")  # default: Hà Nội monthly
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", alias="CANBO_TIMEZONE")
+    qa_requires_login: bool = Field(default=False, alias="CANBO_QA_REQUIRES_LOGIN")
+    support_contact: str = Field(default="Ban Tổ chức (bộ phận quản trị hệ thống)", alias="CANBO_SUPPORT_CONTACT")
+    log_level: str = Field(default="INFO", alias="CANBO_LOG_LEVEL")
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not TOKEN_PATTERN.match(value.get_secret_value().strip()):
+            raise ValueError("TELEGRAM_BOT_TOKEN không đúng dạng 123456789:ABC... (lấy từ @BotFather)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("CANBO_WEBHOOK_SECRET chỉ gồm chữ, số, '_' và '-' (1–256 ký tự)")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'canbo.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"

@@ -1,0 +1,1 @@
+"""The system of record: roster, roles, evaluations, action programmes, rotations, summaries."""

@@ -1,0 +1,50 @@
+"""Errors raised by the records services."""
+
+
+class RecordsError(Exception):
+    """Base error of the records package. `code` is stable; bot/texts.py maps it to Vietnamese."""
+
+    code = "records"
+
+    def __init__(self, detail: str = "", **params: object) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+        self.params = params
+
+
+class NotFound(RecordsError):
+    code = "not_found"
+
+
+class PermissionDenied(RecordsError):
+    """Outside the actor's role or unit scope."""
+
+    code = "permission_denied"
+
+
+class InvalidTransition(RecordsError):
+    """The record's state does not allow this action (e.g. reviewing a draft)."""
+
+    code = "invalid_transition"
+
+
+class ConcurrentUpdate(RecordsError):
+    """Someone else acted on the record first (version mismatch): e.g. 'already reviewed'."""
+
+    code = "concurrent_update"
+
+
+class ValidationFailed(RecordsError):
+    """Input out of bounds or malformed; `params` say which field and what is allowed."""
+
+    code = "validation"
+
+
+class RulesFileInvalid(RecordsError):
+    code = "rules_invalid"
+
+
+class ImportRejected(RecordsError):
+    """A roster file with errors: nothing was imported; `report` lists the rows."""
+
+    code = "import_rejected"

@@ -1,0 +1,1 @@
+"""Question to cited answer: embeddings, vector and lexical indexes, fusion, answer composition."""

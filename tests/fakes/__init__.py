@@ -1,0 +1,1 @@
+"""Fakes of systems outside the product (the Telegram Bot API, an LLM server)."""
