@@ -1,0 +1,74 @@
+"""Static checks of the scaled-out deployment files (no Docker engine runs here) and the env documentation."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def _settings_aliases() -> set[str]:
+    return {f.alias for f in Settings.model_fields.values() if f.alias}
+
+
+def test_compose_file_matches_the_compose_spec() -> None:
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or "check-jsonschema"
+    result = subprocess.run(
+        [exe, "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_has_bot_postgres_and_chroma_with_health_checks_and_volumes() -> None:
+    compose = _compose()
+    services = compose["services"]
+    assert {"bot", "postgres", "chroma"} <= set(services)
+    for name in ("bot", "postgres", "chroma"):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
+        assert services[name].get("volumes"), f"{name} keeps no data in a volume"
+    named = set(compose["volumes"])
+    for name in ("bot", "postgres", "chroma"):
+        for mount in services[name]["volumes"]:
+            assert mount.split(":")[0] in named
+    bot_deps = services["bot"]["depends_on"]
+    assert bot_deps["postgres"]["condition"] == "service_healthy"
+    assert bot_deps["chroma"]["condition"] == "service_healthy"
+
+
+def test_compose_bot_environment_uses_only_known_settings() -> None:
+    env = _compose()["services"]["bot"]["environment"]
+    assert set(env) <= _settings_aliases(), set(env) - _settings_aliases()
+    assert env["CANBO_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert env["CANBO_CHROMA_URL"].startswith("http://chroma:")
+    # The bot's health check is a real subcommand of the CLI.
+    assert _compose()["services"]["bot"]["healthcheck"]["test"][1:] == ["canbo", "health"]
+
+
+def test_env_example_lists_every_setting() -> None:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.M))
+    missing = _settings_aliases() - listed
+    assert not missing, f".env.example does not list {sorted(missing)}"
+
+
+def test_dockerfile_bakes_in_the_model_without_torch() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11", text, flags=re.M)
+    assert "pip install -c constraints.txt ." in text
+    assert "[st" not in text, "the image is the lean install: no sentence-transformers/torch"
+    assert "E5()" in text, "the build proves the bundled model loads offline"
