@@ -1,0 +1,484 @@
+"""The bot's own durable state: processed updates, conversations, answers, feedback, staff hand-offs, jobs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Text, delete, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel
+
+from records.errors import ConcurrentUpdate, NotFound, ValidationFailed
+
+MAX_STATE_DATA_CHARS = 20_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- Tables ---------------------------------------------------------------------------------------
+
+
+class BotUpdate(SQLModel, table=True):
+    """One row per Telegram update id the bot has started (and maybe finished) handling."""
+
+    __tablename__ = "bot_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    run_id: str = Field(max_length=40)
+    status: str = Field(default="started", max_length=16)  # started | done
+    created_at: datetime = Field(default_factory=_now, index=True)
+
+
+class BotConversation(SQLModel, table=True):
+    """The current step of a multi-message conversation of a user in a chat (at most one)."""
+
+    __tablename__ = "bot_conversation"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    state: str = Field(max_length=64)
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class BotAnswer(SQLModel, table=True):
+    """A regulation answer the bot sent: the anchor for feedback, 'full article' and hand-off buttons."""
+
+    __tablename__ = "bot_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    found: bool
+    chunk_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list, best first
+    created_at: datetime = Field(default_factory=_now)
+
+
+class BotFeedback(SQLModel, table=True):
+    """👍/👎 on an answer: one vote per user and answer (a second tap changes, never duplicates)."""
+
+    __tablename__ = "bot_feedback"
+
+    answer_id: int = Field(foreign_key="bot_answer.id", primary_key=True)
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    vote: int  # +1 or -1
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class BotHandoff(SQLModel, table=True):
+    """An unanswered question passed to committee staff; staff's reply is sent back to the asker."""
+
+    __tablename__ = "bot_handoff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: int = Field(foreign_key="bot_answer.id", unique=True)
+    asker_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    asker_user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", max_length=16)  # open | answered
+    answered_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=_now)
+    answered_at: datetime | None = None
+
+
+class BotJob(SQLModel, table=True):
+    """A scheduled job the bot re-creates at start (the job queue itself lives in memory)."""
+
+    __tablename__ = "bot_job"
+
+    name: str = Field(primary_key=True, max_length=120)
+    kind: str = Field(max_length=64)  # the feature's registered job kind
+    run_at: datetime  # next run (aware, UTC)
+    interval_s: int | None = None  # repeat every N seconds; None = once
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+
+
+# --- Public views ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    chat_id: int
+    user_id: int
+    state: str
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    id: int
+    chat_id: int
+    user_id: int
+    question: str
+    found: bool
+    chunk_ids: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HandoffRecord:
+    id: int
+    answer_id: int
+    asker_chat_id: int
+    asker_user_id: int
+    question: str
+    status: str
+    answered_by: int | None
+    reply: str | None
+    created_at: datetime
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    name: str
+    kind: str
+    run_at: datetime
+    interval_s: int | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FeedbackCounts:
+    up: int
+    down: int
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the bot tables directly (tests and first runs before migrations know them)."""
+    tables = [
+        SQLModel.metadata.tables[name]
+        for name in ("bot_update", "bot_conversation", "bot_answer", "bot_feedback", "bot_handoff", "bot_job")
+    ]
+    SQLModel.metadata.create_all(engine, tables=tables)
+
+
+# --- Processed updates ----------------------------------------------------------------------------
+
+
+def claim_update(engine: Engine, *, update_id: int, run_id: str) -> bool:
+    """Claim an update for handling. False when it was already handled (or is being handled) by this run
+    or finished by any run; an update started by a crashed earlier run is claimed again."""
+    with Session(engine) as session:
+        session.add(BotUpdate(update_id=update_id, run_id=run_id))
+        try:
+            session.commit()
+            return True
+        except IntegrityError:
+            session.rollback()
+    with Session(engine) as session:
+        result = session.execute(
+            update(BotUpdate)
+            .where(
+                BotUpdate.update_id == update_id,  # type: ignore[arg-type]
+                BotUpdate.status == "started",  # type: ignore[arg-type]
+                BotUpdate.run_id != run_id,  # type: ignore[arg-type]
+            )
+            .values(run_id=run_id, created_at=_now())
+        )
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_update(engine: Engine, *, update_id: int) -> None:
+    """Mark a claimed update as fully handled."""
+    with Session(engine) as session:
+        session.execute(
+            update(BotUpdate).where(BotUpdate.update_id == update_id).values(status="done")  # type: ignore[arg-type]
+        )
+        session.commit()
+
+
+def prune_updates(engine: Engine, *, older_than: timedelta) -> int:
+    """Forget processed update ids older than `older_than` (Telegram redelivers for at most 24 h)."""
+    with Session(engine) as session:
+        result = session.execute(delete(BotUpdate).where(BotUpdate.created_at < _now() - older_than))  # type: ignore[arg-type]
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- Conversations --------------------------------------------------------------------------------
+
+
+def load_conversation(engine: Engine, *, chat_id: int, user_id: int) -> ConversationState | None:
+    """The conversation step of `user_id` in `chat_id`, or None when idle."""
+    with Session(engine) as session:
+        row = session.get(BotConversation, (chat_id, user_id))
+        if row is None:
+            return None
+        return ConversationState(
+            chat_id=row.chat_id,
+            user_id=row.user_id,
+            state=row.state,
+            data=json.loads(row.data or "{}"),
+            updated_at=row.updated_at,
+        )
+
+
+def save_conversation(
+    engine: Engine, *, chat_id: int, user_id: int, state: str, data: dict[str, Any] | None = None
+) -> None:
+    """Set (insert or replace) the conversation step; `data` must be JSON-serialisable and small."""
+    if not state or len(state) > 64:
+        raise ValidationFailed("conversation state name must be 1-64 characters", field="state")
+    encoded = json.dumps(data or {}, ensure_ascii=False)
+    if len(encoded) > MAX_STATE_DATA_CHARS:
+        raise ValidationFailed("conversation data too large", field="data", limit=MAX_STATE_DATA_CHARS)
+    for _attempt in range(2):
+        with Session(engine) as session:
+            row = session.get(BotConversation, (chat_id, user_id))
+            if row is None:
+                session.add(
+                    BotConversation(
+                        chat_id=chat_id, user_id=user_id, state=state, data=encoded, updated_at=_now()
+                    )
+                )
+            else:
+                row.state, row.data, row.updated_at = state, encoded, _now()
+                session.add(row)
+            try:
+                session.commit()
+                return
+            except IntegrityError:  # a concurrent insert of the same key: retry as an update
+                session.rollback()
+    raise ConcurrentUpdate("conversation changed concurrently")
+
+
+def clear_conversation(engine: Engine, *, chat_id: int, user_id: int) -> bool:
+    """End the conversation; True when there was one."""
+    with Session(engine) as session:
+        result = session.execute(
+            delete(BotConversation).where(
+                BotConversation.chat_id == chat_id,  # type: ignore[arg-type]
+                BotConversation.user_id == user_id,  # type: ignore[arg-type]
+            )
+        )
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- Answers and feedback -------------------------------------------------------------------------
+
+
+def _answer_view(row: BotAnswer) -> AnswerRecord:
+    assert row.id is not None
+    return AnswerRecord(
+        id=row.id,
+        chat_id=row.chat_id,
+        user_id=row.user_id,
+        question=row.question,
+        found=row.found,
+        chunk_ids=list(json.loads(row.chunk_ids or "[]")),
+        created_at=row.created_at,
+    )
+
+
+def record_answer(
+    engine: Engine, *, chat_id: int, user_id: int, question: str, found: bool, chunk_ids: list[str]
+) -> AnswerRecord:
+    """Store an answer that was (about to be) sent, returning its id for the buttons."""
+    with Session(engine, expire_on_commit=False) as session:
+        row = BotAnswer(
+            chat_id=chat_id,
+            user_id=user_id,
+            question=question,
+            found=found,
+            chunk_ids=json.dumps(chunk_ids, ensure_ascii=False),
+        )
+        session.add(row)
+        session.commit()
+        return _answer_view(row)
+
+
+def get_answer(engine: Engine, *, answer_id: int) -> AnswerRecord:
+    """The stored answer; `NotFound` when unknown."""
+    with Session(engine) as session:
+        row = session.get(BotAnswer, answer_id)
+        if row is None:
+            raise NotFound("answer not found", answer_id=answer_id)
+        return _answer_view(row)
+
+
+def record_feedback(engine: Engine, *, answer_id: int, user_id: int, vote: int) -> str:
+    """Store a 👍 (+1) / 👎 (-1). Returns "saved", "changed" or "unchanged" (a repeated tap)."""
+    if vote not in (1, -1):
+        raise ValidationFailed("vote must be +1 or -1", field="vote")
+    get_answer(engine, answer_id=answer_id)
+    for _attempt in range(2):
+        with Session(engine) as session:
+            row = session.get(BotFeedback, (answer_id, user_id))
+            if row is not None:
+                if row.vote == vote:
+                    return "unchanged"
+                row.vote, row.updated_at = vote, _now()
+                session.add(row)
+                session.commit()
+                return "changed"
+            session.add(BotFeedback(answer_id=answer_id, user_id=user_id, vote=vote))
+            try:
+                session.commit()
+                return "saved"
+            except IntegrityError:
+                session.rollback()
+    return "unchanged"
+
+
+def feedback_counts(engine: Engine, *, since: datetime | None = None) -> FeedbackCounts:
+    """Totals of 👍 and 👎 (for staff review)."""
+    with Session(engine) as session:
+        stmt = select(BotFeedback.vote, func.count()).group_by(BotFeedback.vote)  # type: ignore[call-overload]
+        if since is not None:
+            stmt = stmt.where(BotFeedback.updated_at >= since)
+        counts = {int(vote): int(n) for vote, n in session.execute(stmt)}
+    return FeedbackCounts(up=counts.get(1, 0), down=counts.get(-1, 0))
+
+
+def disliked_answers(engine: Engine, *, limit: int = 50) -> list[AnswerRecord]:
+    """Answers that received a 👎, newest first (for staff review)."""
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(BotAnswer)
+            .join(BotFeedback, BotFeedback.answer_id == BotAnswer.id)  # type: ignore[arg-type]
+            .where(BotFeedback.vote == -1)  # type: ignore[arg-type]
+            .distinct()
+            .order_by(BotAnswer.id.desc())  # type: ignore[union-attr]
+            .limit(limit)
+        ).all()
+        return [_answer_view(r) for r in rows]
+
+
+# --- Hand-offs to staff ---------------------------------------------------------------------------
+
+
+def _handoff_view(row: BotHandoff) -> HandoffRecord:
+    assert row.id is not None
+    return HandoffRecord(
+        id=row.id,
+        answer_id=row.answer_id,
+        asker_chat_id=row.asker_chat_id,
+        asker_user_id=row.asker_user_id,
+        question=row.question,
+        status=row.status,
+        answered_by=row.answered_by,
+        reply=row.reply,
+        created_at=row.created_at,
+        answered_at=row.answered_at,
+    )
+
+
+def open_handoff(engine: Engine, *, answer_id: int) -> tuple[HandoffRecord, bool]:
+    """Pass the question of an answer to staff. Returns (hand-off, created); a repeat returns the first one."""
+    answer = get_answer(engine, answer_id=answer_id)
+    with Session(engine, expire_on_commit=False) as session:
+        row = BotHandoff(
+            answer_id=answer.id,
+            asker_chat_id=answer.chat_id,
+            asker_user_id=answer.user_id,
+            question=answer.question,
+        )
+        session.add(row)
+        try:
+            session.commit()
+            return _handoff_view(row), True
+        except IntegrityError:
+            session.rollback()
+    with Session(engine) as session:
+        existing = session.scalars(
+            select(BotHandoff).where(BotHandoff.answer_id == answer_id)  # type: ignore[arg-type]
+        ).one()
+        return _handoff_view(existing), False
+
+
+def get_handoff(engine: Engine, *, handoff_id: int) -> HandoffRecord:
+    """The hand-off; `NotFound` when unknown."""
+    with Session(engine) as session:
+        row = session.get(BotHandoff, handoff_id)
+        if row is None:
+            raise NotFound("hand-off not found", handoff_id=handoff_id)
+        return _handoff_view(row)
+
+
+def answer_handoff(engine: Engine, *, handoff_id: int, staff_user_id: int, reply: str) -> HandoffRecord:
+    """Record staff's reply once. `ConcurrentUpdate` when someone already answered it."""
+    if not reply.strip():
+        raise ValidationFailed("empty reply", field="reply")
+    get_handoff(engine, handoff_id=handoff_id)
+    with Session(engine) as session:
+        result = session.execute(
+            update(BotHandoff)
+            .where(BotHandoff.id == handoff_id, BotHandoff.status == "open")  # type: ignore[arg-type]
+            .values(status="answered", answered_by=staff_user_id, reply=reply, answered_at=_now())
+        )
+        session.commit()
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate("already answered", handoff_id=handoff_id)
+    return get_handoff(engine, handoff_id=handoff_id)
+
+
+def open_handoffs(engine: Engine, *, limit: int = 50) -> list[HandoffRecord]:
+    """Unanswered hand-offs, oldest first."""
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(BotHandoff)
+            .where(BotHandoff.status == "open")  # type: ignore[arg-type]
+            .order_by(BotHandoff.id)  # type: ignore[arg-type]
+            .limit(limit)
+        ).all()
+        return [_handoff_view(r) for r in rows]
+
+
+# --- Scheduled jobs -------------------------------------------------------------------------------
+
+
+def save_job(
+    engine: Engine,
+    *,
+    name: str,
+    kind: str,
+    run_at: datetime,
+    interval_s: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Insert or replace a scheduled job (`run_at` timezone-aware)."""
+    if interval_s is not None and interval_s <= 0:
+        raise ValidationFailed("interval must be positive", field="interval_s")
+    encoded = json.dumps(data or {}, ensure_ascii=False)
+    with Session(engine) as session:
+        row = session.get(BotJob, name)
+        if row is None:
+            row = BotJob(name=name, kind=kind, run_at=run_at, interval_s=interval_s, data=encoded)
+        else:
+            row.kind, row.run_at, row.interval_s, row.data = kind, run_at, interval_s, encoded
+        session.add(row)
+        session.commit()
+
+
+def delete_job(engine: Engine, *, name: str) -> bool:
+    """Forget a scheduled job; True when it existed."""
+    with Session(engine) as session:
+        result = session.execute(delete(BotJob).where(BotJob.name == name))  # type: ignore[arg-type]
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_jobs(engine: Engine) -> list[JobRecord]:
+    """Every scheduled job, by name."""
+    with Session(engine) as session:
+        rows = session.scalars(select(BotJob).order_by(BotJob.name)).all()  # type: ignore[arg-type]
+        return [
+            JobRecord(
+                name=r.name, kind=r.kind, run_at=r.run_at, interval_s=r.interval_s, data=json.loads(r.data)
+            )
+            for r in rows
+        ]

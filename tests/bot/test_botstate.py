@@ -1,0 +1,103 @@
+"""The bot's durable state on real SQLite and Postgres: dedup, conversations, feedback, hand-offs, jobs."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from records import botstate
+from records.errors import ConcurrentUpdate, NotFound, ValidationFailed
+
+
+def test_update_claimed_once_per_run_and_reclaimed_after_crash(state_engine: Engine) -> None:
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-a") is True
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-a") is False
+    # A new process finds it started by a crashed run: it may handle it again, once.
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-b") is True
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-b") is False
+    botstate.finish_update(state_engine, update_id=2**40)
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-c") is False
+    assert botstate.prune_updates(state_engine, older_than=timedelta(0)) == 1
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-c") is True
+
+
+def test_concurrent_claims_let_exactly_one_win(state_engine: Engine) -> None:
+    wins: list[bool] = []
+    barrier = threading.Barrier(6)
+
+    def claim() -> None:
+        barrier.wait()
+        wins.append(botstate.claim_update(state_engine, update_id=77, run_id="same-run"))
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 5 + [True]
+
+
+def test_conversation_roundtrip(state_engine: Engine) -> None:
+    chat, user = -(10**12), 9 * 10**11
+    assert botstate.load_conversation(state_engine, chat_id=chat, user_id=user) is None
+    botstate.save_conversation(
+        state_engine, chat_id=chat, user_id=user, state="qa:reply", data={"id": 3, "t": "Điều"}
+    )
+    botstate.save_conversation(state_engine, chat_id=chat, user_id=user, state="qa:reply", data={"id": 4})
+    state = botstate.load_conversation(state_engine, chat_id=chat, user_id=user)
+    assert state is not None and state.state == "qa:reply" and state.data == {"id": 4}
+    assert botstate.clear_conversation(state_engine, chat_id=chat, user_id=user) is True
+    assert botstate.clear_conversation(state_engine, chat_id=chat, user_id=user) is False
+    with pytest.raises(ValidationFailed):
+        botstate.save_conversation(state_engine, chat_id=1, user_id=1, state="x", data={"big": "a" * 30_000})
+
+
+def test_feedback_is_one_vote_per_user(state_engine: Engine) -> None:
+    answer = botstate.record_answer(
+        state_engine,
+        chat_id=5,
+        user_id=5,
+        question="thời gian luân chuyển?",
+        found=True,
+        chunk_ids=["d:1", "d:2"],
+    )
+    assert botstate.get_answer(state_engine, answer_id=answer.id).chunk_ids == ["d:1", "d:2"]
+    assert botstate.record_feedback(state_engine, answer_id=answer.id, user_id=5, vote=1) == "saved"
+    assert botstate.record_feedback(state_engine, answer_id=answer.id, user_id=5, vote=1) == "unchanged"
+    assert botstate.record_feedback(state_engine, answer_id=answer.id, user_id=5, vote=-1) == "changed"
+    assert botstate.record_feedback(state_engine, answer_id=answer.id, user_id=6, vote=-1) == "saved"
+    assert botstate.feedback_counts(state_engine) == botstate.FeedbackCounts(up=0, down=2)
+    assert [a.id for a in botstate.disliked_answers(state_engine)] == [answer.id]
+    with pytest.raises(ValidationFailed):
+        botstate.record_feedback(state_engine, answer_id=answer.id, user_id=5, vote=0)
+    with pytest.raises(NotFound):
+        botstate.record_feedback(state_engine, answer_id=answer.id + 100, user_id=5, vote=1)
+
+
+def test_handoff_opened_once_and_answered_once(state_engine: Engine) -> None:
+    answer = botstate.record_answer(
+        state_engine, chat_id=8, user_id=8, question="hỏi gì đó", found=False, chunk_ids=[]
+    )
+    first, created = botstate.open_handoff(state_engine, answer_id=answer.id)
+    again, created_again = botstate.open_handoff(state_engine, answer_id=answer.id)
+    assert created and not created_again and again.id == first.id
+    assert [h.id for h in botstate.open_handoffs(state_engine)] == [first.id]
+    done = botstate.answer_handoff(state_engine, handoff_id=first.id, staff_user_id=99, reply="Trả lời")
+    assert done.status == "answered" and done.reply == "Trả lời" and done.asker_chat_id == 8
+    with pytest.raises(ConcurrentUpdate):
+        botstate.answer_handoff(state_engine, handoff_id=first.id, staff_user_id=98, reply="Lần hai")
+    assert botstate.get_handoff(state_engine, handoff_id=first.id).answered_by == 99
+    assert botstate.open_handoffs(state_engine) == []
+
+
+def test_jobs_persist(state_engine: Engine) -> None:
+    at = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    botstate.save_job(state_engine, name="remind:1", kind="remind", run_at=at, interval_s=3600, data={"p": 1})
+    botstate.save_job(state_engine, name="remind:1", kind="remind", run_at=at, interval_s=60, data={"p": 2})
+    jobs = botstate.list_jobs(state_engine)
+    assert len(jobs) == 1 and jobs[0].interval_s == 60 and jobs[0].data == {"p": 2} and jobs[0].run_at == at
+    assert botstate.delete_job(state_engine, name="remind:1") is True
+    assert botstate.list_jobs(state_engine) == []
