@@ -48,3 +48,29 @@ class ImportRejected(RecordsError):
     """A roster file with errors: nothing was imported; `report` lists the rows."""
 
     code = "import_rejected"
+
+
+class QuotaExceeded(ValidationFailed):
+    """A decision would put more records in a grade than the quota allows; `params` give the numbers."""
+
+    code = "quota_exceeded"
+
+
+class AlreadyLinked(RecordsError):
+    """This Telegram account is already signed in as another person."""
+
+    code = "already_linked"
+
+
+class InviteInvalid(RecordsError):
+    """Unknown invite code (typo, or never issued)."""
+
+    code = "invite_invalid"
+
+
+class InviteExpired(InviteInvalid):
+    code = "invite_expired"
+
+
+class InviteUsed(InviteInvalid):
+    code = "invite_used"

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from records.db import make_engine
 from records.migrate import upgrade
+from tests.records.org import Org, load_org
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -38,3 +39,9 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def org(db_engine: Engine) -> Org:
+    """The sample organisation imported into `db_engine`."""
+    return load_org(db_engine)

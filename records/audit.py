@@ -1,0 +1,48 @@
+"""The append-only audit log: every create, change and state transition, by whom and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from records.schema import AuditEntry
+from records.views import AuditView
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int,
+    action: str,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry (flushed with the caller's transaction)."""
+    session.add(
+        AuditEntry(
+            at=now,
+            actor_id=actor_id,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            detail=detail,
+        )
+    )
+
+
+def list_audit(session: Session, *, entity: str, entity_id: int) -> list[AuditView]:
+    """The history of one record, oldest first (no permission check: callers check)."""
+    rows = session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
+        .order_by(col(AuditEntry.at), col(AuditEntry.id))
+    ).all()
+    return [AuditView.model_validate(row, from_attributes=True) for row in rows]
