@@ -1,0 +1,72 @@
+"""Relations between documents ("thay thế", "sửa đổi, bổ sung", "hướng dẫn") and the effective date."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from knowledge.header import fold, make_date
+from knowledge.model import Relation, RelationKind
+from knowledge.numbers import find_numbers
+
+_SENTENCE_SPLIT_RE = re.compile(r"\n+|(?<=[.;!?])\s+(?=[A-ZĐÀ-Ỹ(])")
+_EFFECTIVE_RE = re.compile(
+    r"(?:có\s+)?hiệu\s+lực(?:\s+thi\s+hành)?(?:\s+(?:kể\s+)?từ)?\s+(?:ngày\s+)?"
+    r"(?:(ký|ban\s+hành)|(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})|(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}))",
+    re.IGNORECASE,
+)
+_EVIDENCE_MAX = 300
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (and lines) for relation evidence."""
+    return [part.strip() for part in _SENTENCE_SPLIT_RE.split(text) if part and part.strip()]
+
+
+def _kind_of(sentence: str, *, is_guidance: bool) -> RelationKind | None:
+    folded = fold(sentence)
+    if folded.startswith(("can cu", "xet de nghi", "theo de nghi")):
+        return None
+    if "thay the" in folded or "bai bo" in folded or "het hieu luc" in folded:
+        return RelationKind.REPLACES
+    if "sua doi" in folded or "bo sung" in folded:
+        return RelationKind.AMENDS
+    if "huong dan thuc hien" in folded or "huong dan thi hanh" in folded:
+        return RelationKind.GUIDES
+    if is_guidance and folded.startswith("thuc hien"):
+        return RelationKind.GUIDES
+    return None
+
+
+def find_relations(
+    text: str, *, own_numbers: set[str], title: str = "", is_guidance: bool = False
+) -> list[Relation]:
+    """Every (kind, other document) pair stated in `text`, in order, once each; self-references skipped."""
+    found: list[Relation] = []
+    seen: set[tuple[RelationKind, str]] = set()
+    candidates = ([title] if title else []) + sentences(text)
+    for sentence in candidates:
+        kind = _kind_of(sentence, is_guidance=is_guidance)
+        if kind is None and sentence is title and is_guidance:
+            kind = RelationKind.GUIDES
+        if kind is None:
+            continue
+        for number in find_numbers(sentence):
+            if number in own_numbers or (kind, number) in seen:
+                continue
+            seen.add((kind, number))
+            evidence = sentence if len(sentence) <= _EVIDENCE_MAX else sentence[: _EVIDENCE_MAX - 1] + "…"
+            found.append(Relation(kind=kind, target_number=number, evidence=evidence))
+    return found
+
+
+def find_effective_date(text: str, *, issued: date | None) -> date | None:
+    """The date from "có hiệu lực (thi hành) (kể) từ ngày ..."; "từ ngày ký" gives the issue date."""
+    for match in _EFFECTIVE_RE.finditer(text):
+        if match.group(1):
+            return issued
+        parts = match.groups()[1:4] if match.group(2) else match.groups()[4:7]
+        day, month, year = parts
+        if day and month and year:
+            return make_date(day, month, year)
+    return None

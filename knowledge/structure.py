@@ -1,0 +1,386 @@
+"""The legal structure of a body: Phần/Chương/Mục, Điều/khoản/điểm or I./1./a) sections, attachments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from knowledge.header import is_upper_text, match_type_line
+
+POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"
+
+_PART_RE = re.compile(r"^(phần)\s+(thứ\s+[^\s.:]+|[IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
+_CHAPTER_RE = re.compile(r"^(chương)\s+([IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
+_MUC_RE = re.compile(r"^(mục)\s+([IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
+_ARTICLE_RE = re.compile(r"^điều\s+(\d{1,3})\s*(?:[.:\-–]\s*|\s+(?=\S)|$)(.*)$", re.IGNORECASE)
+_ROMAN_RE = re.compile(r"^([IVXLC]{1,6})\s*[.)/\-–]\s*(.*)$")
+_CLAUSE_RE = re.compile(r"^(?:khoản\s+)?(\d{1,2})\s*(?:[.)]|\s*:)\s*(.*)$", re.IGNORECASE)
+_SUBCLAUSE_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(.*)$")
+_POINT_RE = re.compile(r"^(?:điểm\s+)?([a-zđ])\s*\)\s*(.*)$", re.IGNORECASE)
+_TRAILER_RE = re.compile(r"^(?:nơi nhận\s*:|(?:t/m|tm\.?|k/t|kt\.?|tl\.?|q\.)\s+[A-ZĐ])", re.IGNORECASE)
+_ATTACH_RE = re.compile(
+    r"^\(?\s*(?:ban hành\s+)?kèm theo\s+(?:quyết định|nghị định|nghị quyết|thông tư|công văn)\b.*(?:số|ngày)",
+    re.IGNORECASE,
+)
+_TERMINAL = '.:;!?…"”)'
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+def roman_value(label: str) -> int | None:
+    """The value of a well-formed Roman numeral, else None ("IIII" and "VX" are rejected)."""
+    total = 0
+    previous = 0
+    for ch in reversed(label):
+        value = _ROMAN_VALUES.get(ch)
+        if value is None:
+            return None
+        total = total - value if value < previous else total + value
+        previous = max(previous, value)
+    canonical = ""
+    remaining = total
+    for arabic, letters in [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX")]:
+        while remaining >= arabic:
+            canonical += letters
+            remaining -= arabic
+    for arabic, letters in [(5, "V"), (4, "IV"), (1, "I")]:
+        while remaining >= arabic:
+            canonical += letters
+            remaining -= arabic
+    return total if canonical == label and total > 0 else None
+
+
+@dataclass
+class Block:
+    """A numbered piece under a unit: a khoản (or a "2.1" sub-section) with its điểm."""
+
+    label: str | None  # khoản number, or None for text before the first khoản
+    lines: list[str] = field(default_factory=list)  # the khoản line itself and text before its first điểm
+    points: list[tuple[str, list[str]]] = field(default_factory=list)  # (letter, lines)
+
+
+@dataclass
+class Unit:
+    """An article-level piece: one Điều, one "II.2" section, or one group of paragraphs."""
+
+    article: int | str | None
+    heading: str  # "Điều 5. Thời gian luân chuyển", "2. Xác nhận chương trình"
+    heading_lines: list[str]  # lines printed before the body (section heading above a sub-section)
+    path: list[str]  # Phần / Chương / Mục (and the attachment) above it
+    blocks: list[Block] = field(default_factory=list)
+    in_attachment: bool = False
+
+
+@dataclass
+class Body:
+    units: list[Unit]
+    attachment_type: str | None = None
+    attachment_title: str | None = None
+    mode: str = "articles"  # "articles" | "sections" | "numbered" | "paragraphs"
+
+
+def join_wrapped_lines(lines: list[str]) -> list[str]:
+    """Re-join a line broken mid-sentence when the next line continues in lower case."""
+    out: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if out and out[-1] and line and line[0].islower():
+            previous = out[-1]
+            heading_only = bool(
+                _PART_RE.match(previous) or _CHAPTER_RE.match(previous) or _MUC_RE.match(previous)
+            )
+            if (
+                previous[-1] not in _TERMINAL
+                and not is_upper_text(previous)
+                and not heading_only
+                and not _POINT_RE.match(line)
+                and not _TRAILER_RE.match(previous)
+            ):
+                out[-1] = f"{previous} {line}"
+                continue
+        out.append(line)
+    return out
+
+
+def _classify(line: str) -> tuple[str, str, str]:
+    """(kind, label, rest) of one line."""
+    for kind, regex in (("part", _PART_RE), ("chapter", _CHAPTER_RE), ("muc", _MUC_RE)):
+        match = regex.match(line)
+        if match:
+            return kind, f"{match.group(1).capitalize()} {match.group(2)}", match.group(3).strip()
+    match = _ARTICLE_RE.match(line)
+    if match:
+        return "article", match.group(1), match.group(2).strip()
+    match = _ROMAN_RE.match(line)
+    if match and roman_value(match.group(1)) and (match.group(2) or line.rstrip().endswith((".", ")"))):
+        return "roman", match.group(1), match.group(2).strip()
+    match = _SUBCLAUSE_RE.match(line)
+    if match:
+        return "subclause", match.group(1), match.group(2).strip()
+    match = _CLAUSE_RE.match(line)
+    if match and not re.match(r"^\d{1,2}\s*[.)]\s*\d", line):
+        return "clause", match.group(1), match.group(2).strip()
+    match = _POINT_RE.match(line)
+    if match and match.group(1).lower() in POINT_LETTERS:
+        return "point", match.group(1).lower(), match.group(2).strip()
+    if _TRAILER_RE.match(line):
+        return "trailer", "", line
+    if _ATTACH_RE.match(line):
+        return "attach", "", line
+    return "text", "", line
+
+
+def _heading_text(kind: str, label: str, rest: str) -> str:
+    if kind == "article":
+        return f"Điều {label}. {rest}" if rest else f"Điều {label}"
+    if kind == "roman":
+        return f"{label}. {rest}" if rest else f"{label}."
+    if kind in ("clause", "subclause"):
+        return f"{label}. {rest}" if rest else f"{label}."
+    return f"{label}. {rest}" if rest else label
+
+
+class _Builder:
+    """Turns classified lines into units according to the document's numbering mode."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.units: list[Unit] = []
+        self.path: list[tuple[str, str]] = []  # (kind, heading)
+        self.attachment: str | None = None
+        self.in_attachment = False
+        self.unit: Unit | None = None
+        self.block: Block | None = None
+        self.point: list[str] | None = None
+        self.last_article = 0
+        self.roman: str | None = None
+        self.roman_heading = ""
+        self.trailer = False
+
+    def path_strings(self) -> list[str]:
+        prefix = [self.attachment] if self.in_attachment and self.attachment else []
+        return prefix + [heading for _, heading in self.path]
+
+    def open_unit(self, article: int | str | None, heading: str, heading_lines: list[str]) -> None:
+        self.unit = Unit(
+            article, heading, heading_lines, self.path_strings(), in_attachment=self.in_attachment
+        )
+        self.units.append(self.unit)
+        self.block = Block(None, [])
+        self.unit.blocks.append(self.block)
+        self.point = None
+
+    def ensure_unit(self) -> None:
+        if self.unit is None:
+            self.open_unit(None, "", [])
+
+    def add_text(self, line: str) -> None:
+        self.ensure_unit()
+        assert self.block is not None
+        if self.point is not None:
+            self.point.append(line)
+        else:
+            self.block.lines.append(line)
+
+    def set_path(self, kind: str, heading: str) -> None:
+        order = ["part", "chapter", "muc"]
+        level = order.index(kind)
+        self.path = [(k, h) for k, h in self.path if order.index(k) < level] + [(kind, heading)]
+        self.unit = None
+        self.block = None
+        self.point = None
+
+    def start_attachment(self, label: str | None) -> None:
+        self.in_attachment = True
+        self.attachment = label
+        self.path = []
+        self.unit = None
+        self.block = None
+        self.point = None
+        self.last_article = 0
+        self.roman = None
+        self.trailer = False
+
+    def add_clause(self, label: str, line: str) -> None:
+        assert self.unit is not None
+        self.block = Block(label, [line])
+        self.unit.blocks.append(self.block)
+        self.point = None
+
+    def add_point(self, letter: str, line: str) -> bool:
+        if self.block is None:
+            return False
+        expected = 0
+        if self.block.points:
+            previous = self.block.points[-1][0]
+            expected = POINT_LETTERS.index(previous) + 1 if previous in POINT_LETTERS else 0
+        if POINT_LETTERS.find(letter) != expected:
+            return False
+        self.point = [line]
+        self.block.points.append((letter, self.point))
+        return True
+
+
+def _detect_mode(kinds: list[tuple[str, str, str]]) -> str:
+    articles = [int(label) for kind, label, _ in kinds if kind == "article"]
+    if articles:
+        return "articles"
+    if sum(1 for kind, _, _ in kinds if kind == "roman") >= 1:
+        return "sections"
+    if sum(1 for kind, _, _ in kinds if kind == "clause") >= 2:
+        return "numbered"
+    return "paragraphs"
+
+
+def _is_structural(line: str) -> bool:
+    return _classify(line)[0] in ("part", "chapter", "muc", "article", "roman", "attach", "clause", "trailer")
+
+
+def _attachment_label(lines: list[str], index: int) -> tuple[int, int, str | None]:
+    """Look back from `index` for the type line ("QUY ĐỊNH") and title that open an attachment.
+
+    Returns (first line of the attachment, first line after its label, "QUY ĐỊNH về ...")."""
+    for back in range(index - 1, max(0, index - 7) - 1, -1):
+        if not lines[back]:
+            continue
+        typed = match_type_line(lines[back])
+        if typed and is_upper_text(lines[back][: len(typed[0])]):
+            doc_type, rest = typed
+            title_lines = [rest] if rest else []
+            end = back + 1
+            while end < len(lines) and end <= index and not _is_structural(lines[end]):
+                if lines[end]:
+                    title_lines.append(lines[end])
+                end += 1
+            title = re.sub(r"\s+", " ", " ".join(title_lines)).strip()
+            return back, end, f"{doc_type} {title}".strip()
+        if _is_structural(lines[back]) and back != index:
+            break
+    return index, index, None
+
+
+def parse_body(lines: list[str]) -> Body:
+    """Parse body lines (after the header) into units; every non-trailer line lands in some unit."""
+    lines = join_wrapped_lines(lines)
+    classified = [_classify(line) if line else ("blank", "", "") for line in lines]
+    mode = _detect_mode(classified)
+    builder = _Builder(mode)
+    body = Body(units=builder.units, mode=mode)
+
+    # Attachment starts: a "(Ban hành kèm theo ...)" line after some article, or Điều 1 restarting.
+    attach_at: dict[int, tuple[int, str | None]] = {}
+    seen_unit = False
+    last_article = 0
+    for index, (kind, label, _) in enumerate(classified):
+        if kind == "attach" and seen_unit:
+            start, end, attach_label = _attachment_label(lines, index)
+            attach_at[start] = (max(end, index + 1), attach_label)
+            seen_unit = False
+            last_article = 0
+        elif kind == "article":
+            number = int(label)
+            if number == 1 and last_article >= 1 and mode == "articles":
+                start, end, attach_label = _attachment_label(lines, index)
+                attach_at.setdefault(start, (end, attach_label))
+            last_article = number
+            seen_unit = True
+        elif kind == "roman":
+            seen_unit = True
+    if attach_at:
+        _, first_label = attach_at[min(attach_at)]
+        if first_label:
+            typed = match_type_line(first_label)
+            if typed:
+                body.attachment_type, rest = typed
+                body.attachment_title = rest or None
+
+    index = 0
+    pending_title: tuple[str, str] | None = None  # a Chương/Mục heading waiting for its title line
+    while index < len(lines):
+        line = lines[index]
+        kind, label, rest = classified[index]
+        if index in attach_at:
+            end, attach_label = attach_at.pop(index)
+            builder.start_attachment(attach_label or "Văn bản kèm theo")
+            if end > index:
+                index = end
+                continue
+        if kind == "blank":
+            index += 1
+            continue
+        if builder.trailer:
+            index += 1
+            continue
+        if pending_title is not None:
+            path_kind, heading = pending_title
+            pending_title = None
+            if kind == "text" and (is_upper_text(line) or len(line) <= 120) and line[-1:] not in ".;:":
+                builder.path[-1] = (path_kind, f"{heading}. {line}")
+                index += 1
+                continue
+        if kind == "trailer":
+            builder.trailer = True
+            index += 1
+            continue
+        if kind in ("part", "chapter", "muc"):
+            heading = f"{label}. {rest}" if rest else label
+            builder.set_path(kind, heading)
+            if not rest:
+                pending_title = (kind, heading)
+            index += 1
+            continue
+        if kind == "article" and mode == "articles":
+            number = int(label)
+            if number > builder.last_article:
+                builder.last_article = number
+                heading_rest = rest
+                if not heading_rest and index + 1 < len(lines):
+                    next_kind = classified[index + 1][0]
+                    candidate = lines[index + 1]
+                    if next_kind == "text" and len(candidate) <= 120 and candidate[-1:] not in ".;":
+                        heading_rest = candidate
+                        index += 1
+                builder.open_unit(number, _heading_text("article", label, heading_rest), [])
+                index += 1
+                continue
+        if kind == "roman" and mode == "sections":
+            builder.roman = label
+            builder.roman_heading = _heading_text("roman", label, rest)
+            builder.open_unit(label, builder.roman_heading, [])
+            index += 1
+            continue
+        if kind == "clause":
+            number = int(label)
+            if mode == "articles" and builder.unit is not None and builder.unit.article is not None:
+                previous = [int(b.label) for b in builder.unit.blocks if b.label and b.label.isdigit()]
+                if number > (previous[-1] if previous else 0):
+                    builder.add_clause(label, line)
+                    index += 1
+                    continue
+            elif mode == "sections" and builder.roman is not None:
+                builder.open_unit(
+                    f"{builder.roman}.{label}",
+                    _heading_text("clause", label, rest),
+                    [builder.roman_heading],
+                )
+                index += 1
+                continue
+            elif mode == "numbered":
+                builder.open_unit(label, _heading_text("clause", label, rest), [])
+                index += 1
+                continue
+        if kind == "subclause" and mode in ("sections", "numbered") and builder.unit is not None:
+            builder.add_clause(label, line)
+            index += 1
+            continue
+        if kind == "point" and builder.unit is not None and builder.add_point(label, line):
+            index += 1
+            continue
+        builder.add_text(line)
+        index += 1
+    carried = {heading for unit in builder.units for heading in unit.heading_lines}
+    body.units = [
+        unit
+        for unit in builder.units
+        if any(b.lines or b.points for b in unit.blocks) or (unit.heading and unit.heading not in carried)
+    ]
+    return body
