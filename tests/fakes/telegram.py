@@ -1,0 +1,210 @@
+"""Test harness around the local Bot API: a server in a background thread, waiting helpers, the real bot process.
+
+Use it as context managers or as pytest fixtures (import the fixtures into your test module or conftest):
+
+    from tests.fakes.telegram import bot_process, fake_telegram  # noqa: F401  (pytest fixtures)
+
+    def test_start(fake_telegram, bot_process):
+        fake_telegram.world.add_user(1001, "An", phone_number="+84901234567")
+        bot = bot_process()                       # the real `python -m bot.cli run`, polling our server
+        sent = fake_telegram.world.send_text(1001, "/start")
+        reply = fake_telegram.wait_for(1001, lambda m: "Xin chào" in m.body, after=sent.message_id)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.localapi import ChatMessage, LocalBotApi, ServerThread, World
+
+TEST_TOKEN = "123456:AAE_test-token-for-the-local-bot-api-0123456789"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeTelegram:
+    """A LocalBotApi running in a background thread, with helpers that wait on what the bot sent."""
+
+    def __init__(self, *, token: str = TEST_TOKEN, bot_username: str = "canbo_test_bot"):
+        self.token = token
+        self.server = LocalBotApi(token=token, bot_username=bot_username)
+        self._thread = ServerThread(self.server)
+
+    def start(self) -> FakeTelegram:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+    def __enter__(self) -> FakeTelegram:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def world(self) -> World:
+        return self.server.world
+
+    @property
+    def base_url(self) -> str:
+        """The value for TELEGRAM_API_BASE."""
+        return self.server.base_url
+
+    def wait_for(
+        self,
+        chat_id: int,
+        predicate: Callable[[ChatMessage], bool] = lambda m: True,
+        *,
+        after: int = 0,
+        timeout: float = 15.0,
+    ) -> ChatMessage:
+        """The first bot message in the chat with id > `after` matching `predicate` (edits count)."""
+
+        def found() -> ChatMessage | None:
+            for message in self.world.bot_messages(chat_id):
+                if message.message_id > after and predicate(message):
+                    return message
+            return None
+
+        try:
+            return self.world.wait_until(found, timeout)
+        except TimeoutError:
+            seen = [m.body[:120] for m in self.world.bot_messages(chat_id) if m.message_id > after]
+            raise AssertionError(
+                f"no matching bot message in chat {chat_id} within {timeout}s; bot sent: {seen!r}"
+            ) from None
+
+    def wait_for_text(
+        self, chat_id: int, fragment: str, *, after: int = 0, timeout: float = 15.0
+    ) -> ChatMessage:
+        """The first bot message containing `fragment` in its text or caption."""
+        return self.wait_for(chat_id, lambda m: fragment in m.body, after=after, timeout=timeout)
+
+    def wait_for_calls(self, method: str, count: int = 1, *, timeout: float = 15.0) -> int:
+        """Wait until the bot has called `method` at least `count` times."""
+        return self.world.wait_until(
+            lambda: self.world.calls[method] >= count and self.world.calls[method], timeout
+        )
+
+
+class BotProcess:
+    """The real bot (`python -m bot.cli run`) as a subprocess talking to a FakeTelegram."""
+
+    def __init__(
+        self,
+        telegram: FakeTelegram,
+        data_dir: Path,
+        *,
+        args: tuple[str, ...] = ("run",),
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ):
+        self.telegram = telegram
+        self.data_dir = data_dir
+        self.args = args
+        self.extra_env = env or {}
+        self.log_path = log_path or data_dir / "bot-output.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("TELEGRAM_", "CANBO_")) and key != "PYTEST_CURRENT_TEST"
+        }
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.telegram.token,
+            TELEGRAM_API_BASE=self.telegram.base_url,
+            CANBO_DATA_DIR=str(self.data_dir),
+            OMP_NUM_THREADS="1",
+            HF_HUB_OFFLINE="1",
+            ANONYMIZED_TELEMETRY="False",
+            PYTHONPATH=str(REPO_ROOT),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, *, wait_polling: bool = True, timeout: float = 60.0) -> BotProcess:
+        """Start the bot; by default wait until it polls for updates."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        polls_before = self.telegram.world.calls["getUpdates"]
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", *self.args],
+                env=self.environment(),
+                cwd=self.data_dir,  # no stray .env from the repository
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        if wait_polling:
+            deadline = time.monotonic() + timeout
+            while self.telegram.world.calls["getUpdates"] <= polls_before:
+                if self.process.poll() is not None:
+                    raise AssertionError(
+                        f"the bot exited with {self.process.returncode}:\n{self.output()[-3000:]}"
+                    )
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the bot did not poll within {timeout}s:\n{self.output()[-3000:]}")
+                time.sleep(0.05)
+        return self
+
+    def output(self) -> str:
+        """Everything the bot printed so far (stdout and stderr)."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill9(self) -> None:
+        """Kill the bot hard (SIGKILL), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """Ask the bot to stop (SIGTERM), then kill it if it does not."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        return self.process.returncode
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    """A fresh local Bot API on a free port, stopped after the test."""
+    with FakeTelegram() as telegram:
+        yield telegram
+
+
+@pytest.fixture
+def bot_process(fake_telegram: FakeTelegram, tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
+    """Factory starting the real bot against `fake_telegram` (data in tmp_path/data); all stopped at teardown."""
+    started: list[BotProcess] = []
+
+    def start(**kwargs: Any) -> BotProcess:
+        data_dir = kwargs.pop("data_dir", tmp_path / "data")
+        wait_polling = kwargs.pop("wait_polling", True)
+        process = BotProcess(fake_telegram, data_dir, **kwargs)
+        started.append(process)
+        return process.start(wait_polling=wait_polling)
+
+    yield start
+    for process in started:
+        process.stop()
