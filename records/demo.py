@@ -632,9 +632,10 @@ def generate_demo_data(
     started = datetime.now(UTC)
     today = today or started.date()
     now = datetime(today.year, today.month, today.day, 8, 0, tzinfo=UTC)
+    since = now - timedelta(days=31 * (months + 1))  # the roster predates every generated period
     with_tasks = people <= 20_000 if with_tasks is None else with_tasks
     rng = random.Random(seed)
-    plan = _plan(people, seed, now)
+    plan = _plan(people, seed, since)
     periods = _periods_before(today, months)
     evaluations, tasks = _evaluations(
         plan, periods, random.Random(seed + 1), with_tasks=with_tasks, due_day=due_day
@@ -647,8 +648,8 @@ def generate_demo_data(
             "name": u.name,
             "parent_id": u.parent,
             "outstanding": u.depth == 1 and u.id % 7 == 0,
-            "created_at": now,
-            "updated_at": now,
+            "created_at": since,
+            "updated_at": since,
         }
         for u in plan.units
     ]

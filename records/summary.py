@@ -3,48 +3,33 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from records.errors import ValidationFailed
+from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from records.access import require_role
+from records.errors import NotFound, ValidationFailed
+from records.periods import Period
+from records.rules import QuotaRule, Rules
+from records.schema import Evaluation, Person, Role, Unit
 
 log = logging.getLogger(__name__)
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
+SUMMARY_ROLES = (Role.STAFF, Role.HEAD, Role.ADMIN)
 
 # States of a self-assessment record; "missing" means no record exists for the person and period.
 SUBMITTED_STATES = frozenset({"submitted", "returned", "reviewed", "decided"})
 
 
 class InvalidPeriod(ValidationFailed):
-    """A period that is not "YYYY-MM" (monthly) or "YYYY-Qn" (quarterly)."""
+    """A period of the wrong kind for the rules (a quarter when the rules evaluate monthly, or the reverse)."""
 
     code = "invalid_period"
-
-
-def parse_period(text: str) -> str:
-    """Normalise a period ("2026-10", "2026-q4", " 2026-10 ") or raise InvalidPeriod."""
-    value = (text or "").strip().upper()
-    if PERIOD_PATTERN.match(value) or QUARTER_PATTERN.match(value):
-        return value
-    m = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", value)  # "10/2026" as people write it
-    if m and 1 <= int(m.group(1)) <= 12:
-        return f"{m.group(2)}-{int(m.group(1)):02d}"
-    raise InvalidPeriod(f"period {text!r} is not YYYY-MM or YYYY-Qn", field="period", value=text)
-
-
-def previous_period(period: str) -> str:
-    """The period before `period` ("2026-01" → "2025-12", "2026-Q1" → "2025-Q4")."""
-    period = parse_period(period)
-    q = QUARTER_PATTERN.match(period)
-    if q:
-        year, quarter = int(q.group(1)), int(q.group(2))
-        return f"{year - 1}-Q4" if quarter == 1 else f"{year}-Q{quarter - 1}"
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def periods_of_year(year: int, *, quarterly: bool = False) -> list[str]:
@@ -268,3 +253,379 @@ def render_summary_text(summary: PeriodSummary, *, max_units: int = 30) -> str:
         if len(late_units) > max_units:
             lines.append(f"  … và {len(late_units) - max_units} đơn vị khác")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Queries
+
+
+@dataclass(frozen=True)
+class _UnitNode:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    outstanding: bool
+
+
+def _tables() -> tuple[Any, Any, Any]:
+    return Evaluation.__table__, Person.__table__, Unit.__table__  # type: ignore[attr-defined]
+
+
+def _subtree(session: Session, unit_code: str) -> tuple[list[tuple[_UnitNode, int]], bool]:
+    """The unit with `unit_code` and its subtree depth-first (children by code) with depths; and whether
+    the subtree is the whole table (then queries need no unit filter)."""
+    _, _, U = _tables()
+    nodes = [
+        _UnitNode(int(r.id), r.code, r.name, r.parent_id, bool(r.outstanding))
+        for r in session.connection().execute(
+            select(U.c.id, U.c.code, U.c.name, U.c.parent_id, U.c.outstanding)
+        )
+    ]
+    root = next((n for n in nodes if n.code == unit_code.strip()), None)
+    if root is None:
+        raise NotFound(f"unit {unit_code!r}", entity="unit", code=unit_code)
+    children: dict[int | None, list[_UnitNode]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    ordered: list[tuple[_UnitNode, int]] = []
+    stack = [(root, 0)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        ordered.append((node, depth))
+        stack.extend(
+            (c, depth + 1) for c in sorted(children.get(node.id, []), key=lambda n: n.code, reverse=True)
+        )
+    return ordered, len(ordered) == len(nodes)
+
+
+def _unit_filter(column: Any, unit_ids: Sequence[int], everything: bool) -> ColumnElement[bool]:
+    if everything:
+        return column.is_not(None)
+    return column.in_(bindparam("unit_ids", list(unit_ids), expanding=True))
+
+
+def _period_end(period: Period) -> datetime:
+    """The first instant after the period (people added to the roster later are not expected in it)."""
+    return datetime.combine(period.end + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _missing_condition(period: str) -> ColumnElement[bool]:
+    E, P, _ = _tables()
+    return ~exists().where(and_(E.c.person_id == P.c.id, E.c.period == period))
+
+
+def _aggregate_counts(
+    session: Session, *, period: Period, unit_ids: Sequence[int], everything: bool
+) -> dict[int, Counts]:
+    """Per-unit counts for a period with two GROUP BY queries (records, and people without a record)."""
+    E, P, _ = _tables()
+    conn = session.connection()
+    acc: dict[int, dict[str, Any]] = {}
+
+    def slot(unit_id: int) -> dict[str, Any]:
+        return acc.setdefault(
+            unit_id, {"expected": 0, "submitted": 0, "late": 0, "reviewed": 0, "decided": 0, "grades": {}}
+        )
+
+    rows = conn.execute(
+        select(E.c.unit_id, E.c.state, E.c.late, E.c.final_grade, func.count())
+        .where(E.c.period == str(period), _unit_filter(E.c.unit_id, unit_ids, everything))
+        .group_by(E.c.unit_id, E.c.state, E.c.late, E.c.final_grade)
+    )
+    for unit_id, state, late, grade, n in rows:
+        c = slot(unit_id)
+        c["expected"] += n
+        if state in SUBMITTED_STATES:
+            c["submitted"] += n
+            c["late"] += n if late else 0
+        if state in ("reviewed", "decided"):
+            c["reviewed"] += n
+        if state == "decided":
+            c["decided"] += n
+            if grade:
+                c["grades"][grade] = c["grades"].get(grade, 0) + n
+    missing = conn.execute(
+        select(P.c.unit_id, func.count())
+        .where(
+            P.c.active.is_(True),
+            P.c.created_at < _period_end(period),
+            _unit_filter(P.c.unit_id, unit_ids, everything),
+            _missing_condition(str(period)),
+        )
+        .group_by(P.c.unit_id)
+    )
+    for unit_id, n in missing:
+        slot(unit_id)["expected"] += n
+    return {
+        unit_id: Counts(
+            expected=c["expected"],
+            submitted=c["submitted"],
+            late=c["late"],
+            missing=c["expected"] - c["submitted"],
+            reviewed=c["reviewed"],
+            decided=c["decided"],
+            grades=c["grades"],
+        )
+        for unit_id, c in acc.items()
+    }
+
+
+def _people_rows(
+    session: Session,
+    *,
+    period: Period,
+    unit_ids: Sequence[int],
+    everything: bool,
+    unit_codes: Mapping[int, str],
+) -> dict[int, list[PersonStatus]]:
+    """Every person expected in the period, grouped by unit: those with a record, then those without."""
+    E, P, _ = _tables()
+    conn = session.connection()
+    out: dict[int, list[PersonStatus]] = {}
+    records = conn.execute(
+        select(
+            E.c.person_id,
+            P.c.cadre_code,
+            P.c.full_name,
+            P.c.position,
+            E.c.unit_id,
+            E.c.state,
+            E.c.late,
+            E.c.submitted_at,
+            func.coalesce(E.c.final_total, E.c.review_total, E.c.self_total),
+            E.c.proposed_grade,
+            E.c.final_grade,
+        )
+        .join(P, P.c.id == E.c.person_id)
+        .where(E.c.period == str(period), _unit_filter(E.c.unit_id, unit_ids, everything))
+    )
+    for pid, code, name, position, unit_id, state, late, submitted_at, total, proposed, final in records:
+        out.setdefault(unit_id, []).append(
+            PersonStatus(
+                person_id=pid,
+                code=code,
+                full_name=name,
+                position=position or "",
+                unit_code=unit_codes.get(unit_id, ""),
+                state=state,
+                late=bool(late) and state in SUBMITTED_STATES,
+                submitted_at=submitted_at if state != "draft" else None,
+                total_points=total if state in SUBMITTED_STATES else None,
+                proposed_grade=proposed if state in SUBMITTED_STATES else None,
+                final_grade=final if state == "decided" else None,
+            )
+        )
+    missing = conn.execute(
+        select(P.c.id, P.c.cadre_code, P.c.full_name, P.c.position, P.c.unit_id).where(
+            P.c.active.is_(True),
+            P.c.created_at < _period_end(period),
+            _unit_filter(P.c.unit_id, unit_ids, everything),
+            _missing_condition(str(period)),
+        )
+    )
+    for pid, code, name, position, unit_id in missing:
+        out.setdefault(unit_id, []).append(
+            PersonStatus(
+                person_id=pid,
+                code=code,
+                full_name=name,
+                position=position or "",
+                unit_code=unit_codes.get(unit_id, ""),
+                state="missing",
+            )
+        )
+    for rows in out.values():
+        rows.sort(key=lambda p: p.code)
+    return out
+
+
+def check_quotas(
+    *, unit_code: str, unit_name: str, counts: Counts, outstanding: bool, quotas: Iterable[QuotaRule]
+) -> list[QuotaBreach]:
+    """The quota rules that a unit's final grades break (every rule is checked, enforced or not)."""
+    breaches = []
+    for index, rule in enumerate(quotas):
+        have = counts.grades.get(rule.grade, 0)
+        if not have:
+            continue
+        of_grade_count = counts.grades.get(rule.of_grade, 0) if rule.of_grade else 0
+        allowed = rule.allowed(graded=counts.graded, of_grade_count=of_grade_count, outstanding=outstanding)
+        if have <= allowed:
+            continue
+        if rule.kind == "share_of_graded":
+            share = (
+                rule.outstanding_max_share if outstanding and rule.outstanding_max_share else rule.max_share
+            )
+            base, base_label, limit = counts.graded, "người được xếp loại", 100.0 * (share or 0.0)
+            name = f"quota{index + 1}:{rule.grade}≤{limit:g}%graded"
+        else:
+            base, base_label = of_grade_count, f"người loại {rule.of_grade}"
+            limit = 100.0 * (rule.max_ratio or 0.0)
+            name = f"quota{index + 1}:{rule.grade}≤{limit:g}%of{rule.of_grade}"
+        breaches.append(
+            QuotaBreach(
+                rule=name,
+                unit_code=unit_code,
+                unit_name=unit_name,
+                grade=rule.grade,
+                count=have,
+                base=base,
+                base_label=base_label,
+                limit_percent=limit,
+                allowed=allowed,
+            )
+        )
+    return breaches
+
+
+def summarize_period(
+    session: Session,
+    *,
+    unit_code: str,
+    period: str,
+    rules: Rules,
+    actor_id: int | None = None,
+    include_people: bool = False,
+    compare: bool = True,
+    now: datetime | None = None,
+) -> PeriodSummary:
+    """The summary of `unit_code` and its subtree for `period` ("2026-10" or "2026-Q4").
+
+    Counts are per unit of the evaluation record (the person's unit when it was opened); people without a
+    record who were on the roster before the period ended count as missing in their current unit. Quotas are
+    checked per unit over its own final grades. `actor_id` must hold staff, head or admin over the unit
+    (None: the trusted command line). `include_people` adds a row per person (for the Excel export).
+    """
+    parsed = Period.parse(period)
+    if parsed.kind != rules.period:
+        raise InvalidPeriod(
+            f"period {period!r} is a {parsed.kind}; these rules evaluate by {rules.period}",
+            field="period",
+            value=period,
+            expected=rules.period,
+        )
+    ordered, everything = _subtree(session, unit_code)
+    root = ordered[0][0]
+    require_role(session, actor_id=actor_id, roles=SUMMARY_ROLES, unit_id=root.id, action="summary")
+    unit_ids = [n.id for n, _ in ordered]
+    unit_codes = {n.id: n.code for n, _ in ordered}
+    counts = _aggregate_counts(session, period=parsed, unit_ids=unit_ids, everything=everything)
+    people = (
+        _people_rows(session, period=parsed, unit_ids=unit_ids, everything=everything, unit_codes=unit_codes)
+        if include_people
+        else {}
+    )
+    parents = {n.id: n.parent_id for n, _ in ordered}
+    units: list[UnitSummary] = []
+    breaches: list[QuotaBreach] = []
+    total = Counts()
+    for node, depth in ordered:
+        unit_counts = counts.get(node.id, Counts())
+        total = total + unit_counts
+        parent_id = parents.get(node.id)
+        units.append(
+            UnitSummary(
+                unit_id=node.id,
+                code=node.code,
+                name=node.name,
+                parent_code=unit_codes.get(parent_id) if parent_id is not None else None,
+                depth=depth,
+                counts=unit_counts,
+                people=tuple(people.get(node.id, ())),
+            )
+        )
+        breaches += check_quotas(
+            unit_code=node.code,
+            unit_name=node.name,
+            counts=unit_counts,
+            outstanding=node.outstanding,
+            quotas=rules.quotas,
+        )
+    previous: Counts | None = None
+    if compare:
+        before = _aggregate_counts(session, period=parsed.previous, unit_ids=unit_ids, everything=everything)
+        previous = Counts()
+        for c in before.values():
+            previous = previous + c
+    log.info(
+        "summary: unit=%s period=%s units=%d expected=%d breaches=%d",
+        root.code,
+        parsed,
+        len(units),
+        total.expected,
+        len(breaches),
+    )
+    return PeriodSummary(
+        period=str(parsed),
+        unit_code=root.code,
+        unit_name=root.name,
+        grade_codes=tuple(g.code for g in rules.grades),
+        grade_names={g.code: g.name for g in rules.grades},
+        units=tuple(units),
+        total=total,
+        breaches=tuple(breaches),
+        previous_period=str(parsed.previous) if compare else None,
+        previous=previous,
+        generated_at=now or datetime.now(UTC),
+    )
+
+
+def yearly_rollup(
+    session: Session, *, unit_code: str, year: int, rules: Rules, actor_id: int | None = None
+) -> YearlyRollup:
+    """Each person's final grade per period of `year`, for the records of `unit_code` and its subtree."""
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(f"year {year} out of range", field="year", value=year)
+    ordered, everything = _subtree(session, unit_code)
+    root = ordered[0][0]
+    require_role(session, actor_id=actor_id, roles=SUMMARY_ROLES, unit_id=root.id, action="yearly_rollup")
+    periods = periods_of_year(year, quarterly=rules.period == "quarter")
+    unit_ids = [n.id for n, _ in ordered]
+    unit_codes = {n.id: n.code for n, _ in ordered}
+    E, P, _ = _tables()
+    rows = session.connection().execute(
+        select(
+            E.c.person_id, P.c.cadre_code, P.c.full_name, P.c.unit_id, E.c.period, E.c.state, E.c.final_grade
+        )
+        .join(P, P.c.id == E.c.person_id)
+        .where(
+            E.c.period.in_(bindparam("periods", periods, expanding=True)),
+            _unit_filter(E.c.unit_id, unit_ids, everything),
+        )
+    )
+    people: dict[int, dict[str, Any]] = {}
+    for pid, code, name, unit_id, period, state, grade in rows:
+        entry = people.setdefault(
+            pid, {"code": code, "name": name, "unit_id": unit_id, "last": "", "grades": {}}
+        )
+        entry["grades"][period] = grade if state == "decided" else None
+        if period > entry["last"]:  # the unit of the newest record
+            entry["last"], entry["unit_id"] = period, unit_id
+    return YearlyRollup(
+        year=year,
+        unit_code=root.code,
+        unit_name=root.name,
+        periods=tuple(periods),
+        grade_codes=tuple(g.code for g in rules.grades),
+        grade_names={g.code: g.name for g in rules.grades},
+        people=tuple(
+            sorted(
+                (
+                    PersonYear(
+                        person_id=pid,
+                        code=e["code"],
+                        full_name=e["name"],
+                        unit_code=unit_codes.get(e["unit_id"], ""),
+                        grades={p: e["grades"].get(p) for p in periods},
+                    )
+                    for pid, e in people.items()
+                ),
+                key=lambda p: (p.unit_code, p.code),
+            )
+        ),
+    )

@@ -1,0 +1,198 @@
+"""Period summaries over hand-built data: counts, grades, quota breaches named, previous-period delta, scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from records.errors import NotFound, PermissionDenied, ValidationFailed
+from records.rules import Rules, default_rules
+from records.schema import Evaluation, Person, RoleAssignment, Unit
+from records.summary import InvalidPeriod, render_summary_text, summarize_period, yearly_rollup
+
+BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Org:
+    """Ids of the hand-built organisation."""
+
+    units: dict[str, int]
+    people: dict[str, int]
+
+
+def build_org(engine: Engine) -> Org:
+    """Quận ủy (ROOT) → Phường 1 (W1) → Chi bộ 1 (C1); ROOT → Phường 2 (W2); ROOT → Phường 3 (W3, outstanding).
+
+    Period 2026-10:
+      ROOT: r1 decided B; r2 has no record (missing).
+      W1: 9 decided A A A A B B B C D (A 4 of 9 > 30%: breach) + 1 submitted late.
+      C1: c1 draft (missing), c2 returned late, c3 reviewed.
+      W2: decided B B C; a person added after the period and one who left, neither with a record.
+      W3 (outstanding, 40%): 10 decided A A A A B B B B B B (4 of 10 = 40%: allowed).
+    Period 2026-09: r1 decided B, r2 submitted, five W1 people decided B.
+    """
+    people: dict[str, int] = {}
+    units: dict[str, int] = {}
+    with Session(engine, expire_on_commit=False) as s:
+
+        def unit(code: str, name: str, parent: str | None, outstanding: bool = False) -> None:
+            row = Unit(code=code, name=name, parent_id=units.get(parent) if parent else None,
+                       outstanding=outstanding, created_at=BEFORE, updated_at=BEFORE)  # fmt: skip
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            units[code] = row.id
+
+        def person(key: str, unit_code: str, *, created: datetime = BEFORE, active: bool = True) -> None:
+            n = len(people) + 1
+            row = Person(cadre_code=f"CB{n:04d}", full_name=f"Nguyễn Văn Thử {n}", phone=f"09120000{n:02d}",
+                         position="Chuyên viên", unit_id=units[unit_code], active=active, created_at=created,
+                         updated_at=created)  # fmt: skip
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            people[key] = row.id
+
+        def evaluation(
+            key: str, period: str, state: str, grade: str | None = None, late: bool = False
+        ) -> None:
+            pid = people[key]
+            p = s.get(Person, pid)
+            assert p is not None
+            at = (
+                datetime(2026, 11, 2, tzinfo=UTC)
+                if period == "2026-10"
+                else datetime(2026, 10, 2, tzinfo=UTC)
+            )
+            s.add(
+                Evaluation(person_id=pid, unit_id=p.unit_id, period=period, state=state, late=late,
+                           submitted_at=None if state == "draft" else at, self_total=80.0, proposed_grade="B",
+                           final_grade=grade, final_total=80.0 if grade else None, created_at=at, updated_at=at)
+            )  # fmt: skip
+
+        unit("ROOT", "Quận ủy Thử nghiệm", None)
+        unit("W1", "Đảng ủy phường Một", "ROOT")
+        unit("C1", "Chi bộ khu dân cư số 1", "W1")
+        unit("W2", "Đảng ủy phường Hai", "ROOT")
+        unit("W3", "Đảng ủy phường Ba", "ROOT", outstanding=True)
+        unit("OTHER", "Huyện ủy khác", None)
+        person("r1", "ROOT")
+        person("r2", "ROOT")
+        for i in range(10):
+            person(f"w1_{i}", "W1")
+        for i in range(3):
+            person(f"c1_{i}", "C1")
+        for i in range(3):
+            person(f"w2_{i}", "W2")
+        person("w2_new", "W2", created=datetime(2026, 11, 5, tzinfo=UTC))
+        person("w2_left", "W2", active=False)
+        for i in range(10):
+            person(f"w3_{i}", "W3")
+        person("outsider", "OTHER")
+        person("staff", "W2")
+        s.add(RoleAssignment(person_id=people["staff"], role="staff", unit_id=units["W2"], granted_at=BEFORE))
+
+        evaluation("r1", "2026-10", "decided", "B")
+        for i, grade in enumerate("AAAABBBCD"):
+            evaluation(f"w1_{i}", "2026-10", "decided", grade)
+        evaluation("w1_9", "2026-10", "submitted", late=True)
+        evaluation("c1_0", "2026-10", "draft")
+        evaluation("c1_1", "2026-10", "returned", late=True)
+        evaluation("c1_2", "2026-10", "reviewed")
+        for i, grade in enumerate("BBC"):
+            evaluation(f"w2_{i}", "2026-10", "decided", grade)
+        for i, grade in enumerate("AAAABBBBBB"):
+            evaluation(f"w3_{i}", "2026-10", "decided", grade)
+        evaluation("outsider", "2026-10", "decided", "A")
+        evaluation("r1", "2026-09", "decided", "B")
+        evaluation("r2", "2026-09", "submitted")
+        for i in range(5):
+            evaluation(f"w1_{i}", "2026-09", "decided", "B")
+        s.commit()
+    return Org(units=units, people=people)
+
+
+@pytest.fixture
+def rules() -> Rules:
+    return default_rules()
+
+
+def test_counts_grades_breach_and_delta(db_engine: Engine, rules: Rules) -> None:
+    org = build_org(db_engine)
+    with Session(db_engine) as session:
+        summary = summarize_period(session, unit_code="ROOT", period="2026-10", rules=rules)
+    t = summary.total
+    # W2's person "staff" has no record: missing like r2 and the draft in C1.
+    assert (t.expected, t.submitted, t.late, t.missing) == (29, 26, 2, 3)
+    assert (t.reviewed, t.decided) == (24, 23)
+    assert dict(t.grades) == {"A": 8, "B": 12, "C": 2, "D": 1}
+    assert [u.code for u in summary.units] == ["ROOT", "W1", "C1", "W2", "W3"]
+    by_code = {u.code: u for u in summary.units}
+    assert by_code["C1"].depth == 2 and by_code["C1"].parent_code == "W1"
+    assert (by_code["C1"].counts.expected, by_code["C1"].counts.missing, by_code["C1"].counts.late) == (
+        3,
+        1,
+        1,
+    )
+    assert by_code["W2"].counts.expected == 4  # the late joiner and the leaver are not expected
+    # Exactly one breach, named: Phường Một has 4 A of 9 graded where 30% allows 2; W3 (outstanding) is fine.
+    assert len(summary.breaches) == 1
+    breach = summary.breaches[0]
+    assert (breach.unit_code, breach.grade, breach.count, breach.base, breach.allowed) == ("W1", "A", 4, 9, 2)
+    assert "Đảng ủy phường Một" in breach.describe() and "30%" in breach.describe()
+    # Previous period: r1, r2 and five W1 records submitted; 23 missing of the 29 then on the roster and active.
+    assert summary.previous_period == "2026-09" and summary.previous is not None
+    assert (summary.previous.submitted, summary.previous.missing) == (7, 22)
+    delta = summary.delta()
+    assert (delta["submitted"], delta["missing"], delta["A"], delta["B"]) == (19, -19, 8, 6)
+    text = render_summary_text(summary)
+    assert "Đã nộp tự đánh giá: 26 (nộp muộn: 2); chưa nộp: 3" in text
+    assert "So với kỳ 2026-09" in text and "A +8" in text
+    assert "⚠ Đảng ủy phường Một (W1): 4 người loại A" in text
+    assert org.units["OTHER"] not in {u.unit_id for u in summary.units}
+
+
+def test_subtree_people_rows_and_yearly_rollup(db_engine: Engine, rules: Rules) -> None:
+    org = build_org(db_engine)
+    with Session(db_engine) as session:
+        summary = summarize_period(
+            session, unit_code="W1", period="2026-10", rules=rules, include_people=True
+        )
+        rollup = yearly_rollup(session, unit_code="ROOT", year=2026, rules=rules)
+    assert [u.code for u in summary.units] == ["W1", "C1"]
+    assert (summary.total.expected, summary.total.missing, summary.total.decided) == (13, 1, 9)
+    rows = {p.person_id: p for u in summary.units for p in u.people}
+    assert len(rows) == 13
+    assert rows[org.people["c1_0"]].state == "draft" and not rows[org.people["c1_0"]].submitted
+    assert rows[org.people["w1_9"]].late and rows[org.people["w1_9"]].final_grade is None
+    assert rows[org.people["w1_0"]].final_grade == "A"
+    assert rollup.periods[0] == "2026-01" and len(rollup.periods) == 12
+    r1 = next(p for p in rollup.people if p.person_id == org.people["r1"])
+    assert r1.count("B") == 2 and r1.grades["2026-09"] == "B" and r1.grades["2026-01"] is None
+    r2 = next(p for p in rollup.people if p.person_id == org.people["r2"])
+    assert r2.grades["2026-09"] is None  # submitted, not decided
+    assert all(p.person_id != org.people["outsider"] for p in rollup.people)
+
+
+def test_scope_and_bad_input(db_engine: Engine, rules: Rules) -> None:
+    org = build_org(db_engine)
+    staff = org.people["staff"]
+    with Session(db_engine) as session:
+        own = summarize_period(session, unit_code="W2", period="2026-10", rules=rules, actor_id=staff)
+        assert own.total.expected == 4
+        with pytest.raises(PermissionDenied):
+            summarize_period(session, unit_code="ROOT", period="2026-10", rules=rules, actor_id=staff)
+        with pytest.raises(PermissionDenied):
+            yearly_rollup(session, unit_code="W1", year=2026, rules=rules, actor_id=org.people["r1"])
+        with pytest.raises(NotFound):
+            summarize_period(session, unit_code="NOPE", period="2026-10", rules=rules)
+        with pytest.raises(ValidationFailed) as bad:
+            summarize_period(session, unit_code="ROOT", period="10-2026x", rules=rules)
+        assert bad.value.params["field"] == "period"
+        with pytest.raises(InvalidPeriod):
+            summarize_period(session, unit_code="ROOT", period="2026-Q4", rules=rules)
