@@ -155,6 +155,13 @@ def _pick_issuer(candidates: list[str]) -> str | None:
     last = candidates[-1]
     if len(candidates) > 1 and last.startswith(_LOCALITY_PREFIXES):
         return f"{candidates[-2]} {last}"
+    parent = candidates[-2] if len(candidates) > 1 else ""
+    if last.endswith("ỦY") and parent.startswith("ĐẢNG BỘ "):
+        # "ĐẢNG BỘ THÀNH PHỐ HÀ NỘI" over "THÀNH ỦY" → "THÀNH ỦY HÀ NỘI"
+        locality = parent.removeprefix("ĐẢNG BỘ ").strip()
+        for prefix in ("THÀNH PHỐ ", "TỈNH ", "QUẬN ", "HUYỆN ", "THỊ XÃ ", "TP. ", "TP "):
+            locality = locality.removeprefix(prefix)
+        return f"{last} {locality}".strip()
     return last
 
 

@@ -339,7 +339,12 @@ def parse_body(lines: list[str]) -> Body:
                     if next_kind == "text" and len(candidate) <= 120 and candidate[-1:] not in ".;":
                         heading_rest = candidate
                         index += 1
+                content = ""
+                if len(heading_rest) > 150 or heading_rest[-1:] in ".;":
+                    heading_rest, content = "", heading_rest  # "Điều 2. Quyết định này có hiệu lực ..."
                 builder.open_unit(number, _heading_text("article", label, heading_rest), [])
+                if content:
+                    builder.add_text(content)
                 index += 1
                 continue
         if kind == "roman" and mode == "sections":
