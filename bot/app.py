@@ -1,0 +1,117 @@
+"""Wiring: the PTB Application with every feature's handlers, exactly-once updates and one error handler.
+
+To add a feature: write `bot/features/<name>.py` exposing `FEATURE = Feature(...)` and append it to
+`FEATURES` (see docs/bot.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import texts, updates
+from bot.conversation import StepRouter
+from bot.feature import Feature
+from bot.features import admin, auth, general, qa
+from bot.incidents import handle_error
+from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
+from bot.menu import set_default_menus
+from bot.services import FEATURES_KEY, SERVICES_KEY, Services
+from records import botstate
+
+log = logging.getLogger(__name__)
+
+# Order matters for the menu and /trogiup; `general` stays last (its catch-all handler).
+FEATURES: tuple[Feature, ...] = (auth.FEATURE, qa.FEATURE, admin.FEATURE, general.FEATURE)
+ROUTER_KEY = "canbo.router"
+IGNORE_GROUP = -99
+MAIN_GROUP = 0
+FALLBACK_GROUP = 1
+UPDATE_RETENTION = timedelta(days=2)
+
+
+async def _ignore_unhandled_kinds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Edited messages, channel posts and other update kinds are not acted upon."""
+    if update.message is None and update.callback_query is None:
+        raise ApplicationHandlerStop
+
+
+async def _expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data[SERVICES_KEY]
+    services.bot_username = app.bot.username or ""
+    pruned = await asyncio.to_thread(botstate.prune_updates, services.db, older_than=UPDATE_RETENTION)
+    log.info("bot @%s ready; %d old update ids pruned", services.bot_username, pruned)
+    await set_default_menus(app.bot, app.bot_data[FEATURES_KEY])
+    await restore_jobs(app)
+
+
+def install_features(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    *,
+    features: Sequence[Feature] = FEATURES,
+) -> StepRouter:
+    """Register everything on `app` (also used by tests building their own Application)."""
+    router = StepRouter()
+    jobs = JobRegistry()
+    app.bot_data[SERVICES_KEY] = services
+    app.bot_data[FEATURES_KEY] = tuple(features)
+    app.bot_data[JOBS_KEY] = jobs
+    app.bot_data[ROUTER_KEY] = router
+    app.add_handler(TypeHandler(Update, updates.claim), group=updates.CLAIM_GROUP)
+    app.add_handler(TypeHandler(Update, _ignore_unhandled_kinds), group=IGNORE_GROUP)
+    for feature in features:
+        feature.install(app, router, jobs)
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, router.route_text),
+        group=MAIN_GROUP,
+    )
+    app.add_handler(CallbackQueryHandler(_expired_button), group=FALLBACK_GROUP)
+    app.add_handler(TypeHandler(Update, updates.finish), group=updates.FINISH_GROUP)
+    app.add_error_handler(handle_error)
+    return router
+
+
+def build_application(
+    services: Services,
+    *,
+    token: str,
+    api_base: str,
+    features: Sequence[Feature] = FEATURES,
+    concurrency: int = 64,
+) -> Application:  # type: ignore[type-arg]
+    """The bot, talking to the Bot API at `api_base` (Telegram's, or a local one in tests)."""
+    base = api_base.rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(concurrency)
+        .connection_pool_size(concurrency + 8)
+        .post_init(_post_init)
+        .build()
+    )
+    install_features(app, services, features=features)
+    return app

@@ -1,0 +1,91 @@
+"""Scheduled jobs that survive restarts: saved in the database, re-created in PTB's JobQueue at start.
+
+A feature registers a job kind (`jobs.add_kind("remind", callback)`) in its `install`, then schedules with
+`await schedule_job(context.application, name=..., kind="remind", run_at=..., interval_s=...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.services import SERVICES_KEY, Services
+from records import botstate
+
+log = logging.getLogger(__name__)
+
+JobCallback = Callable[[ContextTypes.DEFAULT_TYPE, dict[str, Any]], Awaitable[None]]
+
+
+class JobRegistry:
+    """Job kinds by name: the callback a stored job runs."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, JobCallback] = {}
+
+    def add_kind(self, kind: str, callback: JobCallback) -> None:
+        if kind in self.kinds:
+            raise ValueError(f"job kind {kind!r} registered twice")
+        self.kinds[kind] = callback
+
+
+JOBS_KEY = "canbo.jobs"
+
+
+def _queue_job(app: Application, job: botstate.JobRecord) -> None:  # type: ignore[type-arg]
+    registry: JobRegistry = app.bot_data[JOBS_KEY]
+    callback = registry.kinds.get(job.kind)
+    if callback is None:
+        log.warning("stored job %s has unknown kind %s: skipped", job.name, job.kind)
+        return
+    queue = app.job_queue
+    if queue is None:
+        raise RuntimeError("the JobQueue extra is not installed")
+    for old in queue.get_jobs_by_name(job.name):
+        old.schedule_removal()
+
+    async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await callback(context, job.data)
+        if job.interval_s is None:
+            services: Services = context.application.bot_data[SERVICES_KEY]
+            await asyncio.to_thread(botstate.delete_job, services.db, name=job.name)
+
+    first = max(job.run_at, datetime.now(UTC) + timedelta(seconds=1))
+    if job.interval_s:
+        queue.run_repeating(run, interval=job.interval_s, first=first, name=job.name)
+    else:
+        queue.run_once(run, when=first, name=job.name)
+
+
+async def schedule_job(
+    app: Application,  # type: ignore[type-arg]
+    *,
+    name: str,
+    kind: str,
+    run_at: datetime,
+    interval_s: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Save the job (replacing one of the same name) and queue it."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    await asyncio.to_thread(
+        botstate.save_job, services.db, name=name, kind=kind, run_at=run_at, interval_s=interval_s, data=data
+    )
+    _queue_job(
+        app, botstate.JobRecord(name=name, kind=kind, run_at=run_at, interval_s=interval_s, data=data or {})
+    )
+
+
+async def restore_jobs(app: Application) -> int:  # type: ignore[type-arg]
+    """Queue every stored job (called at start). Returns how many."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    stored = await asyncio.to_thread(botstate.list_jobs, services.db)
+    for job in stored:
+        _queue_job(app, job)
+    log.info("restored %d scheduled jobs", len(stored))
+    return len(stored)

@@ -1,0 +1,34 @@
+"""The running bot's collaborators (database, Q&A engine, settings values), shared by every handler."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from telegram.ext import ContextTypes
+
+from bot.settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything a handler needs besides the update; built once in the entry point (or a test)."""
+
+    settings: Settings
+    db: Engine
+    qa: Any  # retrieval.QAEngine (thread-safe; call it through asyncio.to_thread)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    bot_username: str = ""
+    max_question_chars: int = 1000
+
+
+SERVICES_KEY = "canbo.services"
+FEATURES_KEY = "canbo.features"  # the installed features, in order (menu, /trogiup)
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The Services stored in the application's bot_data by `bot.app.build_application`."""
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    return services

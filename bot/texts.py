@@ -1,0 +1,250 @@
+"""Every Vietnamese string the bot shows: messages, buttons, command descriptions and error-code wording.
+
+Strings containing `{name}` placeholders are formatted with values that are ALREADY HTML-escaped by the
+caller (bot.messages.escape); the strings themselves are valid Telegram HTML.
+"""
+
+from __future__ import annotations
+
+# --- Commands (ASCII names; descriptions shown in the Telegram menu and /trogiup) ----------------------
+COMMAND_DESCRIPTIONS: dict[str, str] = {
+    "start": "Bắt đầu, đăng nhập bằng số điện thoại",
+    "hoi": "Hỏi về quy định (ví dụ: /hoi thời gian luân chuyển)",
+    "vanban": "Danh sách văn bản đã nạp",
+    "trogiup": "Hướng dẫn và các lệnh bạn được dùng",
+    "huy": "Hủy thao tác đang làm",
+    "toi": "Thông tin tài khoản của tôi",
+    "cauhoi": "Câu hỏi đang chờ cán bộ Ban Tổ chức trả lời",
+}
+
+# --- Sign-in --------------------------------------------------------------------------------------
+WELCOME_LINKED = "Xin chào <b>{name}</b>! Tài khoản của bạn đã được liên kết.\nGõ câu hỏi về quy định hoặc /trogiup để xem các lệnh."
+WELCOME_ASK_CONTACT = (
+    "Xin chào! Đây là <b>Trợ lý Công tác Cán bộ</b>.\n\n"
+    "Để đăng nhập, vui lòng bấm nút <b>«Chia sẻ số điện thoại»</b> bên dưới "
+    "(số phải trùng với số trong danh sách cán bộ), hoặc gửi <b>mã mời</b> do quản trị viên cấp.\n\n"
+    "Bạn vẫn có thể hỏi về quy định ngay bây giờ."
+)
+WELCOME_ASK_CONTACT_LOGIN_REQUIRED = (
+    "Xin chào! Đây là <b>Trợ lý Công tác Cán bộ</b>.\n\n"
+    "Để sử dụng, vui lòng bấm nút <b>«Chia sẻ số điện thoại»</b> bên dưới "
+    "(số phải trùng với số trong danh sách cán bộ), hoặc gửi <b>mã mời</b> do quản trị viên cấp."
+)
+BUTTON_SHARE_CONTACT = "📱 Chia sẻ số điện thoại"
+CONTACT_NOT_OWN = (
+    "Số điện thoại bạn gửi không phải của chính tài khoản Telegram này. "
+    "Vui lòng bấm nút <b>«Chia sẻ số điện thoại»</b> để gửi số của chính bạn."
+)
+CONTACT_UNKNOWN = (
+    "Số điện thoại này chưa có trong danh sách cán bộ. "
+    "Vui lòng liên hệ <b>{support}</b> để được bổ sung, hoặc xin một mã mời rồi gửi <code>/start MÃ</code>."
+)
+CONTACT_BAD_NUMBER = "Số điện thoại không hợp lệ. Vui lòng bấm nút <b>«Chia sẻ số điện thoại»</b> để gửi lại."
+LINKED_OK = "✅ Đã liên kết tài khoản với <b>{name}</b> ({unit}).\nGõ /trogiup để xem các lệnh bạn được dùng."
+ALREADY_LINKED = "Tài khoản của bạn đã được liên kết với <b>{name}</b>. Gõ /trogiup để xem các lệnh."
+LINKED_TO_OTHER = (
+    "Người này đã được liên kết với một tài khoản Telegram khác. "
+    "Nếu bạn đổi tài khoản, vui lòng liên hệ <b>{support}</b>."
+)
+INVITE_INVALID = "Mã mời không đúng, đã dùng hoặc đã hết hạn. Vui lòng kiểm tra lại hoặc liên hệ <b>{support}</b> để xin mã mới."
+LOGIN_REQUIRED = (
+    "Bạn cần đăng nhập để dùng chức năng này. Gõ /start rồi bấm nút <b>«Chia sẻ số điện thoại»</b> "
+    "hoặc gửi mã mời."
+)
+NOT_ALLOWED = "Bạn không có quyền dùng chức năng này. Nếu cần, vui lòng liên hệ <b>{support}</b>."
+PRIVATE_ONLY = (
+    "Chức năng này có liên quan đến thông tin cá nhân nên chỉ dùng trong tin nhắn riêng. "
+    'Vui lòng <a href="https://t.me/{bot_username}">nhắn riêng cho bot</a>.'
+)
+WHOAMI = "👤 <b>{name}</b>\nĐơn vị: {unit}\nVai trò: {roles}"
+ROLE_NAMES: dict[str, str] = {
+    "cadre": "cán bộ",
+    "reviewer": "người nhận xét, đánh giá",
+    "head": "thủ trưởng",
+    "staff": "chuyên viên Ban Tổ chức",
+    "admin": "quản trị",
+}
+
+# --- Help, cancel ---------------------------------------------------------------------------------
+HELP_HEADER = "<b>Trợ lý Công tác Cán bộ</b> — các lệnh bạn được dùng:"
+HELP_QA = "Gõ câu hỏi bất kỳ về quy định (có dấu hoặc không dấu) trong tin nhắn riêng, bot trả lời kèm trích dẫn văn bản, Điều, Khoản."
+HELP_GROUP = "Trong nhóm: gọi bot bằng <code>/hoi câu hỏi</code> hoặc nhắc tên @{bot_username}."
+HELP_ADMIN = "Quản trị: gửi tệp PDF, DOCX, TXT, MD hoặc HTML để nạp văn bản; gửi tệp CSV/XLSX danh sách cán bộ để nhập."
+HELP_GUEST = "Bạn chưa đăng nhập: gõ /start để đăng nhập và dùng đầy đủ chức năng."
+CANCELLED = "Đã hủy thao tác đang làm."
+NOTHING_TO_CANCEL = "Không có thao tác nào đang làm."
+
+# --- Q&A ------------------------------------------------------------------------------------------
+ASK_EMPTY = "Vui lòng gõ câu hỏi sau lệnh, ví dụ: <code>/hoi thời gian luân chuyển cán bộ là bao lâu</code>"
+QUESTION_TOO_SHORT = (
+    "Câu hỏi quá ngắn. Vui lòng hỏi đầy đủ hơn, ví dụ: «thời gian luân chuyển cán bộ là bao lâu?»"
+)
+QUESTION_TOO_LONG = "Câu hỏi quá dài (tối đa {limit} ký tự). Vui lòng rút gọn và gửi lại."
+CITATIONS_HEADER = "<b>Căn cứ:</b>"
+NEAREST_HEADER = "<b>Các điều gần nhất đã tìm thấy (có thể không đúng ý bạn):</b>"
+SUPERSEDED_WARNING = "⚠️ Văn bản {number} đã được thay thế bởi văn bản {replaced_by}; nên tra cứu văn bản mới."
+SUPERSEDED_WARNING_UNKNOWN = "⚠️ Văn bản {number} đã được thay thế; nên tra cứu văn bản còn hiệu lực."
+SAMPLE_MARK = " <i>(văn bản mẫu)</i>"
+NOT_FOUND = (
+    "Tôi chưa tìm thấy quy định nào phù hợp với câu hỏi trong các văn bản đã nạp.\n"
+    "Bạn có thể diễn đạt lại câu hỏi, hoặc bấm <b>«Chuyển cho Ban Tổ chức»</b> để cán bộ Ban Tổ chức trả lời."
+)
+BUTTON_FULL_ARTICLE = "📖 Xem toàn văn {label}"
+BUTTON_LIKE = "👍 Hữu ích"
+BUTTON_DISLIKE = "👎 Chưa đúng"
+BUTTON_HANDOFF = "📨 Chuyển cho Ban Tổ chức"
+FEEDBACK_SAVED = "Cảm ơn bạn đã góp ý!"
+FEEDBACK_CHANGED = "Đã cập nhật góp ý của bạn."
+FEEDBACK_UNCHANGED = "Bạn đã góp ý cho câu trả lời này rồi."
+ANSWER_EXPIRED = "Câu trả lời này không còn trong hệ thống. Vui lòng hỏi lại."
+ARTICLE_NOT_AVAILABLE = "Điều này không còn trong kho văn bản (có thể văn bản đã bị gỡ). Vui lòng hỏi lại."
+ARTICLE_HEADER = "📖 <b>{label}</b>"
+HANDOFF_SENT = "📨 Đã chuyển câu hỏi cho cán bộ Ban Tổ chức. Khi có trả lời, bot sẽ gửi lại cho bạn."
+HANDOFF_ALREADY = "Câu hỏi này đã được chuyển cho Ban Tổ chức rồi, vui lòng chờ trả lời."
+HANDOFF_NO_STAFF = "Hiện chưa có cán bộ Ban Tổ chức nào dùng bot. Câu hỏi đã được lưu; bạn cũng có thể liên hệ trực tiếp <b>{support}</b>."
+HANDOFF_TO_STAFF = "❓ <b>Câu hỏi chuyển đến Ban Tổ chức</b> (số {id}) từ {asker}:\n\n{question}"
+BUTTON_STAFF_REPLY = "✍️ Trả lời"
+STAFF_REPLY_PROMPT = "Vui lòng gõ câu trả lời cho câu hỏi số {id}:\n\n<i>{question}</i>\n\n(Gõ /huy để hủy.)"
+STAFF_REPLY_SENT = "✅ Đã gửi câu trả lời cho người hỏi (câu hỏi số {id})."
+STAFF_REPLY_ALREADY = "Câu hỏi số {id} đã được trả lời rồi."
+STAFF_REPLY_EMPTY = "Câu trả lời đang trống. Vui lòng gõ nội dung trả lời, hoặc /huy để hủy."
+REPLY_TO_ASKER = "💬 <b>Ban Tổ chức trả lời câu hỏi của bạn</b>:\n<i>{question}</i>\n\n{reply}"
+OPEN_HANDOFFS_HEADER = "<b>Câu hỏi đang chờ trả lời:</b>"
+OPEN_HANDOFFS_NONE = "Không có câu hỏi nào đang chờ trả lời."
+ASKER_ANONYMOUS = "một người dùng"
+WORKING = "⏳ Đang tra cứu…"
+
+# --- Documents (admin) ----------------------------------------------------------------------------
+UPLOAD_RECEIVED = "⏳ Đã nhận tệp <b>{name}</b>. Đang tải xuống…"
+UPLOAD_PROCESSING = "⏳ Đang đọc và phân tích <b>{name}</b>…"
+UPLOAD_INDEXING = "⏳ Đang lập chỉ mục <b>{name}</b>…"
+UPLOAD_ADDED = "✅ Đã nạp văn bản từ tệp <b>{name}</b>:"
+UPLOAD_UPDATED = "✅ Đã cập nhật văn bản từ tệp <b>{name}</b> (thay nội dung cũ):"
+UPLOAD_UNCHANGED = "ℹ️ Tệp <b>{name}</b> không thay đổi so với lần nạp trước; không cần nạp lại."
+UPLOAD_REFUSED = "❌ Không nạp được tệp <b>{name}</b>: {reason}"
+UPLOAD_UNSUPPORTED = "❌ Tệp <b>{name}</b> không đúng định dạng. Văn bản: PDF, DOCX, TXT, MD, HTML; danh sách cán bộ: CSV, XLSX."
+UPLOAD_TOO_LARGE = "❌ Tệp <b>{name}</b> quá lớn ({size} MB). Giới hạn là {limit} MB."
+UPLOAD_NOT_ADMIN = (
+    "Chỉ quản trị viên mới được nạp văn bản và danh sách cán bộ. Nếu cần, vui lòng liên hệ <b>{support}</b>."
+)
+UPLOAD_DOWNLOAD_FAILED = "❌ Không tải được tệp <b>{name}</b> từ Telegram. Vui lòng gửi lại."
+DOC_LINE_NUMBER = "Số: <b>{number}</b>"
+DOC_LINE_TYPE_TITLE = "{doc_type} {title}"
+DOC_LINE_ISSUED = "Ngày ban hành: {issued}"
+DOC_LINE_ARTICLES = "Số điều/mục: {articles}; số đoạn lập chỉ mục: {chunks}"
+DOC_LINE_RELATION = "Quan hệ: {kind} {target}"
+DOC_LINE_STATUS_SUPERSEDED = "Tình trạng: ⚠️ đã bị thay thế bởi {replaced_by}"
+DOC_LINE_STATUS_IN_FORCE = "Tình trạng: còn hiệu lực"
+RELATION_NAMES: dict[str, str] = {"replaces": "thay thế", "amends": "sửa đổi, bổ sung", "guides": "hướng dẫn"}
+DOC_NO_NUMBER = "(không rõ số)"
+DOC_NO_DATE = "(không rõ ngày)"
+DOCS_HEADER = "<b>Văn bản đã nạp ({count}):</b>"
+DOCS_NONE = "Chưa có văn bản nào được nạp."
+DOCS_ITEM = "{index}. <b>{number}</b> — {title} ({issued}) — {status}{sample}"
+DOC_STATUS_IN_FORCE = "còn hiệu lực"
+DOC_STATUS_SUPERSEDED = "đã bị thay thế bởi {replaced_by}"
+DOCS_ADMIN_HINT = "Bấm nút bên dưới để đánh dấu văn bản bị thay thế hoặc gỡ văn bản."
+BUTTON_DOC_REPLACE = "⚠️ {index}. Bị thay thế"
+BUTTON_DOC_REMOVE = "🗑 {index}. Gỡ"
+BUTTON_CONFIRM_REMOVE = "🗑 Xác nhận gỡ"
+BUTTON_CANCEL = "Hủy"
+DOC_REMOVE_CONFIRM = "Gỡ văn bản <b>{number}</b> — {title}? Văn bản sẽ không còn xuất hiện trong câu trả lời."
+DOC_REMOVED = "🗑 Đã gỡ văn bản <b>{number}</b>."
+DOC_GONE = "Văn bản này không còn trong kho (có thể đã được gỡ)."
+DOC_REPLACE_PROMPT = (
+    "Văn bản <b>{number}</b> bị thay thế bởi văn bản nào? Vui lòng gõ số văn bản mới, ví dụ <code>65-QĐ/TW</code>. "
+    "(Gõ /huy để hủy.)"
+)
+DOC_REPLACE_BAD = (
+    "Số văn bản không hợp lệ. Vui lòng gõ số văn bản, ví dụ <code>65-QĐ/TW</code>, hoặc /huy để hủy."
+)
+DOC_REPLACED = "⚠️ Đã đánh dấu văn bản <b>{number}</b> bị thay thế bởi <b>{replaced_by}</b>."
+ACTION_CANCELLED = "Đã hủy."
+
+# --- Roster (admin) -------------------------------------------------------------------------------
+ROSTER_RECEIVED = "⏳ Đang nhập danh sách cán bộ từ <b>{name}</b>…"
+ROSTER_OK = "✅ Đã nhập danh sách cán bộ từ <b>{name}</b>: {summary}"
+ROSTER_REJECTED = (
+    "❌ Danh sách <b>{name}</b> có lỗi nên <b>chưa nhập dòng nào</b>. Vui lòng sửa các dòng sau rồi gửi lại:"
+)
+ROSTER_ROW_ERROR = "• Dòng {row}: {message}"
+ROSTER_MORE_ERRORS = "… và {count} lỗi khác."
+
+# --- Generic errors -------------------------------------------------------------------------------
+INCIDENT = "Xin lỗi, đã có lỗi xảy ra khi xử lý yêu cầu của bạn. Mã sự cố: <code>{incident}</code>. Vui lòng thử lại sau ít phút."
+UNSUPPORTED_MESSAGE = "Tôi chưa hiểu loại tin nhắn này. Vui lòng gửi câu hỏi bằng chữ, hoặc gõ /trogiup."
+MESSAGE_TOO_LONG = "Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng rút gọn và gửi lại."
+BUTTON_EXPIRED = "Nút này đã hết hiệu lực. Vui lòng thực hiện lại."
+DUPLICATE_ACTION = "Thao tác này đã được thực hiện rồi."
+SERVICE_BUSY = "Hệ thống đang bận, vui lòng thử lại sau ít phút."
+
+# Stable error codes of the lower packages (KnowledgeError / RetrievalError / RecordsError `code`) → wording.
+ERROR_CODES: dict[str, str] = {
+    # knowledge
+    "knowledge": "không đọc được văn bản. Vui lòng kiểm tra tệp rồi gửi lại.",
+    "unsupported_format": "định dạng tệp không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML).",
+    "file_too_large": "tệp quá lớn so với giới hạn cho phép. Vui lòng tách nhỏ hoặc nén lại.",
+    "unreadable": "tệp bị hỏng, bị mã hóa hoặc không đọc được. Vui lòng lưu lại tệp (hoặc xuất lại PDF) rồi gửi lại.",
+    "no_text": "tệp không có lớp chữ (có thể là bản quét ảnh). Vui lòng gửi bản có chữ (DOCX hoặc PDF xuất từ Word).",
+    "empty": "tệp không có nội dung. Vui lòng kiểm tra lại.",
+    "classified": "văn bản có đóng dấu MẬT/TỐI MẬT/TUYỆT MẬT nên không được nạp vào hệ thống.",
+    # retrieval
+    "retrieval": "không xử lý được yêu cầu tra cứu. Vui lòng thử lại.",
+    "embedding_mismatch": "chỉ mục được lập bằng mô hình khác; quản trị viên cần chạy <code>canbo reindex</code>.",
+    "embedding_unavailable": "mô hình tìm kiếm chưa sẵn sàng; vui lòng báo quản trị viên.",
+    "document_not_found": "không tìm thấy văn bản này (có thể đã được gỡ).",
+    "index_unavailable": "kho văn bản tạm thời không truy cập được; vui lòng thử lại sau.",
+    # records
+    "records": "không xử lý được dữ liệu cán bộ. Vui lòng thử lại.",
+    "not_found": "không tìm thấy dữ liệu yêu cầu.",
+    "permission_denied": "bạn không có quyền thực hiện thao tác này.",
+    "invalid_transition": "trạng thái hiện tại không cho phép thao tác này.",
+    "concurrent_update": "người khác vừa thực hiện thao tác này trước bạn; vui lòng xem lại.",
+    "validation": "dữ liệu chưa hợp lệ; vui lòng kiểm tra lại.",
+    "rules_invalid": "tệp cấu hình quy tắc đánh giá không hợp lệ; vui lòng báo quản trị viên.",
+    "import_rejected": "danh sách cán bộ có lỗi nên chưa nhập dòng nào.",
+}
+ERROR_CODE_FALLBACK = "không xử lý được yêu cầu. Vui lòng thử lại hoặc liên hệ quản trị viên."
+
+
+def describe_error(code: str | None) -> str:
+    """The Vietnamese reason for a lower package's stable error code."""
+    return ERROR_CODES.get(code or "", ERROR_CODE_FALLBACK)
+
+
+# --- Citation labels (assembled by bot.render) ----------------------------------------------------
+CITE_POINT = "điểm {point}"
+CITE_CLAUSE = "khoản {clause}"
+CITE_ARTICLE = "Điều {article}"
+CITE_SECTION = "mục {article}"
+CITE_DOC_WITH_NUMBER = "{doc_type} số {number}"
+CITE_DOC_NO_NUMBER = "{doc_type} {title}"
+CITE_DOC_DEFAULT_TYPE = "Văn bản"
+CITE_DATE = "ngày {date}"
+CITE_ATTACHMENT = "{attachment} ban hành kèm theo {doc}"
+CITE_ITEM = "{index}. {where} {doc}{date}{sample}"
+
+# Roster row issues (records.roster.RowIssue.code) → wording; {column} and {value} are escaped by the caller.
+ROSTER_ISSUES: dict[str, str] = {
+    "missing_column": "thiếu cột «{column}»",
+    "missing_value": "cột «{column}» để trống",
+    "duplicate_code": "mã cán bộ «{value}» bị trùng",
+    "duplicate_phone": "số điện thoại «{value}» bị trùng",
+    "phone_taken": "số điện thoại «{value}» đã thuộc về một người khác",
+    "bad_phone": "số điện thoại «{value}» không hợp lệ (dạng 0xxxxxxxxx hoặc +84xxxxxxxxx)",
+    "unknown_unit": "mã đơn vị «{value}» chưa có (thêm «{column}» để tạo mới)",
+    "unknown_parent": "đơn vị cấp trên «{value}» không tồn tại",
+    "unit_conflict": "đơn vị «{value}» được khai báo khác nhau ở các dòng",
+    "unit_cycle": "đơn vị «{value}» tạo thành vòng lặp cấp trên",
+    "unknown_manager": "mã người quản lý «{value}» không tồn tại",
+    "self_manager": "người quản lý không được là chính người đó",
+    "manager_cycle": "quan hệ người quản lý bị vòng lặp («{value}»)",
+    "unknown_role": "vai trò «{value}» không hợp lệ (cán bộ, người nhận xét, thủ trưởng, chuyên viên, quản trị)",
+    "unknown_scope": "phạm vi «{value}» không phải mã đơn vị đã có",
+    "empty_file": "tệp không có dòng dữ liệu nào",
+    "too_many_rows": "tệp có quá nhiều dòng ({value})",
+    "unreadable": "không đọc được tệp (hỏng hoặc không đúng định dạng)",
+    "bad_format": "định dạng tệp không được hỗ trợ (chỉ nhận CSV, XLSX)",
+}
+ROSTER_ISSUE_FALLBACK = "dữ liệu không hợp lệ ({code})"
+ROSTER_SUMMARY = "{rows} dòng; thêm {created}, cập nhật {updated}, không đổi {unchanged} người; thêm {units} đơn vị; cấp {roles} vai trò."
