@@ -30,3 +30,19 @@ class IndexUnavailable(RetrievalError):
     """The vector store (embedded or server) cannot be opened or reached."""
 
     code = "index_unavailable"
+
+
+class ChunkNotFound(RetrievalError):
+    code = "chunk_not_found"
+
+
+class EmptyQuestion(RetrievalError):
+    """The question has no text."""
+
+    code = "empty_question"
+
+
+class NothingToIndex(RetrievalError):
+    """The document has no chunk with text."""
+
+    code = "nothing_to_index"

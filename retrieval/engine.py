@@ -1,0 +1,635 @@
+"""The question-answering engine: ingest documents, keep the index in sync, answer with citations."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+
+from knowledge.errors import FileTooLarge, KnowledgeError, UnreadableFile
+from knowledge.model import Chunk, ParsedDocument, Relation
+from retrieval import wording
+from retrieval.analysis import analyse
+from retrieval.embedding import DEFAULT_MODEL, Embedder, make_embedder
+from retrieval.errors import ChunkNotFound, DocumentNotFound, EmptyQuestion, NothingToIndex, RetrievalError
+from retrieval.index import ChunkRow, DocRecord, Snapshot, build_snapshot
+from retrieval.llm import LLMAnswerer, LLMSettings, make_chat_model
+from retrieval.passages import passage_text
+from retrieval.ranking import RankingParams, rank
+from retrieval.store import ChromaStore, Metadata, make_client
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+SUPPORTED_SUFFIXES = {".txt", ".md", ".docx", ".pdf", ".html", ".htm"}
+MAX_QUESTION_CHARS = 2000
+
+Loader = Callable[..., ParsedDocument]
+
+
+@dataclass
+class Citation:
+    doc_id: str
+    doc_number: str | None
+    doc_title: str
+    doc_type: str | None
+    issued: date | None
+    article: int | str | None
+    article_heading: str
+    clause: str | None
+    point: str | None
+    in_attachment: bool
+    attachment_title: str | None
+    status: Literal["in_force", "superseded"]
+    replaced_by: str | None
+    is_sample: bool
+    score: float
+    text: str
+    chunk_id: str
+    issuer: str | None = None
+    attachment_type: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "doc_number": self.doc_number,
+            "doc_title": self.doc_title,
+            "issued": self.issued.isoformat() if self.issued else None,
+            "article": self.article,
+            "clause": self.clause,
+            "status": self.status,
+            "replaced_by": self.replaced_by,
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
+
+
+@dataclass
+class Answer:
+    question: str
+    found: bool
+    answer: str
+    citations: list[Citation]
+    nearest: list[Citation]
+    confidence: float = 0.0
+    generated: bool = False  # True when an LLM wrote `answer` (citations are then the ones it used)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "found": self.found,
+            "answer": self.answer,
+            "citations": [c.to_json() for c in self.citations],
+            "nearest": [c.to_json() for c in self.nearest],
+        }
+
+
+@dataclass
+class DocumentInfo:
+    doc_id: str
+    number: str | None
+    doc_type: str | None
+    title: str
+    issued: date | None
+    status: Literal["in_force", "superseded"]
+    replaced_by: str | None
+    articles: int
+    chunks: int
+    source_name: str
+    is_sample: bool
+    relations: list[Relation] = field(default_factory=list)
+
+
+@dataclass
+class IngestOutcome:
+    source: str
+    status: Literal["added", "updated", "unchanged", "refused"]
+    document: DocumentInfo | None
+    error_code: str | None = None
+    error_detail: str | None = None
+
+
+def _info(doc: DocRecord) -> DocumentInfo:
+    return DocumentInfo(
+        doc_id=doc.doc_id,
+        number=doc.number,
+        doc_type=doc.doc_type,
+        title=doc.title,
+        issued=doc.issued,
+        status="superseded" if doc.status == "superseded" else "in_force",
+        replaced_by=doc.replaced_by,
+        articles=doc.articles,
+        chunks=doc.chunks,
+        source_name=doc.source_name,
+        is_sample=doc.is_sample,
+        relations=list(doc.relations),
+    )
+
+
+def _article_value(meta: Metadata) -> int | str | None:
+    raw = str(meta.get("article", ""))
+    if not raw:
+        return None
+    return int(raw) if meta.get("article_is_int") else raw
+
+
+def _opt(meta: Metadata, key: str) -> str | None:
+    value = str(meta.get(key, "") or "")
+    return value or None
+
+
+def _default_loader(path: Path, *, max_bytes: int, allow_classified: bool) -> ParsedDocument:
+    import knowledge
+
+    load = getattr(knowledge, "load_document", None)
+    if load is None:
+        raise UnreadableFile("the document loader is not available in this build", name=path.name)
+    result: ParsedDocument = load(path, max_bytes=max_bytes, allow_classified=allow_classified)
+    return result
+
+
+class QAEngine:
+    """Thread-safe for `ask`/`search`/`article`; ingestion and removal are serialised by a lock."""
+
+    def __init__(
+        self,
+        *,
+        store: ChromaStore,
+        embedder: Embedder,
+        chat_model: BaseChatModel | None = None,
+        llm_timeout_s: float = 20.0,
+        loader: Loader = _default_loader,
+        params: RankingParams | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.params = params or RankingParams()
+        self.loader = loader
+        self.answerer = LLMAnswerer(chat_model, timeout_s=llm_timeout_s) if chat_model is not None else None
+        self._write_lock = threading.RLock()
+        self.store.open_chunks(model=embedder.name, dim=embedder.dim)
+        self._docs: dict[str, DocRecord] = {}
+        self._rows: list[ChunkRow] = []
+        self._vectors: list[np.ndarray] = []
+        self._snapshot: Snapshot = self._load()
+
+    # --- loading the index ------------------------------------------------------------------------
+
+    def _load(self) -> Snapshot:
+        docs = {d: DocRecord.from_metadata(d, m) for d, m in self.store.all_documents().items()}
+        rows: list[ChunkRow] = []
+        vectors: list[np.ndarray] = []
+        orphans: list[str] = []
+        for store_id, text, meta, emb in self.store.iter_chunks():
+            doc = docs.get(str(meta.get("doc_id", "")))
+            if doc is None or meta.get("source_sha256") != doc.source_sha256:
+                orphans.append(store_id)  # left behind by an interrupted update
+                continue
+            rows.append(self._row_from_store(store_id, text, meta))
+            vectors.append(emb if emb is not None else np.zeros(self.embedder.dim, dtype=np.float32))
+        if orphans:
+            log.info("removing %d orphaned chunks", len(orphans))
+            self.store.delete_chunks(orphans)
+        self._docs, self._rows, self._vectors = docs, rows, vectors
+        return self._rebuild()
+
+    def _rebuild(self) -> Snapshot:
+        matrix = np.vstack(self._vectors) if self._vectors else np.zeros((0, self.embedder.dim), np.float32)
+        docs = {d: DocRecord(**{**asdict(r), "relations": list(r.relations)}) for d, r in self._docs.items()}
+        snapshot = build_snapshot(docs, list(self._rows), matrix, self.embedder.dim)
+        self._snapshot = snapshot
+        return snapshot
+
+    @staticmethod
+    def _row_from_store(store_id: str, text: str, meta: Metadata) -> ChunkRow:
+        return ChunkRow(
+            store_id=store_id,
+            chunk_id=str(meta["chunk_id"]),
+            doc_id=str(meta["doc_id"]),
+            position=int(meta.get("position", 0)),
+            text=text,
+            article=_article_value(meta),
+            article_heading=str(meta.get("article_heading", "")),
+            clause=_opt(meta, "clause"),
+            point=_opt(meta, "point"),
+            in_attachment=bool(meta.get("in_attachment", False)),
+            words=str(meta.get("lex_words", "")).split(),
+            syllables=str(meta.get("lex_syllables", "")).split(),
+            head_words=str(meta.get("head_words", "")).split(),
+            head_syllables=str(meta.get("head_syllables", "")).split(),
+        )
+
+    # --- ingestion --------------------------------------------------------------------------------
+
+    def ingest_file(
+        self, path: Path, *, allow_classified: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> IngestOutcome:
+        """Load one file; unchanged bytes (sha256) are skipped before parsing."""
+        outcomes = self._ingest([Path(path)], allow_classified=allow_classified, max_bytes=max_bytes)
+        return outcomes[0]
+
+    def ingest_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        allow_classified: bool = False,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> list[IngestOutcome]:
+        """Files and folders (recursed, supported formats only); one bad file never stops the batch."""
+        files: list[Path] = []
+        missing: list[IngestOutcome] = []
+        for raw in paths:
+            p = Path(raw)
+            if p.is_dir():
+                files.extend(
+                    sorted(
+                        f
+                        for f in p.rglob("*")
+                        if f.is_file()
+                        and f.suffix.lower() in SUPPORTED_SUFFIXES
+                        and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                    )
+                )
+            elif p.is_file():
+                files.append(p)
+            else:
+                missing.append(IngestOutcome(str(p), "refused", None, "file_not_found", f"no such file: {p}"))
+        return missing + self._ingest(
+            files, allow_classified=allow_classified, max_bytes=max_bytes, progress=progress
+        )
+
+    def _ingest(
+        self,
+        files: Sequence[Path],
+        *,
+        allow_classified: bool,
+        max_bytes: int,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> list[IngestOutcome]:
+        outcomes: list[IngestOutcome] = []
+        changed = False
+        with self._write_lock:
+            known_sha = {d.source_sha256: d.doc_id for d in self._docs.values()}
+            for i, path in enumerate(files):
+                if progress is not None:
+                    progress(i, len(files), path.name)
+                outcome = self._ingest_one(
+                    path, allow_classified=allow_classified, max_bytes=max_bytes, known_sha=known_sha
+                )
+                outcomes.append(outcome)
+                if outcome.status in ("added", "updated"):
+                    changed = True
+                    if outcome.document is not None:
+                        known_sha[self._docs[outcome.document.doc_id].source_sha256] = outcome.document.doc_id
+            if progress is not None and files:
+                progress(len(files), len(files), "")
+            if changed:
+                self._rebuild()
+                for outcome in outcomes:  # statuses may have changed with the new relations
+                    if outcome.document is not None and outcome.document.doc_id in self._snapshot.docs:
+                        outcome.document = _info(self._snapshot.docs[outcome.document.doc_id])
+        return outcomes
+
+    def _ingest_one(
+        self, path: Path, *, allow_classified: bool, max_bytes: int, known_sha: dict[str, str]
+    ) -> IngestOutcome:
+        source = str(path)
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise FileTooLarge(f"{path.name}: {size} bytes > {max_bytes}", size=size, limit=max_bytes)
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            if sha in known_sha and known_sha[sha] in self._docs:
+                return IngestOutcome(source, "unchanged", _info(self._docs[known_sha[sha]]))
+            parsed = self.loader(path, max_bytes=max_bytes, allow_classified=allow_classified)
+        except KnowledgeError as exc:
+            log.info("refused a file: %s", exc.code)
+            return IngestOutcome(source, "refused", None, exc.code, exc.detail or str(exc))
+        except OSError as exc:
+            return IngestOutcome(source, "refused", None, "unreadable", f"{path.name}: {exc.strerror or exc}")
+        if not parsed.source_path:
+            parsed.source_path = source
+        parsed.source_sha256 = sha  # of the file bytes, the same key the pre-parse check uses
+        try:
+            status, info = self._index_document(parsed, source_name=path.name)
+        except RetrievalError as exc:
+            return IngestOutcome(source, "refused", None, exc.code, exc.detail or str(exc))
+        return IngestOutcome(source, status, info)
+
+    def ingest_document(self, parsed: ParsedDocument, *, source_name: str | None = None) -> IngestOutcome:
+        """Index an already parsed document (also used by benchmarks and the sample loader)."""
+        with self._write_lock:
+            existing = self._docs.get(parsed.meta.doc_id)
+            if existing is not None and existing.source_sha256 == parsed.source_sha256:
+                return IngestOutcome(
+                    parsed.source_path, "unchanged", _info(self._snapshot.docs[existing.doc_id])
+                )
+            status, _ = self._index_document(parsed, source_name=source_name or Path(parsed.source_path).name)
+            self._rebuild()
+            return IngestOutcome(parsed.source_path, status, _info(self._snapshot.docs[parsed.meta.doc_id]))
+
+    def ingest_documents(self, docs: Sequence[ParsedDocument]) -> list[IngestOutcome]:
+        """Index many parsed documents with one index rebuild at the end."""
+        outcomes = []
+        with self._write_lock:
+            for parsed in docs:
+                existing = self._docs.get(parsed.meta.doc_id)
+                if existing is not None and existing.source_sha256 == parsed.source_sha256:
+                    outcomes.append(IngestOutcome(parsed.source_path, "unchanged", None))
+                    continue
+                status, _ = self._index_document(parsed, source_name=Path(parsed.source_path).name)
+                outcomes.append(IngestOutcome(parsed.source_path, status, None))
+            self._rebuild()
+            for o, parsed in zip(outcomes, docs, strict=True):
+                o.document = _info(self._snapshot.docs[parsed.meta.doc_id])
+        return outcomes
+
+    def _index_document(
+        self, parsed: ParsedDocument, *, source_name: str
+    ) -> tuple[Literal["added", "updated"], None]:
+        meta = parsed.meta
+        chunks = [c for c in parsed.chunks if c.text.strip()]
+        if not chunks:
+            raise NothingToIndex(f"{source_name}: no text to index", name=source_name)
+        previous = self._docs.get(meta.doc_id)
+        sha = parsed.source_sha256
+        texts = [passage_text(chunk=c, meta=meta) for c in chunks]
+        vectors = self.embedder.embed_passages(texts)
+        rows, metadatas, store_ids = [], [], []
+        for chunk, vec in zip(chunks, vectors, strict=True):
+            row, md = self._analyse_chunk(chunk, sha=sha)
+            rows.append(row)
+            metadatas.append(md)
+            store_ids.append(row.store_id)
+            del vec
+        # New chunks first, then the registry, then the old chunks: a crash in between leaves
+        # orphans that the next open removes, never a registered document without chunks.
+        self.store.add_chunks(
+            ids=store_ids, embeddings=vectors, texts=[c.text for c in chunks], metadatas=metadatas
+        )
+        articles = {(c.in_attachment, str(c.article)) for c in chunks if c.article is not None}
+        record = DocRecord(
+            doc_id=meta.doc_id,
+            number=meta.number,
+            doc_type=meta.doc_type,
+            title=meta.title,
+            issuer=meta.issuer,
+            issued=meta.issued,
+            effective=meta.effective,
+            source_name=source_name,
+            source_sha256=sha,
+            is_sample=meta.is_sample,
+            attachment_type=meta.attachment_type,
+            attachment_title=meta.attachment_title,
+            relations=list(meta.relations),
+            manual_replaced_by=previous.manual_replaced_by if previous else None,
+            articles=len(articles),
+            chunks=len(chunks),
+        )
+        self.store.upsert_document(meta.doc_id, record.to_metadata())
+        if previous is not None:
+            stale = [r.store_id for r in self._rows if r.doc_id == meta.doc_id]
+            self.store.delete_chunks(stale)
+            keep = [i for i, r in enumerate(self._rows) if r.doc_id != meta.doc_id]
+            self._rows = [self._rows[i] for i in keep]
+            self._vectors = [self._vectors[i] for i in keep]
+        self._docs[meta.doc_id] = record
+        self._rows.extend(rows)
+        self._vectors.extend(np.asarray(vectors, dtype=np.float32))
+        log.info("indexed document %s: %d chunks", meta.doc_id, len(chunks))
+        return ("updated" if previous is not None else "added"), None
+
+    @staticmethod
+    def _analyse_chunk(chunk: Chunk, *, sha: str) -> tuple[ChunkRow, Metadata]:
+        body = analyse(chunk.text)
+        head = analyse(chunk.article_heading) if chunk.article_heading else None
+        store_id = f"{chunk.chunk_id}@{sha[:12]}"
+        row = ChunkRow(
+            store_id=store_id,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            position=chunk.position,
+            text=chunk.text,
+            article=chunk.article,
+            article_heading=chunk.article_heading,
+            clause=chunk.clause,
+            point=chunk.point,
+            in_attachment=chunk.in_attachment,
+            words=body.words,
+            syllables=body.syllables,
+            head_words=head.words if head else [],
+            head_syllables=head.syllables if head else [],
+        )
+        md: Metadata = {
+            "chunk_id": chunk.chunk_id,
+            "doc_id": chunk.doc_id,
+            "position": chunk.position,
+            "article": "" if chunk.article is None else str(chunk.article),
+            "article_is_int": isinstance(chunk.article, int),
+            "article_heading": chunk.article_heading,
+            "clause": chunk.clause or "",
+            "point": chunk.point or "",
+            "in_attachment": chunk.in_attachment,
+            "source_sha256": sha,
+            "lex_words": " ".join(row.words),
+            "lex_syllables": " ".join(row.syllables),
+            "head_words": " ".join(row.head_words),
+            "head_syllables": " ".join(row.head_syllables),
+        }
+        return row, md
+
+    # --- registry ---------------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentInfo]:
+        snap = self._snapshot
+        return sorted((_info(d) for d in snap.docs.values()), key=lambda d: (d.issued or date.min, d.title))
+
+    def remove_document(self, doc_id: str) -> None:
+        with self._write_lock:
+            if doc_id not in self._docs:
+                raise DocumentNotFound(f"no document {doc_id!r} in the index", doc_id=doc_id)
+            stale = [r.store_id for r in self._rows if r.doc_id == doc_id]
+            self.store.delete_document(doc_id)
+            self.store.delete_chunks(stale)
+            keep = [i for i, r in enumerate(self._rows) if r.doc_id != doc_id]
+            self._rows = [self._rows[i] for i in keep]
+            self._vectors = [self._vectors[i] for i in keep]
+            del self._docs[doc_id]
+            self._rebuild()
+            log.info("removed document %s (%d chunks)", doc_id, len(stale))
+
+    def mark_replaced(self, doc_id: str, *, replaced_by: str) -> None:
+        """Record by hand that `doc_id` is replaced by the document numbered `replaced_by` ("" clears)."""
+        with self._write_lock:
+            record = self._docs.get(doc_id)
+            if record is None:
+                raise DocumentNotFound(f"no document {doc_id!r} in the index", doc_id=doc_id)
+            record.manual_replaced_by = replaced_by.strip() or None
+            self.store.upsert_document(doc_id, record.to_metadata())
+            self._rebuild()
+
+    def reindex(self, *, progress: Callable[[int, int, str], None] | None = None) -> int:
+        """Re-embed every stored chunk with the current model (after a model change); returns chunks."""
+        with self._write_lock:
+            rows = [(sid, text, meta) for sid, text, meta, _ in self.store.iter_chunks(with_embeddings=False)]
+            docs = {d: DocRecord.from_metadata(d, m) for d, m in self.store.all_documents().items()}
+            self.store.recreate_chunks(model=self.embedder.name, dim=self.embedder.dim)
+            by_doc: dict[str, list[tuple[str, str, Metadata]]] = {}
+            for row in rows:
+                by_doc.setdefault(str(row[2].get("doc_id")), []).append(row)
+            done = 0
+            for i, (doc_id, items) in enumerate(sorted(by_doc.items())):
+                if progress is not None:
+                    progress(i, len(by_doc), doc_id)
+                doc = docs.get(doc_id)
+                if doc is None:
+                    continue
+                texts = []
+                for _, text, meta in items:
+                    chunk = Chunk(
+                        chunk_id=str(meta["chunk_id"]),
+                        doc_id=doc_id,
+                        position=int(meta.get("position", 0)),
+                        text=text,
+                        article=_article_value(meta),
+                        article_heading=str(meta.get("article_heading", "")),
+                        in_attachment=bool(meta.get("in_attachment", False)),
+                    )
+                    texts.append(passage_text(chunk=chunk, meta=_meta_of(doc)))
+                vectors = self.embedder.embed_passages(texts)
+                self.store.add_chunks(
+                    ids=[s for s, _, _ in items],
+                    embeddings=vectors,
+                    texts=[t for _, t, _ in items],
+                    metadatas=[m for _, _, m in items],
+                )
+                done += len(items)
+            if progress is not None:
+                progress(len(by_doc), len(by_doc), "")
+            self._load()
+            return done
+
+    # --- questions --------------------------------------------------------------------------------
+
+    def _citation(self, snap: Snapshot, chunk_index: int, score: float) -> Citation:
+        row = snap.chunks[chunk_index]
+        doc = snap.docs[row.doc_id]
+        return Citation(
+            doc_id=doc.doc_id,
+            doc_number=doc.number,
+            doc_title=doc.title,
+            doc_type=doc.doc_type,
+            issued=doc.issued,
+            article=row.article,
+            article_heading=row.article_heading,
+            clause=row.clause,
+            point=row.point,
+            in_attachment=row.in_attachment,
+            attachment_title=doc.attachment_title,
+            status="superseded" if doc.status == "superseded" else "in_force",
+            replaced_by=doc.replaced_by,
+            is_sample=doc.is_sample,
+            score=score,
+            text=row.text,
+            chunk_id=row.chunk_id,
+            issuer=doc.issuer,
+            attachment_type=doc.attachment_type,
+        )
+
+    def search(self, question: str, *, k: int = 5) -> tuple[list[Citation], float, bool]:
+        """Ranked citations (one per article, best first), the confidence and whether it clears the threshold."""
+        text = (question or "").strip()
+        if not text:
+            raise EmptyQuestion("the question is empty")
+        text = text[:MAX_QUESTION_CHARS]
+        snap = self._snapshot
+        if snap.empty:
+            return [], 0.0, False
+        query_vec = self.embedder.embed_query(text)
+        ranked = rank(snap, question=text, query_vec=query_vec, k=k, params=self.params)
+        cites = [self._citation(snap, c, s) for c, s in zip(ranked.best_chunks, ranked.scores, strict=True)]
+        return cites, ranked.confidence, ranked.found
+
+    def ask(self, question: str, *, k: int = 5) -> Answer:
+        """Cited answer (extractive by default, LLM-written when configured), or a refusal with the nearest."""
+        cites, confidence, found = self.search(question, k=k)
+        text = question.strip()
+        if not cites:
+            return Answer(
+                text, False, wording.NO_DOCUMENTS if self._snapshot.empty else wording.NOT_FOUND, [], []
+            )
+        if not found:
+            nearest = cites[:3]
+            return Answer(text, False, wording.refusal(nearest), [], nearest, confidence)
+        if self.answerer is not None:
+            reply = self.answerer.answer(text, cites)
+            if reply is not None:
+                used = [cites[i] for i in reply.used]
+                return Answer(text, True, reply.text, used, [], confidence, generated=True)
+        quoted = [cites[0]]
+        if len(cites) > 1 and cites[1].score >= 0.92 * cites[0].score and cites[1].doc_id == cites[0].doc_id:
+            quoted.append(cites[1])
+        return Answer(text, True, wording.extractive_answer(quoted), cites, [], confidence)
+
+    def article(self, chunk_id: str) -> tuple[Citation, str]:
+        """The citation of a chunk and the full text of the Điều (or section) containing it."""
+        snap = self._snapshot
+        index = snap.chunk_index.get(chunk_id)
+        if index is None:
+            raise ChunkNotFound(f"no chunk {chunk_id!r} in the index", chunk_id=chunk_id)
+        unit = next(u for u in snap.units if u.first <= index < u.last)
+        rows = snap.chunks[unit.first : unit.last]
+        head = rows[0].article_heading
+        body = "\n".join(r.text for r in rows)
+        return self._citation(snap, index, 1.0), f"{head}\n{body}" if head else body
+
+
+def _meta_of(doc: DocRecord) -> Any:
+    from knowledge.model import DocumentMeta
+
+    return DocumentMeta(
+        doc_id=doc.doc_id,
+        number=doc.number,
+        doc_type=doc.doc_type,
+        title=doc.title,
+        issuer=doc.issuer,
+        issued=doc.issued,
+        is_sample=doc.is_sample,
+        attachment_type=doc.attachment_type,
+        attachment_title=doc.attachment_title,
+    )
+
+
+def make_engine(
+    *,
+    index_dir: Path,
+    chroma_url: str | None = None,
+    embedding_model: str = DEFAULT_MODEL,
+    embedding_threads: int = 1,
+    llm: LLMSettings | None = None,
+    embedder: Embedder | None = None,
+    chat_model: BaseChatModel | None = None,
+    loader: Loader | None = None,
+    params: RankingParams | None = None,
+) -> QAEngine:
+    """Build the engine: embedded Chroma in `index_dir` unless `chroma_url` is given."""
+    client = make_client(index_dir=Path(index_dir), chroma_url=chroma_url)
+    store = ChromaStore(client)
+    if chat_model is None and llm is not None:
+        chat_model = make_chat_model(llm)
+    return QAEngine(
+        store=store,
+        embedder=embedder or make_embedder(embedding_model, threads=embedding_threads),
+        chat_model=chat_model,
+        llm_timeout_s=llm.timeout_s if llm is not None else 20.0,
+        loader=loader or _default_loader,
+        params=params,
+    )

@@ -1,0 +1,246 @@
+"""The in-memory, immutable view of the index that queries run against: chunks, vectors, units, BM25, status.
+
+Chroma is the store of record; a Snapshot is rebuilt from it on open and after each change, and swapped
+in atomically, so concurrent questions always see one consistent index.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy import sparse
+
+from knowledge.model import Relation, RelationKind
+from retrieval.analysis import strip_diacritics
+from retrieval.lexical import LexicalIndex
+
+
+def number_key(number: str | None) -> str:
+    """Accent-free alphanumeric key for comparing document numbers: "65-QĐ/TW" → "65 qd tw"."""
+    if not number:
+        return ""
+    return " ".join(re.findall(r"[a-z0-9]+", strip_diacritics(number).lower()))
+
+
+@dataclass
+class DocRecord:
+    """One registered document (the registry entry, plus status computed across all documents)."""
+
+    doc_id: str
+    number: str | None
+    doc_type: str | None
+    title: str
+    issuer: str | None
+    issued: date | None
+    effective: date | None
+    source_name: str
+    source_sha256: str
+    is_sample: bool
+    attachment_type: str | None
+    attachment_title: str | None
+    relations: list[Relation]
+    manual_replaced_by: str | None
+    articles: int
+    chunks: int
+    status: str = "in_force"
+    replaced_by: str | None = None
+
+    def to_metadata(self) -> dict[str, str | int | float | bool]:
+        return {
+            "number": self.number or "",
+            "doc_type": self.doc_type or "",
+            "title": self.title,
+            "issuer": self.issuer or "",
+            "issued": self.issued.isoformat() if self.issued else "",
+            "effective": self.effective.isoformat() if self.effective else "",
+            "source_name": self.source_name,
+            "source_sha256": self.source_sha256,
+            "is_sample": self.is_sample,
+            "attachment_type": self.attachment_type or "",
+            "attachment_title": self.attachment_title or "",
+            "relations": json.dumps(
+                [
+                    {"kind": str(r.kind), "target": r.target_number, "evidence": r.evidence}
+                    for r in self.relations
+                ],
+                ensure_ascii=False,
+            ),
+            "manual_replaced_by": self.manual_replaced_by or "",
+            "articles": self.articles,
+            "chunks": self.chunks,
+        }
+
+    @classmethod
+    def from_metadata(cls, doc_id: str, meta: dict[str, str | int | float | bool]) -> DocRecord:
+        def text(key: str) -> str | None:
+            value = str(meta.get(key, "") or "")
+            return value or None
+
+        def day(key: str) -> date | None:
+            value = text(key)
+            return date.fromisoformat(value) if value else None
+
+        relations = [
+            Relation(kind=RelationKind(r["kind"]), target_number=r["target"], evidence=r.get("evidence", ""))
+            for r in json.loads(str(meta.get("relations") or "[]"))
+        ]
+        return cls(
+            doc_id=doc_id,
+            number=text("number"),
+            doc_type=text("doc_type"),
+            title=str(meta.get("title", "")),
+            issuer=text("issuer"),
+            issued=day("issued"),
+            effective=day("effective"),
+            source_name=str(meta.get("source_name", "")),
+            source_sha256=str(meta.get("source_sha256", "")),
+            is_sample=bool(meta.get("is_sample", False)),
+            attachment_type=text("attachment_type"),
+            attachment_title=text("attachment_title"),
+            relations=relations,
+            manual_replaced_by=text("manual_replaced_by"),
+            articles=int(meta.get("articles", 0) or 0),
+            chunks=int(meta.get("chunks", 0) or 0),
+        )
+
+
+def compute_status(docs: dict[str, DocRecord]) -> None:
+    """Set status/replaced_by on every document from "thay thế" relations across all documents."""
+    by_key: dict[str, list[DocRecord]] = {}
+    for doc in docs.values():
+        for rel in doc.relations:
+            if rel.kind == RelationKind.REPLACES:
+                by_key.setdefault(number_key(rel.target_number), []).append(doc)
+    for doc in docs.values():
+        doc.status, doc.replaced_by = "in_force", None
+        if doc.manual_replaced_by:
+            doc.status, doc.replaced_by = "superseded", doc.manual_replaced_by
+            continue
+        replacers = [d for d in by_key.get(number_key(doc.number), []) if d.doc_id != doc.doc_id]
+        if doc.number and replacers:
+            newest = max(replacers, key=lambda d: (d.issued or date.min, d.number or ""))
+            doc.status, doc.replaced_by = "superseded", newest.number or newest.title
+
+
+@dataclass
+class ChunkRow:
+    """A chunk as stored, with its analysed tokens."""
+
+    store_id: str
+    chunk_id: str
+    doc_id: str
+    position: int
+    text: str
+    article: int | str | None
+    article_heading: str
+    clause: str | None
+    point: str | None
+    in_attachment: bool
+    words: list[str]
+    syllables: list[str]
+    head_words: list[str]
+    head_syllables: list[str]
+
+    @property
+    def unit_key(self) -> tuple[str, str, str]:
+        if self.article is None:
+            return (self.doc_id, "chunk", self.chunk_id)
+        return (self.doc_id, "att" if self.in_attachment else "main", str(self.article))
+
+
+@dataclass
+class Unit:
+    """A retrieval unit: one Điều (or section) of one document; chunks[first:last] belong to it."""
+
+    doc_id: str
+    first: int
+    last: int
+
+
+_TITLE_NOISE = re.compile(r"\(.*?\)|\d+")
+
+
+def title_bigrams(title: str) -> set[str]:
+    """Accent-free syllable bigrams of a document title without years and parentheses."""
+    syl = re.findall(r"[a-z]+", strip_diacritics(_TITLE_NOISE.sub(" ", title.lower())))
+    if syl and syl[0] == "ve":
+        syl = syl[1:]
+    return {f"{a}_{b}" for a, b in itertools.pairwise(syl)}
+
+
+@dataclass
+class Snapshot:
+    docs: dict[str, DocRecord]
+    chunks: list[ChunkRow]
+    embeddings: np.ndarray  # (n_chunks, dim), rows in `chunks` order
+    units: list[Unit]
+    unit_starts: np.ndarray
+    unit_doc: np.ndarray  # unit -> index into doc_order
+    doc_order: list[str]
+    unit_superseded: np.ndarray
+    lexical: LexicalIndex
+    syllable_rows: sparse.csr_matrix  # unit x syllable-vocab presence, for coverage
+    chunk_index: dict[str, int] = field(default_factory=dict)
+    doc_title_bigrams: list[set[str]] = field(default_factory=list)
+    doc_number_syllables: list[list[str]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.chunks
+
+
+def build_snapshot(
+    docs: dict[str, DocRecord], rows: list[ChunkRow], embeddings: np.ndarray, dim: int
+) -> Snapshot:
+    """Order chunks by document and unit, then build the unit arrays and the lexical index."""
+    compute_status(docs)
+    doc_order = sorted(docs)
+    doc_pos = {d: i for i, d in enumerate(doc_order)}
+    first_pos: dict[tuple[str, str, str], int] = {}
+    for row in rows:
+        key = row.unit_key
+        first_pos[key] = min(first_pos.get(key, row.position), row.position)
+    order = sorted(
+        range(len(rows)),
+        key=lambda i: (doc_pos.get(rows[i].doc_id, -1), first_pos[rows[i].unit_key], rows[i].position),
+    )
+    rows = [rows[i] for i in order]
+    embeddings = embeddings[order] if len(order) else np.zeros((0, dim), dtype=np.float32)
+    units: list[Unit] = []
+    unit_words: list[list[str]] = []
+    unit_syllables: list[list[str]] = []
+    previous: tuple[str, str, str] | None = None
+    for i, row in enumerate(rows):
+        if row.unit_key != previous:
+            units.append(Unit(doc_id=row.doc_id, first=i, last=i + 1))
+            unit_words.append(list(row.head_words))
+            unit_syllables.append(list(row.head_syllables))
+            previous = row.unit_key
+        units[-1].last = i + 1
+        unit_words[-1].extend(row.words)
+        unit_syllables[-1].extend(row.syllables)
+    lexical = LexicalIndex(unit_words, unit_syllables)
+    presence = lexical.syllables.matrix.tocsr(copy=True)
+    presence.data[:] = 1.0
+    unit_doc = np.asarray([doc_pos[u.doc_id] for u in units], dtype=np.int64)
+    superseded_docs = np.asarray([docs[d].status == "superseded" for d in doc_order], dtype=bool)
+    return Snapshot(
+        docs=docs,
+        chunks=rows,
+        embeddings=np.ascontiguousarray(embeddings, dtype=np.float32),
+        units=units,
+        unit_starts=np.asarray([u.first for u in units], dtype=np.int64),
+        unit_doc=unit_doc,
+        doc_order=doc_order,
+        unit_superseded=superseded_docs[unit_doc] if len(units) else np.zeros(0, dtype=bool),
+        lexical=lexical,
+        syllable_rows=presence,
+        chunk_index={row.chunk_id: i for i, row in enumerate(rows)},
+        doc_title_bigrams=[title_bigrams(docs[d].title) for d in doc_order],
+        doc_number_syllables=[number_key(docs[d].number).split() for d in doc_order],
+    )

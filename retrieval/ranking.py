@@ -1,0 +1,168 @@
+"""Hybrid ranking over a Snapshot: BM25 fields + dense cosine fused per article, document-name boost,
+preference for documents in force, and the confidence used to refuse instead of guessing."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.analysis import analyse, has_diacritics
+from retrieval.index import Snapshot
+
+_TYPE_WORDS = {
+    "quy dinh",
+    "quyet dinh",
+    "qd",
+    "nghi dinh",
+    "nd",
+    "nghi quyet",
+    "nq",
+    "huong dan",
+    "hd",
+    "ket luan",
+    "kl",
+    "chi thi",
+    "ct",
+    "de an",
+    "thong tu",
+    "tt",
+    "so",
+}
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    """Fusion weights and the refusal calibration (tuned on dev sets; see docs/retrieval.md)."""
+
+    word_weight: float = 1.0
+    syllable_weight: float = 0.5
+    bigram_weight: float = 0.5
+    lexical_weight: float = 0.5
+    dense_weight: float = 0.5
+    dense_floor_rank: int = 50
+    doc_name_weight: float = 0.3
+    superseded_penalty: float = 0.08
+    chunk_coverage_weight: float = 0.1
+    # found = cos_weight * top cosine + coverage_weight * top coverage >= threshold
+    confidence_cos_weight: float = 1.0
+    confidence_coverage_weight: float = 0.25
+    confidence_threshold: float = 0.95
+
+
+@dataclass
+class Ranked:
+    units: list[int]  # best first
+    scores: list[float]  # fused score of each unit
+    best_chunks: list[int]  # the best chunk of each unit
+    dense: list[float]  # raw cosine of each unit's best chunk
+    coverage: list[float]  # idf-weighted share of the question's syllables in each unit
+    confidence: float
+    found: bool
+
+
+def _contains(seq: list[str], sub: list[str]) -> bool:
+    n = len(sub)
+    return n > 0 and any(seq[i : i + n] == sub for i in range(len(seq) - n + 1))
+
+
+def doc_name_scores(snapshot: Snapshot, syllables: list[str]) -> np.ndarray:
+    """1.0 for documents the question names by number or full title, 0.8 for "quy định 65" style."""
+    bigrams = {f"{a}_{b}" for a, b in itertools.pairwise(syllables)}
+    scores = np.zeros(len(snapshot.doc_order), dtype=np.float32)
+    for i, number in enumerate(snapshot.doc_number_syllables):
+        if len(number) >= 2 and _contains(syllables, number):
+            scores[i] = 1.0
+            continue
+        if number and number[0].isdigit():
+            for j, syl in enumerate(syllables):
+                if syl == number[0] and j > 0:
+                    before = " ".join(syllables[max(0, j - 2) : j])
+                    if before in _TYPE_WORDS or syllables[j - 1] in _TYPE_WORDS:
+                        scores[i] = max(scores[i], 0.8)
+        title = snapshot.doc_title_bigrams[i]
+        if len(title) >= 1 and title <= bigrams:
+            scores[i] = max(scores[i], 1.0)
+    return scores
+
+
+def coverage_of(snapshot: Snapshot, unit: int, query_syllables: list[str]) -> float:
+    """Share of the question's accent-free syllables (idf-weighted) that occur in the unit."""
+    field = snapshot.lexical.syllables
+    terms = set(query_syllables)
+    if not terms:
+        return 0.0
+    max_idf = float(np.log1p((field.n_docs + 0.5) / 0.5))
+    row = snapshot.syllable_rows.getrow(unit)
+    present = set(row.indices.tolist())
+    total = covered = 0.0
+    for term in terms:
+        col = field.vocab.get(term)
+        idf = float(field.idf[col]) if col is not None else max_idf
+        total += idf
+        if col is not None and col in present:
+            covered += idf
+    return covered / total if total else 0.0
+
+
+def rank(
+    snapshot: Snapshot, *, question: str, query_vec: np.ndarray, k: int, params: RankingParams
+) -> Ranked:
+    """Score every unit, return the top k with their best chunk and the refusal decision."""
+    if snapshot.empty:
+        return Ranked([], [], [], [], [], 0.0, False)
+    accented = has_diacritics(question)
+    tokens = analyse(question, segment=accented)
+    lex_weights = (params.word_weight if accented else 0.0, params.syllable_weight, params.bigram_weight)
+    lex = snapshot.lexical.score(
+        words=tokens.words, syllables=tokens.syllables, bigrams=tokens.bigrams, weights=lex_weights
+    )
+    chunk_cos = snapshot.embeddings @ query_vec.astype(np.float32)
+    dense = np.maximum.reduceat(chunk_cos, snapshot.unit_starts)
+    top_lex = float(lex.max()) if len(lex) else 0.0
+    lex_n = lex / top_lex if top_lex > 0 else lex
+    ordered = np.sort(dense)[::-1]
+    top_cos = float(ordered[0])
+    floor = float(ordered[min(params.dense_floor_rank, len(ordered) - 1)])
+    span = top_cos - floor
+    dense_n = np.clip((dense - floor) / span, 0.0, 1.0) if span > 1e-6 else np.ones_like(dense)
+    fused = params.lexical_weight * lex_n + params.dense_weight * dense_n
+    if params.doc_name_weight:
+        fused = (
+            fused + params.doc_name_weight * doc_name_scores(snapshot, tokens.syllables)[snapshot.unit_doc]
+        )
+    if params.superseded_penalty:
+        fused = fused - params.superseded_penalty * snapshot.unit_superseded
+    k = max(1, min(k, len(fused)))
+    top = np.argpartition(-fused, k - 1)[:k]
+    top = top[np.argsort(-fused[top], kind="stable")]
+    units = [int(u) for u in top]
+    best_chunks: list[int] = []
+    coverage: list[float] = []
+    for u in units:
+        unit = snapshot.units[u]
+        coverage.append(coverage_of(snapshot, u, tokens.syllables))
+        if unit.last - unit.first == 1:
+            best_chunks.append(unit.first)
+            continue
+        best, best_score = unit.first, -1e9
+        qset = set(tokens.syllables)
+        for c in range(unit.first, unit.last):
+            syl = snapshot.chunks[c].syllables
+            share = len(qset.intersection(syl)) / max(len(qset), 1)
+            score = float(chunk_cos[c]) + params.chunk_coverage_weight * share
+            if score > best_score:
+                best, best_score = c, score
+        best_chunks.append(best)
+    top_dense = [float(dense[u]) for u in units]
+    confidence = params.confidence_cos_weight * top_dense[0] + params.confidence_coverage_weight * coverage[0]
+    return Ranked(
+        units=units,
+        scores=[float(fused[u]) for u in units],
+        best_chunks=best_chunks,
+        dense=top_dense,
+        coverage=coverage,
+        confidence=confidence,
+        found=confidence >= params.confidence_threshold,
+    )
