@@ -28,7 +28,7 @@ def render_summary_png(summary: PeriodSummary, *, max_units: int = 15, dpi: int 
 
     Units with people are shown, most missing first, at most `max_units` bars; the rest are grouped.
     """
-    fig = Figure(figsize=(11, 5.2), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(12, 5.4), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)  # the Agg canvas: no GUI backend, no global pyplot state
     fig.patch.set_facecolor("white")
     ax_grades, ax_progress = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.45]})
@@ -62,7 +62,8 @@ def render_summary_png(summary: PeriodSummary, *, max_units: int = 15, dpi: int 
     units.sort(key=lambda u: (-u.counts.missing / u.counts.expected, -u.counts.expected, u.code))
     shown, rest = units[:max_units], units[max_units:]
     rows = [
-        (_short(u.name), u.counts.submitted - u.counts.late, u.counts.late, u.counts.missing) for u in shown
+        (_short(u.name, 42), u.counts.submitted - u.counts.late, u.counts.late, u.counts.missing)
+        for u in shown
     ]
     if rest:
         rows.append(

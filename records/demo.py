@@ -219,6 +219,7 @@ def _build_units(n_people: int, rng: random.Random) -> list[_Unit]:
     per_top = max(1, remaining // len(tops))
     wards_per_top = max(1, round(per_top**0.5))
     cells_per_ward = max(1, per_top // wards_per_top - 1)
+    n_wards = 0
     for top in tops:
         dept = not top.code.startswith("Q-")
         for w in range(wards_per_top):
@@ -229,7 +230,10 @@ def _build_units(n_people: int, rng: random.Random) -> list[_Unit]:
                 code = "BTC-VP" if top.code == "BTC" and w == 0 else f"{top.code}-P{w + 1:02d}"
                 ward = add(code, f"Chi bộ {section} {top.name.removeprefix('Đảng ủy ')}", top)
                 continue
-            ward_name = WARDS[(w + len(units)) % len(WARDS)]
+            ward_name = WARDS[n_wards % len(WARDS)] + (
+                f" {n_wards // len(WARDS) + 1}" if n_wards >= len(WARDS) else ""
+            )
+            n_wards += 1
             ward = add(f"{top.code}-W{w + 1:02d}", f"Đảng ủy phường {ward_name}", top)
             for c in range(cells_per_ward):
                 kind = CELL_KINDS[c % len(CELL_KINDS)].format(n=c // len(CELL_KINDS) + 1)
