@@ -39,10 +39,10 @@ def record_audit(
 
 
 def list_audit(session: Session, *, entity: str, entity_id: int) -> list[AuditView]:
-    """The history of one record, oldest first (no permission check: callers check)."""
+    """The history of one record in the order it happened (no permission check: callers check)."""
     rows = session.exec(
         select(AuditEntry)
         .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
-        .order_by(col(AuditEntry.at), col(AuditEntry.id))
+        .order_by(col(AuditEntry.id))
     ).all()
     return [AuditView.model_validate(row, from_attributes=True) for row in rows]

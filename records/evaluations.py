@@ -1,0 +1,928 @@
+"""The periodic evaluation workflow: plan → self-assess → review → decide (locked) → reopen, with permissions."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, func, select
+
+from records.access import has_role, require_role
+from records.audit import list_audit, record_audit
+from records.clock import utc_now
+from records.errors import (
+    ConcurrentUpdate,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    ValidationFailed,
+)
+from records.guard import claim_version
+from records.people import load_person
+from records.periods import Period, deadline
+from records.rules import Rules
+from records.schema import (
+    ActionItem,
+    Evaluation,
+    EvaluationState,
+    EvaluationTask,
+    Person,
+    Role,
+    TaskResult,
+    Unit,
+)
+from records.views import AuditView, EvaluationView, TaskView, WaitingReview
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+S = EvaluationState
+EDITABLE = (S.DRAFT.value, S.RETURNED.value)
+# Allowed transitions (the reopen of a decided record is the only way back from the lock).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT.value: frozenset({S.SUBMITTED.value}),
+    S.SUBMITTED.value: frozenset({S.RETURNED.value, S.REVIEWED.value}),
+    S.RETURNED.value: frozenset({S.SUBMITTED.value}),
+    S.REVIEWED.value: frozenset({S.DECIDED.value}),
+    S.DECIDED.value: frozenset({S.REVIEWED.value, S.RETURNED.value}),  # reopen only
+}
+MAX_TASKS = 50
+
+
+class TaskInput(BaseModel):
+    """A planned task; give `id` to keep (and edit) an existing task, omit it to add one."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    id: int | None = None
+    title: str = Field(min_length=1, max_length=500)
+    expected_result: str = Field(default="", max_length=1000)
+    deadline: date | None = None
+    action_item_id: int | None = None
+
+
+class TaskResultInput(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    task_id: int
+    result: TaskResult
+    note: str = Field(default="", max_length=1000)
+
+
+def validate_points(rules: Rules, points: Mapping[str, float], *, complete: bool) -> dict[str, float]:
+    """Check each criterion's points against its maximum; `complete` requires every criterion."""
+    clean: dict[str, float] = {}
+    for key, value in points.items():
+        criterion = rules.criterion(key)
+        if criterion is None:
+            raise ValidationFailed(
+                f"unknown criterion {key!r}", field="points", key=key, allowed=[c.key for c in rules.criteria]
+            )
+        number = float(value)
+        if not math.isfinite(number) or number < 0 or number > criterion.max_points:
+            raise ValidationFailed(
+                f"{key}: {value} is outside 0–{criterion.max_points:g}",
+                field="points",
+                key=key,
+                value=value,
+                max=criterion.max_points,
+            )
+        clean[key] = round(number, 2)
+    if complete:
+        missing = [c.key for c in rules.criteria if c.key not in clean]
+        if missing:
+            raise ValidationFailed(
+                f"points missing for {', '.join(missing)}", field="points", missing=missing
+            )
+    return clean
+
+
+def compute_grade(rules: Rules, points: Mapping[str, float]) -> tuple[float, str]:
+    """(total, grade code) for complete, validated points."""
+    total = round(sum(points.values()), 2)
+    return total, rules.grade_for(total).code
+
+
+# --- loading and views ----------------------------------------------------------------------------
+
+
+def _load(session: Session, evaluation_id: int) -> Evaluation:
+    row = session.get(Evaluation, evaluation_id)
+    if row is None:
+        raise NotFound(f"evaluation {evaluation_id}", entity="evaluation", id=evaluation_id)
+    return row
+
+
+def _tasks(session: Session, evaluation_id: int) -> list[EvaluationTask]:
+    return list(
+        session.exec(
+            select(EvaluationTask)
+            .where(EvaluationTask.evaluation_id == evaluation_id)
+            .order_by(col(EvaluationTask.position), col(EvaluationTask.id))
+        ).all()
+    )
+
+
+def _view(session: Session, row: Evaluation) -> EvaluationView:
+    person = load_person(session, row.person_id)
+    assert row.id is not None
+    tasks = tuple(TaskView.model_validate(t, from_attributes=True) for t in _tasks(session, row.id))
+    return EvaluationView(
+        id=row.id,
+        person_id=row.person_id,
+        person_name=person.full_name,
+        cadre_code=person.cadre_code,
+        unit_id=row.unit_id,
+        period=row.period,
+        period_kind=row.period_kind,
+        state=row.state,
+        version=row.version,
+        plan_registered_at=row.plan_registered_at,
+        tasks=tasks,
+        self_points=row.self_points,
+        self_total=row.self_total,
+        proposed_grade=row.proposed_grade,
+        self_comment=row.self_comment,
+        submitted_at=row.submitted_at,
+        late=row.late,
+        reviewer_id=row.reviewer_id,
+        review_points=row.review_points,
+        review_total=row.review_total,
+        review_grade=row.review_grade,
+        review_comment=row.review_comment,
+        reviewed_at=row.reviewed_at,
+        return_reason=row.return_reason,
+        decided_by_id=row.decided_by_id,
+        final_grade=row.final_grade,
+        final_total=row.final_total,
+        decision_comment=row.decision_comment,
+        decided_at=row.decided_at,
+        reopen_count=row.reopen_count,
+    )
+
+
+# --- permissions ------------------------------------------------------------------------------------
+
+
+def _require_owner(session: Session, actor_id: int | None, person_id: int, action: str) -> None:
+    if actor_id is None or actor_id == person_id:
+        return
+    raise PermissionDenied(f"{action}: only the cadre themself may do this", action=action)
+
+
+def may_review(session: Session, *, actor_id: int, row: Evaluation) -> bool:
+    """The direct manager, or a reviewer whose scope covers the record's unit (never oneself)."""
+    if actor_id == row.person_id:
+        return False
+    person = load_person(session, row.person_id)
+    if person.manager_id == actor_id:
+        return True
+    return has_role(session, person_id=actor_id, roles=[Role.REVIEWER], unit_id=row.unit_id)
+
+
+def may_decide(session: Session, *, actor_id: int, row: Evaluation) -> bool:
+    """A head whose scope covers the record's unit (never for their own record)."""
+    return actor_id != row.person_id and has_role(
+        session, person_id=actor_id, roles=[Role.HEAD], unit_id=row.unit_id
+    )
+
+
+def may_read(session: Session, *, actor_id: int | None, row: Evaluation) -> bool:
+    if actor_id is None or actor_id == row.person_id:
+        return True
+    if may_review(session, actor_id=actor_id, row=row):
+        return True
+    return has_role(session, person_id=actor_id, roles=[Role.HEAD, Role.STAFF], unit_id=row.unit_id)
+
+
+def _require_read(session: Session, actor_id: int | None, row: Evaluation) -> None:
+    if not may_read(session, actor_id=actor_id, row=row):
+        raise PermissionDenied("this evaluation is outside your scope", action="read_evaluation")
+
+
+def _transition(
+    session: Session,
+    row: Evaluation,
+    *,
+    to: str,
+    actor_id: int | None,
+    action: str,
+    now: datetime,
+    detail: dict | None = None,
+) -> None:
+    if to not in TRANSITIONS.get(row.state, frozenset()):
+        raise InvalidTransition(
+            f"cannot {action} an evaluation in state {row.state}", state=row.state, action=action
+        )
+    assert row.id is not None
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="evaluation",
+        entity_id=row.id,
+        action=action,
+        from_state=row.state,
+        to_state=to,
+        now=now,
+        detail=detail,
+    )
+    row.state = to
+    row.updated_at = now
+
+
+def _require_period(rules: Rules, period: str) -> Period:
+    parsed = Period.parse(period)
+    if parsed.kind != rules.period:
+        raise ValidationFailed(
+            f"this deployment evaluates by {rules.period}: {period!r} does not fit",
+            field="period",
+            expected=rules.period,
+        )
+    return parsed
+
+
+# --- plan ---------------------------------------------------------------------------------------------
+
+
+def open_evaluation(
+    session: Session,
+    *,
+    actor_id: int | None,
+    person_id: int,
+    period: str,
+    rules: Rules,
+    now: datetime | None = None,
+) -> EvaluationView:
+    """The person's record for the period, created as a draft when missing."""
+    return _view(
+        session, _open(session, actor_id=actor_id, person_id=person_id, period=period, rules=rules, now=now)
+    )
+
+
+def _open(
+    session: Session, *, actor_id: int | None, person_id: int, period: str, rules: Rules, now: datetime | None
+) -> Evaluation:
+    moment = utc_now(now)
+    parsed = _require_period(rules, period)
+    person = load_person(session, person_id)
+    existing = session.exec(
+        select(Evaluation).where(Evaluation.person_id == person_id, Evaluation.period == str(parsed))
+    ).first()
+    if existing is not None:
+        if not may_read(session, actor_id=actor_id, row=existing):
+            raise PermissionDenied("this evaluation is outside your scope", action="open_evaluation")
+        return existing
+    _require_owner(session, actor_id, person_id, "open_evaluation")
+    if not person.active:
+        raise ValidationFailed("person is not active", field="person", id=person_id)
+    row = Evaluation(
+        person_id=person_id,
+        unit_id=person.unit_id,
+        period=str(parsed),
+        period_kind=parsed.kind,
+        created_at=moment,
+        updated_at=moment,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="evaluation",
+        entity_id=row.id,
+        action="create",
+        to_state=row.state,
+        now=moment,
+        detail={"period": row.period},
+    )
+    return row
+
+
+def plan_tasks(
+    session: Session,
+    *,
+    actor_id: int | None,
+    person_id: int,
+    period: str,
+    tasks: Sequence[TaskInput],
+    rules: Rules,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> EvaluationView:
+    """Register (or edit) the work plan: the list replaces the current tasks (kept by id, removals audited)."""
+    moment = utc_now(now)
+    _require_owner(session, actor_id, person_id, "plan_tasks")
+    if not tasks:
+        raise ValidationFailed("a work plan needs at least one task", field="tasks")
+    if len(tasks) > MAX_TASKS:
+        raise ValidationFailed(f"at most {MAX_TASKS} tasks", field="tasks", max=MAX_TASKS)
+    row = _open(session, actor_id=actor_id, person_id=person_id, period=period, rules=rules, now=moment)
+    assert row.id is not None
+    if row.state not in EDITABLE:
+        raise InvalidTransition(
+            f"the plan cannot change in state {row.state}", state=row.state, action="plan_tasks"
+        )
+    claim_version(session, row, expected_version=expected_version, what="evaluation")
+    current = {t.id: t for t in _tasks(session, row.id)}
+    kept: set[int] = set()
+    for position, task in enumerate(tasks):
+        if task.action_item_id is not None and session.get(ActionItem, task.action_item_id) is None:
+            raise ValidationFailed("unknown action item", field="action_item_id", value=task.action_item_id)
+        if task.id is not None:
+            existing = current.get(task.id)
+            if existing is None:
+                raise ValidationFailed("task does not belong to this plan", field="tasks", task_id=task.id)
+            existing.title, existing.expected_result, existing.deadline = (
+                task.title,
+                task.expected_result,
+                task.deadline,
+            )
+            existing.action_item_id = task.action_item_id
+            existing.position = position
+            session.add(existing)
+            kept.add(task.id)
+        else:
+            session.add(
+                EvaluationTask(
+                    evaluation_id=row.id,
+                    position=position,
+                    title=task.title,
+                    expected_result=task.expected_result,
+                    deadline=task.deadline,
+                    action_item_id=task.action_item_id,
+                    created_at=moment,
+                )
+            )
+    removed = [t for tid, t in current.items() if tid not in kept]
+    for gone in removed:
+        session.delete(gone)
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="evaluation",
+        entity_id=row.id,
+        action="plan",
+        now=moment,
+        detail={"tasks": len(tasks), "removed": [{"id": t.id, "title": t.title} for t in removed]},
+    )
+    if row.plan_registered_at is None:
+        row.plan_registered_at = moment
+    row.updated_at = moment
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+def copy_unfinished_tasks(
+    session: Session,
+    *,
+    actor_id: int | None,
+    person_id: int,
+    period: str,
+    rules: Rules,
+    now: datetime | None = None,
+) -> EvaluationView:
+    """Carry the previous period's tasks that were not done on time into this period's plan (once each)."""
+    moment = utc_now(now)
+    _require_owner(session, actor_id, person_id, "copy_unfinished_tasks")
+    parsed = _require_period(rules, period)
+    row = _open(session, actor_id=actor_id, person_id=person_id, period=period, rules=rules, now=moment)
+    assert row.id is not None
+    if row.state not in EDITABLE:
+        raise InvalidTransition(
+            f"the plan cannot change in state {row.state}", state=row.state, action="copy_tasks"
+        )
+    previous = session.exec(
+        select(Evaluation).where(Evaluation.person_id == person_id, Evaluation.period == str(parsed.previous))
+    ).first()
+    if previous is None or previous.id is None:
+        return _view(session, row)
+    existing = _tasks(session, row.id)
+    already = {t.copied_from_id for t in existing}
+    position = len(existing)
+    copied = 0
+    for old in _tasks(session, previous.id):
+        if old.result == TaskResult.ON_TIME.value or old.id in already:
+            continue
+        session.add(
+            EvaluationTask(
+                evaluation_id=row.id,
+                position=position,
+                title=old.title,
+                expected_result=old.expected_result,
+                deadline=None,
+                copied_from_id=old.id,
+                action_item_id=old.action_item_id,
+                created_at=moment,
+            )
+        )
+        position += 1
+        copied += 1
+    if copied:
+        claim_version(session, row, expected_version=None, what="evaluation")
+        record_audit(
+            session,
+            actor_id=actor_id,
+            entity="evaluation",
+            entity_id=row.id,
+            action="copy_tasks",
+            now=moment,
+            detail={"copied": copied, "from_period": previous.period},
+        )
+        if row.plan_registered_at is None:
+            row.plan_registered_at = moment
+        row.updated_at = moment
+        session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+# --- self-assessment --------------------------------------------------------------------------------
+
+
+def _apply_self_assessment(
+    session: Session,
+    row: Evaluation,
+    *,
+    results: Sequence[TaskResultInput],
+    points: Mapping[str, float] | None,
+    comment: str | None,
+    rules: Rules,
+    complete: bool,
+) -> None:
+    assert row.id is not None
+    tasks = {t.id: t for t in _tasks(session, row.id)}
+    for item in results:
+        task = tasks.get(item.task_id)
+        if task is None:
+            raise ValidationFailed(
+                "task does not belong to this evaluation", field="results", task_id=item.task_id
+            )
+        task.result = item.result.value
+        task.result_note = item.note or None
+        session.add(task)
+    if points is not None:
+        merged = {**(row.self_points or {}), **points}
+        row.self_points = validate_points(rules, merged, complete=False)
+    if comment is not None:
+        if len(comment) > 4000:
+            raise ValidationFailed("comment too long", field="comment", max=4000)
+        row.self_comment = comment.strip() or None
+    if complete:
+        if not tasks:
+            raise ValidationFailed("register the work plan before self-assessing", field="tasks")
+        missing = [t.id for t in tasks.values() if t.result is None]
+        if missing:
+            raise ValidationFailed("every task needs a result", field="results", missing=missing)
+        clean = validate_points(rules, row.self_points or {}, complete=True)
+        row.self_total, row.proposed_grade = compute_grade(rules, clean)
+    elif row.self_points:
+        row.self_total = round(sum(row.self_points.values()), 2)
+        row.proposed_grade = (
+            rules.grade_for(row.self_total).code if len(row.self_points) == len(rules.criteria) else None
+        )
+
+
+def save_self_assessment(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    rules: Rules,
+    results: Sequence[TaskResultInput] = (),
+    points: Mapping[str, float] | None = None,
+    comment: str | None = None,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> EvaluationView:
+    """Save a draft self-assessment (partial is fine); the state does not change."""
+    moment = utc_now(now)
+    row = _load(session, evaluation_id)
+    _require_owner(session, actor_id, row.person_id, "self_assess")
+    if row.state not in EDITABLE:
+        raise InvalidTransition(
+            f"cannot edit a self-assessment in state {row.state}", state=row.state, action="self_assess"
+        )
+    claim_version(session, row, expected_version=expected_version, what="evaluation")
+    _apply_self_assessment(
+        session, row, results=results, points=points, comment=comment, rules=rules, complete=False
+    )
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="evaluation",
+        entity_id=evaluation_id,
+        action="save_draft",
+        now=moment,
+    )
+    row.updated_at = moment
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+def submit_self_assessment(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    rules: Rules,
+    results: Sequence[TaskResultInput] = (),
+    points: Mapping[str, float] | None = None,
+    comment: str | None = None,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+    tz: str = DEFAULT_TZ,
+) -> EvaluationView:
+    """Complete and submit for review: needs every task's result and every criterion's points.
+
+    The proposed grade comes from the bands. Submitting after the deadline is accepted and marked late.
+    """
+    moment = utc_now(now)
+    row = _load(session, evaluation_id)
+    _require_owner(session, actor_id, row.person_id, "submit_self_assessment")
+    if row.state not in EDITABLE:
+        raise InvalidTransition(f"cannot submit in state {row.state}", state=row.state, action="submit")
+    claim_version(session, row, expected_version=expected_version, what="evaluation")
+    _apply_self_assessment(
+        session, row, results=results, points=points, comment=comment, rules=rules, complete=True
+    )
+    due = deadline(rules, Period.parse(row.period), "self_assessment")
+    late = moment.astimezone(ZoneInfo(tz)).date() > due
+    _transition(
+        session,
+        row,
+        to=S.SUBMITTED.value,
+        actor_id=actor_id,
+        action="submit",
+        now=moment,
+        detail={"total": row.self_total, "proposed_grade": row.proposed_grade, "late": late},
+    )
+    row.late = row.late or late
+    row.submitted_at = moment
+    session.add(row)
+    session.flush()
+    log.info("evaluation %s submitted (late=%s)", evaluation_id, late)
+    return _view(session, row)
+
+
+# --- review -----------------------------------------------------------------------------------------
+
+
+def _claim_for_stage(
+    session: Session,
+    row: Evaluation,
+    *,
+    stage_state: str,
+    expected_version: int | None,
+    past: tuple[str, ...],
+    what: str,
+) -> None:
+    """A record that already moved past this stage reports a concurrent update ("already reviewed")."""
+    if row.state in past:
+        raise ConcurrentUpdate(f"already {what}", entity="evaluation", id=row.id, state=row.state)
+    if row.state != stage_state:
+        raise InvalidTransition(f"the evaluation is in state {row.state}", state=row.state, action=what)
+    claim_version(session, row, expected_version=expected_version, what="evaluation")
+
+
+def approve_review(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    rules: Rules,
+    points: Mapping[str, float] | None = None,
+    comment: str | None = None,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> EvaluationView:
+    """Approve a submitted self-assessment, optionally adjusting points (the grade follows the bands)."""
+    moment = utc_now(now)
+    row = _load(session, evaluation_id)
+    if actor_id is not None and not may_review(session, actor_id=actor_id, row=row):
+        raise PermissionDenied(
+            "only the direct manager or a reviewer over the unit may review", action="review"
+        )
+    _claim_for_stage(
+        session,
+        row,
+        stage_state=S.SUBMITTED.value,
+        expected_version=expected_version,
+        past=(S.REVIEWED.value, S.DECIDED.value),
+        what="reviewed",
+    )
+    base = {**(row.self_points or {}), **(points or {})}
+    clean = validate_points(rules, base, complete=True)
+    total, grade = compute_grade(rules, clean)
+    _transition(
+        session,
+        row,
+        to=S.REVIEWED.value,
+        actor_id=actor_id,
+        action="approve",
+        now=moment,
+        detail={
+            "total": total,
+            "grade": grade,
+            "adjusted": sorted(k for k in (points or {}) if (row.self_points or {}).get(k) != clean[k]),
+        },
+    )
+    row.reviewer_id = actor_id
+    row.review_points, row.review_total, row.review_grade = clean, total, grade
+    row.review_comment = (comment or "").strip() or None
+    row.reviewed_at = moment
+    row.return_reason = None
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+def return_for_revision(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    reason: str,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> EvaluationView:
+    """Send a submitted self-assessment back to the cadre with a reason."""
+    moment = utc_now(now)
+    if not reason or not reason.strip():
+        raise ValidationFailed("a reason is required to return a self-assessment", field="reason")
+    row = _load(session, evaluation_id)
+    if actor_id is not None and not may_review(session, actor_id=actor_id, row=row):
+        raise PermissionDenied(
+            "only the direct manager or a reviewer over the unit may review", action="return"
+        )
+    _claim_for_stage(
+        session,
+        row,
+        stage_state=S.SUBMITTED.value,
+        expected_version=expected_version,
+        past=(S.REVIEWED.value, S.DECIDED.value, S.RETURNED.value),
+        what="reviewed",
+    )
+    _transition(
+        session,
+        row,
+        to=S.RETURNED.value,
+        actor_id=actor_id,
+        action="return",
+        now=moment,
+        detail={"reason": reason.strip()},
+    )
+    row.reviewer_id = actor_id
+    row.return_reason = reason.strip()
+    row.returned_at = moment
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+def _waiting(session: Session, rows: Sequence[Evaluation]) -> list[WaitingReview]:
+    people = {
+        p.id: p
+        for p in session.exec(select(Person).where(col(Person.id).in_({r.person_id for r in rows}))).all()
+    }
+    out = []
+    for row in rows:
+        person = people[row.person_id]
+        assert row.id is not None
+        out.append(
+            WaitingReview(
+                evaluation_id=row.id,
+                version=row.version,
+                person_id=row.person_id,
+                person_name=person.full_name,
+                cadre_code=person.cadre_code,
+                period=row.period,
+                state=row.state,
+                submitted_at=row.submitted_at,
+                late=row.late,
+                proposed_grade=row.proposed_grade,
+                self_total=row.self_total,
+                review_grade=row.review_grade,
+            )
+        )
+    return out
+
+
+def list_waiting_reviews(session: Session, *, reviewer_id: int) -> list[WaitingReview]:
+    """Submitted self-assessments this person may review, oldest submission first (late ones marked)."""
+    rows = session.exec(
+        select(Evaluation)
+        .where(Evaluation.state == S.SUBMITTED.value)
+        .order_by(col(Evaluation.submitted_at), col(Evaluation.id))
+    ).all()
+    return _waiting(session, [r for r in rows if may_review(session, actor_id=reviewer_id, row=r)])
+
+
+def list_waiting_decisions(session: Session, *, head_id: int) -> list[WaitingReview]:
+    """Reviewed records in the head's scope waiting for a decision, oldest review first."""
+    rows = session.exec(
+        select(Evaluation)
+        .where(Evaluation.state == S.REVIEWED.value)
+        .order_by(col(Evaluation.reviewed_at), col(Evaluation.id))
+    ).all()
+    return _waiting(session, [r for r in rows if may_decide(session, actor_id=head_id, row=r)])
+
+
+# --- decision, quota, reopen ------------------------------------------------------------------------
+
+
+def quota_check(session: Session, *, row: Evaluation, grade: str, rules: Rules) -> list[dict[str, object]]:
+    """The quota rules `grade` would break in the record's unit and period (empty when fine).
+
+    "Graded" = every record of the unit for the period; counts include this decision.
+    """
+    unit = session.get(Unit, row.unit_id)
+    outstanding = bool(unit and unit.outstanding)
+    same = select(Evaluation).where(Evaluation.unit_id == row.unit_id, Evaluation.period == row.period)
+    graded = int(session.exec(select(func.count()).select_from(same.subquery())).one())
+    decided = [
+        r for r in session.exec(same.where(Evaluation.state == S.DECIDED.value)).all() if r.id != row.id
+    ]
+    counts: dict[str, int] = {}
+    for r in decided:
+        if r.final_grade:
+            counts[r.final_grade] = counts.get(r.final_grade, 0) + 1
+    counts[grade] = counts.get(grade, 0) + 1
+    broken = []
+    for quota in rules.quotas:
+        if quota.grade != grade:
+            continue
+        allowed = quota.allowed(
+            graded=graded, of_grade_count=counts.get(quota.of_grade or "", 0), outstanding=outstanding
+        )
+        if counts[grade] > allowed:
+            broken.append(
+                {
+                    "kind": quota.kind,
+                    "grade": grade,
+                    "count": counts[grade],
+                    "allowed": allowed,
+                    "graded": graded,
+                    "enforce": quota.enforce,
+                    "outstanding": outstanding,
+                }
+            )
+    return broken
+
+
+def decide_evaluation(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    rules: Rules,
+    final_grade: str | None = None,
+    comment: str | None = None,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> EvaluationView:
+    """The head's final grade (default: the reviewed grade); the record is then locked."""
+    moment = utc_now(now)
+    row = _load(session, evaluation_id)
+    if actor_id is not None and not may_decide(session, actor_id=actor_id, row=row):
+        raise PermissionDenied("only a head over the unit may decide (never for themself)", action="decide")
+    _claim_for_stage(
+        session,
+        row,
+        stage_state=S.REVIEWED.value,
+        expected_version=expected_version,
+        past=(S.DECIDED.value,),
+        what="decided",
+    )
+    grade = (final_grade or row.review_grade or "").strip().upper()
+    if rules.grade(grade) is None:
+        raise ValidationFailed(
+            f"unknown grade {grade!r}", field="final_grade", allowed=[g.code for g in rules.grades]
+        )
+    broken = [b for b in quota_check(session, row=row, grade=grade, rules=rules) if b["enforce"]]
+    if broken:
+        raise QuotaExceeded(f"grade {grade} is over its quota in this unit", **broken[0])
+    _transition(
+        session,
+        row,
+        to=S.DECIDED.value,
+        actor_id=actor_id,
+        action="decide",
+        now=moment,
+        detail={"grade": grade},
+    )
+    row.decided_by_id = actor_id
+    row.final_grade = grade
+    row.final_total = row.review_total
+    row.decision_comment = (comment or "").strip() or None
+    row.decided_at = moment
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+def reopen_evaluation(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    reason: str,
+    to_state: Literal["reviewed", "returned"] = "reviewed",
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> EvaluationView:
+    """Unlock a decided record (head over the unit, with a reason): back to reviewed (re-decide) or returned."""
+    moment = utc_now(now)
+    if not reason or not reason.strip():
+        raise ValidationFailed("a reason is required to reopen", field="reason")
+    if to_state not in ("reviewed", "returned"):
+        raise ValidationFailed("reopen to 'reviewed' or 'returned'", field="to_state")
+    row = _load(session, evaluation_id)
+    if actor_id is not None and not may_decide(session, actor_id=actor_id, row=row):
+        raise PermissionDenied("only a head over the unit may reopen", action="reopen")
+    if row.state != S.DECIDED.value:
+        raise InvalidTransition(f"only a decided record can be reopened (state {row.state})", state=row.state)
+    claim_version(session, row, expected_version=expected_version, what="evaluation")
+    _transition(
+        session,
+        row,
+        to=to_state,
+        actor_id=actor_id,
+        action="reopen",
+        now=moment,
+        detail={"reason": reason.strip(), "previous_grade": row.final_grade},
+    )
+    row.reopen_count += 1
+    row.final_grade = None
+    row.final_total = None
+    row.decided_at = None
+    row.decided_by_id = None
+    if to_state == "returned":
+        row.return_reason = reason.strip()
+        row.returned_at = moment
+    session.add(row)
+    session.flush()
+    return _view(session, row)
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def get_evaluation(session: Session, *, actor_id: int | None, evaluation_id: int) -> EvaluationView:
+    row = _load(session, evaluation_id)
+    _require_read(session, actor_id, row)
+    return _view(session, row)
+
+
+def find_evaluation(
+    session: Session, *, actor_id: int | None, person_id: int, period: str
+) -> EvaluationView | None:
+    row = session.exec(
+        select(Evaluation).where(
+            Evaluation.person_id == person_id, Evaluation.period == str(Period.parse(period))
+        )
+    ).first()
+    if row is None:
+        return None
+    _require_read(session, actor_id, row)
+    return _view(session, row)
+
+
+def list_evaluations(
+    session: Session, *, actor_id: int | None, period: str, unit_ids: set[int] | None = None
+) -> list[EvaluationView]:
+    """Records of a period the actor may read, optionally within some units."""
+    query = (
+        select(Evaluation).where(Evaluation.period == str(Period.parse(period))).order_by(col(Evaluation.id))
+    )
+    if unit_ids is not None:
+        query = query.where(col(Evaluation.unit_id).in_(unit_ids))
+    return [
+        _view(session, r) for r in session.exec(query).all() if may_read(session, actor_id=actor_id, row=r)
+    ]
+
+
+def evaluation_history(session: Session, *, actor_id: int | None, evaluation_id: int) -> list[AuditView]:
+    """Every change of the record, oldest first."""
+    row = _load(session, evaluation_id)
+    _require_read(session, actor_id, row)
+    return list_audit(session, entity="evaluation", entity_id=evaluation_id)
+
+
+def require_staff_scope(session: Session, *, actor_id: int | None, unit_id: int) -> None:
+    """For summaries: staff, heads or admins over the unit."""
+    require_role(
+        session,
+        actor_id=actor_id,
+        roles=[Role.STAFF, Role.HEAD, Role.ADMIN],
+        unit_id=unit_id,
+        action="summary",
+    )
