@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from typing import Any
 
 from aiohttp import web
@@ -58,6 +59,13 @@ class LocalBotApi:
         self._changed: asyncio.Event | None = None
         self._poll_generation = 0
         self._stopping = False
+        self._polls_in_progress = 0
+        self._last_poll_end = float("-inf")
+
+    @property
+    def bot_online(self) -> bool:
+        """A bot is polling now or polled within the last 15 seconds."""
+        return self._polls_in_progress > 0 or time.monotonic() - self._last_poll_end < 15.0
 
     @property
     def base_url(self) -> str:
@@ -127,7 +135,12 @@ class LocalBotApi:
             params = await read_params(request)
             if method.lower() == "getupdates":
                 self.world.count_call("getUpdates")
-                result: Any = await self._get_updates(params)
+                self._polls_in_progress += 1
+                try:
+                    result: Any = await self._get_updates(params)
+                finally:
+                    self._polls_in_progress -= 1
+                    self._last_poll_end = time.monotonic()
             else:
                 result = self.methods.call(method, params)
         except BotApiError as exc:

@@ -176,6 +176,8 @@ class CallbackAnswer:
     text: str | None
     show_alert: bool
     url: str | None
+    chat_id: int = 0
+    version: int = 0
 
 
 class World:
@@ -199,7 +201,7 @@ class World:
         self.update_log: dict[int, dict[str, Any]] = {}
         self._next_update_id = 700_000_001
         self.callback_answers: dict[str, CallbackAnswer] = {}
-        self.callback_query_ids: set[str] = set()
+        self.callback_query_ids: dict[str, int] = {}  # query id -> chat id
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.chat_actions: list[tuple[int, str]] = []
         self.webhook_url = ""
@@ -515,7 +517,7 @@ class World:
             if chosen is None or "callback_data" not in chosen:
                 raise WorldError(f"message {message_id} has no callback button {data or text!r}")
             query_id = str(secrets.randbits(63))
-            self.callback_query_ids.add(query_id)
+            self.callback_query_ids[query_id] = chat_id
             chat = self.chats[chat_id]
             self._enqueue(
                 "callback_query",
@@ -670,8 +672,18 @@ class World:
 
     def record_callback_answer(self, answer: CallbackAnswer) -> None:
         with self._lock:
+            answer.chat_id = self.callback_query_ids.get(answer.query_id, 0)
             self.callback_answers[answer.query_id] = answer
-            self._touch()
+            answer.version = self._touch()
+
+    def changed_answers(self, chat_id: int, since_version: int) -> list[CallbackAnswer]:
+        """Answers to button presses in the chat after `since_version`."""
+        with self._lock:
+            return [
+                copy.copy(a)
+                for a in self.callback_answers.values()
+                if a.chat_id == chat_id and a.version > since_version
+            ]
 
     def set_commands(self, scope_key: str, commands: list[dict[str, str]] | None) -> None:
         with self._lock:
@@ -680,6 +692,21 @@ class World:
             else:
                 self.commands[scope_key] = commands
             self._touch()
+
+    def commands_for(self, chat_id: int, language_code: str = "vi") -> list[dict[str, str]]:
+        """The command menu a chat sees: the narrowest scope set by the bot wins, as on Telegram."""
+        with self._lock:
+            chat = self.chats.get(chat_id)
+            private = chat is None or chat.type == "private"
+            scopes = [f"chat|{chat_id}|"]
+            scopes += ["all_private_chats||"] if private else ["all_group_chats||"]
+            scopes.append("default||")
+            for scope in scopes:
+                for language in (language_code, ""):
+                    found = self.commands.get(f"{scope}|{language}")
+                    if found:
+                        return list(found)
+            return []
 
     def count_call(self, method: str) -> None:
         with self._lock:

@@ -1,0 +1,293 @@
+// The playground chat page: one person's private chat with the bot, drawn like Telegram.
+"use strict";
+
+const state = {
+  people: [],
+  me: null,
+  version: 0,
+  pollToken: 0,
+  keyboardKey: "",
+  commands: [],
+};
+
+const $ = (id) => document.getElementById(id);
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  let body = null;
+  try { body = await response.json(); } catch (e) { body = null; }
+  if (!response.ok) {
+    throw new Error((body && body.error) || "Máy chủ thử nghiệm không trả lời.");
+  }
+  return body;
+}
+
+function post(path, data) {
+  return api(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(Object.assign({ user_id: state.me.user_id }, data)),
+  });
+}
+
+function initials(name) {
+  const parts = name.trim().split(/\s+/);
+  return (parts[parts.length - 1] || "?").charAt(0).toUpperCase();
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) return bytes + " B";
+  if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
+  return (bytes / 1024 / 1024).toFixed(1) + " MB";
+}
+
+function formatTime(seconds) {
+  const d = new Date(seconds * 1000);
+  return d.toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+}
+
+function toast(text, alert) {
+  const box = $("toast");
+  box.textContent = text;
+  box.className = alert ? "alert" : "";
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, alert ? 6000 : 3000);
+}
+
+// --- people ------------------------------------------------------------------------------------
+function renderPeople() {
+  const list = $("people");
+  list.textContent = "";
+  for (const person of state.people) {
+    const item = document.createElement("li");
+    item.dataset.userId = person.user_id;
+    item.dataset.testid = "persona-" + person.role;
+    item.innerHTML = '<div class="avatar"></div><div><div class="name"></div><div class="role"></div></div>';
+    item.querySelector(".avatar").textContent = initials(person.full_name);
+    item.querySelector(".name").textContent = person.full_name;
+    item.querySelector(".role").textContent = person.role_label + " · " + person.phone;
+    item.classList.toggle("active", state.me !== null && state.me.user_id === person.user_id);
+    item.addEventListener("click", () => { location.hash = "u=" + person.user_id; });
+    list.appendChild(item);
+  }
+}
+
+function chooseFromHash() {
+  const match = /u=(\d+)/.exec(location.hash);
+  const person = match ? state.people.find((p) => String(p.user_id) === match[1]) : null;
+  if (!person) return;
+  state.me = person;
+  state.version = 0;
+  state.keyboardKey = "";
+  $("messages").textContent = "";
+  $("me").textContent = person.full_name + " — " + person.role_label;
+  $("text").disabled = false;
+  $("send-button").disabled = false;
+  document.title = person.full_name + " · Trợ lý Công tác Cán bộ";
+  renderPeople();
+  poll();
+}
+
+// --- messages ----------------------------------------------------------------------------------
+function renderMessage(m) {
+  const container = $("messages");
+  let row = container.querySelector('[data-message-id="' + m.message_id + '"]');
+  if (m.deleted) {
+    if (row) row.remove();
+    return;
+  }
+  const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 80;
+  if (!row) {
+    row = document.createElement("div");
+    row.dataset.messageId = m.message_id;
+    container.appendChild(row);
+  }
+  row.className = "msg " + (m.from_bot ? "bot" : "user");
+  row.textContent = "";
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  if (m.photo) {
+    const img = document.createElement("img");
+    img.src = "/playground/api/file/" + encodeURIComponent(m.photo.file_id);
+    img.alt = "Ảnh";
+    img.width = m.photo.width;
+    img.addEventListener("load", () => { if (atBottom) container.scrollTop = container.scrollHeight; });
+    bubble.appendChild(img);
+  }
+  if (m.document) {
+    const link = document.createElement("a");
+    link.className = "file";
+    link.href = "/playground/api/file/" + encodeURIComponent(m.document.file_id) + "?download=1";
+    link.download = m.document.file_name;
+    link.innerHTML = '<span class="icon">⬇</span><span><span class="fname"></span><br><span class="size"></span></span>';
+    link.querySelector(".fname").textContent = m.document.file_name;
+    link.querySelector(".size").textContent = formatSize(m.document.size);
+    bubble.appendChild(link);
+  }
+  if (m.contact) {
+    const card = document.createElement("div");
+    card.className = "contact";
+    card.innerHTML = '<div class="avatar"></div><div><b class="cname"></b><br><span class="phone"></span></div>';
+    card.querySelector(".avatar").textContent = initials(m.contact.name || "?");
+    card.querySelector(".cname").textContent = m.contact.name;
+    card.querySelector(".phone").textContent = m.contact.phone_number;
+    bubble.appendChild(card);
+  }
+  if (m.html) {
+    const text = document.createElement("div");
+    text.className = "text";
+    text.innerHTML = m.html; // already escaped and limited to Telegram's tags by the server
+    bubble.appendChild(text);
+  }
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = (m.edited ? "đã sửa · " : "") + formatTime(m.date);
+  bubble.appendChild(meta);
+  row.appendChild(bubble);
+  for (const buttons of m.inline_keyboard) {
+    const line = document.createElement("div");
+    line.className = "inline-row";
+    for (const button of buttons) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = button.text + (button.url ? " ↗" : "");
+      b.addEventListener("click", () => pressInline(m.message_id, button));
+      line.appendChild(b);
+    }
+    row.appendChild(line);
+  }
+  for (const spoiler of row.querySelectorAll(".tg-spoiler")) {
+    spoiler.addEventListener("click", () => spoiler.classList.add("shown"));
+  }
+  if (atBottom || !m.from_bot) container.scrollTop = container.scrollHeight;
+}
+
+function renderKeyboard(markup) {
+  const key = JSON.stringify(markup || null);
+  if (key === state.keyboardKey) return;
+  state.keyboardKey = key;
+  const box = $("keyboard");
+  box.textContent = "";
+  if (!markup || !markup.keyboard) { box.hidden = true; return; }
+  for (const buttons of markup.keyboard) {
+    const line = document.createElement("div");
+    line.className = "row";
+    for (const raw of buttons) {
+      const button = typeof raw === "string" ? { text: raw } : raw;
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = (button.request_contact ? "📱 " : "") + button.text;
+      b.addEventListener("click", () => pressReply(button));
+      line.appendChild(b);
+    }
+    box.appendChild(line);
+  }
+  box.hidden = false;
+}
+
+function renderCommands(commands) {
+  state.commands = commands || [];
+  const box = $("commands");
+  box.textContent = "";
+  for (const c of state.commands) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.innerHTML = '<span class="cmd"></span><span class="desc"></span>';
+    b.querySelector(".cmd").textContent = "/" + c.command;
+    b.querySelector(".desc").textContent = c.description;
+    b.addEventListener("click", () => { box.hidden = true; sendText("/" + c.command); });
+    box.appendChild(b);
+  }
+  if (!state.commands.length) {
+    box.innerHTML = '<div class="empty-menu" style="padding:8px 16px;color:#707579">Bot chưa khai báo lệnh nào.</div>';
+  }
+}
+
+function renderStatus(online) {
+  const status = $("bot-status");
+  status.textContent = online ? "đang hoạt động" : "ngoại tuyến — bot chưa chạy hoặc đã dừng";
+  status.classList.toggle("online", online);
+}
+
+async function poll() {
+  const token = ++state.pollToken;
+  while (token === state.pollToken && state.me) {
+    try {
+      const data = await api(
+        "/playground/api/chat?user_id=" + state.me.user_id + "&since=" + state.version + "&wait=25"
+      );
+      if (token !== state.pollToken) return;
+      if (data.reset) $("messages").textContent = "";
+      for (const m of data.messages) renderMessage(m);
+      for (const a of data.answers) if (a.text) toast(a.text, a.show_alert);
+      renderKeyboard(data.keyboard);
+      renderCommands(data.commands);
+      renderStatus(data.bot_online);
+      if (!$("messages").children.length) {
+        $("messages").innerHTML = '<div class="empty">Gửi /start để bắt đầu trò chuyện.</div>';
+      } else {
+        const hint = $("messages").querySelector(".empty");
+        if (hint && $("messages").children.length > 1) hint.remove();
+      }
+      state.version = data.version;
+    } catch (error) {
+      renderStatus(false);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
+// --- actions -----------------------------------------------------------------------------------
+async function sendText(text) {
+  if (!state.me || !text.trim()) return;
+  try { await post("/playground/api/send", { text: text }); } catch (error) { toast(error.message, true); }
+}
+
+async function pressInline(messageId, button) {
+  if (button.url) { window.open(button.url, "_blank", "noopener"); return; }
+  try { await post("/playground/api/press", { message_id: messageId, data: button.callback_data }); }
+  catch (error) { toast(error.message, false); }
+}
+
+async function pressReply(button) {
+  if (button.request_contact) {
+    try { await post("/playground/api/contact", {}); } catch (error) { toast(error.message, true); }
+    return;
+  }
+  await sendText(button.text);
+}
+
+async function upload(file) {
+  const form = new FormData();
+  form.append("user_id", state.me.user_id);
+  form.append("file", file, file.name);
+  try { await api("/playground/api/upload", { method: "POST", body: form }); }
+  catch (error) { toast(error.message, true); }
+}
+
+async function start() {
+  const data = await api("/playground/api/people");
+  state.people = data.people;
+  $("bot-name").textContent = data.bot.name + " (@" + data.bot.username + ")";
+  $("bot-avatar").textContent = initials(data.bot.name);
+  renderPeople();
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("text");
+    const text = input.value;
+    input.value = "";
+    sendText(text);
+  });
+  $("menu-button").addEventListener("click", () => { $("commands").hidden = !$("commands").hidden; });
+  $("attach-button").addEventListener("click", () => { if (state.me) $("file-input").click(); });
+  $("file-input").addEventListener("change", (event) => {
+    const file = event.target.files[0];
+    event.target.value = "";
+    if (file) upload(file);
+  });
+  window.addEventListener("hashchange", chooseFromHash);
+  chooseFromHash();
+}
+
+start().catch((error) => toast(error.message, true));
