@@ -100,6 +100,9 @@ def decode_text(data: bytes, *, name: str = "") -> str:
         odd_zeros = data[1::2].count(b"\x00")
         encoding = "utf-16-le" if odd_zeros >= even_zeros else "utf-16-be"
         return data.decode(encoding, errors="replace")
+    controls = sum(1 for byte in data if byte < 0x20 and byte not in (0x09, 0x0A, 0x0C, 0x0D))
+    if controls > max(8, len(data) // 50):
+        raise UnreadableFile("the file holds binary data, not text", file=name, reason="binary")
     try:
         return data.decode("cp1258")
     except UnicodeDecodeError as exc:

@@ -1,0 +1,268 @@
+"""Loaders on real files of every supported format, and every kind of refusal."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from knowledge import SUPPORTED_SUFFIXES, load_document, load_documents
+from knowledge.errors import (
+    EmptyDocument,
+    FileTooLarge,
+    KnowledgeError,
+    NoTextLayer,
+    UnreadableFile,
+    UnsupportedFormat,
+)
+from knowledge.loaders import decode_text, read_text
+from tests.knowledge.files import encrypt_pdf, make_docx, make_image_pdf, make_text_pdf
+
+REGULATION = """BỘ CHÍNH TRỊ
+Số 12-QĐ/TW
+Hà Nội, ngày 3 tháng 2 năm 2023
+
+QUY ĐỊNH
+về thử nghiệm bộ đọc văn bản
+
+Điều 1. Phạm vi
+Quy định này dùng để kiểm tra việc đọc tệp có dấu tiếng Việt: ủy, ưu tiên, Đảng, Ngữ.
+
+Điều 2. Thời gian
+1. Thời gian luân chuyển ít nhất là 3 năm.
+2. Đánh giá định kỳ 6 tháng một lần.
+"""
+
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def to_cp1258(text: str) -> bytes:
+    """Windows-1258 as Vietnamese Windows writes it: base letters precomposed, tone marks combining."""
+    out = []
+    for ch in text:
+        parts = unicodedata.normalize("NFD", ch)
+        base = unicodedata.normalize("NFC", "".join(p for p in parts if p not in _TONE_MARKS))
+        out.append(base + "".join(p for p in parts if p in _TONE_MARKS))
+    return "".join(out).encode("cp1258")
+
+
+def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
+    path = tmp_path / name
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def assert_regulation(parsed_text: str, number: str = "12-QĐ/TW") -> None:
+    assert "Đảng" in parsed_text and "ưu tiên" in parsed_text
+    assert unicodedata.is_normalized("NFC", parsed_text)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("utf-8", lambda text: text.encode("utf-8")),
+        ("utf-8-bom", lambda text: b"\xef\xbb\xbf" + text.encode("utf-8")),
+        ("utf-16", lambda text: text.encode("utf-16")),
+        ("utf-16-le-no-bom", lambda text: text.encode("utf-16-le")),
+        ("cp1258", to_cp1258),
+    ],
+)
+def test_txt_encodings_decode_to_the_same_document(tmp_path: Path, encoding: str, encode) -> None:
+    doc = load_document(write(tmp_path, f"quy-dinh-{encoding}.txt", encode(REGULATION)))
+    assert doc.meta.number == "12-QĐ/TW"
+    assert doc.meta.title == "về thử nghiệm bộ đọc văn bản"
+    assert [c.article for c in doc.chunks] == [1, 2]
+    assert "ủy, ưu tiên, Đảng, Ngữ" in doc.chunks[0].text
+    assert_regulation(doc.text)
+    assert doc.source_format == "txt"
+
+
+def test_cp1258_really_differs_from_utf8() -> None:
+    raw = to_cp1258("Điều lệ Đảng, ủy ban")
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    assert decode_text(raw) != "Điều lệ Đảng, ủy ban"  # combining marks until NFC
+    assert unicodedata.normalize("NFC", decode_text(raw)) == "Điều lệ Đảng, ủy ban"
+
+
+def test_markdown_syntax_is_stripped(tmp_path: Path) -> None:
+    text = (
+        "# QUY ĐỊNH\n\n**về thử nghiệm Markdown**\n\n## Điều 1. Phạm vi\n\n"
+        "Áp dụng cho [cán bộ](https://example.invalid) và *công chức*.\n\n"
+        "| Loại | Điểm |\n|---|---|\n| A | 90 |\n"
+    )
+    doc = load_document(write(tmp_path, "md-test.md", text))
+    assert doc.meta.doc_type == "QUY ĐỊNH"
+    assert doc.meta.title == "về thử nghiệm Markdown"
+    chunk = doc.chunks[0]
+    assert chunk.article == 1 and chunk.article_heading == "Điều 1. Phạm vi"
+    assert "Áp dụng cho cán bộ và công chức." in chunk.text
+    assert "A | 90" in chunk.text
+    assert "*" not in chunk.text and "](" not in chunk.text and "#" not in chunk.text
+
+
+def test_docx_renders_word_numbering_and_tables(tmp_path: Path) -> None:
+    data = make_docx(
+        [
+            "BAN TỔ CHỨC TRUNG ƯƠNG",
+            "Số 21-HD/BTCTW",
+            "Hà Nội, ngày 20 tháng 3 năm 2019",
+            "HƯỚNG DẪN",
+            "về thử nghiệm tệp Word",
+            "Điều 1. Mức xếp loại",
+            ("Hoàn thành xuất sắc nhiệm vụ.", "List Number"),
+            ("Hoàn thành tốt nhiệm vụ.", "List Number"),
+            ("Hoàn thành nhiệm vụ.", "List Number"),
+            "Điều 2. Bảng điểm",
+        ],
+        table=[["Mức", "Điểm"], ["HTXSNV", "90 - 100"]],
+    )
+    doc = load_document(write(tmp_path, "word.docx", data))
+    assert doc.meta.number == "21-HD/BTCTW"
+    assert doc.meta.doc_type == "HƯỚNG DẪN"
+    first = doc.chunks[0]
+    assert first.article == 1
+    assert (
+        "1. Hoàn thành xuất sắc nhiệm vụ.\n2. Hoàn thành tốt nhiệm vụ.\n3. Hoàn thành nhiệm vụ." in first.text
+    )
+    assert doc.chunks[1].article == 2
+    assert "HTXSNV | 90 - 100" in doc.chunks[1].text
+    assert doc.source_format == "docx"
+
+
+def test_pdf_text_layer_with_running_header_page_numbers_and_wrapping(tmp_path: Path) -> None:
+    long_line = "Cán bộ luân chuyển được đánh giá định kỳ sáu tháng và hằng năm bởi cơ quan nơi"
+    first_page = [
+        *[
+            "BỘ CHÍNH TRỊ",
+            "Số 33-QĐ/TW",
+            "Hà Nội, ngày 9 tháng 9 năm 2024",
+            "QUY ĐỊNH",
+            "về thử nghiệm PDF",
+            "",
+        ],
+        *["Điều 1. Đánh giá cán bộ", f"1. {long_line}", "đến công tác theo quy định."],
+        *["2. Thời gian luân chuy-", "ển ít nhất là ba năm."],
+    ]
+    pages = [
+        first_page,
+        ["Điều 2. Trách nhiệm", "Ban Tổ chức hướng dẫn thực hiện Quy định này."],
+        ["Điều 3. Hiệu lực", "Quy định này có hiệu lực từ ngày ký."],
+    ]
+    data = make_text_pdf(pages, header="Tài liệu họp Ban Thường vụ", footer_numbers=True)
+    doc = load_document(write(tmp_path, "scan-text.pdf", data))
+    assert doc.meta.number == "33-QĐ/TW"
+    assert doc.meta.issued is not None and doc.meta.issued.isoformat() == "2024-09-09"
+    assert "Tài liệu họp" not in doc.text  # running header removed
+    assert "- 2 -" not in doc.text  # page numbers removed
+    first = doc.chunks[0]
+    assert f"1. {long_line} đến công tác theo quy định." in first.text  # wrapped line re-joined
+    assert "2. Thời gian luân chuyển ít nhất là ba năm." in first.text  # hyphenation fixed
+    assert [c.article for c in doc.chunks] == [1, 2, 3]
+    assert doc.meta.effective == doc.meta.issued
+
+
+def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
+    data = encrypt_pdf(make_text_pdf([["Điều 1. Nội dung mật khẩu"]]))
+    with pytest.raises(UnreadableFile) as caught:
+        load_document(write(tmp_path, "protected.pdf", data))
+    assert caught.value.code == "unreadable"
+    assert caught.value.params["reason"] == "encrypted"
+    assert "password" in caught.value.detail
+
+
+def test_scanned_pdf_without_text_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NoTextLayer) as caught:
+        load_document(write(tmp_path, "scan.pdf", make_image_pdf()))
+    assert caught.value.code == "no_text"
+    assert caught.value.params["pages"] == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage \x00\x01\x02", "corrupt"),
+        ("broken.docx", b"this is not a zip archive at all, just words", "corrupt"),
+        ("broken-zip.docx", b"PK\x03\x04" + b"\x00" * 64, "corrupt"),
+        ("legacy.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512, "encrypted_or_legacy"),
+        ("binary.txt", bytes(range(256)) * 4, "binary"),
+    ],
+)
+def test_corrupt_files_are_refused(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+    with pytest.raises(UnreadableFile) as caught:
+        load_document(write(tmp_path, name, data))
+    assert caught.value.params["reason"] == reason
+    assert caught.value.params["file"] == name
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\n\t  \n", "\ufeff  \n".encode()])
+def test_empty_files_are_refused(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(EmptyDocument) as caught:
+        load_document(write(tmp_path, "empty.txt", content))
+    assert caught.value.code == "empty"
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
+    path = write(tmp_path, "big.txt", REGULATION * 50)
+    with pytest.raises(FileTooLarge) as caught:
+        load_document(path, max_bytes=1024)
+    assert caught.value.params["max_bytes"] == 1024
+    assert caught.value.params["size"] == path.stat().st_size
+
+
+@pytest.mark.parametrize("name", ["quyet-dinh.doc", "bang.xlsx", "anh.jpg", "khong-duoi"])
+def test_unsupported_extensions_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(UnsupportedFormat) as caught:
+        load_document(write(tmp_path, name, REGULATION))
+    assert caught.value.code == "unsupported_format"
+    assert set(caught.value.params["supported"]) == SUPPORTED_SUFFIXES
+
+
+@pytest.mark.parametrize(("name", "detected"), [("really-pdf.txt", "pdf"), ("really-pdf.docx", "pdf")])
+def test_content_that_contradicts_the_extension_is_refused(tmp_path: Path, name: str, detected: str) -> None:
+    data = make_text_pdf([["Điều 1. Nội dung"]])
+    with pytest.raises(UnsupportedFormat) as caught:
+        load_document(write(tmp_path, name, data))
+    assert caught.value.params["detected"] == detected
+
+
+def test_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFile) as caught:
+        load_document(tmp_path / "khong-co.txt")
+    assert caught.value.params["reason"] == "missing"
+
+
+def test_html_drops_scripts_and_keeps_blocks(tmp_path: Path) -> None:
+    html = (
+        "<html><head><title>x</title><script>var a = 'Điều 9. Sai';</script></head><body>"
+        "<nav>Trang chủ | Tin tức</nav><p>QUY ĐỊNH</p><p>về thử nghiệm <b>HTML</b></p>"
+        "<div>Điều 1. Phạm vi</div><p>Áp dụng cho <span>cán bộ</span>, công chức.</p>"
+        "<style>p { color: red }</style></body></html>"
+    )
+    doc = load_document(write(tmp_path, "trang.html", html))
+    assert doc.meta.title == "về thử nghiệm HTML"
+    assert [c.article for c in doc.chunks] == [1]
+    assert "Áp dụng cho cán bộ, công chức." in doc.chunks[0].text
+    assert "Sai" not in doc.text and "color" not in doc.text and "Trang chủ" not in doc.text
+
+
+def test_a_batch_loads_the_good_files_and_reports_the_bad(tmp_path: Path) -> None:
+    good = write(tmp_path, "a.txt", REGULATION)
+    empty = write(tmp_path, "b.txt", b"")
+    scan = write(tmp_path, "c.pdf", make_image_pdf(1))
+    other = write(tmp_path, "d.md", REGULATION.replace("12-QĐ/TW", "13-QĐ/TW"))
+    loaded, refused = load_documents([good, empty, scan, other])
+    assert [doc.meta.number for doc in loaded] == ["12-QĐ/TW", "13-QĐ/TW"]
+    assert [(path.name, error.code) for path, error in refused] == [("b.txt", "empty"), ("c.pdf", "no_text")]
+    assert all(isinstance(error, KnowledgeError) for _, error in refused)
+
+
+def test_read_text_reports_format_and_bytes(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.htm", "<p>Điều 1. Nội dung</p>")
+    text, fmt, data = read_text(path, max_bytes=10_000)
+    assert (text, fmt) == ("Điều 1. Nội dung", "html")
+    assert data == path.read_bytes()
