@@ -86,6 +86,7 @@ class PlaygroundPage:
         router = server.app.router
         router.add_get("/", self._redirect)
         router.add_get("/playground", self._redirect)
+        router.add_get("/favicon.ico", self._no_icon)
         router.add_get("/playground/", self._static)
         router.add_get("/playground/static/{name}", self._static)
         router.add_get("/playground/api/people", self._people)
@@ -129,6 +130,9 @@ class PlaygroundPage:
     # --- pages --------------------------------------------------------------------------------------
     async def _redirect(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/playground/")
+
+    async def _no_icon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
 
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info.get("name", "index.html")

@@ -18,13 +18,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.ext import Application, ApplicationBuilder, BaseHandler
 
 from bot.localapi import ChatMessage, LocalBotApi, ServerThread, World
+from bot.localapi.web import Persona, PlaygroundPage
 
 TEST_TOKEN = "123456:AAE_test-token-for-the-local-bot-api-0123456789"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,9 +36,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class FakeTelegram:
     """A LocalBotApi running in a background thread, with helpers that wait on what the bot sent."""
 
-    def __init__(self, *, token: str = TEST_TOKEN, bot_username: str = "canbo_test_bot"):
+    def __init__(
+        self,
+        *,
+        token: str = TEST_TOKEN,
+        bot_username: str = "canbo_test_bot",
+        personas: list[Persona] | None = None,
+    ):
         self.token = token
         self.server = LocalBotApi(token=token, bot_username=bot_username)
+        # With personas, the playground page and its API are served too (and the personas exist as users).
+        self.page = PlaygroundPage(self.server, personas) if personas is not None else None
         self._thread = ServerThread(self.server)
 
     def start(self) -> FakeTelegram:
@@ -184,6 +195,38 @@ class BotProcess:
             except subprocess.TimeoutExpired:
                 self.kill9()
         return self.process.returncode
+
+
+def make_ptb_application(telegram: FakeTelegram, *, rate_limiter: Any = None) -> Application:  # type: ignore[type-arg]
+    """An unmodified PTB Application pointed at the local server (for tests without the real bot)."""
+    builder = (
+        ApplicationBuilder()
+        .token(telegram.token)
+        .base_url(f"{telegram.base_url}/bot")
+        .base_file_url(f"{telegram.base_url}/file/bot")
+    )
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    return builder.build()
+
+
+@asynccontextmanager
+async def ptb_polling(
+    telegram: FakeTelegram, handlers: list[BaseHandler[Any, Any, Any]], **kwargs: Any
+) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """A PTB application polling the local server with the given handlers, stopped on exit."""
+    application = make_ptb_application(telegram, **kwargs)
+    for handler in handlers:
+        application.add_handler(handler)
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=5)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import asyncio
 import struct
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -22,9 +21,7 @@ from telegram import (
 from telegram.error import BadRequest, Conflict, InvalidToken, RetryAfter
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
-    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -32,42 +29,15 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.telegram import TEST_TOKEN, FakeTelegram
+from tests.fakes.telegram import TEST_TOKEN, FakeTelegram, make_ptb_application, ptb_polling
 
 CADRE = 5_000_000_001
 OTHER = 5_000_000_002
 GROUP = -1_001_234_567_890
 
 
-def make_application(telegram: FakeTelegram, *, rate_limiter: AIORateLimiter | None = None) -> Application:  # type: ignore[type-arg]
-    builder = (
-        ApplicationBuilder()
-        .token(TEST_TOKEN)
-        .base_url(f"{telegram.base_url}/bot")
-        .base_file_url(f"{telegram.base_url}/file/bot")
-    )
-    if rate_limiter is not None:
-        builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]
-    return builder.build()
-
-
-@asynccontextmanager
-async def polling(
-    telegram: FakeTelegram, handlers: list[BaseHandler[Any, Any, Any]], **kwargs: Any
-) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    """A PTB application polling the local server with the given handlers."""
-    application = make_application(telegram, **kwargs)
-    for handler in handlers:
-        application.add_handler(handler)
-    async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=5)
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-            await application.stop()
+make_application = make_ptb_application
+polling = ptb_polling
 
 
 def wait(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
