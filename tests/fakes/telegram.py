@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -212,7 +212,7 @@ def make_ptb_application(telegram: FakeTelegram, *, rate_limiter: Any = None) ->
 
 @asynccontextmanager
 async def ptb_polling(
-    telegram: FakeTelegram, handlers: list[BaseHandler[Any, Any, Any]], **kwargs: Any
+    telegram: FakeTelegram, handlers: Sequence[BaseHandler[Any, Any, Any]], **kwargs: Any
 ) -> AsyncIterator[Application]:  # type: ignore[type-arg]
     """A PTB application polling the local server with the given handlers, stopped on exit."""
     application = make_ptb_application(telegram, **kwargs)
