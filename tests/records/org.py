@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,6 +24,8 @@ HK01,Bùi Thị Hà,0908000008,Bí thư,HK,Quận ủy Hoàn Kiếm,TU,,thủ tr
 HK02,Ngô Văn Khoa,0909000009,Chuyên viên,HK,,,HK01,cán bộ,
 """
 
+ROSTER_TIME = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class Org:
@@ -34,7 +37,7 @@ class Org:
 
 def load_org(engine: Engine) -> Org:
     with session_scope(engine) as session:
-        import_roster(session, data=ROSTER_CSV.encode(), filename="roster.csv")
+        import_roster(session, data=ROSTER_CSV.encode(), filename="roster.csv", now=ROSTER_TIME)
     with Session(engine) as session:
         people = {}
         for line in ROSTER_CSV.splitlines()[1:]:

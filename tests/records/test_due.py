@@ -1,0 +1,71 @@
+"""What is due: plans, self-assessments, reviews and decisions with recipients, links and deadlines."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from records.db import session_scope
+from records.due import list_due, list_reminders
+from records.errors import ValidationFailed
+from records.people import link_telegram
+from tests.records.flows import RULES, plan, review, submit
+from tests.records.org import Org
+
+
+def _by(items: list, kind: str) -> dict[int, list]:  # type: ignore[type-arg]
+    out: dict[int, list] = {}  # type: ignore[type-arg]
+    for item in items:
+        if item.kind == kind:
+            out.setdefault(item.subject_person_id, []).append(item)
+    return out
+
+
+def test_due_lists_every_stage_with_recipients(db_engine: Engine, org: Org) -> None:
+    p = org.people
+    submitted = submit(db_engine, p["BD03"])  # waits for BD02's review
+    draft = plan(db_engine, p["BD04"])  # planned, not self-assessed
+    reviewed = review(db_engine, p["BD01"], submit(db_engine, p["PX01"]).id)  # waits for a head over PX
+    with session_scope(db_engine) as session:
+        link_telegram(session, person_id=p["BD02"], telegram_user_id=5_000_000_002, chat_id=5_000_000_002)
+    on = date(2026, 6, 2)
+    with Session(db_engine) as session:
+        items = list_due(session, on=on, rules=RULES)
+    plans = _by(items, "plan")
+    assert set(plans) == set(p.values())  # nobody planned June yet
+    assert {i.period for i in items if i.kind == "plan"} == {"2026-06"}
+    assert plans[p["BD03"]][0].deadline == date(2026, 6, 5) and plans[p["BD03"]][0].days_left == 3
+    selfs = _by(items, "self_assessment")
+    assert set(selfs) == set(p.values()) - {p["BD03"], p["PX01"]}
+    assert selfs[p["BD04"]][0].record_id == draft.id and selfs[p["HK02"]][0].record_id is None
+    assert selfs[p["BD04"]][0].deadline == date(2026, 6, 3)
+    (rev,) = _by(items, "review")[p["BD03"]]
+    assert (rev.recipient_id, rev.record_id, rev.telegram_user_id) == (p["BD02"], submitted.id, 5_000_000_002)
+    decisions = _by(items, "decision")[p["PX01"]]
+    assert [d.recipient_id for d in decisions] == [p["BD01"]]  # PX01 heads PX but never decides their own
+    assert decisions[0].record_id == reviewed.id and decisions[0].deadline == date(2026, 6, 7)
+    assert items == sorted(items, key=lambda i: (i.deadline, i.kind, i.recipient_id, i.subject_person_id))
+
+
+def test_reminders_follow_the_offsets(db_engine: Engine, org: Org) -> None:
+    submit(db_engine, org.people["BD03"])
+    with Session(db_engine) as session:
+        kinds = {
+            d: {i.kind for i in list_reminders(session, on=d, rules=RULES)}
+            for d in (date(2026, 6, 2), date(2026, 6, 3), date(2026, 6, 6), date(2026, 6, 12))
+        }
+    assert kinds[date(2026, 6, 2)] == {"plan", "self_assessment", "review"}  # 3, 1, 3 days left
+    assert kinds[date(2026, 6, 3)] == {"self_assessment"}  # 2, 0, 2 days left
+    assert kinds[date(2026, 6, 6)] == {"plan", "self_assessment", "review"}  # 1, 3, 1 days late
+    assert kinds[date(2026, 6, 12)] == {"plan", "review"}  # 7 days late; self-assessment 9 days late
+
+
+def test_unknown_kind_is_refused(db_engine: Engine, org: Org) -> None:
+    with Session(db_engine) as session, pytest.raises(ValidationFailed):
+        list_due(session, on=date(2026, 6, 2), rules=RULES, kinds=["nap"])
+    with Session(db_engine) as session:
+        only = list_due(session, on=date(2026, 6, 2), rules=RULES, kinds=["plan"])
+    assert {i.kind for i in only} == {"plan"}
