@@ -72,13 +72,13 @@ async def _after_link(update: Update, context: ContextTypes.DEFAULT_TYPE, person
     user_cache(context).forget(tg_user.id)
     user = await asyncio.to_thread(load_user, services.db, telegram_user_id=tg_user.id)
     user_cache(context).put(user)
+    await set_user_menu(context.bot, context.application.bot_data[FEATURES_KEY], user, chat_id=chat.id)
     await context.bot.send_message(
         chat.id,
         texts.LINKED_OK.format(name=escape(person.full_name), unit=escape(person.unit_name)),
         parse_mode=ParseMode.HTML,
         reply_markup=ReplyKeyboardRemove(),
     )
-    await set_user_menu(context.bot, context.application.bot_data[FEATURES_KEY], user, chat_id=chat.id)
 
 
 async def _redeem_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +15,7 @@ import pytest
 from records.db import make_engine, session_scope
 from records.migrate import upgrade
 from records.roster import import_roster
-from tests.fakes.telegram import BotProcess, FakeTelegram
+from tests.fakes.telegram import REPO_ROOT, BotProcess, FakeTelegram
 
 # Telegram user ids are 64-bit: the people use big ones on purpose.
 ADMIN_ID = 7_000_000_001
@@ -54,11 +58,36 @@ def seed_roster(data_dir: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def sample_data_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory whose index holds the sample corpus, built once by `canbo ingest --samples`."""
+    template = tmp_path_factory.mktemp("template") / "data"
+    template.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CANBO_"))}
+    env.update(CANBO_DATA_DIR=str(template), OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ingest", "--samples"],
+        env=env,
+        cwd=template,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return template
+
+
+def fresh_data_dir(template: Path, target: Path) -> Path:
+    """A copy of the template data directory with a migrated database holding the test roster."""
+    shutil.copytree(template, target)
+    seed_roster(target)
+    return target
+
+
 @pytest.fixture(scope="module")
-def bot_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotWorld]:
+def bot_world(tmp_path_factory: pytest.TempPathFactory, sample_data_template: Path) -> Iterator[BotWorld]:
     """A local Bot API with the test users, and the real bot (started once for the module)."""
-    data_dir = tmp_path_factory.mktemp("bot") / "data"
-    seed_roster(data_dir)
+    data_dir = fresh_data_dir(sample_data_template, tmp_path_factory.mktemp("bot") / "data")
     with FakeTelegram() as telegram:
         world = telegram.world
         world.add_user(ADMIN_ID, "Quản Trị", phone_number="+84901000001")
@@ -72,3 +101,25 @@ def bot_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotWorld]:
             yield BotWorld(telegram=telegram, bot=bot, data_dir=data_dir)
         finally:
             bot.stop()
+
+
+def button_answer(bw: BotWorld, query_id: str, *, timeout: float = 15.0) -> str:
+    """The text the bot answered to a button press (the toast / alert)."""
+    world = bw.telegram.world
+    answer = world.wait_until(lambda: world.callback_answers.get(query_id), timeout)
+    return answer.text or ""
+
+
+def sign_in(bw: BotWorld, user_id: int) -> None:
+    """/start, then share the user's own contact; waits for the confirmation."""
+    world = bw.telegram.world
+    sent = world.send_text(user_id, "/start")
+    bw.telegram.wait_for_text(user_id, "Chia sẻ số điện thoại", after=sent.message_id)
+    shared = world.share_contact(user_id)
+    bw.telegram.wait_for_text(user_id, "Đã liên kết tài khoản", after=shared.message_id)
+
+
+def restart_hard(bw: BotWorld) -> None:
+    """kill -9 the bot and start a new process on the same data."""
+    bw.bot.kill9()
+    bw.bot = BotProcess(bw.telegram, bw.data_dir).start(timeout=120)

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import pytest
 
+from records import botstate
 from records.db import make_engine, session_scope
 from records.invites import issue_invite
 from records.people import find_person_by_code
-from tests.e2e.conftest import CADRE_ID, IMPOSTOR_ID, INVITED_ID, STAFF_ID, STRANGER_ID, BotWorld
+from tests.e2e.conftest import (
+    CADRE_ID,
+    IMPOSTOR_ID,
+    INVITED_ID,
+    STAFF_ID,
+    STRANGER_ID,
+    BotWorld,
+    button_answer,
+)
 
 pytestmark = pytest.mark.slow
 
 
-def _sign_in(bw: BotWorld, user_id: int) -> None:
-    world = bw.telegram.world
-    sent = world.send_text(user_id, "/start")
-    prompt = bw.telegram.wait_for_text(user_id, "Chia sẻ số điện thoại", after=sent.message_id)
-    assert prompt.reply_markup is not None and "request_contact" in str(prompt.reply_markup)
-    shared = world.share_contact(user_id)
-    bw.telegram.wait_for_text(user_id, "Đã liên kết tài khoản", after=shared.message_id)
-
-
 def test_sign_in_by_own_contact_sets_the_role_menu(bot_world: BotWorld) -> None:
-    _sign_in(bot_world, CADRE_ID)
     world = bot_world.telegram.world
+    sent = world.send_text(CADRE_ID, "/start")
+    prompt = bot_world.telegram.wait_for_text(CADRE_ID, "Chia sẻ số điện thoại", after=sent.message_id)
+    assert prompt.reply_markup is not None and "request_contact" in str(prompt.reply_markup)
+    assert "toi" not in [c["command"] for c in world.commands_for(CADRE_ID)]
+    shared = world.share_contact(CADRE_ID)
+    bot_world.telegram.wait_for_text(CADRE_ID, "Đã liên kết tài khoản", after=shared.message_id)
     commands = [c["command"] for c in world.commands_for(CADRE_ID)]
     assert "toi" in commands and "hoi" in commands and "cauhoi" not in commands
     sent = world.send_text(CADRE_ID, "/toi")
@@ -77,13 +82,44 @@ def test_question_gets_cited_answer_and_feedback_is_stored_once(bot_world: BotWo
     assert answer.parse_mode == "HTML"
     buttons = answer.button_texts
     assert any(b.startswith("📖") for b in buttons) and "👍 Hữu ích" in buttons
-    world.press_button(CADRE_ID, CADRE_ID, answer.message_id, text="👍 Hữu ích")
-    world.press_button(CADRE_ID, CADRE_ID, answer.message_id, text="👍 Hữu ích")  # double tap
-    answers = bot_world.telegram.world.wait_until(
-        lambda: [a for a in world.changed_answers(CADRE_ID, 0) if a.text] or None, 15
-    )
-    del answers
+    first = world.press_button(CADRE_ID, CADRE_ID, answer.message_id, text="👍 Hữu ích")
+    second = world.press_button(CADRE_ID, CADRE_ID, answer.message_id, text="👍 Hữu ích")  # double tap
+    toasts = {button_answer(bot_world, first), button_answer(bot_world, second)}
+    assert toasts == {"Cảm ơn bạn đã góp ý!", "Bạn đã góp ý cho câu trả lời này rồi."}
+    engine = make_engine(bot_world.db_url)
+    try:
+        assert botstate.feedback_counts(engine) == botstate.FeedbackCounts(up=1, down=0)
+    finally:
+        engine.dispose()
     full = next(b for b in buttons if b.startswith("📖"))
     world.press_button(CADRE_ID, CADRE_ID, answer.message_id, text=full)
     article = bot_world.telegram.wait_for_text(CADRE_ID, "📖", after=answer.message_id)
     assert "Điều" in article.body
+
+
+def test_question_without_diacritics_is_answered(bot_world: BotWorld) -> None:
+    world = bot_world.telegram.world
+    sent = world.send_text(CADRE_ID, "luan chuyen can bo bao nhieu nam")
+    answer = bot_world.telegram.wait_for(
+        CADRE_ID, lambda m: "Căn cứ" in m.body, after=sent.message_id, timeout=30
+    )
+    assert "Điều" in answer.body
+
+
+def test_too_short_and_too_long_questions_get_a_hint(bot_world: BotWorld) -> None:
+    world = bot_world.telegram.world
+    sent = world.send_text(CADRE_ID, "a?")
+    bot_world.telegram.wait_for_text(CADRE_ID, "Câu hỏi quá ngắn", after=sent.message_id)
+    sent = world.send_text(CADRE_ID, "luân chuyển " * 200)
+    bot_world.telegram.wait_for_text(CADRE_ID, "Câu hỏi quá dài", after=sent.message_id)
+    sent = world.send_text(CADRE_ID, "/hoi")
+    bot_world.telegram.wait_for_text(CADRE_ID, "Vui lòng gõ câu hỏi sau lệnh", after=sent.message_id)
+
+
+def test_logs_hold_no_token_and_no_phone_numbers(bot_world: BotWorld) -> None:
+    output = bot_world.bot.output()
+    assert "Traceback" not in output
+    assert bot_world.telegram.token not in output
+    assert bot_world.telegram.token.split(":")[1] not in output
+    for phone in ("0901000003", "84901000003", "84912345678", "84901000002"):
+        assert phone not in output
