@@ -97,7 +97,8 @@ def _unit_pieces(unit: Unit, max_chars: int) -> list[_Piece]:
     whole = _join(prefix, all_lines)
     numbered = [block for block in unit.blocks if block.label]
     if len(whole) <= max_chars:
-        only = numbered[0].label if len(numbered) == 1 and not unit.blocks[0].lines else None
+        intro = unit.blocks[0]
+        only = numbered[0].label if len(numbered) == 1 and not intro.lines and not intro.points else None
         return [_Piece(whole, only)]
     pieces: list[_Piece] = []
     for block in unit.blocks:

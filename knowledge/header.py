@@ -69,6 +69,12 @@ _BODY_START_RE = re.compile(
     r"|điều\s+\d+|[IVXLC]+\s*[.)]\s|\d{1,2}\s*[.)]\s)",
     re.IGNORECASE,
 )
+# A title line may start with "thực hiện" ("Hướng dẫn thực hiện Quy định ..."); a preamble starts in capitals.
+_TITLE_STOP_RE = re.compile(
+    r"^\s*(?:Căn cứ|CĂN CỨ|Thực hiện|THỰC HIỆN|Xét đề nghị|Theo đề nghị"
+    r"|(?:[Pp]hần|PHẦN|[Cc]hương|CHƯƠNG|[Mm]ục|MỤC)\s+(?:thứ\s+\w+|[IVXLC]+|\d+)\b"
+    r"|(?:Điều|ĐIỀU)\s+\d+|[IVXLC]+\s*[.)]\s|\d{1,2}\s*[.)]\s)"
+)
 _DECORATION_RE = re.compile(r"^[\s*\-–—_=~.•]*$")
 
 
@@ -226,7 +232,7 @@ def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
                 if title_parts:
                     break
                 continue
-            if _BODY_START_RE.match(line) or classification_of(line) or line.endswith(":"):
+            if _TITLE_STOP_RE.match(line) or classification_of(line) or line.endswith(":"):
                 break
             if line.startswith("(") and title_parts:
                 break  # "(Ban hành kèm theo ...)" or "(Dự thảo)"
@@ -247,7 +253,12 @@ def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
                 header.doc_type = TYPE_BY_CODE[piece]
                 break
     if header.number is None:
-        numbers = find_numbers("\n".join(lines[: min(header.body_start, 12)]))
-        header.number = numbers[0] if numbers else None
+        # A number printed without "Số" stands alone on its line, above the type line.
+        above = lines[: type_line if type_line >= 0 else min(header.body_start, 12)]
+        for segment in (segment for line in above for segment in split_segments(line)):
+            numbers = find_numbers(segment)
+            if numbers and len(segment) <= len(numbers[0]) + 6:
+                header.number = numbers[0]
+                break
     header.header_lines = lines[: header.body_start]
     return header

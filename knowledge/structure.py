@@ -294,7 +294,7 @@ def parse_body(lines: list[str]) -> Body:
                 body.attachment_title = rest or None
 
     index = 0
-    pending_title: tuple[str, str] | None = None  # a Chương/Mục heading waiting for its title line
+    pending_title: tuple[str, str, int] | None = None  # a Chương/Mục heading still taking title lines
     while index < len(lines):
         line = lines[index]
         kind, label, rest = classified[index]
@@ -311,10 +311,17 @@ def parse_body(lines: list[str]) -> Body:
             index += 1
             continue
         if pending_title is not None:
-            path_kind, heading = pending_title
+            path_kind, heading, absorbed = pending_title
             pending_title = None
-            if kind == "text" and (is_upper_text(line) or len(line) <= 120) and line[-1:] not in ".;:":
-                builder.path[-1] = (path_kind, f"{heading}. {line}")
+            upper = is_upper_text(line)
+            first_short = not absorbed and len(line) <= 120 and line[-1:] not in ".;:"
+            if kind == "text" and absorbed < 3 and (upper or first_short):
+                joined = f"{heading} {line}" if absorbed else f"{heading}. {line}"
+                if heading.endswith("."):
+                    joined = f"{heading} {line}"
+                builder.path[-1] = (path_kind, joined)
+                if upper:
+                    pending_title = (path_kind, joined, absorbed + 1)
                 index += 1
                 continue
         if kind == "trailer":
@@ -324,8 +331,7 @@ def parse_body(lines: list[str]) -> Body:
         if kind in ("part", "chapter", "muc"):
             heading = f"{label}. {rest}" if rest else label
             builder.set_path(kind, heading)
-            if not rest:
-                pending_title = (kind, heading)
+            pending_title = (kind, heading, 1 if rest else 0)
             index += 1
             continue
         if kind == "article" and mode == "articles":

@@ -1,0 +1,244 @@
+"""The legal-structure parser on tricky variants of real-world formatting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from knowledge import parse_text
+from knowledge.errors import ClassifiedDocument, EmptyDocument
+from knowledge.model import RelationKind
+
+
+def test_all_caps_header_colon_articles_and_the_wrong_d() -> None:
+    text = (
+        "THÀNH ỦY HÀ NỘI    ĐẢNG CỘNG SẢN VIỆT NAM\n"
+        "Số: 07 - qđi/tu    Hà Nội, ngày 5 tháng 1 năm 2023\n\n"
+        "QUY ĐỊNH VỀ QUẢN LÝ CÁN BỘ\n\n"
+        "ĐIỀU 1: PHẠM VI\nQuy định này áp dụng cho cán bộ thuộc diện Ban Thường vụ quản lý.\n"
+        "\u00d0iều 2. Phân cấp quản lý\nBan Thường vụ quản lý cán bộ chủ chốt.\n"
+        "Điều 3 . Hiệu lực\nCó hiệu lực từ ngày 01/02/2023.\n"
+    )
+    doc = parse_text(text, source_name="07.txt")
+    meta = doc.meta
+    assert meta.number == "07-QĐi/TU"
+    assert meta.issuer == "THÀNH ỦY HÀ NỘI"
+    assert meta.doc_type == "QUY ĐỊNH" and meta.title == "VỀ QUẢN LÝ CÁN BỘ"
+    assert meta.issued == date(2023, 1, 5) and meta.place == "Hà Nội"
+    assert meta.effective == date(2023, 2, 1)
+    assert [c.article for c in doc.chunks] == [1, 2, 3]
+    assert [c.article_heading for c in doc.chunks] == ["Điều 1. PHẠM VI", "Điều 2. Phân cấp quản lý", "Điều 3. Hiệu lực"]
+    assert "\u00d0" not in doc.text
+    assert meta.doc_id == "07-qdi-tu-2023"
+
+
+def test_missing_header_falls_back_to_the_file_name() -> None:
+    text = "Điều 1. Phạm vi\nÁp dụng cho mọi cán bộ.\n\nĐiều 2. Trách nhiệm\nThủ trưởng chịu trách nhiệm."
+    doc = parse_text(text, source_name="Quy chế nội bộ (bản sửa).txt")
+    assert doc.meta.number is None and doc.meta.issued is None and doc.meta.doc_type is None
+    assert doc.meta.doc_id == "quy-che-noi-bo-ban-sua"
+    assert doc.meta.title == "Điều 1. Phạm vi"
+    assert [c.article for c in doc.chunks] == [1, 2]
+    assert doc.chunks[0].chunk_id == "quy-che-noi-bo-ban-sua:0"
+
+
+def test_line_breaks_inside_headings_and_khoan_prefixes() -> None:
+    text = (
+        "QUY ĐỊNH\nvề thử nghiệm\n\n"
+        "Chương II\nTHỜI GIAN VÀ\nĐÁNH GIÁ\n"
+        "Điều 5. Thời gian luân chuyển và\nđánh giá cán bộ luân chuyển\n"
+        "Khoản 1. Thời gian luân chuyển ít nhất là 3 năm.\n"
+        "Khoản 2. Cán bộ được đánh giá hằng năm.\n"
+        "Điều 6.\nTrách nhiệm thi hành\nCác cơ quan thực hiện Quy định này.\n"
+    )
+    doc = parse_text(text, source_name="x.txt")
+    first = doc.chunks[0]
+    assert first.article_heading == "Điều 5. Thời gian luân chuyển và đánh giá cán bộ luân chuyển"
+    assert first.heading_path[0] == "Chương II. THỜI GIAN VÀ ĐÁNH GIÁ"
+    assert "Khoản 1. Thời gian luân chuyển ít nhất là 3 năm." in first.text
+    second = doc.chunks[1]
+    assert second.article == 6 and second.article_heading == "Điều 6. Trách nhiệm thi hành"
+    assert second.text == "Điều 6. Trách nhiệm thi hành\nCác cơ quan thực hiện Quy định này."
+
+
+def test_parts_chapters_and_sections_form_the_heading_path() -> None:
+    text = (
+        "Phần thứ nhất\nNHỮNG VẤN ĐỀ CHUNG\n"
+        "Chương I\nQUY ĐỊNH CHUNG\nMục 1\nPHẠM VI\nĐiều 1. Phạm vi điều chỉnh\nNội dung một.\n"
+        "Mục 2. ĐỐI TƯỢNG\nĐiều 2. Đối tượng áp dụng\nNội dung hai.\n"
+        "Chương II. TỔ CHỨC THỰC HIỆN\nĐiều 3. Trách nhiệm\nNội dung ba.\n"
+    )
+    doc = parse_text(text, source_name="x.txt")
+    paths = [c.heading_path for c in doc.chunks]
+    assert paths[0] == [
+        "Phần thứ nhất. NHỮNG VẤN ĐỀ CHUNG",
+        "Chương I. QUY ĐỊNH CHUNG",
+        "Mục 1. PHẠM VI",
+        "Điều 1. Phạm vi điều chỉnh",
+    ]
+    assert paths[1][2] == "Mục 2. ĐỐI TƯỢNG"
+    assert paths[2] == ["Phần thứ nhất. NHỮNG VẤN ĐỀ CHUNG", "Chương II. TỔ CHỨC THỰC HIỆN", "Điều 3. Trách nhiệm"]
+
+
+def _long_article(clauses: int, points: int, words: int) -> str:
+    lines = ["Điều 4. Một điều rất dài"]
+    for k in range(1, clauses + 1):
+        lines.append(f"{k}. Khoản thứ {k} quy định như sau:")
+        for index, letter in enumerate("abcdđeghik"[:points]):
+            lines.append(f"{letter}) Điểm {letter} của khoản {k}: " + " ".join(["nội dung"] * words) + ";")
+            assert index < 10
+    return "\n".join(lines)
+
+
+def test_long_articles_split_per_clause_and_long_clauses_per_point() -> None:
+    doc = parse_text(
+        "Điều 3. Ngắn\nMột câu.\n" + _long_article(clauses=3, points=0, words=0), source_name="a.txt"
+    )
+    assert [(c.article, c.clause) for c in doc.chunks] == [(3, None), (4, None)]  # short: one chunk
+
+    text = "Điều 3. Ngắn\nMột câu.\n" + _long_article(clauses=3, points=4, words=100)
+    doc = parse_text(text, source_name="b.txt", max_chunk_chars=1200)
+    long_chunks = [c for c in doc.chunks if c.article == 4]
+    assert {c.clause for c in long_chunks} == {"1", "2", "3"}
+    for chunk in long_chunks:
+        assert len(chunk.text) <= 1200
+        assert chunk.text.startswith(f"Điều 4. Một điều rất dài\n{chunk.clause}. Khoản thứ {chunk.clause}")
+        if chunk.point is not None:
+            assert f"{chunk.point}) Điểm {chunk.point} của khoản {chunk.clause}" in chunk.text
+    assert all(c.point is not None for c in long_chunks)  # each point is long: one chunk per điểm
+    # every point of every clause is somewhere
+    joined = "\n".join(c.text for c in long_chunks)
+    for k in range(1, 4):
+        for letter in "abcd":
+            assert f"{letter}) Điểm {letter} của khoản {k}:" in joined
+
+
+def test_an_overlong_paragraph_is_split_below_the_limit() -> None:
+    sentence = "Cán bộ phải hoàn thành nhiệm vụ được giao đúng thời hạn và bảo đảm chất lượng. "
+    doc = parse_text("Điều 1. Dài\n" + sentence * 60, source_name="c.txt", max_chunk_chars=600)
+    assert len(doc.chunks) >= 8
+    assert all(len(c.text) <= 600 and c.text.startswith("Điều 1. Dài\n") for c in doc.chunks)
+    assert sum(c.text.count("bảo đảm chất lượng.") for c in doc.chunks) == 60
+
+
+def test_guidance_without_articles_uses_sections_and_subsections() -> None:
+    text = (
+        "HƯỚNG DẪN\nthực hiện Quy định số 65-QĐ/TW về luân chuyển cán bộ\n\n"
+        "I. MỤC ĐÍCH\nNâng cao chất lượng cán bộ.\n"
+        "II. NỘI DUNG\n1. Lập kế hoạch\na) Rà soát quy hoạch;\nb) Lập danh sách;\n"
+        "1.1. Bước chuẩn bị chi tiết.\n2. Tổ chức thực hiện\nCác cơ quan triển khai.\n"
+    )
+    doc = parse_text(text, source_name="hd.txt")
+    assert [c.article for c in doc.chunks] == ["I", "II.1", "II.2"]
+    assert doc.chunks[1].heading_path == ["II. NỘI DUNG", "1. Lập kế hoạch"]
+    assert "a) Rà soát quy hoạch;\nb) Lập danh sách;" in doc.chunks[1].text
+    assert [(r.kind, r.target_number) for r in doc.meta.relations] == [(RelationKind.GUIDES, "65-QĐ/TW")]
+
+
+def test_numbered_list_without_articles_and_plain_paragraphs() -> None:
+    numbered = parse_text(
+        "KẾ HOẠCH\ntriển khai\n\n1. Rà soát đội ngũ.\n2. Tổ chức hội nghị.\n3. Báo cáo kết quả.",
+        source_name="kh.txt",
+    )
+    assert [c.article for c in numbered.chunks] == ["1", "2", "3"]
+    assert numbered.meta.doc_type == "KẾ HOẠCH"
+
+    paragraphs = parse_text(
+        "Thông báo về việc họp chi bộ.\n\nChi bộ họp vào ngày 5 hằng tháng.\nĐảng viên dự đầy đủ.",
+        source_name="tb.txt",
+    )
+    assert [c.article for c in paragraphs.chunks] == [None]
+    assert "Đảng viên dự đầy đủ." in paragraphs.chunks[0].text
+
+
+def test_decision_restarting_article_numbers_without_a_marker_is_an_attachment() -> None:
+    text = (
+        "QUYẾT ĐỊNH\nban hành Quy chế làm việc\n\n"
+        "Điều 1. Ban hành kèm theo Quyết định này Quy chế làm việc.\n"
+        "Điều 2. Quyết định có hiệu lực từ ngày ký.\n\n"
+        "QUY CHẾ\nlàm việc của Ban Tổ chức\n\n"
+        "Điều 1. Phạm vi\nQuy chế áp dụng trong cơ quan.\nĐiều 2. Chế độ họp\nHọp giao ban hằng tuần.\n"
+    )
+    doc = parse_text(text, source_name="qc.txt")
+    assert doc.meta.attachment_type == "QUY CHẾ"
+    assert doc.meta.attachment_title == "làm việc của Ban Tổ chức"
+    assert [(c.article, c.in_attachment) for c in doc.chunks] == [(1, False), (2, False), (1, True), (2, True)]
+    assert doc.chunks[2].heading_path == ["QUY CHẾ làm việc của Ban Tổ chức", "Điều 1. Phạm vi"]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "marking"),
+    [("MẬT", "MẬT"), ("TỐI MẬT", "TỐI MẬT"), ("Độ mật: Tuyệt mật", "TUYỆT MẬT"), ("(Mật)", "MẬT")],
+)
+def test_classified_documents_are_refused_unless_allowed(stamp: str, marking: str) -> None:
+    text = f"BỘ CHÍNH TRỊ\n{stamp}\nSố 99-QĐ/TW\nQUY ĐỊNH\nvề nội dung được bảo vệ\n\nĐiều 1. Nội dung\nVăn bản."
+    with pytest.raises(ClassifiedDocument) as caught:
+        parse_text(text, source_name="m.txt")
+    assert caught.value.code == "classified"
+    assert caught.value.params["classification"] == marking
+    allowed = parse_text(text, source_name="m.txt", allow_classified=True)
+    assert allowed.meta.classification == marking
+    assert [c.article for c in allowed.chunks] == [1]
+
+
+def test_the_word_mat_in_body_text_is_not_a_marking() -> None:
+    text = (
+        "QUY ĐỊNH\nvề bảo vệ bí mật nhà nước trong công tác cán bộ\n\n"
+        "Điều 1. Bí mật\nHồ sơ cán bộ có nội dung thuộc bí mật nhà nước được quản lý theo chế độ MẬT.\n"
+        "Điều 2. Tài liệu\nMẬT\nLà dòng nằm trong thân văn bản, không phải dấu mật.\n"
+    )
+    doc = parse_text(text, source_name="bm.txt")
+    assert doc.meta.classification is None
+    assert len(doc.chunks) == 2
+
+
+def test_relations_amend_replace_and_ignore_legal_bases() -> None:
+    text = (
+        "THÀNH ỦY HÀ NỘI\nSố 3251-QĐ/TU\nHà Nội, ngày 1 tháng 7 năm 2022\n"
+        "QUYẾT ĐỊNH\nsửa đổi, bổ sung một số điều của Quyết định số 1841-QĐ/TU\n\n"
+        "Căn cứ Quy định số 65-QĐ/TW thay thế Quy định số 98-QĐ/TW;\n"
+        "Điều 1. Sửa đổi Điều 6 của Quy định ban hành kèm theo Quyết định số 1841-QĐ/TU.\n"
+        "Điều 2. Bãi bỏ Hướng dẫn số 02-HD/BTCTU.\n"
+        "Điều 3. Quyết định này có hiệu lực thi hành kể từ ngày 15 tháng 7 năm 2022.\n"
+    )
+    meta = parse_text(text, source_name="3251.txt").meta
+    assert [(r.kind, r.target_number) for r in meta.relations] == [
+        (RelationKind.AMENDS, "1841-QĐ/TU"),
+        (RelationKind.REPLACES, "02-HD/BTCTU"),
+    ]
+    assert meta.effective == date(2022, 7, 15)
+    assert meta.title == "sửa đổi, bổ sung một số điều của Quyết định số 1841-QĐ/TU"
+
+
+def test_signature_and_recipient_blocks_are_not_chunked() -> None:
+    text = (
+        "Điều 1. Nội dung\nThực hiện nghiêm.\n\nT/M BAN THƯỜNG VỤ\nBÍ THƯ\nNguyễn Văn A\n\n"
+        "Nơi nhận:\n- Như Điều 1,\n- Lưu VP."
+    )
+    doc = parse_text(text, source_name="k.txt")
+    assert [c.text for c in doc.chunks] == ["Điều 1. Nội dung\nThực hiện nghiêm."]
+    assert "Nguyễn Văn A" in doc.text
+
+
+def test_same_text_gives_the_same_ids_and_a_different_year_a_different_doc() -> None:
+    base = "BỘ CHÍNH TRỊ\nSố 98-QĐ/TW\nHà Nội, ngày 7 tháng 10 năm {year}\nQUY ĐỊNH\nvề thử\n\nĐiều 1. A\nB."
+    first = parse_text(base.format(year=2017), source_name="a.txt")
+    again = parse_text(base.format(year=2017), source_name="renamed.txt")
+    later = parse_text(base.format(year=2030), source_name="a.txt")
+    assert first.meta.doc_id == again.meta.doc_id == "98-qd-tw-2017"
+    assert [c.chunk_id for c in first.chunks] == [c.chunk_id for c in again.chunks]
+    assert first.source_sha256 == again.source_sha256
+    assert later.meta.doc_id == "98-qd-tw-2030"
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n ", "12345 --- ***"])
+def test_text_without_words_is_empty(text: str) -> None:
+    with pytest.raises(EmptyDocument):
+        parse_text(text, source_name="e.txt")
+
+
+def test_header_only_text_is_still_indexed() -> None:
+    doc = parse_text("BỘ CHÍNH TRỊ\nSố 5-QĐ/TW\nQUY ĐỊNH\nvề một chủ đề", source_name="h.txt")
+    assert doc.meta.title == "về một chủ đề"
+    assert doc.chunks and "về một chủ đề" in doc.chunks[0].text
