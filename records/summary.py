@@ -71,10 +71,17 @@ class Counts:
     reviewed: int = 0
     decided: int = 0
     grades: Mapping[str, int] = field(default_factory=dict)
+    unrecorded: int = 0  # expected people without any record for the period (part of `missing`)
 
     @property
     def graded(self) -> int:
         return sum(self.grades.values())
+
+    @property
+    def records(self) -> int:
+        """Evaluation records of the period, in any state: the base of "share of graded" quotas, as the
+        decision service counts it."""
+        return self.expected - self.unrecorded
 
     def __add__(self, other: Counts) -> Counts:
         grades = dict(self.grades)
@@ -88,15 +95,17 @@ class Counts:
             reviewed=self.reviewed + other.reviewed,
             decided=self.decided + other.decided,
             grades=grades,
+            unrecorded=self.unrecorded + other.unrecorded,
         )
 
 
 def count_people(people: Iterable[PersonStatus]) -> Counts:
     """Counts over person rows: submitted (any state past draft), late, missing, reviewed, decided, grades."""
-    expected = submitted = late = reviewed = decided = 0
+    expected = submitted = late = reviewed = decided = unrecorded = 0
     grades: dict[str, int] = {}
     for p in people:
         expected += 1
+        unrecorded += int(p.state == "missing")
         if p.submitted:
             submitted += 1
             late += int(p.late)
@@ -114,6 +123,7 @@ def count_people(people: Iterable[PersonStatus]) -> Counts:
         reviewed=reviewed,
         decided=decided,
         grades=grades,
+        unrecorded=unrecorded,
     )
 
 
@@ -329,7 +339,16 @@ def _aggregate_counts(
 
     def slot(unit_id: int) -> dict[str, Any]:
         return acc.setdefault(
-            unit_id, {"expected": 0, "submitted": 0, "late": 0, "reviewed": 0, "decided": 0, "grades": {}}
+            unit_id,
+            {
+                "expected": 0,
+                "submitted": 0,
+                "late": 0,
+                "reviewed": 0,
+                "decided": 0,
+                "unrecorded": 0,
+                "grades": {},
+            },
         )
 
     rows = conn.execute(
@@ -361,6 +380,7 @@ def _aggregate_counts(
     )
     for unit_id, n in missing:
         slot(unit_id)["expected"] += n
+        slot(unit_id)["unrecorded"] += n
     return {
         unit_id: Counts(
             expected=c["expected"],
@@ -370,6 +390,7 @@ def _aggregate_counts(
             reviewed=c["reviewed"],
             decided=c["decided"],
             grades=c["grades"],
+            unrecorded=c["unrecorded"],
         )
         for unit_id, c in acc.items()
     }
@@ -447,21 +468,23 @@ def _people_rows(
 def check_quotas(
     *, unit_code: str, unit_name: str, counts: Counts, outstanding: bool, quotas: Iterable[QuotaRule]
 ) -> list[QuotaBreach]:
-    """The quota rules that a unit's final grades break (every rule is checked, enforced or not)."""
+    """The quota rules that a unit's final grades break (every rule is checked, enforced or not).
+
+    As in the decision service, a "share of graded" counts every record of the unit for the period."""
     breaches = []
     for index, rule in enumerate(quotas):
         have = counts.grades.get(rule.grade, 0)
         if not have:
             continue
         of_grade_count = counts.grades.get(rule.of_grade, 0) if rule.of_grade else 0
-        allowed = rule.allowed(graded=counts.graded, of_grade_count=of_grade_count, outstanding=outstanding)
+        allowed = rule.allowed(graded=counts.records, of_grade_count=of_grade_count, outstanding=outstanding)
         if have <= allowed:
             continue
         if rule.kind == "share_of_graded":
             share = (
                 rule.outstanding_max_share if outstanding and rule.outstanding_max_share else rule.max_share
             )
-            base, base_label, limit = counts.graded, "người được xếp loại", 100.0 * (share or 0.0)
+            base, base_label, limit = counts.records, "người được đánh giá", 100.0 * (share or 0.0)
             name = f"quota{index + 1}:{rule.grade}≤{limit:g}%graded"
         else:
             base, base_label = of_grade_count, f"người loại {rule.of_grade}"

@@ -30,7 +30,7 @@ def build_org(engine: Engine) -> Org:
 
     Period 2026-10:
       ROOT: r1 decided B; r2 has no record (missing).
-      W1: 9 decided A A A A B B B C D (A 4 of 9 > 30%: breach) + 1 submitted late.
+      W1: 9 decided A A A A B B B C D + 1 submitted late (A 4 of 10 records > 30%: breach).
       C1: c1 draft (missing), c2 returned late, c3 reviewed.
       W2: decided B B C; a person added after the period and one who left, neither with a record.
       W3 (outstanding, 40%): 10 decided A A A A B B B B B B (4 of 10 = 40%: allowed).
@@ -140,10 +140,16 @@ def test_counts_grades_breach_and_delta(db_engine: Engine, rules: Rules) -> None
         1,
     )
     assert by_code["W2"].counts.expected == 4  # the late joiner and the leaver are not expected
-    # Exactly one breach, named: Phường Một has 4 A of 9 graded where 30% allows 2; W3 (outstanding) is fine.
+    # Exactly one breach, named: Phường Một has 4 A of its 10 records where 30% allows 3; W3 (outstanding) is fine.
     assert len(summary.breaches) == 1
     breach = summary.breaches[0]
-    assert (breach.unit_code, breach.grade, breach.count, breach.base, breach.allowed) == ("W1", "A", 4, 9, 2)
+    assert (breach.unit_code, breach.grade, breach.count, breach.base, breach.allowed) == (
+        "W1",
+        "A",
+        4,
+        10,
+        3,
+    )
     assert "Đảng ủy phường Một" in breach.describe() and "30%" in breach.describe()
     # Previous period: r1, r2 and five W1 records submitted; 23 missing of the 29 then on the roster and active.
     assert summary.previous_period == "2026-09" and summary.previous is not None
