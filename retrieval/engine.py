@@ -167,6 +167,7 @@ class QAEngine:
         llm_timeout_s: float = 20.0,
         loader: Loader = _default_loader,
         params: RankingParams | None = None,
+        for_reindex: bool = False,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -174,11 +175,16 @@ class QAEngine:
         self.loader = loader
         self.answerer = LLMAnswerer(chat_model, timeout_s=llm_timeout_s) if chat_model is not None else None
         self._write_lock = threading.RLock()
-        self.store.open_chunks(model=embedder.name, dim=embedder.dim)
         self._docs: dict[str, DocRecord] = {}
         self._rows: list[ChunkRow] = []
         self._vectors: list[np.ndarray] = []
-        self._snapshot: Snapshot = self._load()
+        if for_reindex:
+            # Opened only to rebuild the vectors with the configured model: no model check, no snapshot.
+            self.store.open_existing_chunks()
+            self._snapshot: Snapshot = self._rebuild()
+        else:
+            self.store.open_chunks(model=embedder.name, dim=embedder.dim)
+            self._snapshot = self._load()
 
     # --- loading the index ------------------------------------------------------------------------
 
@@ -285,10 +291,9 @@ class QAEngine:
                     path, allow_classified=allow_classified, max_bytes=max_bytes, known_sha=known_sha
                 )
                 outcomes.append(outcome)
-                if outcome.status in ("added", "updated"):
+                if outcome.status in ("added", "updated") and outcome.document is not None:
                     changed = True
-                    if outcome.document is not None:
-                        known_sha[self._docs[outcome.document.doc_id].source_sha256] = outcome.document.doc_id
+                    known_sha[self._docs[outcome.document.doc_id].source_sha256] = outcome.document.doc_id
             if progress is not None and files:
                 progress(len(files), len(files), "")
             if changed:
@@ -319,10 +324,10 @@ class QAEngine:
             parsed.source_path = source
         parsed.source_sha256 = sha  # of the file bytes, the same key the pre-parse check uses
         try:
-            status, info = self._index_document(parsed, source_name=path.name)
+            status = self._index_document(parsed, source_name=path.name)
         except RetrievalError as exc:
             return IngestOutcome(source, "refused", None, exc.code, exc.detail or str(exc))
-        return IngestOutcome(source, status, info)
+        return IngestOutcome(source, status, _info(self._docs[parsed.meta.doc_id]))
 
     def ingest_document(self, parsed: ParsedDocument, *, source_name: str | None = None) -> IngestOutcome:
         """Index an already parsed document (also used by benchmarks and the sample loader)."""
@@ -332,7 +337,7 @@ class QAEngine:
                 return IngestOutcome(
                     parsed.source_path, "unchanged", _info(self._snapshot.docs[existing.doc_id])
                 )
-            status, _ = self._index_document(parsed, source_name=source_name or Path(parsed.source_path).name)
+            status = self._index_document(parsed, source_name=source_name or Path(parsed.source_path).name)
             self._rebuild()
             return IngestOutcome(parsed.source_path, status, _info(self._snapshot.docs[parsed.meta.doc_id]))
 
@@ -345,16 +350,14 @@ class QAEngine:
                 if existing is not None and existing.source_sha256 == parsed.source_sha256:
                     outcomes.append(IngestOutcome(parsed.source_path, "unchanged", None))
                     continue
-                status, _ = self._index_document(parsed, source_name=Path(parsed.source_path).name)
+                status = self._index_document(parsed, source_name=Path(parsed.source_path).name)
                 outcomes.append(IngestOutcome(parsed.source_path, status, None))
             self._rebuild()
             for o, parsed in zip(outcomes, docs, strict=True):
                 o.document = _info(self._snapshot.docs[parsed.meta.doc_id])
         return outcomes
 
-    def _index_document(
-        self, parsed: ParsedDocument, *, source_name: str
-    ) -> tuple[Literal["added", "updated"], None]:
+    def _index_document(self, parsed: ParsedDocument, *, source_name: str) -> Literal["added", "updated"]:
         meta = parsed.meta
         chunks = [c for c in parsed.chunks if c.text.strip()]
         if not chunks:
@@ -405,7 +408,7 @@ class QAEngine:
         self._rows.extend(rows)
         self._vectors.extend(np.asarray(vectors, dtype=np.float32))
         log.info("indexed document %s: %d chunks", meta.doc_id, len(chunks))
-        return ("updated" if previous is not None else "added"), None
+        return "updated" if previous is not None else "added"
 
     @staticmethod
     def _analyse_chunk(chunk: Chunk, *, sha: str) -> tuple[ChunkRow, Metadata]:
@@ -619,8 +622,12 @@ def make_engine(
     chat_model: BaseChatModel | None = None,
     loader: Loader | None = None,
     params: RankingParams | None = None,
+    for_reindex: bool = False,
 ) -> QAEngine:
-    """Build the engine: embedded Chroma in `index_dir` unless `chroma_url` is given."""
+    """Build the engine: embedded Chroma in `index_dir` unless `chroma_url` is given.
+
+    `for_reindex=True` skips the embedding-model check so `QAEngine.reindex()` can rebuild the vectors.
+    """
     client = make_client(index_dir=Path(index_dir), chroma_url=chroma_url)
     store = ChromaStore(client)
     if chat_model is None and llm is not None:
@@ -632,4 +639,5 @@ def make_engine(
         llm_timeout_s=llm.timeout_s if llm is not None else 20.0,
         loader=loader or _default_loader,
         params=params,
+        for_reindex=for_reindex,
     )

@@ -129,6 +129,16 @@ class ChromaStore:
             )
         self._chunks = self._collection(CHUNKS, {"hnsw:space": "cosine", MODEL_KEY: model, DIM_KEY: dim})
 
+    def open_existing_chunks(self) -> None:
+        """Open the chunk collection whatever model built it (to read it back for re-indexing)."""
+        if self.indexed_model() is None:
+            self._chunks = self._collection(CHUNKS, None)
+            return
+        try:
+            self._chunks = self._client.get_collection(CHUNKS, embedding_function=cast(Any, self._ef))
+        except Exception as exc:
+            raise IndexUnavailable(f"cannot open collection {CHUNKS}: {exc}") from exc
+
     def recreate_chunks(self, *, model: str, dim: int) -> None:
         """Drop the chunk collection and create an empty one for `model` (re-index)."""
         try:

@@ -68,6 +68,13 @@ _ISSUERS = {
     "BAN THƯỜNG VỤ THÀNH ỦY": "Ban Thường vụ Thành ủy",
     "BAN TỔ CHỨC THÀNH ỦY": "Ban Tổ chức Thành ủy",
     "CHÍNH PHỦ": "Chính phủ",
+    "THÀNH ỦY": "Thành ủy",
+    "TỈNH ỦY": "Tỉnh ủy",
+    "QUẬN ỦY": "Quận ủy",
+    "HUYỆN ỦY": "Huyện ủy",
+    "ỦY BAN NHÂN DÂN": "Ủy ban nhân dân",
+    "HỘI ĐỒNG NHÂN DÂN": "Hội đồng nhân dân",
+    "BAN CHẤP HÀNH ĐẢNG BỘ": "Ban Chấp hành Đảng bộ",
     "QUỐC HỘI": "Quốc hội",
 }
 
@@ -75,9 +82,13 @@ _ISSUERS = {
 def issuer_name(raw: str) -> str:
     """ "BỘ CHÍNH TRỊ" → "Bộ Chính trị"; unknown capitalised names become sentence case."""
     text = " ".join(raw.split())
-    if text.upper() in _ISSUERS:
-        return _ISSUERS[text.upper()]
-    return text[0].upper() + text[1:].lower() if text.isupper() else text
+    if not text.isupper():
+        return text
+    for known in sorted(_ISSUERS, key=len, reverse=True):
+        if text == known or text.startswith(known + " "):
+            rest = text[len(known) :].strip()
+            return f"{_ISSUERS[known]} {rest.title()}".strip()
+    return text.title()
 
 
 def format_date(value: date) -> str:
@@ -124,8 +135,17 @@ def source_phrase(c: Citable) -> str:
     return f"{where} {doc}" if where else doc
 
 
+def quoted_text(c: Citable) -> str:
+    """The chunk text without a leading repeat of its article heading."""
+    text = c.text.strip()
+    heading = (getattr(c, "article_heading", "") or "").strip()
+    if heading and text.startswith(heading):
+        text = text[len(heading) :].strip() or text
+    return text
+
+
 def quote(c: Citable) -> str:
-    return f"Theo {source_phrase(c)}: «{c.text.strip()}»"
+    return f"Theo {source_phrase(c)}: «{quoted_text(c)}»"
 
 
 def superseded_note(c: Citable) -> str:
