@@ -240,3 +240,15 @@ class DueItem(_View):
     @property
     def overdue(self) -> bool:
         return self.days_left < 0
+
+
+class RotationCounts(_View):
+    """What a committee reports about rotations in a scope and date range."""
+
+    started: int
+    active: int
+    completed: int
+    down: int  # moved down towards the grassroots
+    up: int  # moved up towards the city
+    lateral: int
+    reviews_overdue: int
