@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -52,14 +51,18 @@ def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]
     """One real playground for the module: demo data seeded, the real bot polling (~30 s to start)."""
     root = tmp_path_factory.mktemp("playground")
     settings = Settings(_env_file=None, CANBO_DATA_DIR=str(root / "data"))  # type: ignore[call-arg]
-    instance = Playground(settings, port=0, seed_steps=[SeedStep("demo-data", ("demo-data", "--people", "30"))])
+    instance = Playground(
+        settings, port=0, seed_steps=[SeedStep("demo-data", ("demo-data", "--people", "30"))]
+    )
     runner = LoopThread()
     try:
         runner.run(instance.start(), timeout=240)
         try:
             instance.server.world.wait_until(lambda: instance.server.world.calls["getUpdates"] > 0, 240)
         except TimeoutError:
-            pytest.fail("the bot did not start polling:\n" + instance.log_path.read_text(errors="replace")[-3000:])
+            pytest.fail(
+                "the bot did not start polling:\n" + instance.log_path.read_text(errors="replace")[-3000:]
+            )
         yield instance
     finally:
         runner.run(instance.stop(), timeout=30)
@@ -75,7 +78,8 @@ def test_playground_keeps_demo_data_apart_and_the_real_bot_answers(playground: P
     admin = playground.personas[-1]
     sent = world.send_text(admin.user_id, "/start")
     reply = world.wait_until(
-        lambda: next((m for m in world.bot_messages(admin.user_id) if m.message_id > sent.message_id), None), 30
+        lambda: next((m for m in world.bot_messages(admin.user_id) if m.message_id > sent.message_id), None),
+        30,
     )
     assert reply.body  # the real bot greets in Vietnamese
     assert world.commands_for(admin.user_id), "the bot sets its command menu"
@@ -87,7 +91,9 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail("chromium is required in CI: .ci/run installs it")
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium chromium-driver)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package (dev extra) is missing")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package (dev extra) is missing"
+    )
     with sync_api.sync_playwright() as driver:
         instance = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
