@@ -50,7 +50,7 @@ class LoopThread:
 def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
     """One real playground for the module: demo data seeded, the real bot polling (~30 s to start)."""
     root = tmp_path_factory.mktemp("playground")
-    settings = Settings(_env_file=None, CANBO_DATA_DIR=str(root / "data"))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, CANBO_DATA_DIR=root / "data")  # type: ignore[call-arg]
     instance = Playground(
         settings, port=0, seed_steps=[SeedStep("demo-data", ("demo-data", "--people", "30"))]
     )
