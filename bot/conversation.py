@@ -24,6 +24,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.locks import KeyedLocks
 from bot.services import services_of
 from records import botstate
 
@@ -41,7 +42,7 @@ class StepRouter:
         self._steps: dict[str, StepHandler] = {}
         self._default: TextHandler | None = None
         self._interceptors: list[Interceptor] = []
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks = KeyedLocks()
 
     def add_step(self, name: str, handler: StepHandler) -> None:
         if name in self._steps:
@@ -59,19 +60,13 @@ class StepRouter:
     def steps(self) -> frozenset[str]:
         return frozenset(self._steps)
 
-    def _lock(self, user_id: int) -> asyncio.Lock:
-        if len(self._locks) > 10_000:
-            for key in [k for k, lock in self._locks.items() if not lock.locked()]:
-                del self._locks[key]
-        return self._locks.setdefault(user_id, asyncio.Lock())
-
     async def route_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle a private text message: the sender's current step, else the default handler."""
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
         services = services_of(context)
-        async with self._lock(user.id):  # one message of a user at a time: steps never interleave
+        async with self._locks.hold(user.id):  # one message of a user at a time: steps never interleave
             state = await asyncio.to_thread(
                 botstate.load_conversation, services.db, chat_id=chat.id, user_id=user.id
             )

@@ -40,6 +40,7 @@ from bot.access import current_user, ensure_private, ensure_role
 from bot.conversation import StepRouter, end_step, start_step
 from bot.feature import ANYONE, CommandSpec, Feature
 from bot.jobs import JobRegistry
+from bot.locks import KeyedLocks
 from bot.messages import escape
 from bot.render import render_document_info, render_document_list
 from bot.replies import reply_html, send_html
@@ -55,6 +56,7 @@ ROSTER_SUFFIXES = frozenset({".csv", ".xlsx"})
 REPLACE_STEP = "doc:replace"
 MAX_ROSTER_ISSUES_SHOWN = 30
 ADMIN = ("admin",)
+DOCUMENT_LOCKS = KeyedLocks()
 
 
 def doc_key(doc_id: str) -> str:
@@ -256,7 +258,19 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(texts.ACTION_CANCELLED)
         await query.edit_message_reply_markup(None)
         return
-    info = await _find_document(services, parts[2]) if len(parts) == 3 else None
+    if len(parts) != 3:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    async with DOCUMENT_LOCKS.hold(parts[2]):  # a double tap waits, then finds the document gone
+        await _document_action(update, context, services, action, parts[2])
+
+
+async def _document_action(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services, action: str, key: str
+) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    info = await _find_document(services, key)
     if info is None:
         await query.answer(texts.DOC_GONE, show_alert=True)
         return
@@ -266,7 +280,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         markup = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(texts.BUTTON_CONFIRM_REMOVE, callback_data=f"doc:rmok:{parts[2]}"),
+                    InlineKeyboardButton(texts.BUTTON_CONFIRM_REMOVE, callback_data=f"doc:rmok:{key}"),
                     InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data="doc:cancel"),
                 ]
             ]
