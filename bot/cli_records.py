@@ -1,9 +1,291 @@
-"""`canbo` subcommands for the records area (filled in by its owner)."""
+"""`canbo db upgrade`, `canbo roster import`, `canbo invite`, `canbo roles`, `canbo due`, `canbo rules check`."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.settings import Settings
+from bot.texts import ROSTER_ISSUE_FALLBACK, ROSTER_ISSUES, ROSTER_SUMMARY, describe_error
+from records.access import grant_role, revoke_role, roles_of
+from records.db import make_engine, session_scope
+from records.due import list_due
+from records.errors import ImportRejected, RecordsError
+from records.invites import issue_invite
+from records.migrate import current_revision, head_revision, upgrade
+from records.people import find_person_by_code, find_unit_by_code
+from records.roster import RosterReport, import_roster
+from records.rules import load_rules
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+ROLE_CHOICES = ("cadre", "reviewer", "head", "staff", "admin")
+DUE_KINDS = {
+    "plan": "đăng ký kế hoạch công tác",
+    "self_assessment": "tự đánh giá",
+    "review": "nhận xét, đánh giá",
+    "decision": "quyết định xếp loại",
+    "rotation_self_review": "tự kiểm điểm luân chuyển",
+    "rotation_comment": "nhận xét cán bộ luân chuyển",
+    "rotation_evaluation": "đánh giá cán bộ luân chuyển",
+}
+
+MSG_UPGRADED = "Đã nâng cấp cơ sở dữ liệu lên phiên bản {revision}."
+MSG_NOT_UPGRADED = "Cơ sở dữ liệu chưa ở phiên bản mới nhất: chạy «canbo db upgrade» trước."
+MSG_NO_FILE = "Không đọc được tệp {path}: {reason}."
+MSG_ROSTER_OK = "Đã nhập danh sách cán bộ: "
+MSG_ROSTER_REJECTED = "Danh sách bị từ chối, chưa nhập dòng nào. Sửa các lỗi sau rồi nhập lại:"
+MSG_ROW = "  Dòng {row}: {text}"
+MSG_NO_PERSON = "Không có cán bộ mã «{code}» (kiểm tra cột «Mã cán bộ» của danh sách đã nhập)."
+MSG_NO_UNIT = "Không có đơn vị mã «{code}»."
+MSG_INVITE = "Mã mời dùng một lần cho {name} ({code}): {invite}\nHết hạn lúc {expires} (UTC). Gửi mã này riêng cho người được mời."
+MSG_BAD_DAYS = "Số ngày hiệu lực phải từ 1 đến 90 (--days)."
+MSG_GRANTED = "Đã cấp vai trò {role} cho {name} trong phạm vi {unit}."
+MSG_REVOKED = "Đã thu hồi {count} vai trò {role} của {name} trong phạm vi {unit}."
+MSG_ROLES_NONE = "{name} chưa có vai trò nào."
+MSG_ROLE_LINE = "  {role} — phạm vi {unit_code} ({unit_name})"
+MSG_BAD_DATE = "Ngày «{value}» không hợp lệ: dùng dạng NĂM-THÁNG-NGÀY, ví dụ 2026-06-02."
+MSG_DUE_NONE = "Không còn việc nào đến hạn vào ngày {day}."
+MSG_DUE_LINE = "  {deadline} ({left}) {who}: {what} — {subject}{period}"
+MSG_RULES_OK = "Tệp quy tắc hợp lệ: {name} (kỳ: {period}; {criteria} nhóm tiêu chí; {grades} mức xếp loại)."
+MSG_RULES_BAD = "Tệp quy tắc đánh giá không hợp lệ: {detail}"
+MSG_ERROR = "Lỗi: {reason}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this area's subcommands to the `canbo` parser."""
+    db = sub.add_parser("db", help="cơ sở dữ liệu: nâng cấp lược đồ")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="tạo/nâng cấp các bảng lên phiên bản mới nhất").set_defaults(
+        handler=run_db_upgrade
+    )
+
+    roster = sub.add_parser("roster", help="danh sách cán bộ")
+    roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
+    imp = roster_sub.add_parser("import", help="nhập danh sách từ tệp CSV hoặc XLSX (nhập lại sẽ cập nhật)")
+    imp.add_argument("file", type=Path, help="tệp .csv hoặc .xlsx")
+    imp.set_defaults(handler=run_roster_import)
+
+    invite = sub.add_parser("invite", help="tạo mã mời đăng nhập dùng một lần cho một cán bộ")
+    invite.add_argument("cadre_code", help="mã cán bộ")
+    invite.add_argument("--days", type=int, default=7, help="số ngày hiệu lực (mặc định 7)")
+    invite.set_defaults(handler=run_invite)
+
+    roles = sub.add_parser("roles", help="vai trò và phạm vi")
+    roles_sub = roles.add_subparsers(dest="roles_command", metavar="ACTION", required=True)
+    for name, helptext in (("grant", "cấp vai trò"), ("revoke", "thu hồi vai trò")):
+        p = roles_sub.add_parser(name, help=helptext)
+        p.add_argument("cadre_code")
+        p.add_argument("role", choices=ROLE_CHOICES)
+        p.add_argument("unit_code", help="mã đơn vị phạm vi (bao gồm các đơn vị cấp dưới)")
+        p.set_defaults(handler=run_roles_change)
+    lst = roles_sub.add_parser("list", help="xem vai trò của một cán bộ")
+    lst.add_argument("cadre_code")
+    lst.set_defaults(handler=run_roles_list)
+
+    due = sub.add_parser(
+        "due", help="ai còn việc đến hạn (kế hoạch, tự đánh giá, nhận xét, quyết định, luân chuyển)"
+    )
+    due.add_argument("--date", dest="on", default=None, help="ngày xem (mặc định hôm nay), dạng 2026-06-02")
+    due.set_defaults(handler=run_due)
+
+    rules = sub.add_parser("rules", help="quy tắc đánh giá")
+    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    check = rules_sub.add_parser("check", help="kiểm tra một tệp quy tắc (mặc định: CANBO_RULES_FILE)")
+    check.add_argument("file", nargs="?", type=Path, default=None)
+    check.set_defaults(handler=run_rules_check)
+
+
+def _engine(settings: Settings) -> Engine:
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(url)
+
+
+def _with_database(settings: Settings, work: Callable[[Engine], int]) -> int:
+    """Run `work` on an up-to-date database; map records errors to Vietnamese and an exit code."""
+    engine = _engine(settings)
+    try:
+        if current_revision(engine) != head_revision():
+            print(MSG_NOT_UPGRADED, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return work(engine)
+    except RecordsError as exc:
+        print(MSG_ERROR.format(reason=describe_error(exc.code)), file=sys.stderr)
+        log.info("command refused: %s", exc.code)
+        return EXIT_BAD_INPUT
+    finally:
+        engine.dispose()
+
+
+def run_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    engine.dispose()
+    upgrade(settings.resolved_database_url)
+    print(MSG_UPGRADED.format(revision=head_revision()))
+    return EXIT_OK
+
+
+def format_roster_report(report: RosterReport) -> str:
+    """The row report in Vietnamese (also usable by the bot)."""
+    if report.accepted:
+        return MSG_ROSTER_OK + ROSTER_SUMMARY.format(
+            rows=report.rows,
+            created=report.people_created,
+            updated=report.people_updated,
+            unchanged=report.people_unchanged,
+            units=report.units_created,
+            roles=report.roles_granted,
+        )
+    lines = [MSG_ROSTER_REJECTED]
+    for issue in report.issues:
+        template = ROSTER_ISSUES.get(issue.code, ROSTER_ISSUE_FALLBACK)
+        text = template.format(column=issue.column or "", value=issue.value or "", code=issue.code)
+        lines.append(MSG_ROW.format(row=issue.row, text=text))
+    return "\n".join(lines)
+
+
+def run_roster_import(args: argparse.Namespace, settings: Settings) -> int:
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(MSG_NO_FILE.format(path=path, reason=exc.strerror), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    def work(engine: Engine) -> int:
+        try:
+            with session_scope(engine) as session:
+                report = import_roster(session, data=data, filename=path.name)
+        except ImportRejected as exc:
+            rejected = exc.params["report"]
+            assert isinstance(rejected, RosterReport)
+            print(format_roster_report(rejected), file=sys.stderr)
+            return EXIT_FAILED
+        print(format_roster_report(report))
+        return EXIT_OK
+
+    return _with_database(settings, work)
+
+
+def run_invite(args: argparse.Namespace, settings: Settings) -> int:
+    if not 1 <= args.days <= 90:
+        print(MSG_BAD_DAYS, file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    def work(engine: Engine) -> int:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code=args.cadre_code)
+            if person is None:
+                print(MSG_NO_PERSON.format(code=args.cadre_code), file=sys.stderr)
+                return EXIT_BAD_INPUT
+            invite = issue_invite(session, actor_id=None, person_id=person.id, ttl=timedelta(days=args.days))
+        print(
+            MSG_INVITE.format(
+                name=person.full_name,
+                code=person.cadre_code,
+                invite=invite.code,
+                expires=invite.expires_at.strftime("%H:%M %d/%m/%Y"),
+            )
+        )
+        return EXIT_OK
+
+    return _with_database(settings, work)
+
+
+def run_roles_change(args: argparse.Namespace, settings: Settings) -> int:
+    def work(engine: Engine) -> int:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code=args.cadre_code)
+            unit = find_unit_by_code(session, code=args.unit_code)
+            if person is None:
+                print(MSG_NO_PERSON.format(code=args.cadre_code), file=sys.stderr)
+                return EXIT_BAD_INPUT
+            if unit is None:
+                print(MSG_NO_UNIT.format(code=args.unit_code), file=sys.stderr)
+                return EXIT_BAD_INPUT
+            if args.roles_command == "grant":
+                grant_role(session, actor_id=None, person_id=person.id, role=args.role, unit_id=unit.id)
+                print(MSG_GRANTED.format(role=args.role, name=person.full_name, unit=unit.code))
+            else:
+                count = revoke_role(
+                    session, actor_id=None, person_id=person.id, role=args.role, unit_id=unit.id
+                )
+                print(MSG_REVOKED.format(count=count, role=args.role, name=person.full_name, unit=unit.code))
+        return EXIT_OK
+
+    return _with_database(settings, work)
+
+
+def run_roles_list(args: argparse.Namespace, settings: Settings) -> int:
+    def work(engine: Engine) -> int:
+        with Session(engine) as session:
+            person = find_person_by_code(session, cadre_code=args.cadre_code)
+            if person is None:
+                print(MSG_NO_PERSON.format(code=args.cadre_code), file=sys.stderr)
+                return EXIT_BAD_INPUT
+            roles = roles_of(session, person_id=person.id)
+        if not roles:
+            print(MSG_ROLES_NONE.format(name=person.full_name))
+        for role in roles:
+            print(MSG_ROLE_LINE.format(role=role.role, unit_code=role.unit_code, unit_name=role.unit_name))
+        return EXIT_OK
+
+    return _with_database(settings, work)
+
+
+def run_due(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        day = date.fromisoformat(args.on) if args.on else date.today()
+    except ValueError:
+        print(MSG_BAD_DATE.format(value=args.on), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        rules = load_rules(settings.rules_file)
+    except RecordsError as exc:
+        print(MSG_RULES_BAD.format(detail=exc.detail), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    def work(engine: Engine) -> int:
+        with Session(engine) as session:
+            items = list_due(session, on=day, rules=rules)
+        if not items:
+            print(MSG_DUE_NONE.format(day=day.isoformat()))
+        for item in items:
+            left = f"còn {item.days_left} ngày" if item.days_left >= 0 else f"trễ {-item.days_left} ngày"
+            print(
+                MSG_DUE_LINE.format(
+                    deadline=item.deadline.strftime("%d/%m/%Y"),
+                    left=left,
+                    who=item.recipient_name,
+                    what=DUE_KINDS.get(item.kind, item.kind),
+                    subject=item.subject_name,
+                    period=f" (kỳ {item.period})" if item.period else "",
+                )
+            )
+        return EXIT_OK
+
+    return _with_database(settings, work)
+
+
+def run_rules_check(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rules = load_rules(args.file or settings.rules_file)
+    except RecordsError as exc:
+        print(MSG_RULES_BAD.format(detail=exc.detail), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(
+        MSG_RULES_OK.format(
+            name=rules.name, period=rules.period, criteria=len(rules.criteria), grades=len(rules.grades)
+        )
+    )
+    return EXIT_OK

@@ -1,0 +1,73 @@
+"""The records subcommands end to end on a temp data dir: output, errors and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.records.org import ROSTER_CSV
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CANBO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CANBO_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CANBO_RULES_FILE", raising=False)
+    return tmp_path
+
+
+def test_upgrade_import_invite_roles_due(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    roster = data_dir / "danh-sach.csv"
+    roster.write_text(ROSTER_CSV, encoding="utf-8")
+    assert main(["roster", "import", str(roster)]) == 2  # not upgraded yet
+    assert "canbo db upgrade" in capsys.readouterr().err
+    assert main(["db", "upgrade"]) == 0
+    assert "phiên bản" in capsys.readouterr().out
+    assert main(["roster", "import", str(roster)]) == 0
+    assert "thêm 9" in capsys.readouterr().out
+    assert main(["roster", "import", str(roster)]) == 0  # idempotent
+    assert "thêm 0, cập nhật 0, không đổi 9" in capsys.readouterr().out
+
+    assert main(["invite", "BD03", "--days", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Phạm Thị Dung" in out and out.count("-") >= 1
+    assert main(["invite", "NOPE"]) == 2
+    assert "Không có cán bộ mã «NOPE»" in capsys.readouterr().err
+    assert main(["invite", "BD03", "--days", "0"]) == 2
+
+    assert main(["roles", "grant", "BD03", "reviewer", "BD"]) == 0
+    assert main(["roles", "list", "BD03"]) == 0
+    assert "reviewer — phạm vi BD" in capsys.readouterr().out
+    assert main(["roles", "revoke", "BD03", "reviewer", "BD"]) == 0
+    assert "Đã thu hồi 1" in capsys.readouterr().out
+    assert main(["roles", "grant", "BD03", "reviewer", "ZZ"]) == 2
+    assert "Không có đơn vị mã «ZZ»" in capsys.readouterr().err
+
+    assert main(["due", "--date", "2030-01-02"]) == 0
+    assert "đăng ký kế hoạch công tác" in capsys.readouterr().out
+    assert main(["due", "--date", "02/01/2030"]) == 2
+    assert "NĂM-THÁNG-NGÀY" in capsys.readouterr().err
+
+
+def test_rejected_roster_prints_rows_and_fails(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    bad = data_dir / "loi.csv"
+    bad.write_text("Mã cán bộ,Họ và tên,Mã đơn vị,Số điện thoại\nA,,U,123\n", encoding="utf-8")
+    assert main(["roster", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "chưa nhập dòng nào" in err and "Dòng 2" in err and "«Họ và tên» để trống" in err and "«123»" in err
+    )
+    assert main(["roster", "import", str(data_dir / "missing.csv")]) == 2
+    assert "Không đọc được tệp" in capsys.readouterr().err
+
+
+def test_rules_check(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "check"]) == 0
+    assert "Hà Nội" in capsys.readouterr().out
+    broken = data_dir / "r.toml"
+    broken.write_text('name = "x"\nperiod = "week"\n', encoding="utf-8")
+    assert main(["rules", "check", str(broken)]) == 2
+    assert "period" in capsys.readouterr().err
