@@ -75,6 +75,15 @@ def parse_text(
             classification=header.classification,
         )
     body = parse_body(lines[header.body_start :])
+    if header.parent_type and header.number is None and header.doc_type:
+        # A regulation saved on its own: cite it as attached to its decision, like an in-file attachment.
+        label = f"{header.doc_type} {header.title}".strip()
+        body.attachment_type, body.attachment_title = header.doc_type, header.title or None
+        for unit in body.units:
+            unit.in_attachment = True
+            unit.path.insert(0, label)
+        header.number, header.doc_type = header.parent_number, header.parent_type
+        header.issued = header.issued or header.parent_issued
     doc_id = make_doc_id(
         number=header.number,
         year=header.issued.year if header.issued else None,

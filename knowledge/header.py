@@ -75,6 +75,11 @@ _TITLE_STOP_RE = re.compile(
     r"|(?:[Pp]hần|PHẦN|[Cc]hương|CHƯƠNG|[Mm]ục|MỤC)\s+(?:thứ\s+\w+|[IVXLC]+|\d+)\b"
     r"|(?:Điều|ĐIỀU)\s+\d+|[IVXLC]+\s*[.)]\s|\d{1,2}\s*[.)]\s)"
 )
+_ATTACHED_TO_RE = re.compile(
+    rf"^\s*\(?\s*(?:ban hành\s+)?kèm theo\s+(quyết định|nghị định|nghị quyết|thông tư|chỉ thị|công văn)"
+    rf"\s+(?:số\s*[:.]?\s*)?({NUMBER_PATTERN})?(.*)$",
+    re.IGNORECASE,
+)
 _DECORATION_RE = re.compile(r"^[\s*\-–—_=~.•]*$")
 
 
@@ -92,6 +97,10 @@ class Header:
     is_sample: bool = False
     body_start: int = 0
     header_lines: list[str] = field(default_factory=list)
+    # A regulation saved on its own under "(Ban hành kèm theo Quyết định số ... ngày ...)"
+    parent_type: str | None = None
+    parent_number: str | None = None
+    parent_issued: date | None = None
 
 
 def make_date(day: str, month: str, year: str) -> date | None:
@@ -236,9 +245,20 @@ def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
                 break
             if line.startswith("(") and title_parts:
                 break  # "(Ban hành kèm theo ...)" or "(Dự thảo)"
+            if line.startswith(("-", "+", "•")):
+                break  # "- Căn cứ ..." bullets of the preamble
+            if title_parts and is_upper_text(line) and not is_upper_text(title_parts[-1]):
+                break  # "BỘ CHÍNH TRỊ" above the preamble of a decision
             title_parts.append(line)
             index += 1
         header.title = re.sub(r"\s+", " ", " ".join(title_parts)).strip()
+        if index < len(lines):
+            attached = _ATTACHED_TO_RE.match(lines[index])
+            if attached:
+                header.parent_type = attached.group(1).upper()
+                header.parent_number = normalise_number(attached.group(2)) if attached.group(2) else None
+                header.parent_issued = find_date(attached.group(3) or "")
+                index += 1
         header.body_start = index
     else:
         header.body_start = max(number_line, date_line) + 1 if max(number_line, date_line) >= 0 else 0

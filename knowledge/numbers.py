@@ -46,7 +46,7 @@ def normalise_number(raw: str) -> str:
     Text that does not look like a number is returned stripped and upper-cased.
     """
     text = unicodedata.normalize("NFC", _fix_wrong_d(raw)).strip()
-    text = _PREFIX_RE.sub("", text).strip().rstrip(".,;:)")
+    text = re.sub(r"[\s.,;:)]+$", "", _PREFIX_RE.sub("", text).strip())
     text = _SEPARATOR_RE.sub(lambda m: "-" if m.group(1) in "-–" else "/", text)
     text = re.sub(r"\s+", " ", text)
     pieces = re.split(r"([-/])", text)

@@ -12,11 +12,11 @@ POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"
 _PART_RE = re.compile(r"^(phần)\s+(thứ\s+[^\s.:]+|[IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
 _CHAPTER_RE = re.compile(r"^(chương)\s+([IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
 _MUC_RE = re.compile(r"^(mục)\s+([IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
-_ARTICLE_RE = re.compile(r"^điều\s+(\d{1,3})\s*(?:[.:\-–]\s*|\s+(?=\S)|$)(.*)$", re.IGNORECASE)
+_ARTICLE_RE = re.compile(r"^điều\s+(\d{1,3})\s*([.:\-–]\s*|\s+(?=\S)|$)(.*)$", re.IGNORECASE)
 _ROMAN_RE = re.compile(r"^([IVXLC]{1,6})\s*[.)/\-–]\s*(.*)$")
-_CLAUSE_RE = re.compile(r"^(?:khoản\s+)?(\d{1,2})\s*(?:[.)]|\s*:)\s*(.*)$", re.IGNORECASE)
+_CLAUSE_RE = re.compile(r"^(?:khoản\s+)?(\d{1,2})\s*(?:[.)]|\s*:|-\s)\s*(.*)$", re.IGNORECASE)
 _SUBCLAUSE_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(.*)$")
-_POINT_RE = re.compile(r"^(?:điểm\s+)?([a-zđ])\s*\)\s*(.*)$", re.IGNORECASE)
+_POINT_RE = re.compile(r"^(?:điểm\s+)?([a-zđ])\s*(?:\)|-\s)\s*(.*)$", re.IGNORECASE)
 _TRAILER_RE = re.compile(r"^(?:nơi nhận\s*:|(?:t/m|tm\.?|k/t|kt\.?|tl\.?|q\.)\s+[A-ZĐ])", re.IGNORECASE)
 _ATTACH_RE = re.compile(
     r"^\(?\s*(?:ban hành\s+)?kèm theo\s+(?:quyết định|nghị định|nghị quyết|thông tư|công văn)\b.*(?:số|ngày)",
@@ -109,7 +109,10 @@ def _classify(line: str) -> tuple[str, str, str]:
             return kind, f"{match.group(1).capitalize()} {match.group(2)}", match.group(3).strip()
     match = _ARTICLE_RE.match(line)
     if match:
-        return "article", match.group(1), match.group(2).strip()
+        # "Điều 5 của Quy định này ..." at the start of a wrapped line is prose, not a heading
+        loose = not match.group(2).strip() and match.group(3)[:1].islower()
+        if not loose:
+            return "article", match.group(1), match.group(3).strip()
     match = _ROMAN_RE.match(line)
     if match and roman_value(match.group(1)) and (match.group(2) or line.rstrip().endswith((".", ")"))):
         return "roman", match.group(1), match.group(2).strip()
@@ -155,6 +158,14 @@ class _Builder:
         self.roman: str | None = None
         self.roman_heading = ""
         self.trailer = False
+        # (units before it, index in the path, path) of every Phần/Chương/Mục heading, to keep empty ones
+        self.path_marks: list[tuple[int, int, list[str]]] = []
+
+    def retitle(self, kind: str, heading: str) -> None:
+        """Complete the last Phần/Chương/Mục heading with its title line."""
+        self.path[-1] = (kind, heading)
+        position, index, _ = self.path_marks[-1]
+        self.path_marks[-1] = (position, index, self.path_strings())
 
     def path_strings(self) -> list[str]:
         prefix = [self.attachment] if self.in_attachment and self.attachment else []
@@ -185,6 +196,7 @@ class _Builder:
         order = ["part", "chapter", "muc"]
         level = order.index(kind)
         self.path = [(k, h) for k, h in self.path if order.index(k) < level] + [(kind, heading)]
+        self.path_marks.append((len(self.units), len(self.path) - 1, self.path_strings()))
         self.unit = None
         self.block = None
         self.point = None
@@ -209,11 +221,12 @@ class _Builder:
     def add_point(self, letter: str, line: str) -> bool:
         if self.block is None:
             return False
-        expected = 0
+        position = POINT_LETTERS.find(letter)
         if self.block.points:
-            previous = self.block.points[-1][0]
-            expected = POINT_LETTERS.index(previous) + 1 if previous in POINT_LETTERS else 0
-        if POINT_LETTERS.find(letter) != expected:
+            previous = POINT_LETTERS.find(self.block.points[-1][0])
+            if not previous < position <= previous + 2:  # tolerate "d) e)" without "đ)"
+                return False
+        elif position != 0:
             return False
         self.point = [line]
         self.block.points.append((letter, self.point))
@@ -319,7 +332,7 @@ def parse_body(lines: list[str]) -> Body:
                 joined = f"{heading} {line}" if absorbed else f"{heading}. {line}"
                 if heading.endswith("."):
                     joined = f"{heading} {line}"
-                builder.path[-1] = (path_kind, joined)
+                builder.retitle(path_kind, joined)
                 if upper:
                     pending_title = (path_kind, joined, absorbed + 1)
                 index += 1
@@ -336,7 +349,12 @@ def parse_body(lines: list[str]) -> Body:
             continue
         if kind == "article" and mode == "articles":
             number = int(label)
-            if number > builder.last_article:
+            previous_line = next((lines[i] for i in range(index - 1, -1, -1) if lines[i]), "")
+            continues = previous_line[-1:] == "," or (
+                previous_line[-1:].isalpha() and previous_line[-1:].islower()
+            )
+            loose_heading = not re.match(r"^điều\s+\d+\s*[.:\-–]", line, re.IGNORECASE)
+            if number > builder.last_article and not (continues and loose_heading):
                 builder.last_article = number
                 heading_rest = rest
                 if not heading_rest and index + 1 < len(lines):
@@ -370,13 +388,13 @@ def parse_body(lines: list[str]) -> Body:
             elif mode == "sections" and builder.roman is not None:
                 builder.open_unit(
                     f"{builder.roman}.{label}",
-                    _heading_text("clause", label, rest),
+                    line.strip(),
                     [builder.roman_heading],
                 )
                 index += 1
                 continue
             elif mode == "numbered":
-                builder.open_unit(label, _heading_text("clause", label, rest), [])
+                builder.open_unit(label, line.strip(), [])
                 index += 1
                 continue
         if kind == "subclause" and mode in ("sections", "numbered") and builder.unit is not None:
@@ -388,6 +406,13 @@ def parse_body(lines: list[str]) -> Body:
             continue
         builder.add_text(line)
         index += 1
+    used = {heading for unit in builder.units for heading in unit.path}
+    for position, _, path in reversed(builder.path_marks):
+        if path and path[-1] not in used:
+            # a heading with nothing under it (an empty chapter, a truncated excerpt): keep its words
+            empty = Unit(None, path[-1], [], path[:-1], blocks=[Block(None, [])], in_attachment=False)
+            builder.units.insert(position, empty)
+            used.add(path[-1])
     carried = {heading for unit in builder.units for heading in unit.heading_lines}
     body.units = [
         unit

@@ -28,7 +28,11 @@ def test_all_caps_header_colon_articles_and_the_wrong_d() -> None:
     assert meta.issued == date(2023, 1, 5) and meta.place == "Hà Nội"
     assert meta.effective == date(2023, 2, 1)
     assert [c.article for c in doc.chunks] == [1, 2, 3]
-    assert [c.article_heading for c in doc.chunks] == ["Điều 1. PHẠM VI", "Điều 2. Phân cấp quản lý", "Điều 3. Hiệu lực"]
+    assert [c.article_heading for c in doc.chunks] == [
+        "Điều 1. PHẠM VI",
+        "Điều 2. Phân cấp quản lý",
+        "Điều 3. Hiệu lực",
+    ]
     assert "\u00d0" not in doc.text
     assert meta.doc_id == "07-qdi-tu-2023"
 
@@ -78,7 +82,11 @@ def test_parts_chapters_and_sections_form_the_heading_path() -> None:
         "Điều 1. Phạm vi điều chỉnh",
     ]
     assert paths[1][2] == "Mục 2. ĐỐI TƯỢNG"
-    assert paths[2] == ["Phần thứ nhất. NHỮNG VẤN ĐỀ CHUNG", "Chương II. TỔ CHỨC THỰC HIỆN", "Điều 3. Trách nhiệm"]
+    assert paths[2] == [
+        "Phần thứ nhất. NHỮNG VẤN ĐỀ CHUNG",
+        "Chương II. TỔ CHỨC THỰC HIỆN",
+        "Điều 3. Trách nhiệm",
+    ]
 
 
 def _long_article(clauses: int, points: int, words: int) -> str:
@@ -163,7 +171,12 @@ def test_decision_restarting_article_numbers_without_a_marker_is_an_attachment()
     doc = parse_text(text, source_name="qc.txt")
     assert doc.meta.attachment_type == "QUY CHẾ"
     assert doc.meta.attachment_title == "làm việc của Ban Tổ chức"
-    assert [(c.article, c.in_attachment) for c in doc.chunks] == [(1, False), (2, False), (1, True), (2, True)]
+    assert [(c.article, c.in_attachment) for c in doc.chunks] == [
+        (1, False),
+        (2, False),
+        (1, True),
+        (2, True),
+    ]
     assert doc.chunks[2].heading_path == ["QUY CHẾ làm việc của Ban Tổ chức", "Điều 1. Phạm vi"]
 
 
@@ -172,7 +185,9 @@ def test_decision_restarting_article_numbers_without_a_marker_is_an_attachment()
     [("MẬT", "MẬT"), ("TỐI MẬT", "TỐI MẬT"), ("Độ mật: Tuyệt mật", "TUYỆT MẬT"), ("(Mật)", "MẬT")],
 )
 def test_classified_documents_are_refused_unless_allowed(stamp: str, marking: str) -> None:
-    text = f"BỘ CHÍNH TRỊ\n{stamp}\nSố 99-QĐ/TW\nQUY ĐỊNH\nvề nội dung được bảo vệ\n\nĐiều 1. Nội dung\nVăn bản."
+    text = (
+        f"BỘ CHÍNH TRỊ\n{stamp}\nSố 99-QĐ/TW\nQUY ĐỊNH\nvề nội dung được bảo vệ\n\nĐiều 1. Nội dung\nVăn bản."
+    )
     with pytest.raises(ClassifiedDocument) as caught:
         parse_text(text, source_name="m.txt")
     assert caught.value.code == "classified"
@@ -242,3 +257,38 @@ def test_header_only_text_is_still_indexed() -> None:
     doc = parse_text("BỘ CHÍNH TRỊ\nSố 5-QĐ/TW\nQUY ĐỊNH\nvề một chủ đề", source_name="h.txt")
     assert doc.meta.title == "về một chủ đề"
     assert doc.chunks and "về một chủ đề" in doc.chunks[0].text
+
+
+def test_a_regulation_saved_without_its_decision_is_cited_as_attached() -> None:
+    text = (
+        "QUY ĐỊNH\nđánh giá cán bộ hằng tháng\n"
+        "(Ban hành kèm theo Quyết định số 3814-QĐ/TU, ngày 16/5/2018 của Ban Thường vụ Thành ủy)\n\n"
+        "Điều 1. Phạm vi\nÁp dụng cho cán bộ.\nĐiều 2. Xếp loại\nBốn mức."
+    )
+    doc = parse_text(text, source_name="quy-dinh.txt")
+    meta = doc.meta
+    assert (meta.number, meta.doc_type, meta.issued) == ("3814-QĐ/TU", "QUYẾT ĐỊNH", date(2018, 5, 16))
+    assert (meta.attachment_type, meta.attachment_title) == ("QUY ĐỊNH", "đánh giá cán bộ hằng tháng")
+    assert [(c.article, c.in_attachment) for c in doc.chunks] == [(1, True), (2, True)]
+    assert doc.chunks[0].heading_path == ["QUY ĐỊNH đánh giá cán bộ hằng tháng", "Điều 1. Phạm vi"]
+
+
+def test_old_style_dash_numbering_and_points_without_d_stroke() -> None:
+    text = (
+        "HƯỚNG DẪN\nmột số vấn đề\n\nI- MỤC ĐÍCH\n1- Bảo đảm thống nhất.\n2- Bảo đảm công khai:\n"
+        "a) Một;\nb) Hai;\nc) Ba;\nd) Bốn;\ne) Năm.\n"
+        "II- TỔ CHỨC THỰC HIỆN\nCác cấp ủy thực hiện.\n"
+    )
+    doc = parse_text(text, source_name="hd.txt")
+    assert [c.article for c in doc.chunks] == ["I.1", "I.2", "II"]
+    assert "d) Bốn;\ne) Năm." in doc.chunks[1].text
+
+
+def test_a_reference_to_an_article_inside_a_wrapped_sentence_is_not_a_heading() -> None:
+    text = (
+        "Điều 1. Phạm vi\nViệc xếp loại thực hiện theo quy định tại\nĐiều 5 Quy định này và các văn bản khác.\n"
+        "Điều 2. Hiệu lực\nCó hiệu lực từ ngày ký."
+    )
+    doc = parse_text(text, source_name="x.txt")
+    assert [c.article for c in doc.chunks] == [1, 2]
+    assert "Điều 5 Quy định này" in doc.chunks[0].text
