@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from records.summary import PeriodSummary, PersonStatus, UnitSummary, YearlyRollup
 
@@ -47,6 +48,8 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 TITLE_FONT = Font(bold=True, size=14)
 BOLD = Font(bold=True)
 WARN_FONT = Font(bold=True, color="C00000")
+HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+DATE_FORMAT = "dd/mm/yyyy hh:mm"
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -63,15 +66,22 @@ def sheet_title(text: str, taken: set[str]) -> str:
     return name
 
 
-def _header_row(ws: Worksheet, row: int, headers: Sequence[str]) -> None:
-    for col, text in enumerate(headers, start=1):
-        cell = ws.cell(row=row, column=col, value=text)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+def _styled(
+    ws: WriteOnlyWorksheet, value: object, *, font: Font | None = None, header: bool = False
+) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    if header:
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
+    elif font is not None:
+        cell.font = font
+    return cell
 
 
-def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
+def _header(ws: WriteOnlyWorksheet, headers: Sequence[str]) -> list[WriteOnlyCell]:
+    return [_styled(ws, text, header=True) for text in headers]
+
+
+def _widths(ws: WriteOnlyWorksheet, widths: Sequence[float]) -> None:
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
 
@@ -84,21 +94,21 @@ def _unit_row(unit: UnitSummary, grade_codes: Sequence[str]) -> list[object]:
     return row
 
 
-def _write_summary_sheet(ws: Worksheet, summary: PeriodSummary) -> None:
+def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None:
+    """Rows are streamed in order: title, unit table with totals, distribution block (+ chart), quota check."""
     codes = list(summary.grade_codes)
-    ws.cell(row=1, column=1, value=f"TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ {summary.period}").font = TITLE_FONT
-    ws.cell(row=2, column=1, value=f"Đơn vị: {summary.unit_name} ({summary.unit_code})")
-    if summary.generated_at is not None:
-        ws.cell(row=3, column=1, value=f"Lập lúc: {summary.generated_at:%d/%m/%Y %H:%M}")
-    headers = [*UNIT_HEADERS, "Đã quyết định", *[f"Loại {c}" for c in codes]]
     header_row = 5
-    _header_row(ws, header_row, headers)
+    _widths(ws, [16, 44, 6, 10, 10, 10, 10, 12, 14, *[10] * len(codes)])
+    ws.freeze_panes = f"C{header_row + 1}"
+    ws.append([_styled(ws, f"TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ {summary.period}", font=TITLE_FONT)])
+    ws.append([f"Đơn vị: {summary.unit_name} ({summary.unit_code})"])
+    ws.append([f"Lập lúc: {summary.generated_at:%d/%m/%Y %H:%M}" if summary.generated_at else None])
+    ws.append([])
+    ws.append(_header(ws, [*UNIT_HEADERS, "Đã quyết định", *[f"Loại {c}" for c in codes]]))
     row = header_row
     for unit in summary.units:
+        ws.append(_unit_row(unit, codes))
         row += 1
-        for col, value in enumerate(_unit_row(unit, codes), start=1):
-            ws.cell(row=row, column=col, value=value)
-    row += 1
     t = summary.total
     totals: list[object] = [
         "",
@@ -112,35 +122,34 @@ def _write_summary_sheet(ws: Worksheet, summary: PeriodSummary) -> None:
         t.decided,
     ]
     totals += [t.grades.get(c, 0) for c in codes]
-    for col, value in enumerate(totals, start=1):
-        ws.cell(row=row, column=col, value=value).font = BOLD
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=3)
-    _widths(ws, [16, 44, 6, 10, 10, 10, 10, 12, 14, *[10] * len(codes)])
-    ws.row_dimensions[header_row].height = 32
-
-    # Distribution block, the chart's data: grade, name, this period, previous period.
+    ws.append([_styled(ws, v, font=BOLD) for v in totals])
+    ws.append([])
     row += 2
-    dist_header = row
+
+    # Distribution block, the chart's data: grade, name, this period, previous period, change.
+    ws.append([])
+    dist_header = row + 1
     prev_label = f"Kỳ {summary.previous_period}" if summary.previous is not None else "Kỳ trước"
-    _header_row(ws, dist_header, ["Loại", "Mức xếp loại", f"Kỳ {summary.period}", prev_label, "Tăng/giảm"])
+    ws.append(_header(ws, ["Loại", "Mức xếp loại", f"Kỳ {summary.period}", prev_label, "Tăng/giảm"]))
     for code in codes:
-        row += 1
         now = t.grades.get(code, 0)
         before = summary.previous.grades.get(code, 0) if summary.previous is not None else None
-        values: list[object] = [code, summary.grade_names.get(code, code), now, before]
-        values.append(now - before if before is not None else None)
-        for col, value in enumerate(values, start=1):
-            ws.cell(row=row, column=col, value=value)
+        ws.append(
+            [
+                code,
+                summary.grade_names.get(code, code),
+                now,
+                before,
+                now - before if before is not None else None,
+            ]
+        )
     if summary.previous is not None:
         for label, now_v, before_v in (
             ("Đã nộp", t.submitted, summary.previous.submitted),
             ("Nộp muộn", t.late, summary.previous.late),
             ("Chưa nộp", t.missing, summary.previous.missing),
         ):
-            row += 1
-            for col, value in enumerate(["", label, now_v, before_v, now_v - before_v], start=1):
-                ws.cell(row=row, column=col, value=value)
-
+            ws.append(["", label, now_v, before_v, now_v - before_v])
     chart = BarChart()
     chart.type = "col"
     chart.title = f"Kết quả xếp loại kỳ {summary.period}"
@@ -152,49 +161,53 @@ def _write_summary_sheet(ws: Worksheet, summary: PeriodSummary) -> None:
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(cats)
     chart.height, chart.width = 7.5, 14
-    ws.add_chart(chart, f"G{dist_header}")
+    chart.anchor = f"G{dist_header}"
+    ws.add_chart(chart)
 
-    row += 2
-    ws.cell(row=row, column=1, value="Kiểm tra tỷ lệ xếp loại").font = BOLD
+    ws.append([])
+    ws.append([_styled(ws, "Kiểm tra tỷ lệ xếp loại", font=BOLD)])
     if not summary.breaches:
-        ws.cell(row=row + 1, column=1, value="Không có đơn vị vượt mức quy định.")
-    for i, breach in enumerate(summary.breaches, start=1):
-        ws.cell(row=row + i, column=1, value=breach.describe()).font = WARN_FONT
+        ws.append(["Không có đơn vị vượt mức quy định."])
+    for breach in summary.breaches:
+        ws.append([_styled(ws, breach.describe(), font=WARN_FONT)])
 
 
-def _person_row(n: int, p: PersonStatus) -> list[object]:
-    return [
-        n,
-        p.code,
-        p.full_name,
-        p.position,
-        p.unit_code,
-        STATE_LABELS.get(p.state, p.state),
-        "Có" if p.late else "",
-        p.submitted_at.replace(tzinfo=None) if p.submitted_at is not None else None,
-        p.total_points,
-        p.proposed_grade,
-        p.final_grade,
-    ]
-
-
-def _write_people_sheet(ws: Worksheet, title: str, people: Sequence[PersonStatus]) -> None:
-    ws.cell(row=1, column=1, value=title).font = BOLD
-    _header_row(ws, 2, PEOPLE_HEADERS)
-    for n, person in enumerate(people, start=1):
-        ws.append(_person_row(n, person))
-    for (cell,) in ws.iter_rows(min_row=3, min_col=8, max_col=8):
-        cell.number_format = "dd/mm/yyyy hh:mm"
-    ws.freeze_panes = "D3"
+def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[PersonStatus]) -> None:
     _widths(ws, [6, 14, 28, 24, 14, 26, 10, 17, 10, 11, 14])
+    ws.freeze_panes = "D3"
     ws.auto_filter.ref = f"A2:{get_column_letter(len(PEOPLE_HEADERS))}{len(people) + 2}"
+    ws.append([_styled(ws, title, font=BOLD)])
+    ws.append(_header(ws, PEOPLE_HEADERS))
+    for n, p in enumerate(people, start=1):
+        submitted: WriteOnlyCell | None = None
+        if p.submitted_at is not None:
+            submitted = WriteOnlyCell(ws, value=p.submitted_at.replace(tzinfo=None))
+            submitted.number_format = DATE_FORMAT
+        ws.append(
+            [
+                n,
+                p.code,
+                p.full_name,
+                p.position,
+                p.unit_code,
+                STATE_LABELS.get(p.state, p.state),
+                "Có" if p.late else "",
+                submitted,
+                p.total_points,
+                p.proposed_grade,
+                p.final_grade,
+            ]
+        )
 
 
-def _write_yearly_sheet(ws: Worksheet, rollup: YearlyRollup) -> None:
+def _write_yearly_sheet(ws: WriteOnlyWorksheet, rollup: YearlyRollup) -> None:
     codes = list(rollup.grade_codes)
-    ws.cell(row=1, column=1, value=f"Kết quả xếp loại năm {rollup.year} — {rollup.unit_name}").font = BOLD
-    headers = ["Mã cán bộ", "Họ và tên", "Mã đơn vị", *rollup.periods, *[f"Số lần {c}" for c in codes]]
-    _header_row(ws, 2, headers)
+    _widths(ws, [14, 28, 14, *[9] * len(rollup.periods), *[9] * len(codes)])
+    ws.freeze_panes = "D3"
+    ws.append([_styled(ws, f"Kết quả xếp loại năm {rollup.year} — {rollup.unit_name}", font=BOLD)])
+    ws.append(
+        _header(ws, ["Mã cán bộ", "Họ và tên", "Mã đơn vị", *rollup.periods, *[f"Số lần {c}" for c in codes]])
+    )
     for person in rollup.people:
         ws.append(
             [
@@ -205,21 +218,16 @@ def _write_yearly_sheet(ws: Worksheet, rollup: YearlyRollup) -> None:
                 *[person.count(c) for c in codes],
             ]
         )
-    ws.freeze_panes = "D3"
-    _widths(ws, [14, 28, 14, *[9] * len(rollup.periods), *[9] * len(codes)])
 
 
 def build_summary_workbook(
     summary: PeriodSummary, *, yearly: YearlyRollup | None = None, max_unit_sheets: int = 100
 ) -> Workbook:
-    """The workbook: "Tổng hợp" first, one sheet per unit with people (the first `max_unit_sheets`),
-    the rest of the people on "Các đơn vị khác", then the yearly roll-up when given."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
+    """A streaming (write-only) workbook, to be saved once: "Tổng hợp" first, one sheet per unit with people
+    (the first `max_unit_sheets`), the rest of the people on "Các đơn vị khác", then the yearly roll-up."""
+    wb = Workbook(write_only=True)
     taken: set[str] = set()
-    ws.title = sheet_title(SUMMARY_SHEET, taken)
-    _write_summary_sheet(ws, summary)
+    _write_summary_sheet(wb.create_sheet(sheet_title(SUMMARY_SHEET, taken)), summary)
     units = [u for u in summary.units if u.people]
     for unit in units[:max_unit_sheets]:
         sheet = wb.create_sheet(sheet_title(f"{unit.code} {unit.name}", taken))
@@ -238,13 +246,15 @@ def build_summary_workbook(
 def summary_xlsx_bytes(summary: PeriodSummary, *, yearly: YearlyRollup | None = None) -> bytes:
     """The workbook as bytes (e.g. to send as a Telegram document)."""
     buf = io.BytesIO()
-    build_summary_workbook(summary, yearly=yearly).save(buf)
+    wb = build_summary_workbook(summary, yearly=yearly)
+    sheets = len(wb.sheetnames)
+    wb.save(buf)
+    log.info("summary workbook built: period=%s sheets=%d bytes=%d", summary.period, sheets, buf.tell())
     return buf.getvalue()
 
 
 def write_summary_xlsx(summary: PeriodSummary, path: Path, *, yearly: YearlyRollup | None = None) -> Path:
-    """Write the workbook to `path`."""
-    wb = build_summary_workbook(summary, yearly=yearly)
-    wb.save(path)
-    log.info("wrote summary workbook: period=%s sheets=%d", summary.period, len(wb.sheetnames))
+    """Write the workbook to `path` (built in memory first: a bad path leaves no half-written file)."""
+    data = summary_xlsx_bytes(summary, yearly=yearly)
+    path.write_bytes(data)
     return path

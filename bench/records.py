@@ -1,0 +1,191 @@
+"""Records benchmark: one period's summary over 100,000 people (SQLite and Postgres), a 10,000-row Excel
+export, and self-assessment submissions per second through the evaluation service.
+
+Usage: .venv/bin/python bench/records.py [--people 100000] [--submissions 1000] [--skip-postgres]
+Prints one line per figure; the Postgres part starts a throwaway cluster (as the tests do) when initdb exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.pg
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from records.charts import render_summary_png
+from records.db import make_engine
+from records.demo import generate_demo_data
+from records.evaluations import TaskInput, TaskResultInput, plan_tasks, submit_self_assessment
+from records.export_xlsx import summary_xlsx_bytes
+from records.migrate import upgrade
+from records.rules import Rules, default_rules
+from records.summary import PeriodSummary, summarize_period
+
+TODAY = date(2026, 11, 15)  # demo periods 2026-09 and 2026-10; submissions go to 2026-11
+PERIOD, NEW_PERIOD = "2026-10", "2026-11"
+EXPORT_ROWS = 10_000
+
+
+def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float, object]:
+    """(median seconds, best seconds, last result) over `repeat` runs."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times), result
+
+
+def summary_figures(label: str, engine: Engine, rules: Rules) -> PeriodSummary:
+    def whole() -> PeriodSummary:
+        with Session(engine) as session:
+            return summarize_period(session, unit_code="TU-HN", period=PERIOD, rules=rules)
+
+    def district() -> PeriodSummary:
+        with Session(engine) as session:
+            return summarize_period(session, unit_code="Q-BD", period=PERIOD, rules=rules)
+
+    median, best, result = timed(whole)
+    assert isinstance(result, PeriodSummary)
+    print(
+        f"[{label}] summary, whole city ({result.total.expected:,} people, {len(result.units):,} units, "
+        f"with previous period): median {median:.3f} s (best {best:.3f} s)"
+    )
+    median, best, part = timed(district)
+    assert isinstance(part, PeriodSummary)
+    print(f"[{label}] summary, one district ({part.total.expected:,} people): median {median:.3f} s")
+
+    def with_people() -> PeriodSummary:
+        with Session(engine) as session:
+            return summarize_period(
+                session, unit_code="TU-HN", period=PERIOD, rules=rules, include_people=True
+            )
+
+    median, best, _ = timed(with_people, repeat=3)
+    print(f"[{label}] summary with a row per person (for Excel): median {median:.3f} s")
+    return result
+
+
+def submissions(label: str, engine: Engine, rules: Rules, n: int) -> None:
+    """Plan one task for n people (setup), then submit each self-assessment in its own transaction."""
+    with engine.connect() as conn:
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                text("SELECT id FROM person WHERE active ORDER BY id LIMIT :n OFFSET 10"), {"n": n}
+            )
+        ]
+    plans: list[tuple[int, int, int]] = []
+    with Session(engine) as session:
+        for pid in ids:
+            view = plan_tasks(
+                session,
+                actor_id=pid,
+                person_id=pid,
+                period=NEW_PERIOD,
+                tasks=[TaskInput(title="Tham mưu báo cáo tháng", expected_result="Báo cáo đúng hạn")],
+                rules=rules,
+                now=datetime(2026, 11, 3, tzinfo=UTC),
+            )
+            plans.append((pid, view.id, view.tasks[0].id))
+        session.commit()
+    points = {"discipline": 18.0, "tasks": 62.0, "bonus": 4.0}
+    start = time.perf_counter()
+    for pid, evaluation_id, task_id in plans:
+        with Session(engine) as session:
+            submit_self_assessment(
+                session,
+                actor_id=pid,
+                evaluation_id=evaluation_id,
+                rules=rules,
+                results=[TaskResultInput(task_id=task_id, result="on_time")],
+                points=points,
+                comment="Hoàn thành nhiệm vụ.",
+                now=datetime(2026, 12, 2, tzinfo=UTC),
+            )
+            session.commit()
+    elapsed = time.perf_counter() - start
+    print(f"[{label}] self-assessment submissions: {n / elapsed:,.0f}/s ({n} sequential transactions)")
+
+
+def run(label: str, url: str, people: int, n_submissions: int, rules: Rules, *, export: bool) -> None:
+    upgrade(url)
+    engine = make_engine(url)
+    start = time.perf_counter()
+    report = generate_demo_data(engine, people=people, seed=2026, months=2, today=TODAY, with_tasks=False)
+    print(
+        f"[{label}] demo data: {people:,} people, {report.counts['evaluations']:,} evaluations, "
+        f"{report.counts['units']:,} units in {time.perf_counter() - start:.1f} s"
+    )
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    summary = summary_figures(label, engine, rules)
+    if export:
+        with Session(engine) as session:
+            full = summarize_period(
+                session, unit_code="TU-HN", period=PERIOD, rules=rules, include_people=True
+            )
+        kept, rows = [], 0  # the first units of the tree, up to 10,000 person rows
+        for unit in full.units:
+            if rows >= EXPORT_ROWS:
+                break
+            kept.append(replace(unit, people=unit.people[: EXPORT_ROWS - rows]))
+            rows += len(kept[-1].people)
+        big = replace(full, units=tuple(kept))
+        median, _, data = timed(lambda: summary_xlsx_bytes(big), repeat=3)
+        assert isinstance(data, bytes)
+        print(
+            f"Excel export of {rows:,} person rows ({len(big.units)} unit sheets): median {median:.2f} s, {len(data):,} bytes"
+        )
+        median, _, png = timed(lambda: render_summary_png(summary), repeat=3)
+        assert isinstance(png, bytes)
+        print(f"PNG chart of the whole-city summary: median {median:.2f} s, {len(png):,} bytes")
+    submissions(label, engine, rules, n_submissions)
+    engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--submissions", type=int, default=1_000)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    rules = default_rules()
+    print(
+        f"records bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run("SQLite", f"sqlite:///{tmp}/bench.db", args.people, args.submissions, rules, export=True)
+    if args.skip_postgres:
+        return 0
+    from tests.pg import PgCluster
+
+    cluster = PgCluster()
+    if not cluster.available:
+        print("[Postgres] skipped: initdb/pg_ctl not installed")
+        return 0
+    cluster.start()
+    try:
+        run("Postgres", cluster.create_database("bench"), args.people, args.submissions, rules, export=False)
+    finally:
+        cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
