@@ -1,0 +1,774 @@
+"""The reviewer's and the head's side: /duyet lists what waits (oldest first, late marked); approve, adjust, return;
+the head decides the final grade after the quota check, and may reopen a locked record with a reason.
+
+```mermaid
+stateDiagram-v2
+    [*] --> waiting: /duyet or the "Mở hồ sơ" button of a notice
+    waiting --> record: open one
+    record --> approved: ✅ Đồng ý (head notified, cadre told)
+    record --> adjusting: ✏️ Điều chỉnh điểm → criterion (step dy:points)
+    adjusting --> commenting: points typed (bad number → hint; step dy:comment)
+    commenting --> adjusting: another criterion
+    commenting --> approved: comment typed (required)
+    record --> returning: ↩️ Trả lại (step dy:reason)
+    returning --> returned: reason typed (cadre notified with the reason)
+    record --> quota: head picks a grade
+    quota --> confirm: within the quota
+    quota --> override: breach named → "Vẫn quyết định" (step dy:override, reason required)
+    quota --> record: choose another grade
+    confirm --> decided: ✅ Xác nhận (locked; cadre notified)
+    override --> decided
+    decided --> record: 🔓 Mở lại (step dy:reopen, reason required)
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot import texts_workflows as tw
+from bot.access import CurrentUser, ensure_private, ensure_role, ensure_signed_in
+from bot.conversation import StepRouter, end_step, start_step
+from bot.feature import CommandSpec, Feature
+from bot.features import workflow as wf
+from bot.features.evaluation import grade_label, render_tasks
+from bot.jobs import JobRegistry
+from bot.messages import escape
+from bot.replies import reply_html
+from bot.services import services_of
+from records import botstate, due, evaluations
+from records.errors import QuotaExceeded, RecordsError
+from records.rules import Rules
+from records.schema import Evaluation
+from records.views import EvaluationView
+
+log = logging.getLogger(__name__)
+
+REVIEW_POINTS = "dy:points"
+REVIEW_COMMENT = "dy:comment"
+REVIEW_REASON = "dy:reason"
+DECIDE_OVERRIDE = "dy:override"
+REOPEN_REASON = "dy:reopen"
+REVIEWER_ROLES = ("reviewer", "head", "cadre")  # direct managers may hold only the cadre role
+MAX_TEXT = 2000
+
+
+# --- rendering ---------------------------------------------------------------------------------------------
+
+
+def render_review_card(view: EvaluationView, rules: Rules) -> str:
+    lines = [
+        tw.REVIEW_CARD_HEADER.format(
+            name=escape(view.person_name),
+            code=escape(view.cadre_code),
+            period=view.period,
+            state=tw.STATE_NAMES.get(view.state, view.state),
+            late=tw.LATE_MARK if view.late else "",
+        ),
+        "",
+        *render_tasks(view),
+        "",
+        tw.SELF_POINTS_HEADER,
+    ]
+    own = view.self_points or {}
+    reviewed = view.review_points or {}
+    for c in rules.criteria:
+        lines.append(
+            tw.REVIEW_POINT_LINE.format(
+                name=escape(c.name),
+                self_value=wf.fmt_points(own.get(c.key)),
+                review_value=wf.fmt_points(reviewed.get(c.key)),
+                max=wf.fmt_points(c.max_points),
+            )
+        )
+    if view.self_total is not None:
+        lines.append(
+            tw.SELF_TOTAL.format(
+                total=wf.fmt_points(view.self_total),
+                max=wf.fmt_points(rules.max_total),
+                grade=escape(grade_label(rules, view.proposed_grade)),
+            )
+        )
+    if view.self_comment:
+        lines.append(tw.SELF_COMMENT.format(comment=escape(view.self_comment)))
+    if view.review_total is not None:
+        lines.append(
+            tw.REVIEW_TOTAL.format(
+                total=wf.fmt_points(view.review_total), grade=escape(grade_label(rules, view.review_grade))
+            )
+        )
+    if view.review_comment:
+        lines.append(tw.REVIEW_COMMENT.format(comment=escape(view.review_comment)))
+    return "\n".join(lines)
+
+
+def review_keyboard(view: EvaluationView, rules: Rules) -> InlineKeyboardMarkup | None:
+    eid = view.id
+    if view.state == "submitted":
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        tw.BUTTON_APPROVE.format(grade=view.proposed_grade or "—"),
+                        callback_data=f"dy:ok:{eid}:{view.version}",
+                    )
+                ],
+                [
+                    InlineKeyboardButton(tw.BUTTON_ADJUST, callback_data=f"dy:adj:{eid}"),
+                    InlineKeyboardButton(tw.BUTTON_RETURN, callback_data=f"dy:ret:{eid}:{view.version}"),
+                ],
+            ]
+        )
+    if view.state == "reviewed":
+        return grade_keyboard(view, rules)
+    if view.state == "decided":
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(tw.BUTTON_REOPEN, callback_data=f"dy:reopen:{eid}")]]
+        )
+    return None
+
+
+def grade_keyboard(view: EvaluationView, rules: Rules) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            tw.BUTTON_DECIDE.format(grade=g.code, mark=" ⭐" if g.code == view.review_grade else ""),
+            callback_data=f"dy:dec:{view.id}:{g.code}",
+        )
+        for g in rules.grades
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+# --- records calls -------------------------------------------------------------------------------------------
+
+
+def _recipients(
+    session: Session, *, kind: str, evaluation_id: int, on: date, rules: Rules
+) -> list[wf.Recipient]:
+    """Who has to act next on the record (the due list decides: manager or reviewers, heads over the unit)."""
+    items = due.list_due(session, on=on, rules=rules, kinds=[kind])
+    return wf.chats_of(session, [i.recipient_id for i in items if i.record_id == evaluation_id])
+
+
+def _quota_preview(
+    session: Session, *, evaluation_id: int, grade: str, rules: Rules
+) -> list[dict[str, object]]:
+    row = session.get(Evaluation, evaluation_id)
+    if row is None:
+        return []
+    return evaluations.quota_check(session, row=row, grade=grade, rules=rules)
+
+
+async def _view(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, eid: int) -> EvaluationView:
+    return await wf.call_records(
+        context, evaluations.get_evaluation, actor_id=user.person_id, evaluation_id=eid
+    )
+
+
+async def _notify_cadre(context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, html: str) -> None:
+    cadre = await wf.in_session(context, lambda s: wf.chats_of(s, [view.person_id]))
+    await wf.notify(context, cadre, html)
+
+
+async def _notify_heads(context: ContextTypes.DEFAULT_TYPE, view: EvaluationView) -> list[wf.Recipient]:
+    rules, today = wf.rules_of(context), wf.today_of(context)
+    heads = await wf.in_session(
+        context, lambda s: _recipients(s, kind="decision", evaluation_id=view.id, on=today, rules=rules)
+    )
+    notice = tw.NOTIFY_TO_HEAD.format(
+        name=escape(view.person_name), period=view.period, grade=escape(grade_label(rules, view.review_grade))
+    )
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(tw.BUTTON_NOTIFY_OPEN, callback_data=f"dy:open:{view.id}")]]
+    )
+    return await wf.notify(context, heads, notice, markup)
+
+
+# --- /duyet -----------------------------------------------------------------------------------------------------
+
+
+async def waiting_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/duyet: the records waiting for this reviewer or head, oldest first, late ones marked."""
+    if not await ensure_private(update, context):
+        return
+    user = await ensure_signed_in(update, context)
+    if user is None or user.person_id is None:
+        return
+    actor = user.person_id
+
+    def load(session: Session) -> tuple[list[Any], list[Any]]:
+        return (
+            evaluations.list_waiting_reviews(session, reviewer_id=actor),
+            evaluations.list_waiting_decisions(session, head_id=actor),
+        )
+
+    reviews, decisions = await wf.in_session(context, load)
+    if not reviews and not decisions:
+        await reply_html(update, context, tw.WAIT_NONE)
+        return
+    rules = wf.rules_of(context)
+    lines = [tw.WAIT_HEADER]
+    buttons = []
+    for index, item in enumerate(reviews, 1):
+        lines.append(
+            tw.WAIT_REVIEW_LINE.format(
+                index=index,
+                name=escape(item.person_name),
+                code=escape(item.cadre_code),
+                period=item.period,
+                total=wf.fmt_points(item.self_total),
+                grade=escape(grade_label(rules, item.proposed_grade)),
+                late=tw.LATE_MARK if item.late else "",
+            )
+        )
+        buttons.append(
+            InlineKeyboardButton(
+                tw.BUTTON_WAIT_REVIEW.format(index=index, name=item.person_name[:24], period=item.period),
+                callback_data=f"dy:open:{item.evaluation_id}",
+            )
+        )
+    for index, item in enumerate(decisions, len(reviews) + 1):
+        lines.append(
+            tw.WAIT_DECISION_LINE.format(
+                index=index,
+                name=escape(item.person_name),
+                code=escape(item.cadre_code),
+                period=item.period,
+                grade=escape(grade_label(rules, item.review_grade)),
+                late=tw.LATE_MARK if item.late else "",
+            )
+        )
+        buttons.append(
+            InlineKeyboardButton(
+                tw.BUTTON_WAIT_DECISION.format(index=index, name=item.person_name[:24], period=item.period),
+                callback_data=f"dy:open:{item.evaluation_id}",
+            )
+        )
+    await reply_html(update, context, "\n".join(lines), InlineKeyboardMarkup([[b] for b in buttons[:40]]))
+
+
+async def _show(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, prefix: str = ""
+) -> None:
+    rules = wf.rules_of(context)
+    text = render_review_card(view, rules)
+    if view.state == "reviewed":
+        text += "\n\n" + tw.DECIDE_HINT
+    await reply_html(
+        update, context, (prefix + "\n\n" if prefix else "") + text, review_keyboard(view, rules)
+    )
+
+
+async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """dy:open|ok|adj|adjk|ret|dec|decok|decover|reopen:<evaluation id>[:…]."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or query.data is None or chat is None:
+        return
+    user = await ensure_signed_in(update, context)
+    if user is None or user.person_id is None:
+        return
+    parts = query.data.split(":")
+    try:
+        eid = int(parts[2])
+    except (IndexError, ValueError):
+        await query.answer(tw.RECORD_GONE, show_alert=True)
+        return
+    action = parts[1]
+    rules = wf.rules_of(context)
+    try:
+        view = await _view(context, user, eid)
+        if view.person_id == user.person_id and action != "open":
+            await reply_html(update, context, tw.NOT_YOUR_REVIEW)
+            return
+        if action == "open":
+            await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+            await _show(update, context, view)
+        elif action == "ok" and len(parts) == 4:
+            await _approve(update, context, user, view, points=None, comment=None, version=int(parts[3]))
+        elif action == "adj":
+            await _pick_criterion(update, context, view, {})
+        elif action == "adjk" and len(parts) == 4:
+            criterion = rules.criterion(parts[3])
+            if criterion is None or view.state != "submitted":
+                await _show(update, context, view)
+                return
+            adjusted = await _adjusted_so_far(context, chat.id, query.from_user.id, eid)
+            await start_step(
+                context,
+                chat_id=chat.id,
+                user_id=query.from_user.id,
+                step=REVIEW_POINTS,
+                data={"eid": eid, "key": criterion.key, "points": adjusted, "version": view.version},
+            )
+            await reply_html(
+                update,
+                context,
+                tw.REVIEW_ASK_POINTS.format(
+                    name=escape(criterion.name),
+                    max=wf.fmt_points(criterion.max_points),
+                    value=wf.fmt_points((view.self_points or {}).get(criterion.key)),
+                ),
+            )
+        elif action == "ret" and len(parts) == 4:
+            if view.state != "submitted":
+                await _show(
+                    update, context, view, prefix=tw.REVIEW_ALREADY.format(state=tw.STATE_NAMES[view.state])
+                )
+                return
+            await start_step(
+                context,
+                chat_id=chat.id,
+                user_id=query.from_user.id,
+                step=REVIEW_REASON,
+                data={"eid": eid, "version": int(parts[3])},
+            )
+            await reply_html(update, context, tw.REVIEW_ASK_REASON)
+        elif action == "dec" and len(parts) == 4:
+            await _quota_step(update, context, view, parts[3])
+        elif action == "decok" and len(parts) == 5:
+            await _decide(update, context, user, view, grade=parts[3], comment=None, version=int(parts[4]))
+        elif action == "decover" and len(parts) == 5:
+            await start_step(
+                context,
+                chat_id=chat.id,
+                user_id=query.from_user.id,
+                step=DECIDE_OVERRIDE,
+                data={"eid": eid, "grade": parts[3], "version": int(parts[4])},
+            )
+            await reply_html(update, context, tw.DECIDE_ASK_REASON)
+        elif action == "reopen":
+            if await ensure_role(update, context, "head") is None:
+                return
+            await start_step(
+                context, chat_id=chat.id, user_id=query.from_user.id, step=REOPEN_REASON, data={"eid": eid}
+            )
+            await reply_html(update, context, tw.REOPEN_ASK_REASON)
+        else:
+            await query.answer(tw.RECORD_GONE, show_alert=True)
+    except RecordsError as exc:
+        await _records_error(update, context, user, eid, exc)
+
+
+async def _records_error(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, eid: int, exc: RecordsError
+) -> None:
+    if exc.code == "concurrent_update":
+        try:
+            fresh = await _view(context, user, eid)
+        except RecordsError:
+            fresh = None
+        if fresh is not None:
+            await _show(
+                update,
+                context,
+                fresh,
+                prefix=tw.REVIEW_ALREADY.format(state=tw.STATE_NAMES.get(fresh.state, fresh.state)),
+            )
+            return
+    if exc.code == "permission_denied":
+        await reply_html(update, context, tw.ERROR_PREFIX + tw.NOT_YOUR_REVIEW)
+        return
+    await reply_html(update, context, wf.describe_records_error(exc))
+
+
+async def _adjusted_so_far(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, eid: int
+) -> dict[str, float]:
+    state = await asyncio.to_thread(
+        botstate.load_conversation, services_of(context).db, chat_id=chat_id, user_id=user_id
+    )
+    if state is None or state.state != REVIEW_COMMENT or int(state.data.get("eid", 0)) != eid:
+        return {}
+    return {str(k): float(v) for k, v in dict(state.data.get("points", {})).items()}
+
+
+async def _pick_criterion(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, adjusted: dict[str, float]
+) -> None:
+    rules = wf.rules_of(context)
+    current = {**(view.self_points or {}), **adjusted}
+    buttons = [
+        [
+            InlineKeyboardButton(
+                tw.BUTTON_ADJUST_CRITERION.format(name=c.name[:30], value=wf.fmt_points(current.get(c.key))),
+                callback_data=f"dy:adjk:{view.id}:{c.key}",
+            )
+        ]
+        for c in rules.criteria
+    ]
+    buttons.append([InlineKeyboardButton(tw.BUTTON_BACK, callback_data=f"dy:open:{view.id}")])
+    await reply_html(update, context, tw.REVIEW_PICK_CRITERION, InlineKeyboardMarkup(buttons))
+
+
+async def _approve(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    view: EvaluationView,
+    *,
+    points: dict[str, float] | None,
+    comment: str | None,
+    version: int,
+) -> None:
+    rules = wf.rules_of(context)
+    done = await wf.call_records(
+        context,
+        evaluations.approve_review,
+        actor_id=user.person_id,
+        evaluation_id=view.id,
+        rules=rules,
+        points=points,
+        comment=comment,
+        now=wf.now_of(context),
+        expected_version=version,
+    )
+    log.info("evaluation %s approved through the bot", done.id)
+    heads = await _notify_heads(context, done)
+    suffix = f"; {escape(done.review_comment)}" if done.review_comment else ""
+    await _notify_cadre(
+        context,
+        done,
+        tw.NOTIFY_REVIEWED.format(
+            period=done.period, grade=escape(grade_label(rules, done.review_grade)), comment=suffix
+        ),
+    )
+    await reply_html(
+        update,
+        context,
+        tw.REVIEW_APPROVED.format(
+            name=escape(done.person_name),
+            period=done.period,
+            grade=escape(grade_label(rules, done.review_grade)),
+            heads=wf.names(heads),
+        ),
+    )
+
+
+async def _quota_step(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, grade: str
+) -> None:
+    rules = wf.rules_of(context)
+    band = rules.grade(grade)
+    if band is None or view.state != "reviewed":
+        await _show(update, context, view)
+        return
+    broken = await wf.in_session(
+        context, lambda s: _quota_preview(s, evaluation_id=view.id, grade=band.code, rules=rules)
+    )
+    confirm = tw.DECIDE_CONFIRM.format(
+        grade=band.code, grade_name=escape(band.name), name=escape(view.person_name), period=view.period
+    )
+    other = InlineKeyboardButton(tw.BUTTON_DECIDE_OTHER, callback_data=f"dy:open:{view.id}")
+    if not broken:
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        tw.BUTTON_DECIDE_CONFIRM.format(grade=band.code),
+                        callback_data=f"dy:decok:{view.id}:{band.code}:{view.version}",
+                    ),
+                    other,
+                ]
+            ]
+        )
+        await reply_html(
+            update, context, tw.DECIDE_QUOTA_OK.format(grade=band.code) + "\n\n" + confirm, markup
+        )
+        return
+    first = broken[0]
+    text = tw.DECIDE_QUOTA_BREACH.format(
+        grade=band.code, count=first["count"], graded=first["graded"], allowed=first["allowed"]
+    )
+    if first.get("enforce"):
+        await reply_html(update, context, text + "\n" + tw.DECIDE_QUOTA_ENFORCED, grade_keyboard(view, rules))
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    tw.BUTTON_DECIDE_OVERRIDE,
+                    callback_data=f"dy:decover:{view.id}:{band.code}:{view.version}",
+                )
+            ],
+            [other],
+        ]
+    )
+    await reply_html(update, context, text + "\n\n" + confirm, markup)
+
+
+async def _decide(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    view: EvaluationView,
+    *,
+    grade: str,
+    comment: str | None,
+    version: int,
+) -> None:
+    rules = wf.rules_of(context)
+    try:
+        done = await wf.call_records(
+            context,
+            evaluations.decide_evaluation,
+            actor_id=user.person_id,
+            evaluation_id=view.id,
+            rules=rules,
+            final_grade=grade,
+            comment=comment,
+            now=wf.now_of(context),
+            expected_version=version,
+        )
+    except QuotaExceeded as exc:
+        text = tw.DECIDE_QUOTA_BREACH.format(
+            grade=escape(grade),
+            count=exc.params.get("count"),
+            graded=exc.params.get("graded"),
+            allowed=exc.params.get("allowed"),
+        )
+        await reply_html(update, context, text + "\n" + tw.DECIDE_QUOTA_ENFORCED, grade_keyboard(view, rules))
+        return
+    log.info("evaluation %s decided through the bot", done.id)
+    band = rules.grade(done.final_grade or "")
+    await _notify_cadre(
+        context,
+        done,
+        tw.NOTIFY_DECIDED.format(
+            period=done.period,
+            grade=escape(done.final_grade or ""),
+            grade_name=escape(band.name if band else ""),
+        ),
+    )
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(tw.BUTTON_REOPEN, callback_data=f"dy:reopen:{done.id}")]]
+    )
+    await reply_html(
+        update,
+        context,
+        tw.DECIDED.format(
+            grade=escape(done.final_grade or ""), name=escape(done.person_name), period=done.period
+        ),
+        markup,
+    )
+
+
+# --- typed steps ---------------------------------------------------------------------------------------------------
+
+
+async def _step_context(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]
+) -> tuple[CurrentUser, EvaluationView, str] | None:
+    chat, tg_user, message = update.effective_chat, update.effective_user, update.effective_message
+    user = await ensure_signed_in(update, context)
+    if user is None or chat is None or tg_user is None or message is None:
+        return None
+    try:
+        view = await _view(context, user, int(data.get("eid", 0)))
+    except RecordsError:
+        await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+        await reply_html(update, context, tw.RECORD_GONE)
+        return None
+    return user, view, (message.text or "").strip()
+
+
+async def points_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    found = await _step_context(update, context, data)
+    chat, tg_user = update.effective_chat, update.effective_user
+    if found is None or chat is None or tg_user is None:
+        return
+    _, view, raw = found
+    rules = wf.rules_of(context)
+    criterion = rules.criterion(str(data.get("key", "")))
+    if criterion is None:
+        await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+        return
+    value = wf.parse_number(raw)
+    if value is None:
+        await reply_html(
+            update,
+            context,
+            tw.SELF_POINTS_BAD.format(
+                value=escape(raw[:20]), max=wf.fmt_points(criterion.max_points), example="15"
+            ),
+        )
+        return
+    if not 0 <= value <= criterion.max_points:
+        await reply_html(
+            update,
+            context,
+            tw.SELF_POINTS_RANGE.format(
+                value=wf.fmt_points(value),
+                name=escape(criterion.name),
+                max=wf.fmt_points(criterion.max_points),
+            ),
+        )
+        return
+    adjusted = {**dict(data.get("points", {})), criterion.key: value}
+    merged = {**(view.self_points or {}), **adjusted}
+    total = round(sum(merged.values()), 2)
+    await start_step(
+        context,
+        chat_id=chat.id,
+        user_id=tg_user.id,
+        step=REVIEW_COMMENT,
+        data={"eid": view.id, "points": adjusted, "version": int(data.get("version", view.version))},
+    )
+    changes = ", ".join(
+        f"{escape(c.name)} {wf.fmt_points(adjusted[c.key])}" for c in rules.criteria if c.key in adjusted
+    )
+    buttons = [
+        [
+            InlineKeyboardButton(
+                tw.BUTTON_ADJUST_CRITERION.format(name=c.name[:30], value=wf.fmt_points(merged.get(c.key))),
+                callback_data=f"dy:adjk:{view.id}:{c.key}",
+            )
+        ]
+        for c in rules.criteria
+    ]
+    await reply_html(
+        update,
+        context,
+        tw.REVIEW_ASK_COMMENT.format(
+            changes=changes,
+            total=wf.fmt_points(total),
+            grade=escape(grade_label(rules, rules.grade_for(total).code)),
+        ),
+        InlineKeyboardMarkup(buttons),
+    )
+
+
+async def comment_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    found = await _step_context(update, context, data)
+    chat, tg_user = update.effective_chat, update.effective_user
+    if found is None or chat is None or tg_user is None:
+        return
+    user, view, text = found
+    if not text or len(text) > MAX_TEXT:
+        await reply_html(update, context, tw.REVIEW_COMMENT_EMPTY)
+        return
+    points = {str(k): float(v) for k, v in dict(data.get("points", {})).items()}
+    try:
+        await _approve(
+            update,
+            context,
+            user,
+            view,
+            points=points,
+            comment=text,
+            version=int(data.get("version", view.version)),
+        )
+    except RecordsError as exc:
+        await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+        await _records_error(update, context, user, view.id, exc)
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+
+
+async def reason_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    found = await _step_context(update, context, data)
+    chat, tg_user = update.effective_chat, update.effective_user
+    if found is None or chat is None or tg_user is None:
+        return
+    user, view, text = found
+    if not text or len(text) > MAX_TEXT:
+        await reply_html(update, context, tw.REVIEW_REASON_EMPTY)
+        return
+    try:
+        done = await wf.call_records(
+            context,
+            evaluations.return_for_revision,
+            actor_id=user.person_id,
+            evaluation_id=view.id,
+            reason=text,
+            now=wf.now_of(context),
+            expected_version=int(data.get("version", view.version)),
+        )
+    except RecordsError as exc:
+        await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+        await _records_error(update, context, user, view.id, exc)
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    log.info("evaluation %s returned through the bot", done.id)
+    await _notify_cadre(context, done, tw.NOTIFY_RETURNED.format(period=done.period, reason=escape(text)))
+    await reply_html(
+        update, context, tw.REVIEW_RETURNED.format(name=escape(done.person_name), period=done.period)
+    )
+
+
+async def override_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    found = await _step_context(update, context, data)
+    chat, tg_user = update.effective_chat, update.effective_user
+    if found is None or chat is None or tg_user is None:
+        return
+    user, view, text = found
+    if not text or len(text) > MAX_TEXT:
+        await reply_html(update, context, tw.REVIEW_REASON_EMPTY)
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    try:
+        await _decide(
+            update,
+            context,
+            user,
+            view,
+            grade=str(data.get("grade", "")),
+            comment=text,
+            version=int(data.get("version", 0)),
+        )
+    except RecordsError as exc:
+        await _records_error(update, context, user, view.id, exc)
+
+
+async def reopen_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    found = await _step_context(update, context, data)
+    chat, tg_user = update.effective_chat, update.effective_user
+    if found is None or chat is None or tg_user is None:
+        return
+    user, view, text = found
+    if not text or len(text) > MAX_TEXT:
+        await reply_html(update, context, tw.REVIEW_REASON_EMPTY)
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    try:
+        done = await wf.call_records(
+            context,
+            evaluations.reopen_evaluation,
+            actor_id=user.person_id,
+            evaluation_id=view.id,
+            reason=text,
+            now=wf.now_of(context),
+        )
+    except RecordsError as exc:
+        await _records_error(update, context, user, view.id, exc)
+        return
+    log.info("evaluation %s reopened through the bot", done.id)
+    await _notify_cadre(context, done, tw.NOTIFY_REOPENED.format(period=done.period, reason=escape(text)))
+    await _show(
+        update, context, done, prefix=tw.REOPENED.format(name=escape(done.person_name), period=done.period)
+    )
+
+
+def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    wf.setup(app)
+    app.add_handler(CommandHandler("duyet", waiting_command))
+    app.add_handler(CallbackQueryHandler(review_button, pattern=r"^dy:"))
+    router.add_step(REVIEW_POINTS, points_step)
+    router.add_step(REVIEW_COMMENT, comment_step)
+    router.add_step(REVIEW_REASON, reason_step)
+    router.add_step(DECIDE_OVERRIDE, override_step)
+    router.add_step(REOPEN_REASON, reopen_step)
+
+
+FEATURE = Feature(
+    name="review",
+    install=install,
+    commands=(CommandSpec("duyet", tw.COMMAND_DESCRIPTIONS["duyet"], frozenset({"reviewer", "head"})),),
+)

@@ -1,0 +1,219 @@
+"""Shared pieces of the workflow features: the clock seam, the rules, records calls off the event loop, notices.
+
+The clock: `CANBO_NOW` (a fixed ISO datetime) or `CANBO_NOW_FILE` (a file holding one, re-read on every call,
+so a test can move time forward without restarting the bot) replace the real time of the workflow features
+only. Unset (production): the real UTC time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from telegram import InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import texts
+from bot import texts_workflows as tw
+from bot.messages import escape
+from bot.services import SERVICES_KEY, Services, services_of
+from records import people
+from records.db import session_scope
+from records.errors import RecordsError, ValidationFailed
+from records.periods import Period
+from records.rules import Rules, load_rules
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RULES_KEY = "canbo.workflow.rules"
+CLOCK_KEY = "canbo.workflow.clock"
+
+
+class Clock:
+    """ "Now" for the workflow features: fixed, read from a file, or the real time."""
+
+    def __init__(self, *, fixed: datetime | None = None, path: Path | None = None) -> None:
+        self.fixed = fixed
+        self.path = path
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Clock:
+        env = os.environ if environ is None else environ
+        fixed = _parse_instant(env.get("CANBO_NOW", ""))
+        path = env.get("CANBO_NOW_FILE", "").strip()
+        return cls(fixed=fixed, path=Path(path) if path else None)
+
+    def now(self) -> datetime:
+        if self.path is not None:
+            try:
+                value = _parse_instant(self.path.read_text(encoding="utf-8"))
+            except OSError:
+                value = None
+            if value is not None:
+                return value
+        return self.fixed or datetime.now(UTC)
+
+
+def _parse_instant(raw: str) -> datetime | None:
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        log.warning("ignoring a clock value that is not an ISO datetime")
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def setup(app: Application) -> None:  # type: ignore[type-arg]
+    """Load the rules and the clock once (idempotent; called by every workflow feature's install)."""
+    if RULES_KEY in app.bot_data:
+        return
+    services: Services = app.bot_data[SERVICES_KEY]
+    app.bot_data[RULES_KEY] = load_rules(services.settings.rules_file)
+    app.bot_data[CLOCK_KEY] = Clock.from_environment()
+
+
+def rules_of(context: ContextTypes.DEFAULT_TYPE) -> Rules:
+    rules: Rules = context.application.bot_data[RULES_KEY]
+    return rules
+
+
+def now_of(context: ContextTypes.DEFAULT_TYPE) -> datetime:
+    clock: Clock = context.application.bot_data[CLOCK_KEY]
+    return clock.now()
+
+
+def today_of(context: ContextTypes.DEFAULT_TYPE) -> date:
+    """Today's date in the deployment's timezone, by the workflow clock."""
+    return now_of(context).astimezone(ZoneInfo(services_of(context).settings.timezone)).date()
+
+
+def current_period(context: ContextTypes.DEFAULT_TYPE) -> Period:
+    return Period.containing(today_of(context), rules_of(context).period)
+
+
+def period_example(rules: Rules) -> str:
+    return "2026-10" if rules.period == "month" else "2026-Q4"
+
+
+def parse_period(raw: str, rules: Rules) -> Period | None:
+    """A period typed by a user ("2026-10", "10/2026", "2026-q4"), or None when malformed or of the wrong kind."""
+    text = raw.strip()
+    if "/" in text:
+        parts = text.split("/")
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            text = f"{parts[1]}-{int(parts[0]):02d}"
+    try:
+        parsed = Period.parse(text)
+    except ValidationFailed:
+        return None
+    return parsed if parsed.kind == rules.period else None
+
+
+def _in_session(engine: Engine, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    with session_scope(engine) as session:
+        return fn(session, **kwargs)
+
+
+async def call_records(context: ContextTypes.DEFAULT_TYPE, fn: Callable[..., T], **kwargs: Any) -> T:
+    """Run a records service `fn(session, **kwargs)` in a committed transaction, off the event loop."""
+    return await asyncio.to_thread(_in_session, services_of(context).db, fn, kwargs)
+
+
+async def in_session(context: ContextTypes.DEFAULT_TYPE, fn: Callable[[Session], T]) -> T:
+    """Run `fn(session)` (several records calls in one transaction), off the event loop."""
+    return await asyncio.to_thread(_in_session_plain, services_of(context).db, fn)
+
+
+def _in_session_plain(engine: Engine, fn: Callable[[Session], T]) -> T:
+    with session_scope(engine) as session:
+        return fn(session)
+
+
+def describe_records_error(exc: RecordsError) -> str:
+    """Vietnamese wording for a records error (escaped HTML)."""
+    return tw.ERROR_PREFIX + texts.describe_error(exc.code)
+
+
+def fmt_points(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}".replace(".", ",")
+
+
+def fmt_date(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value is not None else "—"
+
+
+def parse_number(raw: str) -> float | None:
+    """A number typed on a phone: "17,5", "17.5", " 18 "."""
+    text = raw.strip().replace(" ", "").replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and value not in (float("inf"), float("-inf")) else None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person to notify in their private chat."""
+
+    person_id: int
+    name: str
+    chat_id: int
+
+
+def chats_of(session: Session, person_ids: Iterable[int]) -> list[Recipient]:
+    """The signed-in people among `person_ids`, with their private chat ids (order kept, no duplicates)."""
+    out: list[Recipient] = []
+    seen: set[int] = set()
+    for pid in person_ids:
+        if pid in seen:
+            continue
+        seen.add(pid)
+        link = people.telegram_link_of(session, person_id=pid)
+        if link is None:
+            continue
+        person = people.get_person(session, person_id=pid)
+        out.append(Recipient(pid, person.full_name, link.chat_id or link.telegram_user_id))
+    return out
+
+
+async def notify(
+    context: ContextTypes.DEFAULT_TYPE,
+    recipients: Iterable[Recipient],
+    html: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> list[Recipient]:
+    """Send `html` to each recipient; returns those reached (a blocked bot is logged, not raised)."""
+    reached = []
+    for recipient in recipients:
+        try:
+            await context.bot.send_message(
+                recipient.chat_id, html, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+            reached.append(recipient)
+        except Forbidden:
+            log.info("person %s blocked the bot: notice not delivered", recipient.person_id)
+        except TelegramError as exc:
+            log.warning("notice to person %s failed: %s", recipient.person_id, type(exc).__name__)
+    return reached
+
+
+def names(recipients: Iterable[Recipient]) -> str:
+    return ", ".join(escape(r.name) for r in recipients) or tw.REVIEWER_NOTIFIED_NONE

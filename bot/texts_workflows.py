@@ -1,0 +1,244 @@
+"""Every Vietnamese string of the workflow features: plan, self-assessment, review, decision, summary, reminders.
+
+Placeholders are filled with values ALREADY HTML-escaped by the caller (bot.messages.escape).
+"""
+
+from __future__ import annotations
+
+COMMAND_DESCRIPTIONS: dict[str, str] = {
+    "kehoach": "Đăng ký, sửa kế hoạch công việc trong tháng",
+    "danhgia": "Tự đánh giá, chấm điểm và gửi kết quả tháng",
+    "ketqua": "Kết quả đánh giá của tôi và lịch sử hồ sơ",
+    "duyet": "Hồ sơ đang chờ tôi nhận xét hoặc quyết định",
+    "tonghop": "Tổng hợp kết quả đánh giá (ví dụ: /tonghop 2026-10 BD)",
+}
+HELP_WORKFLOWS = (
+    "Đánh giá hằng tháng: /kehoach đăng ký việc → /danhgia tự đánh giá và gửi → "
+    "người quản lý nhận xét (/duyet) → thủ trưởng quyết định xếp loại."
+)
+
+# --- Shared -----------------------------------------------------------------------------------------
+STATE_NAMES: dict[str, str] = {
+    "draft": "đang soạn",
+    "submitted": "đã gửi, chờ nhận xét",
+    "returned": "bị trả lại để sửa",
+    "reviewed": "đã nhận xét, chờ thủ trưởng quyết định",
+    "decided": "đã quyết định (đã khóa)",
+}
+RESULT_NAMES: dict[str, str] = {
+    "on_time": "✅ Hoàn thành đúng hạn",
+    "late": "⏰ Hoàn thành nhưng trễ hạn",
+    "not_done": "❌ Không hoàn thành",
+}
+RESULT_NONE = "▫️ chưa đánh giá"
+LATE_MARK = " ⏰ <b>(nộp muộn)</b>"
+PAST_DEADLINE = (
+    "⚠️ Đã quá hạn tự đánh giá ({deadline}): bạn vẫn gửi được nhưng hồ sơ sẽ bị đánh dấu <b>nộp muộn</b>."
+)
+BAD_PERIOD = (
+    "Kỳ «{value}» không hợp lệ. Vui lòng gõ kỳ dạng <code>{example}</code> (năm-tháng), "
+    "hoặc bỏ trống để dùng kỳ hiện tại."
+)
+CANCEL_HINT = "(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)"
+RECORD_GONE = "Hồ sơ này không còn hoặc bạn không có quyền xem. Vui lòng mở lại bằng lệnh."
+STALE = "Hồ sơ vừa được thay đổi (bởi bạn ở máy khác hoặc người khác). Đây là nội dung mới nhất:"
+ERROR_PREFIX = "❌ "
+BUTTON_BACK = "⬅️ Quay lại"
+BUTTON_SKIP = "Bỏ qua"
+
+# --- /kehoach -----------------------------------------------------------------------------------------
+PLAN_HEADER = (
+    "🗓 <b>Kế hoạch công việc kỳ {period}</b> — {name}\nHạn đăng ký: {deadline}. Trạng thái: {state}."
+)
+PLAN_EMPTY = "Chưa có việc nào. Bấm «➕ Thêm việc» để đăng ký."
+PLAN_ITEM = "{index}. <b>{title}</b>{expected}{deadline}{copied}"
+PLAN_ITEM_EXPECTED = "\n   Kết quả dự kiến: {expected}"
+PLAN_ITEM_DEADLINE = "\n   Hạn: {deadline}"
+PLAN_ITEM_COPIED = " <i>(chép từ kỳ trước)</i>"
+PLAN_LOCKED = "Kế hoạch kỳ này không sửa được nữa vì hồ sơ {state}."
+BUTTON_PLAN_ADD = "➕ Thêm việc"
+BUTTON_PLAN_DELETE = "🗑 Xóa việc {index}"
+BUTTON_PLAN_COPY = "📋 Chép việc chưa xong kỳ trước"
+BUTTON_PLAN_DONE = "✅ Xong"
+PLAN_ASK_TASK = (
+    "Gõ một việc theo mẫu:\n<code>Tên việc | Kết quả dự kiến | Hạn (ngày/tháng)</code>\n"
+    "Ví dụ: <code>Báo cáo sơ kết quý | Báo cáo trình Thường trực | 25/11</code>\n"
+    "Chỉ tên việc là bắt buộc. " + CANCEL_HINT
+)
+PLAN_TASK_EMPTY = (
+    "Tên việc đang trống. Vui lòng gõ lại theo mẫu <code>Tên việc | Kết quả dự kiến | Hạn</code>."
+)
+PLAN_TASK_TOO_LONG = "Tên việc dài quá {limit} ký tự (bạn gõ {length}). Vui lòng rút gọn."
+PLAN_EXPECTED_TOO_LONG = "Kết quả dự kiến dài quá {limit} ký tự. Vui lòng rút gọn."
+PLAN_BAD_DATE = (
+    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng (ví dụ <code>25/11</code>) "
+    "hoặc ngày/tháng/năm (ví dụ <code>25/11/2026</code>)."
+)
+PLAN_DATE_OUTSIDE = "Hạn {value} nằm ngoài kỳ {period} ({start} – {end}). Vui lòng chọn hạn trong kỳ."
+PLAN_TOO_MANY = "Kế hoạch đã có tối đa {limit} việc. Vui lòng xóa bớt trước khi thêm."
+PLAN_ADDED = "✅ Đã lưu việc «{title}». Gõ tiếp việc khác theo mẫu, hoặc bấm «✅ Xong»."
+PLAN_COPIED = "📋 Đã chép {count} việc chưa hoàn thành từ kỳ trước."
+PLAN_COPIED_NONE = "Kỳ trước không có việc nào chưa hoàn thành để chép."
+PLAN_DONE = "✅ Đã lưu kế hoạch kỳ {period} ({count} việc). Cuối kỳ, dùng /danhgia để tự đánh giá."
+PLAN_DONE_EMPTY = "Kế hoạch chưa có việc nào. Bấm «➕ Thêm việc» để đăng ký ít nhất một việc."
+
+# --- /danhgia -------------------------------------------------------------------------------------------
+SELF_HEADER = "📝 <b>Tự đánh giá kỳ {period}</b> — {name}\nTrạng thái: {state}{late}"
+SELF_DEADLINE = "Hạn gửi: {deadline}."
+SELF_NO_PLAN = "Bạn chưa đăng ký kế hoạch kỳ {period}. Vui lòng dùng /kehoach {period} để đăng ký việc trước."
+SELF_TASKS_HEADER = "<b>Công việc:</b>"
+SELF_TASK_LINE = "{index}. {title} — {result}{note}"
+SELF_POINTS_HEADER = "<b>Điểm tự chấm:</b>"
+SELF_POINT_LINE = "• {name}: {value}/{max}"
+SELF_POINT_NONE = "chưa chấm"
+SELF_TOTAL = "<b>Tổng: {total}/{max} — đề xuất xếp loại {grade}</b>"
+SELF_TOTAL_PARTIAL = "Tổng hiện tại: {total}/{max} (chấm đủ các tiêu chí để thấy loại đề xuất)"
+SELF_COMMENT = "<b>Nhận xét của bạn:</b> {comment}"
+SELF_RETURNED = "↩️ <b>Bị trả lại</b> với lý do: <i>{reason}</i>\nVui lòng sửa rồi gửi lại."
+SELF_EVIDENCE_HEADER = "<b>Minh chứng từ chương trình hành động:</b>"
+SELF_EVIDENCE_LINE = "• {commitment} — mục tiêu: {target}; hạn {deadline}; tiến độ {percent}%"
+SELF_LOCKED = "Hồ sơ {state}: không sửa được. Dùng /ketqua để xem kết quả."
+SELF_WAITING = "Hồ sơ đã gửi và đang chờ người quản lý nhận xét; khi được trả lại, bạn sẽ sửa được."
+BUTTON_SELF_TASK = "{index}. {mark} {title}"
+BUTTON_SELF_POINTS = "🔢 {name} ({value})"
+BUTTON_SELF_COMMENT = "💬 Nhận xét chung"
+BUTTON_SELF_REVIEW = "📤 Xem lại và gửi"
+BUTTON_RESULT = {"on_time": "✅ Đúng hạn", "late": "⏰ Trễ hạn", "not_done": "❌ Không hoàn thành"}
+SELF_ASK_RESULT = "Việc {index}: <b>{title}</b>{expected}\nKết quả thực hiện?"
+SELF_ASK_NOTE = (
+    "Đã lưu: {result}. Gõ ghi chú cho việc này (ví dụ: sản phẩm, lý do trễ), hoặc bấm «Bỏ qua». "
+    + CANCEL_HINT
+)
+SELF_NOTE_TOO_LONG = "Ghi chú dài quá {limit} ký tự (bạn gõ {length}). Vui lòng rút gọn."
+SELF_ASK_POINTS = (
+    "Chấm điểm <b>{name}</b> (từ 0 đến {max}). Bấm một mức bên dưới hoặc gõ số (ví dụ <code>17,5</code>). "
+    + CANCEL_HINT
+)
+SELF_POINTS_BAD = (
+    "«{value}» không phải là số. Vui lòng gõ một số từ 0 đến {max}, ví dụ <code>{example}</code>."
+)
+SELF_POINTS_RANGE = "Điểm {value} nằm ngoài khoảng cho phép của «{name}»: từ 0 đến {max}. Vui lòng gõ lại."
+SELF_ASK_COMMENT = "Gõ nhận xét chung về kết quả tháng (tối đa {limit} ký tự). " + CANCEL_HINT
+SELF_COMMENT_TOO_LONG = "Nhận xét dài quá {limit} ký tự (bạn gõ {length}). Vui lòng rút gọn."
+SELF_SAVED = "✅ Đã lưu."
+SELF_MISSING = "Chưa gửi được, còn thiếu: {missing}. Vui lòng bổ sung."
+SELF_MISSING_RESULTS = "kết quả việc {tasks}"
+SELF_MISSING_POINTS = "điểm «{names}»"
+SELF_CONFIRM = "📤 <b>Kiểm tra trước khi gửi</b>\n\n{card}\n\nGửi hồ sơ cho người quản lý nhận xét?"
+BUTTON_SEND = "✅ Gửi"
+BUTTON_KEEP_EDITING = "✏️ Sửa tiếp"
+SELF_SENT = "✅ Đã gửi tự đánh giá kỳ {period}{late}. Đã báo cho: {reviewers}."
+SELF_SENT_NOBODY = (
+    "✅ Đã gửi tự đánh giá kỳ {period}{late}. Chưa có người nhận xét nào dùng bot; Ban Tổ chức sẽ được nhắc."
+)
+REVIEWER_NOTIFIED_NONE = "(chưa có ai dùng bot)"
+
+# --- /duyet (review and decision) ---------------------------------------------------------------------
+WAIT_HEADER = "📥 <b>Hồ sơ chờ bạn xử lý</b> (cũ nhất trước):"
+WAIT_NONE = "Không có hồ sơ nào đang chờ bạn."
+WAIT_REVIEW_LINE = "{index}. {name} ({code}) — kỳ {period}, tự chấm {total} → {grade}{late}"
+WAIT_DECISION_LINE = "{index}. {name} ({code}) — kỳ {period}, người quản lý đề nghị loại {grade}{late}"
+BUTTON_WAIT_REVIEW = "📝 {index}. {name} ({period})"
+BUTTON_WAIT_DECISION = "⚖️ {index}. {name} ({period})"
+REVIEW_CARD_HEADER = "📄 <b>Hồ sơ {name}</b> ({code}) — kỳ {period}\nTrạng thái: {state}{late}"
+REVIEW_POINT_LINE = "• {name}: tự chấm {self_value}; người quản lý {review_value} (tối đa {max})"
+REVIEW_TOTAL = "<b>Người quản lý chấm: {total} — loại {grade}</b>"
+REVIEW_COMMENT = "<b>Nhận xét của người quản lý:</b> {comment}"
+BUTTON_APPROVE = "✅ Đồng ý (loại {grade})"
+BUTTON_ADJUST = "✏️ Điều chỉnh điểm"
+BUTTON_RETURN = "↩️ Trả lại"
+REVIEW_PICK_CRITERION = "Chọn tiêu chí cần điều chỉnh:"
+BUTTON_ADJUST_CRITERION = "{name} ({value})"
+REVIEW_ASK_POINTS = (
+    "Gõ điểm mới cho <b>{name}</b> (từ 0 đến {max}; người được đánh giá tự chấm {value}). " + CANCEL_HINT
+)
+REVIEW_ASK_COMMENT = (
+    "Điểm mới: {changes} → tổng {total}, loại {grade}.\n"
+    "Gõ nhận xét giải thích việc điều chỉnh (bắt buộc). " + CANCEL_HINT
+)
+REVIEW_COMMENT_EMPTY = "Cần có nhận xét khi điều chỉnh điểm. Vui lòng gõ nội dung nhận xét."
+REVIEW_ASK_REASON = "Gõ lý do trả lại để người được đánh giá sửa (bắt buộc). " + CANCEL_HINT
+REVIEW_REASON_EMPTY = "Lý do đang trống. Vui lòng gõ lý do trả lại."
+REVIEW_APPROVED = (
+    "✅ Đã nhận xét hồ sơ của {name} (kỳ {period}): loại {grade}. Đã báo cho thủ trưởng: {heads}."
+)
+REVIEW_RETURNED = "↩️ Đã trả lại hồ sơ của {name} (kỳ {period}) kèm lý do."
+REVIEW_ALREADY = "Hồ sơ này đã được xử lý ({state}). Không cần làm gì thêm."
+NOT_YOUR_REVIEW = "Bạn không phải người nhận xét hoặc thủ trưởng của hồ sơ này."
+DECIDE_HINT = "Chọn xếp loại cuối cùng (thủ trưởng quyết định, hồ sơ sẽ được khóa):"
+BUTTON_DECIDE = "⚖️ Loại {grade}{mark}"
+DECIDE_QUOTA_OK = "Kiểm tra tỉ lệ: loại {grade} trong đơn vị vẫn trong giới hạn."
+DECIDE_QUOTA_BREACH = (
+    "⚠️ <b>Vượt tỉ lệ</b>: nếu quyết định loại {grade}, đơn vị sẽ có {count} người loại {grade} "
+    "trên {graded} người được đánh giá, vượt mức tối đa {allowed} người."
+)
+DECIDE_QUOTA_ENFORCED = "Quy định tỉ lệ này là bắt buộc: vui lòng chọn loại khác."
+DECIDE_CONFIRM = "Quyết định <b>loại {grade}</b> ({grade_name}) cho {name}, kỳ {period}?"
+BUTTON_DECIDE_CONFIRM = "✅ Xác nhận loại {grade}"
+BUTTON_DECIDE_OVERRIDE = "⚠️ Vẫn quyết định (nêu lý do)"
+BUTTON_DECIDE_OTHER = "↩️ Chọn loại khác"
+DECIDE_ASK_REASON = "Gõ lý do quyết định vượt tỉ lệ (bắt buộc, được lưu vào lịch sử hồ sơ). " + CANCEL_HINT
+DECIDED = "🔒 Đã quyết định loại {grade} cho {name} (kỳ {period}). Hồ sơ đã khóa."
+BUTTON_REOPEN = "🔓 Mở lại hồ sơ"
+REOPEN_ASK_REASON = "Gõ lý do mở lại hồ sơ đã khóa (bắt buộc). " + CANCEL_HINT
+REOPENED = "🔓 Đã mở lại hồ sơ của {name} (kỳ {period}); hồ sơ chờ quyết định lại."
+
+# --- Notifications to the next person in the chain -----------------------------------------------------
+NOTIFY_SUBMITTED = "📥 {name} vừa gửi tự đánh giá kỳ {period}{late}: tự chấm {total}, đề xuất loại {grade}."
+BUTTON_NOTIFY_OPEN = "📝 Mở hồ sơ"
+NOTIFY_RETURNED = "↩️ Hồ sơ tự đánh giá kỳ {period} của bạn bị trả lại.\nLý do: <i>{reason}</i>\nDùng /danhgia {period} để sửa và gửi lại."
+NOTIFY_REVIEWED = "📝 Người quản lý đã nhận xét hồ sơ kỳ {period} của bạn: loại {grade}{comment}."
+NOTIFY_TO_HEAD = "⚖️ Hồ sơ của {name} kỳ {period} chờ bạn quyết định: người quản lý đề nghị loại {grade}."
+NOTIFY_DECIDED = "🔒 Kết quả kỳ {period}: thủ trưởng quyết định xếp loại <b>{grade}</b> ({grade_name})."
+NOTIFY_REOPENED = "🔓 Hồ sơ kỳ {period} của bạn được mở lại. Lý do: <i>{reason}</i>"
+
+# --- /ketqua ----------------------------------------------------------------------------------------------
+RESULTS_HEADER = "📊 <b>Kết quả đánh giá của {name}</b>"
+RESULTS_NONE = "Bạn chưa có hồ sơ đánh giá nào."
+RESULTS_LINE = "• Kỳ {period}: {state}{grade}{late}"
+RESULTS_GRADE = " — loại <b>{grade}</b>"
+BUTTON_HISTORY = "🕘 Lịch sử kỳ {period}"
+HISTORY_HEADER = "🕘 <b>Lịch sử hồ sơ kỳ {period}</b>"
+HISTORY_LINE = "• {at}: {action}{reason}"
+HISTORY_ACTIONS: dict[str, str] = {
+    "create": "tạo hồ sơ",
+    "plan": "đăng ký/sửa kế hoạch",
+    "copy_tasks": "chép việc từ kỳ trước",
+    "save_draft": "lưu nháp tự đánh giá",
+    "submit": "gửi tự đánh giá",
+    "approve": "người quản lý nhận xét",
+    "return": "bị trả lại",
+    "decide": "thủ trưởng quyết định",
+    "reopen": "mở lại hồ sơ",
+}
+
+# --- /tonghop ---------------------------------------------------------------------------------------------
+SUMMARY_USAGE = (
+    "Cú pháp: <code>/tonghop [kỳ] [mã đơn vị]</code>, ví dụ <code>/tonghop {example} BD</code>. "
+    "Bỏ trống để xem kỳ trước của đơn vị bạn phụ trách."
+)
+SUMMARY_UNKNOWN_UNIT = "Không có đơn vị mã «{value}». Vui lòng kiểm tra mã đơn vị (ví dụ <code>BD</code>)."
+SUMMARY_OUT_OF_SCOPE = "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách."
+SUMMARY_NO_SCOPE = "Bạn chưa được giao phạm vi đơn vị nào để xem tổng hợp."
+SUMMARY_WORKING = "⏳ Đang tổng hợp kỳ {period}…"
+SUMMARY_CHART_CAPTION = "Biểu đồ kỳ {period} — {unit}"
+SUMMARY_XLSX_CAPTION = "Bảng tổng hợp kỳ {period} — {unit} (Excel)"
+SUMMARY_AUTO_HEADER = "📬 <b>Tổng hợp tự động</b>"
+
+# --- Reminders ----------------------------------------------------------------------------------------------
+REMIND_HEADER = "⏰ <b>Nhắc việc</b>"
+REMIND_KINDS: dict[str, str] = {
+    "plan": "Đăng ký kế hoạch kỳ {period} (/kehoach)",
+    "self_assessment": "Tự đánh giá kỳ {period} (/danhgia {period})",
+    "review": "Nhận xét hồ sơ của {subject} kỳ {period} (/duyet)",
+    "decision": "Quyết định xếp loại cho {subject} kỳ {period} (/duyet)",
+    "rotation_self_review": "Tự nhận xét trong thời gian luân chuyển",
+    "rotation_comment": "Nhận xét cán bộ luân chuyển {subject}",
+    "rotation_evaluation": "Đánh giá cán bộ luân chuyển {subject}",
+}
+REMIND_DUE = "{what} — hạn {deadline} ({left})"
+REMIND_LEFT_TODAY = "hôm nay"
+REMIND_LEFT_DAYS = "còn {days} ngày"
+REMIND_OVERDUE = "quá hạn {days} ngày"
+LATE_LIST_HEADER = "📋 <b>Danh sách chưa tự đánh giá kỳ {period}</b> (hạn {deadline} đã qua):"
+LATE_LIST_LINE = "• {name}"

@@ -1,0 +1,199 @@
+"""A whole month for a small unit through the real bot: plan, self-assess, return, resubmit, review, decide, reopen."""
+
+from __future__ import annotations
+
+import pytest
+
+from records.db import make_engine, session_scope
+from records.evaluations import evaluation_history, find_evaluation
+from records.people import find_person_by_code
+from tests.e2e_workflows.conftest import USERS, Flow
+
+pytestmark = pytest.mark.slow
+
+
+def _record(flow: Flow, code: str, period: str = "2026-10"):  # type: ignore[no-untyped-def]
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code=code)
+            assert person is not None
+            return find_evaluation(session, actor_id=None, person_id=person.id, period=period)
+    finally:
+        engine.dispose()
+
+
+def test_plan_is_registered_with_validation(flow: Flow) -> None:
+    plan = flow.say("BD03", "/kehoach", "Kế hoạch công việc kỳ 2026-10")
+    assert "Chưa có việc nào" in plan.body
+    ask = flow.press("BD03", plan, "➕ Thêm việc", "Gõ một việc theo mẫu")
+    assert "Tên việc | Kết quả dự kiến" in ask.body
+    bad = flow.say("BD03", "Báo cáo quý | Trình Thường trực | 45/10", "không đúng")
+    assert "ngày/tháng" in bad.body
+    outside = flow.say("BD03", "Báo cáo quý | Trình Thường trực | 05/12", "nằm ngoài kỳ 2026-10")
+    assert "01/10/2026" in outside.body
+    saved = flow.say("BD03", "Báo cáo sơ kết quý | Trình Thường trực | 25/10", "Đã lưu việc")
+    assert "Báo cáo sơ kết quý" in saved.body and "25/10/2026" in saved.body
+    saved = flow.say("BD03", "Rà soát quy hoạch cán bộ", "Đã lưu việc «Rà soát quy hoạch cán bộ»")
+    done = flow.press("BD03", saved, "✅ Xong", "Đã lưu kế hoạch kỳ 2026-10")
+    assert "2 việc" in done.body
+    record = _record(flow, "BD03")
+    assert record is not None and [t.title for t in record.tasks] == [
+        "Báo cáo sơ kết quý",
+        "Rà soát quy hoạch cán bộ",
+    ]
+    assert record.plan_registered_at is not None
+    # A second cadre plans one task.
+    plan = flow.say("BD04", "/kehoach", "Kế hoạch công việc kỳ 2026-10")
+    flow.press("BD04", plan, "➕ Thêm việc", "Gõ một việc theo mẫu")
+    saved = flow.say("BD04", "Tổng hợp báo cáo tổ chức | Báo cáo | 20/10", "Đã lưu việc")
+    flow.press("BD04", saved, "✅ Xong", "Đã lưu kế hoạch")
+
+
+def test_self_assessment_validates_points_and_submits_to_the_reviewer(flow: Flow) -> None:
+    flow.set_now("2026-11-02T09:00:00+07:00")
+    card = flow.say("BD03", "/danhgia", "Tự đánh giá kỳ 2026-10")
+    assert "Hạn gửi: 03/11/2026" in card.body and "chưa đánh giá" in card.body
+    ask = flow.press("BD03", card, "1.", "Kết quả thực hiện?")
+    note = flow.press("BD03", ask, "✅ Đúng hạn", "Gõ ghi chú")
+    after = flow.last_id("BD03")
+    flow.telegram.world.send_text(USERS["BD03"], "Báo cáo đã trình ngày 24/10")
+    ask = flow.wait("BD03", "Kết quả thực hiện?", after=after)
+    assert "Rà soát quy hoạch cán bộ" in ask.body
+    note = flow.press("BD03", ask, "⏰ Trễ hạn", "Gõ ghi chú")
+    after = flow.last_id("BD03")
+    flow.telegram.world.press_button(USERS["BD03"], note.chat_id, note.message_id, text="Bỏ qua")
+    ask = flow.wait("BD03", "Chấm điểm", after=after)
+    assert "Ý thức tổ chức kỷ luật" in ask.body and "từ 0 đến 20" in ask.body
+    assert ask.button_texts[:2] == ["20", "18"]
+    hint = flow.say("BD03", "mười tám", "không phải là số")
+    assert "từ 0 đến 20" in hint.body
+    hint = flow.say("BD03", "25", "nằm ngoài khoảng cho phép")
+    assert "từ 0 đến 20" in hint.body
+    ask = flow.say("BD03", "17,5", "Kết quả thực hiện nhiệm vụ được giao")
+    nxt = flow.press("BD03", ask, "63", "Điểm thưởng")
+    card = flow.press("BD03", nxt, "5", "Tự đánh giá kỳ 2026-10")
+    assert "Tổng: 85,5/100 — đề xuất xếp loại B (HTTNV)" in card.body
+    assert "Báo cáo đã trình ngày 24/10" in card.body
+    confirm = flow.press("BD03", card, "📤 Xem lại và gửi", "Kiểm tra trước khi gửi")
+    assert "85,5" in confirm.body
+    reviewer_before = flow.last_id("BD02")
+    sent = flow.press("BD03", confirm, "✅ Gửi", "Đã gửi tự đánh giá kỳ 2026-10")
+    assert "Lê Văn Cường" in sent.body and "nộp muộn" not in sent.body
+    notice = flow.wait("BD02", "vừa gửi tự đánh giá kỳ 2026-10", after=reviewer_before)
+    assert "Phạm Thị Dung" in notice.body and "85,5" in notice.body
+    record = _record(flow, "BD03")
+    assert record is not None and record.state == "submitted" and not record.late
+    # Pressing "Gửi" again (double tap) does not submit twice.
+    after = flow.last_id("BD03")
+    flow.telegram.world.press_button(USERS["BD03"], confirm.chat_id, confirm.message_id, text="✅ Gửi")
+    again = flow.wait("BD03", "Tự đánh giá kỳ 2026-10", after=after)
+    assert "đang chờ người quản lý nhận xét" in again.body
+
+
+def test_reviewer_returns_and_cadre_resubmits(flow: Flow) -> None:
+    waiting = flow.say("BD02", "/duyet", "Hồ sơ chờ bạn xử lý")
+    assert "Phạm Thị Dung (BD03)" in waiting.body
+    card = flow.press("BD02", waiting, "📝 1.", "Hồ sơ Phạm Thị Dung")
+    ask = flow.press("BD02", card, "↩️ Trả lại", "Gõ lý do trả lại")
+    flow.say("BD02", "   ", "Lý do đang trống")
+    cadre_before = flow.last_id("BD03")
+    flow.say("BD02", "Bổ sung minh chứng cho việc 2", "Đã trả lại hồ sơ")
+    notice = flow.wait("BD03", "bị trả lại", after=cadre_before)
+    assert "Bổ sung minh chứng cho việc 2" in notice.body
+    card = flow.say("BD03", "/danhgia", "Tự đánh giá kỳ 2026-10")
+    assert "Bị trả lại" in card.body and "Bổ sung minh chứng cho việc 2" in card.body
+    ask = flow.press("BD03", card, "2.", "Kết quả thực hiện?")
+    flow.press("BD03", ask, "✅ Đúng hạn", "Gõ ghi chú")
+    card = flow.say("BD03", "Có biên bản rà soát ngày 28/10", "Tự đánh giá kỳ 2026-10")
+    ask = flow.press("BD03", card, "🔢 Điểm thưởng", "Chấm điểm")
+    card = flow.press("BD03", ask, "10", "Tự đánh giá kỳ 2026-10")
+    assert "Tổng: 90,5/100 — đề xuất xếp loại A (HTXSNV)" in card.body
+    confirm = flow.press("BD03", card, "📤 Xem lại và gửi", "Kiểm tra trước khi gửi")
+    before = flow.last_id("BD02")
+    flow.press("BD03", confirm, "✅ Gửi", "Đã gửi tự đánh giá")
+    flow.wait("BD02", "vừa gửi tự đánh giá", after=before)
+
+
+def test_reviewer_adjusts_points_and_head_decides_after_quota_check(flow: Flow) -> None:
+    waiting = flow.say("BD02", "/duyet", "Hồ sơ chờ bạn xử lý")
+    card = flow.press("BD02", waiting, "📝 1.", "Hồ sơ Phạm Thị Dung")
+    assert "tự chấm 10" in card.body
+    pick = flow.press("BD02", card, "✏️ Điều chỉnh điểm", "Chọn tiêu chí")
+    flow.press("BD02", pick, "Điểm thưởng", "Gõ điểm mới")
+    flow.say("BD02", "12", "nằm ngoài khoảng")
+    ask_comment = flow.say("BD02", "6", "Gõ nhận xét")
+    assert "tổng 86,5" in ask_comment.body and "loại B" in ask_comment.body
+    head_before = flow.last_id("BD01")
+    cadre_before = flow.last_id("BD03")
+    done = flow.say("BD02", "Điểm thưởng chưa đủ minh chứng", "Đã nhận xét hồ sơ")
+    assert "Trần Thị Bình" in done.body
+    flow.wait("BD03", "Người quản lý đã nhận xét", after=cadre_before)
+    notice = flow.wait("BD01", "chờ bạn quyết định", after=head_before)
+    card = flow.press("BD01", notice, "📝 Mở hồ sơ", "Chọn xếp loại cuối cùng")
+    assert "Người quản lý chấm: 86,5 — loại B" in card.body
+    quota = flow.press("BD01", card, "⚖️ Loại A", "Vượt tỉ lệ")
+    assert "bắt buộc" in quota.body
+    confirm = flow.press("BD01", quota, "⚖️ Loại B", "Quyết định loại B")
+    cadre_before = flow.last_id("BD03")
+    decided = flow.press("BD01", confirm, "✅ Xác nhận loại B", "Đã quyết định loại B")
+    notice = flow.wait("BD03", "thủ trưởng quyết định xếp loại", after=cadre_before)
+    assert "xếp loại B (Hoàn thành tốt nhiệm vụ)" in notice.body
+    record = _record(flow, "BD03")
+    assert record is not None and record.state == "decided" and record.final_grade == "B"
+    assert record.review_points == {"discipline": 17.5, "tasks": 63.0, "bonus": 6.0}
+    # The head reopens the locked record with a reason; it waits for a new decision.
+    flow.press("BD01", decided, "🔓 Mở lại", "lý do mở lại")
+    reopened = flow.say("BD01", "Điều chỉnh theo kết luận của Thường trực", "Đã mở lại hồ sơ")
+    assert "Chọn xếp loại cuối cùng" in reopened.body
+    record = _record(flow, "BD03")
+    assert record is not None and record.state == "reviewed" and record.reopen_count == 1
+    confirm = flow.press("BD01", reopened, "⚖️ Loại B", "Quyết định loại B")
+    flow.press("BD01", confirm, "✅ Xác nhận loại B", "Đã quyết định loại B")
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            actions = [e.action for e in evaluation_history(session, actor_id=None, evaluation_id=record.id)]
+    finally:
+        engine.dispose()
+    assert actions.count("submit") == 2 and "return" in actions and actions.count("decide") == 2
+    assert "reopen" in actions
+
+
+def test_late_submission_is_marked_and_results_show_history(flow: Flow) -> None:
+    flow.set_now("2026-11-05T10:00:00+07:00")
+    card = flow.say("BD04", "/danhgia", "Tự đánh giá kỳ 2026-10")
+    assert "Đã quá hạn tự đánh giá" in card.body
+    ask = flow.press("BD04", card, "1.", "Kết quả thực hiện?")
+    flow.press("BD04", ask, "❌ Không hoàn thành", "Gõ ghi chú")
+    after = flow.last_id("BD04")
+    flow.telegram.world.send_text(USERS["BD04"], "Chờ số liệu của các phường")
+    ask = flow.wait("BD04", "Chấm điểm", after=after)
+    ask = flow.press("BD04", ask, "16", "Chấm điểm")
+    ask = flow.say("BD04", "40", "Chấm điểm")
+    card = flow.press("BD04", ask, "0", "Tự đánh giá kỳ 2026-10")
+    assert "Tổng: 56/100 — đề xuất xếp loại C" in card.body
+    confirm = flow.press("BD04", card, "📤 Xem lại và gửi", "Kiểm tra trước khi gửi")
+    sent = flow.press("BD04", confirm, "✅ Gửi", "Đã gửi tự đánh giá")
+    assert "nộp muộn" in sent.body
+    waiting = flow.say("BD02", "/duyet", "Hồ sơ chờ bạn xử lý")
+    assert "Hoàng Văn Em (BD04)" in waiting.body and "nộp muộn" in waiting.body
+    results = flow.say("BD03", "/ketqua", "Kết quả đánh giá của Phạm Thị Dung")
+    assert "Kỳ 2026-10: đã quyết định (đã khóa) — loại B (HTTNV)" in results.body
+    history = flow.press("BD03", results, "🕘 Lịch sử kỳ 2026-10", "Lịch sử hồ sơ kỳ 2026-10")
+    assert "bị trả lại: Bổ sung minh chứng cho việc 2" in history.body
+    assert "mở lại hồ sơ: Điều chỉnh theo kết luận" in history.body
+
+
+def test_permission_refusals(flow: Flow) -> None:
+    # A cadre asking for someone else's records.
+    refused = flow.say("BD04", "/ketqua BD03", "không có quyền")
+    assert "Phạm Thị Dung" not in refused.body
+    # A reviewer of another unit.
+    refused = flow.say("HK02", "/ketqua BD03", "không có quyền")
+    assert "Kỳ 2026-10" not in refused.body
+    # The reviewer of the unit may read it.
+    allowed = flow.say("BD02", "/ketqua BD03", "Kết quả đánh giá của Phạm Thị Dung")
+    assert "Kỳ 2026-10" in allowed.body
+    # Nothing waits for a reviewer of another unit.
+    flow.say("HK02", "/duyet", "Không có hồ sơ nào đang chờ bạn")
