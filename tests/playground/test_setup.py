@@ -1,0 +1,80 @@
+"""Playground set-up: a separate demo data directory, seeding through the real `canbo` subcommands, personas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from bot.playground import (
+    SEED_MARKER,
+    SeedStep,
+    bot_environment,
+    demo_personas,
+    make_token,
+    playground_data_dir,
+)
+from bot.settings import TOKEN_PATTERN, Settings
+from records.db import make_engine
+from records.demo import DEMO_ACCOUNTS
+from records.schema import Person
+
+
+def test_environment_points_the_bot_only_at_the_demo_directory(tmp_path: Path) -> None:
+    real = {
+        "CANBO_DATABASE_URL": "postgresql+psycopg://prod/canbo",
+        "CANBO_CHROMA_URL": "http://chroma:8000",
+        "CANBO_WEBHOOK_URL": "https://bot.example.vn/telegram",
+        "TELEGRAM_BOT_TOKEN": "111111:" + "r" * 35,
+        "CANBO_LLM_MODEL": "qwen",
+    }
+    token = make_token()
+    env = bot_environment(data_dir=tmp_path / "demo", token=token, api_base="http://127.0.0.1:9", base=real)
+    assert TOKEN_PATTERN.match(token)
+    assert env["TELEGRAM_BOT_TOKEN"] == token and env["TELEGRAM_API_BASE"] == "http://127.0.0.1:9"
+    assert env["CANBO_DATA_DIR"] == str(tmp_path / "demo")
+    assert env["CANBO_DATABASE_URL"] == env["CANBO_CHROMA_URL"] == env["CANBO_WEBHOOK_URL"] == ""
+    assert env["CANBO_LLM_MODEL"] == "qwen"  # other configuration carries over
+    settings = Settings(_env_file=None, CANBO_DATA_DIR=tmp_path / "real")  # type: ignore[call-arg]
+    assert playground_data_dir(settings) == (tmp_path / "real" / "playground").resolve()
+
+
+def test_seeding_runs_each_step_once_and_reports_missing_commands(tmp_path: Path) -> None:
+    from bot.playground import seed_demo_data
+
+    data_dir = tmp_path / "playground"
+    env = bot_environment(data_dir=data_dir, token=make_token(), api_base="http://127.0.0.1:9")
+    steps = [
+        SeedStep("demo-data", ("demo-data", "--people", "20")),
+        SeedStep("no-such-step", ("no-such-command",), optional=True),
+    ]
+    with (tmp_path / "seed.log").open("ab") as log_file:
+        first = seed_demo_data(data_dir, env=env, steps=steps, log_file=log_file)
+        again = seed_demo_data(data_dir, env=env, steps=steps[:1], log_file=log_file)
+    assert (first.done, first.missing, first.failed) == (["demo-data"], ["no-such-step"], [])
+    assert (again.done, again.missing, again.failed) == (["demo-data"], [], [])  # not run twice
+    assert json.loads((data_dir / SEED_MARKER).read_text()) == ["demo-data"]
+    engine = make_engine(f"sqlite:///{data_dir / 'canbo.db'}")
+    with Session(engine) as session:
+        people = session.execute(select(func.count()).select_from(Person)).scalar_one()
+        codes = set(session.execute(select(Person.cadre_code)).scalars())
+    engine.dispose()
+    assert people >= 20
+    assert {a.cadre_code for a in DEMO_ACCOUNTS} <= codes
+
+
+def test_personas_are_the_demo_accounts() -> None:
+    personas = demo_personas()
+    assert [p.role for p in personas] == [a.role for a in DEMO_ACCOUNTS]
+    assert [p.phone for p in personas] == ["+84" + a.phone[1:] for a in DEMO_ACCOUNTS]
+    assert len({p.user_id for p in personas}) == len(personas)
+
+
+def test_cli_parses_the_playground_subcommand() -> None:
+    from bot import cli_playground
+    from bot.cli import build_parser
+
+    args = build_parser().parse_args(["playground", "--port", "0", "--people", "40"])
+    assert (args.handler, args.port, args.people, args.host) == (cli_playground.run, 0, 40, "127.0.0.1")
