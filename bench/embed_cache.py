@@ -66,9 +66,9 @@ class CachedEmbedder:
 
 
 if __name__ == "__main__":
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from alqac_data import load_corpus
-
+    from bench.alqac_data import load_corpus
     from retrieval.embedding import make_embedder
     from retrieval.passages import passage_text
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E402
 """Retrieval benchmarks: ALQAC quality (product vs plain BM25), dev-set quality and refusals, speed, memory.
 
 Usage: .venv/bin/python bench/retrieval.py [--alqac] [--dev] [--speed] [--tune]   (no flag: everything)
@@ -20,12 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Run as a script: the repo root (not bench/, whose retrieval.py would shadow the package) is on the path.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np
-from alqac_data import load_corpus, load_questions
-from embed_cache import CachedEmbedder
 
+from bench.alqac_data import load_corpus, load_questions
+from bench.embed_cache import CachedEmbedder
 from retrieval.analysis import analyse
 from retrieval.embedding import make_embedder
 from retrieval.engine import QAEngine, make_engine

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from scipy import sparse
 
 from knowledge.model import Relation, RelationKind
 from retrieval.analysis import strip_diacritics
@@ -184,10 +183,10 @@ class Snapshot:
     doc_order: list[str]
     unit_superseded: np.ndarray
     lexical: LexicalIndex
-    syllable_rows: sparse.csr_matrix  # unit x syllable-vocab presence, for coverage
     chunk_index: dict[str, int] = field(default_factory=dict)
     doc_title_bigrams: list[set[str]] = field(default_factory=list)
     doc_number_syllables: list[list[str]] = field(default_factory=list)
+    doc_replaces: list[list[list[str]]] = field(default_factory=list)  # numbers each document replaces
 
     @property
     def empty(self) -> bool:
@@ -225,8 +224,6 @@ def build_snapshot(
         unit_words[-1].extend(row.words)
         unit_syllables[-1].extend(row.syllables)
     lexical = LexicalIndex(unit_words, unit_syllables)
-    presence = lexical.syllables.matrix.tocsr(copy=True)
-    presence.data[:] = 1.0
     unit_doc = np.asarray([doc_pos[u.doc_id] for u in units], dtype=np.int64)
     superseded_docs = np.asarray([docs[d].status == "superseded" for d in doc_order], dtype=bool)
     return Snapshot(
@@ -239,8 +236,15 @@ def build_snapshot(
         doc_order=doc_order,
         unit_superseded=superseded_docs[unit_doc] if len(units) else np.zeros(0, dtype=bool),
         lexical=lexical,
-        syllable_rows=presence,
         chunk_index={row.chunk_id: i for i, row in enumerate(rows)},
         doc_title_bigrams=[title_bigrams(docs[d].title) for d in doc_order],
         doc_number_syllables=[number_key(docs[d].number).split() for d in doc_order],
+        doc_replaces=[
+            [
+                number_key(r.target_number).split()
+                for r in docs[d].relations
+                if r.kind == RelationKind.REPLACES
+            ]
+            for d in doc_order
+        ],
     )

@@ -38,6 +38,7 @@ class BM25Field:
         self.matrix = sparse.csc_matrix(
             (weights, (row_arr, col_arr)), shape=(len(docs), len(self.vocab)), dtype=np.float32
         )
+        self.matrix_csr = self.matrix.tocsr()
         self.n_docs = len(docs)
 
     def score(self, query: Sequence[str]) -> np.ndarray:

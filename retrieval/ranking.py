@@ -47,8 +47,9 @@ class RankingParams:
     chunk_coverage_weight: float = 0.1
     # found = cos_weight * top cosine + coverage_weight * top coverage >= threshold
     confidence_cos_weight: float = 1.0
-    confidence_coverage_weight: float = 0.25
-    confidence_threshold: float = 0.95
+    confidence_coverage_weight: float = 0.3
+    confidence_bigram_weight: float = 0.3
+    confidence_threshold: float = 0.955
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Ranked:
     best_chunks: list[int]  # the best chunk of each unit
     dense: list[float]  # raw cosine of each unit's best chunk
     coverage: list[float]  # idf-weighted share of the question's syllables in each unit
+    bigram_coverage: list[float]  # the same for syllable bigrams
     confidence: float
     found: bool
 
@@ -75,27 +77,40 @@ def doc_name_scores(snapshot: Snapshot, syllables: list[str]) -> np.ndarray:
         if len(number) >= 2 and _contains(syllables, number):
             scores[i] = 1.0
             continue
-        if number and number[0].isdigit():
-            for j, syl in enumerate(syllables):
-                if syl == number[0] and j > 0:
-                    before = " ".join(syllables[max(0, j - 2) : j])
-                    if before in _TYPE_WORDS or syllables[j - 1] in _TYPE_WORDS:
-                        scores[i] = max(scores[i], 0.8)
+        if number and number[0].isdigit() and _named_by_type_and_digit(syllables, number[0]):
+            scores[i] = 0.8
         title = snapshot.doc_title_bigrams[i]
         if len(title) >= 1 and title <= bigrams:
             scores[i] = max(scores[i], 1.0)
+    # Naming a replaced document points at what replaced it (loaded or not: "thay thế" relations).
+    for i, replaced in enumerate(snapshot.doc_replaces):
+        for number in replaced:
+            if len(number) >= 2 and _contains(syllables, number):
+                scores[i] = max(scores[i], 1.0)
+            elif number and number[0].isdigit() and _named_by_type_and_digit(syllables, number[0]):
+                scores[i] = max(scores[i], 0.8)
     return scores
 
 
-def coverage_of(snapshot: Snapshot, unit: int, query_syllables: list[str]) -> float:
-    """Share of the question's accent-free syllables (idf-weighted) that occur in the unit."""
-    field = snapshot.lexical.syllables
-    terms = set(query_syllables)
+def _named_by_type_and_digit(syllables: list[str], digits: str) -> bool:
+    for j, syl in enumerate(syllables):
+        if syl == digits and j > 0:
+            before = " ".join(syllables[max(0, j - 2) : j])
+            if before in _TYPE_WORDS or syllables[j - 1] in _TYPE_WORDS:
+                return True
+    return False
+
+
+def coverage_of(snapshot: Snapshot, unit: int, query_syllables: list[str], *, bigrams: bool = False) -> float:
+    """Share of the question's accent-free syllables (or bigrams), idf-weighted, that occur in the unit."""
+    field = snapshot.lexical.bigrams if bigrams else snapshot.lexical.syllables
+    s = query_syllables
+    terms = {f"{a}_{b}" for a, b in itertools.pairwise(s)} if bigrams else set(s)
     if not terms:
         return 0.0
     max_idf = float(np.log1p((field.n_docs + 0.5) / 0.5))
-    row = snapshot.syllable_rows.getrow(unit)
-    present = set(row.indices.tolist())
+    start, end = field.matrix_csr.indptr[unit], field.matrix_csr.indptr[unit + 1]
+    present = set(field.matrix_csr.indices[start:end].tolist())
     total = covered = 0.0
     for term in terms:
         col = field.vocab.get(term)
@@ -111,7 +126,7 @@ def rank(
 ) -> Ranked:
     """Score every unit, return the top k with their best chunk and the refusal decision."""
     if snapshot.empty:
-        return Ranked([], [], [], [], [], 0.0, False)
+        return Ranked([], [], [], [], [], [], 0.0, False)
     accented = has_diacritics(question)
     tokens = analyse(question, segment=accented)
     lex_weights = (params.word_weight if accented else 0.0, params.syllable_weight, params.bigram_weight)
@@ -140,9 +155,11 @@ def rank(
     units = [int(u) for u in top]
     best_chunks: list[int] = []
     coverage: list[float] = []
+    bigram_coverage: list[float] = []
     for u in units:
         unit = snapshot.units[u]
         coverage.append(coverage_of(snapshot, u, tokens.syllables))
+        bigram_coverage.append(coverage_of(snapshot, u, tokens.syllables, bigrams=True))
         if unit.last - unit.first == 1:
             best_chunks.append(unit.first)
             continue
@@ -156,13 +173,18 @@ def rank(
                 best, best_score = c, score
         best_chunks.append(best)
     top_dense = [float(dense[u]) for u in units]
-    confidence = params.confidence_cos_weight * top_dense[0] + params.confidence_coverage_weight * coverage[0]
+    confidence = (
+        params.confidence_cos_weight * top_dense[0]
+        + params.confidence_coverage_weight * coverage[0]
+        + params.confidence_bigram_weight * bigram_coverage[0]
+    )
     return Ranked(
         units=units,
         scores=[float(fused[u]) for u in units],
         best_chunks=best_chunks,
         dense=top_dense,
         coverage=coverage,
+        bigram_coverage=bigram_coverage,
         confidence=confidence,
         found=confidence >= params.confidence_threshold,
     )

@@ -1,0 +1,44 @@
+"""Vietnamese analysis for the lexical index and BM25 scoring."""
+
+from __future__ import annotations
+
+from retrieval.analysis import analyse, expand_abbreviations, fold, has_diacritics, strip_diacritics
+from retrieval.lexical import BM25Field
+
+
+def test_strip_diacritics_maps_every_mark_and_d() -> None:
+    assert strip_diacritics("đánh giá cán bộ hằng tháng") == "danh gia can bo hang thang"
+    assert strip_diacritics("ĐẢNG ỦY") == "DANG UY"
+
+
+def test_old_style_tone_placement_is_folded() -> None:
+    assert fold("Thành uỷ Hoà Bình") == fold("thành ủy hòa bình")
+
+
+def test_has_diacritics_tells_phone_typing_apart() -> None:
+    assert not has_diacritics("danh gia can bo hang thang")
+    assert has_diacritics("đánh giá")
+
+
+def test_abbreviations_expand_in_capitals_or_with_d() -> None:
+    expanded = expand_abbreviations("Quy định của BTV về CB, CC và HĐND; qđ 65")
+    for phrase in ("ban thường vụ", "cán bộ", "công chức", "hội đồng nhân dân", "quyết định"):
+        assert phrase in expanded
+    # lower-case two-letter syllables are ordinary words, not abbreviations
+    assert expand_abbreviations("cc tu") == "cc tu"
+
+
+def test_analyse_gives_words_accent_free_syllables_and_bigrams() -> None:
+    tokens = analyse("Đánh giá cán bộ hằng tháng")
+    assert "đánh_giá" in tokens.words and "cán_bộ" in tokens.words
+    assert tokens.syllables == ["danh", "gia", "can", "bo", "hang", "thang"]
+    assert "can_bo" in tokens.bigrams
+    plain = analyse("danh gia can bo hang thang", segment=False)
+    assert plain.words == [] and plain.syllables == tokens.syllables
+
+
+def test_bm25_ranks_the_matching_document_first() -> None:
+    field = BM25Field([["luan", "chuyen", "can", "bo"], ["danh", "gia", "hang", "thang"], ["can", "bo"]])
+    scores = field.score(["danh", "gia"])
+    assert scores.argmax() == 1 and scores[0] == 0 and scores[2] == 0
+    assert field.score(["unknown"]).sum() == 0
