@@ -26,13 +26,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
+class SecretRedactor(logging.Filter):
+    """Replaces secrets (the bot token) in every log record, whatever library emitted it."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 8]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message_exc = str(record.exc_info[1])
+            if any(secret in message_exc for secret in self.secrets):
+                record.exc_info = None
+                record.exc_text = None
+                message += " (exception details hidden: they contained a secret)"
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "<redacted>")
+        record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(level: str, *, secrets: list[str] | None = None) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redactor = SecretRedactor(secrets or [])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
     # Third-party chatter that may include URLs with the bot token.
-    for noisy in ("httpx", "httpcore", "chromadb.telemetry", "telegram.ext.Updater"):
+    for noisy in ("httpx", "httpcore", "chromadb.telemetry", "telegram.ext.Updater", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -46,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             field = ".".join(str(p) for p in err["loc"])
             print(f"Lỗi cấu hình {field}: {err['msg']}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    configure_logging(settings.log_level, secrets=[token, token.partition(":")[2]])
     handler = args.handler
     code: int = handler(args, settings)
     return code

@@ -129,7 +129,6 @@ UPLOAD_NOT_ADMIN = (
 )
 UPLOAD_DOWNLOAD_FAILED = "❌ Không tải được tệp <b>{name}</b> từ Telegram. Vui lòng gửi lại."
 DOC_LINE_NUMBER = "Số: <b>{number}</b>"
-DOC_LINE_TYPE_TITLE = "{doc_type} {title}"
 DOC_LINE_ISSUED = "Ngày ban hành: {issued}"
 DOC_LINE_ARTICLES = "Số điều/mục: {articles}; số đoạn lập chỉ mục: {chunks}"
 DOC_LINE_RELATION = "Quan hệ: {kind} {target}"
@@ -194,6 +193,9 @@ ERROR_CODES: dict[str, str] = {
     "embedding_unavailable": "mô hình tìm kiếm chưa sẵn sàng; vui lòng báo quản trị viên.",
     "document_not_found": "không tìm thấy văn bản này (có thể đã được gỡ).",
     "index_unavailable": "kho văn bản tạm thời không truy cập được; vui lòng thử lại sau.",
+    "chunk_not_found": "không tìm thấy đoạn văn bản này (có thể văn bản đã được gỡ hoặc nạp lại).",
+    "empty_question": "câu hỏi đang trống; vui lòng gõ nội dung câu hỏi.",
+    "nothing_to_index": "tệp không có điều, khoản hay đoạn nội dung nào để lập chỉ mục.",
     # records
     "records": "không xử lý được dữ liệu cán bộ. Vui lòng thử lại.",
     "not_found": "không tìm thấy dữ liệu yêu cầu.",
@@ -203,6 +205,11 @@ ERROR_CODES: dict[str, str] = {
     "validation": "dữ liệu chưa hợp lệ; vui lòng kiểm tra lại.",
     "rules_invalid": "tệp cấu hình quy tắc đánh giá không hợp lệ; vui lòng báo quản trị viên.",
     "import_rejected": "danh sách cán bộ có lỗi nên chưa nhập dòng nào.",
+    "quota_exceeded": "vượt tỷ lệ tối đa cho mức xếp loại này; vui lòng điều chỉnh.",
+    "already_linked": "tài khoản Telegram này đã được liên kết với một người khác.",
+    "invite_invalid": "mã mời không đúng.",
+    "invite_expired": "mã mời đã hết hạn; vui lòng xin mã mới.",
+    "invite_used": "mã mời đã được sử dụng; vui lòng xin mã mới.",
 }
 ERROR_CODE_FALLBACK = "không xử lý được yêu cầu. Vui lòng thử lại hoặc liên hệ quản trị viên."
 

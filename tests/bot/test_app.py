@@ -1,0 +1,185 @@
+"""The PTB application in-process against the local Bot API: error handler, persistent jobs, help by role.
+
+Test features are real `Feature`s registered through the real extension point (bot.app.FEATURES + extra).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy.engine import Engine
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.app import FEATURES, build_application
+from bot.conversation import StepRouter
+from bot.feature import SIGNED_IN, CommandSpec, Feature
+from bot.jobs import JobRegistry, schedule_job
+from bot.services import Services
+from bot.settings import Settings
+from records import botstate
+from records.db import make_engine
+from records.migrate import upgrade
+from tests.fakes.telegram import FakeTelegram
+
+T = TypeVar("T")
+USER_ID = 555_000_111
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        fake.world.add_user(USER_ID, "Khách", phone_number="+84900000111")
+        yield fake
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def make_services(tmp_path: Path, db: Engine) -> Services:
+    settings = Settings(_env_file=None, CANBO_DATA_DIR=str(tmp_path))  # type: ignore[call-arg]
+    return Services(settings=settings, db=db, qa=None)
+
+
+async def crash(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    raise RuntimeError("boom at /srv/secret/path.py SELECT * FROM person")
+
+
+def install_crash(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("crash", crash))
+
+
+CRASH = Feature(
+    name="crash", install=install_crash, commands=(CommandSpec("crash", "Gây lỗi thử", SIGNED_IN),)
+)
+
+
+async def ping(context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    await context.bot.send_message(int(data["chat_id"]), f"Nhắc việc {data['n']}")
+
+
+def install_ping(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    jobs.add_kind("ping", ping)
+
+
+PING = Feature(name="ping", install=install_ping)
+
+
+@asynccontextmanager
+async def running(app: Application) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    async with app:
+        if app.post_init is not None:  # run_polling calls it; this harness starts the parts itself
+            await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+@pytest.mark.allow_error_logs
+def test_unhandled_error_gets_an_apology_with_incident_id(
+    telegram: FakeTelegram, tmp_path: Path, db: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = make_services(tmp_path, db)
+
+    async def scenario() -> str:
+        app = build_application(
+            services, token=telegram.token, api_base=telegram.base_url, features=(*FEATURES, CRASH)
+        )
+        async with running(app):
+            sent = telegram.world.send_text(USER_ID, "/crash")
+            reply = await off_loop(telegram.wait_for_text, USER_ID, "Mã sự cố", after=sent.message_id)
+            return reply.body
+
+    with caplog.at_level(logging.ERROR):
+        body = asyncio.run(scenario())
+    assert "boom" not in body and "SELECT" not in body and "/srv" not in body and "Traceback" not in body
+    incident = body.split("Mã sự cố:")[1].split(".")[0].strip()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "bot.incidents"]
+    assert len(errors) == 1 and incident in errors[0].getMessage() and errors[0].exc_info is not None
+
+
+def test_scheduled_job_survives_a_restart(telegram: FakeTelegram, tmp_path: Path, db: Engine) -> None:
+    services = make_services(tmp_path, db)
+
+    async def first_run() -> None:
+        app = build_application(
+            services, token=telegram.token, api_base=telegram.base_url, features=(*FEATURES, PING)
+        )
+        async with running(app):
+            await schedule_job(
+                app,
+                name="ping:1",
+                kind="ping",
+                run_at=datetime.now(UTC) + timedelta(seconds=30),
+                data={"chat_id": USER_ID, "n": 1},
+            )
+
+    asyncio.run(first_run())  # stopped long before the job was due
+    stored = botstate.list_jobs(db)
+    assert [j.name for j in stored] == ["ping:1"]
+    botstate.save_job(
+        db, name="ping:1", kind="ping", run_at=datetime.now(UTC), data={"chat_id": USER_ID, "n": 1}
+    )
+
+    async def second_run() -> str:
+        app = build_application(
+            services, token=telegram.token, api_base=telegram.base_url, features=(*FEATURES, PING)
+        )
+        async with running(app):
+            reply = await off_loop(telegram.wait_for_text, USER_ID, "Nhắc việc 1")
+            await asyncio.sleep(0.2)
+            return reply.body
+
+    assert asyncio.run(second_run()) == "Nhắc việc 1"
+    assert botstate.list_jobs(db) == []  # a one-off job is forgotten once run
+
+
+def test_help_and_menu_follow_what_the_user_may_do(
+    telegram: FakeTelegram, tmp_path: Path, db: Engine
+) -> None:
+    services = make_services(tmp_path, db)
+
+    async def scenario() -> tuple[str, str, list[str]]:
+        app = build_application(services, token=telegram.token, api_base=telegram.base_url)
+        async with running(app):
+            sent = telegram.world.send_text(USER_ID, "/trogiup")
+            help_msg = await off_loop(telegram.wait_for_text, USER_ID, "các lệnh", after=sent.message_id)
+            sent = telegram.world.send_text(USER_ID, "/huy")
+            cancel = await off_loop(
+                telegram.wait_for_text, USER_ID, "Không có thao tác", after=sent.message_id
+            )
+            menu = [c["command"] for c in telegram.world.commands_for(USER_ID)]
+            return help_msg.body, cancel.body, menu
+
+    help_body, cancel_body, menu = asyncio.run(scenario())
+    assert (
+        "/hoi" in help_body
+        and "/start" in help_body
+        and "/toi" not in help_body
+        and "/cauhoi" not in help_body
+    )
+    assert "chưa đăng nhập" in help_body
+    assert menu == ["start", "hoi", "vanban", "trogiup", "huy"]
+    assert cancel_body == "Không có thao tác nào đang làm."

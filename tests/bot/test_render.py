@@ -1,0 +1,86 @@
+"""Answer rendering from real retrieval citations: labels, escaping, superseded warnings, samples."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.messages import TELEGRAM_LIMIT, split_message
+from bot.render import article_button_label, render_answer, render_article, render_citation, where_label
+from retrieval import Citation
+
+
+def make_citation(**overrides: object) -> Citation:
+    fields: dict[str, object] = {
+        "doc_id": "65-qd-tw-2022",
+        "doc_number": "65-QĐ/TW",
+        "doc_title": "về luân chuyển cán bộ",
+        "doc_type": "QUY ĐỊNH",
+        "issued": date(2022, 4, 28),
+        "article": 5,
+        "article_heading": "Điều 5. Thời gian luân chuyển",
+        "clause": "2",
+        "point": None,
+        "in_attachment": False,
+        "attachment_title": None,
+        "status": "in_force",
+        "replaced_by": None,
+        "is_sample": False,
+        "score": 0.9,
+        "text": "Thời gian luân chuyển ít nhất là 3 năm.",
+        "chunk_id": "65-qd-tw-2022:7",
+    }
+    fields.update(overrides)
+    return Citation(**fields)  # type: ignore[arg-type]
+
+
+def test_citation_line_names_clause_article_document_and_date() -> None:
+    line = render_citation(1, make_citation())
+    assert line == "1. <b>Khoản 2 Điều 5</b> Quy định số 65-QĐ/TW ngày 28/4/2022"
+    assert where_label(make_citation(point="a", clause="1", article=3)) == "Điểm a khoản 1 Điều 3"
+    assert where_label(make_citation(clause=None, article="II.3")) == "Mục II.3"
+    assert article_button_label(make_citation()) == "Điều 5 65-QĐ/TW"
+
+
+def test_attachment_and_sample_are_named() -> None:
+    citation = make_citation(
+        in_attachment=True,
+        attachment_title="Quy định",
+        doc_type="QUYẾT ĐỊNH",
+        doc_number="1841-QĐ/TU",
+        is_sample=True,
+    )
+    line = render_citation(2, citation)
+    assert "Quy định ban hành kèm theo Quyết định số 1841-QĐ/TU" in line and "(văn bản mẫu)" in line
+
+
+def test_answer_escapes_document_text_and_warns_about_replaced_documents() -> None:
+    old = make_citation(
+        doc_number="98-QĐ/TW",
+        status="superseded",
+        replaced_by="65-QĐ/TW",
+        issued=date(2017, 10, 7),
+        clause=None,
+    )
+    html = render_answer(
+        found=True,
+        answer="Theo Điều 5: «thời gian <3 năm> & hơn»",
+        citations=[make_citation(), old, old],
+        nearest=[],
+    )
+    assert "«thời gian &lt;3 năm&gt; &amp; hơn»" in html
+    assert html.count("đã được thay thế") == 1
+    assert "Văn bản <b>98-QĐ/TW</b> đã được thay thế bởi văn bản <b>65-QĐ/TW</b>" in html
+    assert "<b>Căn cứ:</b>" in html
+
+
+def test_nothing_found_lists_nearest_articles() -> None:
+    html = render_answer(found=False, answer="", citations=[], nearest=[make_citation()])
+    assert html.startswith("Tôi chưa tìm thấy") and "Các điều gần nhất" in html and "65-QĐ/TW" in html
+
+
+def test_long_article_splits_into_valid_messages() -> None:
+    text = "\n\n".join(f"{i}. " + "Cán bộ <được> luân chuyển & đánh giá. " * 30 for i in range(1, 40))
+    parts = split_message(render_article(make_citation(), text))
+    assert len(parts) > 1 and parts[0].startswith("📖 <b>Điều 5 Quy định số 65-QĐ/TW ngày 28/4/2022</b>")
+    assert all(len(p) <= TELEGRAM_LIMIT + 2000 for p in parts)  # escaped entities count as one character
+    assert "<được>" not in "".join(parts)
