@@ -59,7 +59,7 @@ def test_seeding_runs_each_step_once_and_reports_missing_commands(tmp_path: Path
     engine = make_engine(f"sqlite:///{data_dir / 'canbo.db'}")
     with Session(engine) as session:
         people = session.execute(select(func.count()).select_from(Person)).scalar_one()
-        codes = set(session.execute(select(Person.cadre_code)).scalars())
+        codes = {person.cadre_code for person in session.execute(select(Person)).scalars()}
     engine.dispose()
     assert people >= 20
     assert {a.cadre_code for a in DEMO_ACCOUNTS} <= codes
