@@ -203,7 +203,9 @@ def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
             if number_match and header.number is None:
                 header.number = normalise_number(number_match.group(1))
                 number_line = index
-                continue
+                segment = segment[number_match.end() :].strip()  # "Số 65-QĐ/TW Hà Nội, ngày ..."
+                if not segment:
+                    continue
             date_match = _DATE_WORDS_RE.search(segment)
             if date_match and header.issued is None:
                 header.issued = make_date(*date_match.groups())
@@ -220,8 +222,11 @@ def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
             upper = segment.upper()
             if _DECORATION_RE.match(segment) or upper in _MOTTOS or upper.startswith(_MOTTO_STARTS):
                 continue
-            if is_upper_text(segment) and number_line < 0 and len(segment) <= 80:
-                issuer_candidates.append(re.sub(r"\s+", " ", segment).strip(" *-"))
+            if is_upper_text(segment) and number_line < 0 and len(segment) <= 120:
+                for motto in _MOTTOS:  # both columns on one line, separated by a single space
+                    segment = segment.replace(motto, " ")
+                if segment.strip(" *-"):
+                    issuer_candidates.append(re.sub(r"\s+", " ", segment).strip(" *-"))
             elif not is_upper_text(segment):
                 prose_lines += 1
     header.issuer = _pick_issuer([c for c in issuer_candidates if c])

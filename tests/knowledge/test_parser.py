@@ -292,3 +292,34 @@ def test_a_reference_to_an_article_inside_a_wrapped_sentence_is_not_a_heading() 
     doc = parse_text(text, source_name="x.txt")
     assert [c.article for c in doc.chunks] == [1, 2]
     assert "Điều 5 Quy định này" in doc.chunks[0].text
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "BỘ CHÍNH TRỊ ĐẢNG CỘNG SẢN VIỆT NAM\n*\nSố 65-QĐ/TW Hà Nội, ngày 28 tháng 4 năm 2022\n",
+        "ĐẢNG CỘNG SẢN VIỆT NAM\nHà Nội, ngày 28 tháng 4 năm 2022\nBỘ CHÍNH TRỊ\n*\nSố: 65 -QĐ/TW\n",
+        "BỘ CHÍNH TRỊ\t\tĐẢNG CỘNG SẢN VIỆT NAM\n*\t\t\nSố 65-QĐ/TW\t\tHà Nội, ngày 28 tháng 4 năm 2022\n",
+    ],
+)
+def test_header_columns_in_any_order(header: str) -> None:
+    doc = parse_text(
+        header + "\nQUY ĐỊNH\nvề luân chuyển cán bộ\n\nĐiều 1. Phạm vi\nNội dung.", source_name="h.txt"
+    )
+    meta = doc.meta
+    assert (meta.number, meta.issuer, meta.issued) == ("65-QĐ/TW", "BỘ CHÍNH TRỊ", date(2022, 4, 28))
+    assert meta.place == "Hà Nội"
+    assert (meta.doc_type, meta.title) == ("QUY ĐỊNH", "về luân chuyển cán bộ")
+    assert [c.article for c in doc.chunks] == [1]
+
+
+def test_quoted_articles_inside_an_amendment_do_not_break_the_numbering() -> None:
+    text = (
+        "Điều 1. Sửa đổi, bổ sung một số điều của Quy định số 3814-QĐ/TU như sau:\n"
+        "1. Sửa đổi Điều 5 như sau:\n“Điều 5. Tỷ lệ xếp loại\nKhông quá 30%.”\n"
+        "Điều 2. Hiệu lực\nCó hiệu lực từ ngày ký."
+    )
+    doc = parse_text(text, source_name="sd.txt")
+    assert [c.article for c in doc.chunks] == [1, 2]
+    assert "“Điều 5. Tỷ lệ xếp loại" in doc.chunks[0].text
+    assert [(r.kind.value, r.target_number) for r in doc.meta.relations] == [("amends", "3814-QĐ/TU")]

@@ -88,7 +88,7 @@ def test_normalise_number_examples(raw: str, expected: str) -> None:
     assert normalise_number(raw) == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.one_of(party_numbers(), state_numbers()))
 def test_every_way_of_typing_a_number_normalises_to_one_form(case: tuple[str, str]) -> None:
     typed, canonical = case
@@ -96,14 +96,14 @@ def test_every_way_of_typing_a_number_normalises_to_one_form(case: tuple[str, st
     assert normalise_number(canonical) == canonical
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.text(max_size=40))
 def test_normalisation_is_idempotent_and_total(raw: str) -> None:
     once = normalise_number(raw)
     assert normalise_number(once) == once
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(
     st.one_of(party_numbers(), state_numbers()),
     st.sampled_from(["thay thế Quy định số {}, ngày 7/10/2017", "theo Quyết định {} của Thành ủy", "({})"]),
@@ -196,7 +196,7 @@ def _words(text: str) -> set[str]:
     return {word.lower() for word in re.findall(r"\w+", text)}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(DOCUMENTS)
 def test_parsing_never_crashes_and_never_loses_text(text: str) -> None:
     try:
@@ -219,7 +219,7 @@ def test_parsing_never_crashes_and_never_loses_text(text: str) -> None:
     assert [(c.chunk_id, c.text) for c in again.chunks] == [(c.chunk_id, c.text) for c in doc.chunks]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.text(max_size=300))
 def test_arbitrary_text_either_parses_or_raises_a_knowledge_error(text: str) -> None:
     try:
