@@ -128,3 +128,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
             yield world
         finally:
             world.bot.stop()
+        problems = [
+            line for line in world.bot.output().splitlines() if " ERROR " in line or "Traceback" in line
+        ]
+        assert not problems, "the bot logged errors:\n" + "\n".join(problems[:20])

@@ -197,3 +197,26 @@ def test_permission_refusals(flow: Flow) -> None:
     assert "Kỳ 2026-10" in allowed.body
     # Nothing waits for a reviewer of another unit.
     flow.say("HK02", "/duyet", "Không có hồ sơ nào đang chờ bạn")
+
+
+def test_restart_in_the_middle_of_self_assessment_resumes(flow: Flow) -> None:
+    plan = flow.say("HK03", "/kehoach 10/2026", "Kế hoạch công việc kỳ 2026-10")
+    flow.press("HK03", plan, "➕ Thêm việc", "Gõ một việc theo mẫu")
+    saved = flow.say("HK03", "Thẩm định hồ sơ nhân sự | Tờ trình | 30/10", "Đã lưu việc")
+    flow.press("HK03", saved, "✅ Xong", "Đã lưu kế hoạch kỳ 2026-10")
+    card = flow.say("HK03", "/danhgia 2026-10", "Tự đánh giá kỳ 2026-10")
+    ask = flow.press("HK03", card, "1.", "Kết quả thực hiện?")
+    note = flow.press("HK03", ask, "✅ Đúng hạn", "Gõ ghi chú")
+    after = flow.last_id("HK03")
+    flow.telegram.world.press_button(USERS["HK03"], note.chat_id, note.message_id, text="Bỏ qua")
+    flow.wait("HK03", "Ý thức tổ chức kỷ luật", after=after)
+    flow.restart_hard()
+    # The typed answer reaches the new process, which knows the user is entering points.
+    ask = flow.say("HK03", "19", "Kết quả thực hiện nhiệm vụ được giao", timeout=40)
+    assert "Chấm điểm" in ask.body
+    record = _record(flow, "HK03")
+    assert record is not None and record.self_points == {"discipline": 19.0}
+    assert record.tasks[0].result == "on_time"
+    ask = flow.say("HK03", "70", "Điểm thưởng")
+    card = flow.say("HK03", "10", "Tự đánh giá kỳ 2026-10")
+    assert "Tổng: 99/100 — đề xuất xếp loại A" in card.body
