@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot import texts, updates
 from bot.conversation import StepRouter
 from bot.feature import Feature
-from bot.features import admin, auth, evaluation, general, qa, review
+from bot.features import admin, auth, evaluation, general, qa, reminders, review, summary
 from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
 from bot.menu import set_default_menus
@@ -37,7 +37,7 @@ from records import botstate
 log = logging.getLogger(__name__)
 
 # Order matters for the menu and /trogiup; `general` stays last (its catch-all handler).
-FEATURES: tuple[Feature, ...] = (auth.FEATURE, qa.FEATURE, admin.FEATURE, evaluation.FEATURE, review.FEATURE, general.FEATURE)
+FEATURES: tuple[Feature, ...] = (auth.FEATURE, qa.FEATURE, admin.FEATURE, evaluation.FEATURE, review.FEATURE, summary.FEATURE, reminders.FEATURE, general.FEATURE)
 ROUTER_KEY = "canbo.router"
 IGNORE_GROUP = -99
 MAIN_GROUP = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ USERS: dict[str, int] = {
     "HK02": 8_100_000_007,
     "HK03": 8_100_000_008,
 }
+ROSTER_TIME = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)  # everyone was on the roster before the periods
 PHONES = {code: f"+8490{i}00000{i}" for i, code in enumerate(USERS, 1)}
 
 
@@ -97,7 +99,7 @@ def seed(data_dir: Path) -> None:
                 cells = line.split(",")
                 cells[2] = phone
                 csv = csv.replace(line, ",".join(cells))
-            import_roster(session, data=csv.encode("utf-8"), filename="roster.csv")
+            import_roster(session, data=csv.encode("utf-8"), filename="roster.csv", now=ROSTER_TIME)
     finally:
         engine.dispose()
 

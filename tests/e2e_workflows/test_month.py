@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 
 from records.db import make_engine, session_scope
@@ -220,3 +223,29 @@ def test_restart_in_the_middle_of_self_assessment_resumes(flow: Flow) -> None:
     ask = flow.say("HK03", "70", "Điểm thưởng")
     card = flow.say("HK03", "10", "Tự đánh giá kỳ 2026-10")
     assert "Tổng: 99/100 — đề xuất xếp loại A" in card.body
+
+
+def test_summary_for_staff_with_chart_and_excel(flow: Flow) -> None:
+    before = flow.last_id("TU01")
+    text = flow.say("TU01", "/tonghop 2026-10 BD", "TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ 2026-10")
+    assert "Quận ủy Ba Đình (BD)" in text.body
+    assert "Đã nộp tự đánh giá: 2 (nộp muộn: 1)" in text.body
+    photo = flow.telegram.wait_for(USERS["TU01"], lambda m: m.photo is not None, after=before)
+    assert photo.photo is not None and photo.photo.data.startswith(b"\x89PNG")
+    doc = flow.telegram.wait_for(USERS["TU01"], lambda m: m.document is not None, after=before)
+    assert doc.document is not None and doc.document.file_name == "tong-hop-BD-2026-10.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(doc.document.data))
+    cells = [
+        str(c)
+        for ws in workbook.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for c in row
+        if c is not None
+    ]
+    assert "Phạm Thị Dung" in cells and "Hoàng Văn Em" in cells
+    assert "B" in cells
+    # Staff of another unit: refused; a typo in the unit code: named.
+    refused = flow.say("HK03", "/tonghop 2026-10 BD", "ngoài phạm vi")
+    assert "BD" in refused.body
+    flow.say("TU01", "/tonghop 2026-10 XYZ", "Không có đơn vị mã «XYZ»")
+    flow.say("TU01", "/tonghop 2026-13", "không hợp lệ")

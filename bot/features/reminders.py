@@ -1,0 +1,329 @@
+"""Scheduled workflow messages: reminders before/after deadlines, late lists to heads, automatic summaries to staff.
+
+One stored repeating job ("workflows:tick", every `CANBO_WORKFLOW_TICK_S` seconds, default 60) looks at the
+workflow clock. From `SEND_HOUR` local time each day it runs, at most once per day or period:
+- the reminder round of the day: `records.due.list_reminders` (the rules' days before/after each deadline), one
+  message per person listing exactly what they still have to do. Recipients go in person-id order and the last
+  one reached is saved after every message in the job's stored data, so a restart continues after them (a
+  kill -9 between a send and its save can repeat that one message; nobody is skipped). A 429 is retried by the
+  rate limiter and then by the round itself (waiting `retry_after`); a network error stops the round until the
+  next tick; a person who blocked the bot is passed over;
+- once the self-assessment deadline of the previous period has passed: to each head, who in their units
+  has still not submitted;
+- once the decision deadline has passed: the period summary (text, PNG, Excel) to each staff member.
+
+```mermaid
+stateDiagram-v2
+    [*] --> tick: every CANBO_WORKFLOW_TICK_S
+    tick --> round: today's round not finished (resume after the saved person)
+    round --> round: message sent → cursor saved
+    round --> tick: network error (resume next tick)
+    round --> late_lists: round finished (marked done for the day)
+    late_lists --> summaries: after the self-assessment deadline, once per period
+    summaries --> tick: after the decision deadline, once per period
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import texts_workflows as tw
+from bot.conversation import StepRouter
+from bot.feature import Feature
+from bot.features import workflow as wf
+from bot.features.summary import build_summary, default_unit_code, send_summary
+from bot.jobs import JobRegistry, schedule_job
+from bot.messages import escape
+from bot.services import services_of
+from records import access, botstate, due, people
+from records.errors import RecordsError
+from records.periods import Period, deadline
+from records.rules import Rules
+from records.views import DueItem
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "workflows:tick"
+TICK_KIND = "workflow_tick"
+RUNNING_KEY = "canbo.workflow.running"
+SEND_HOUR = 8  # local time: nothing is sent before 08:00
+MAX_LATE_LINES = 60
+MAX_SEND_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One person's reminder of the day."""
+
+    person_id: int
+    chat_id: int
+    html: str
+
+
+def render_reminder(items: Sequence[DueItem]) -> str:
+    lines = [tw.REMIND_HEADER]
+    for item in items:
+        what = tw.REMIND_KINDS.get(item.kind, item.kind).format(
+            period=item.period or "", subject=escape(item.subject_name)
+        )
+        if item.days_left == 0:
+            left = tw.REMIND_LEFT_TODAY
+        elif item.days_left > 0:
+            left = tw.REMIND_LEFT_DAYS.format(days=item.days_left)
+        else:
+            left = tw.REMIND_OVERDUE.format(days=-item.days_left)
+        lines.append("• " + tw.REMIND_DUE.format(what=what, deadline=wf.fmt_date(item.deadline), left=left))
+    return "\n".join(lines)
+
+
+def plan_reminders(session: Session, *, on: date, rules: Rules) -> list[Reminder]:
+    """The day's reminders, one per signed-in person, in person-id order (the round's stable order)."""
+    by_person: dict[int, list[DueItem]] = {}
+    chats: dict[int, int] = {}
+    for item in due.list_reminders(session, on=on, rules=rules):
+        chat = item.chat_id or item.telegram_user_id
+        if chat is None:
+            continue
+        by_person.setdefault(item.recipient_id, []).append(item)
+        chats[item.recipient_id] = chat
+    return [Reminder(pid, chats[pid], render_reminder(by_person[pid])) for pid in sorted(by_person)]
+
+
+def plan_late_lists(session: Session, *, on: date, period: Period, rules: Rules) -> list[Reminder]:
+    """For each signed-in head: who in their units has not submitted the period's self-assessment."""
+    late = [
+        i
+        for i in due.list_due(session, on=on, rules=rules, kinds=["self_assessment"])
+        if i.period == str(period) and i.days_left < 0
+    ]
+    if not late:
+        return []
+    units = {
+        i.subject_person_id: people.get_person(session, person_id=i.subject_person_id).unit_id for i in late
+    }
+    out = []
+    for person in people.list_people(session):
+        scope = access.scope_units(session, person_id=person.id, roles=["head"])
+        if not scope:
+            continue
+        mine = sorted(
+            {
+                i.subject_name
+                for i in late
+                if units[i.subject_person_id] in scope and i.subject_person_id != person.id
+            }
+        )
+        link = people.telegram_link_of(session, person_id=person.id)
+        if not mine or link is None:
+            continue
+        lines = [
+            tw.LATE_LIST_HEADER.format(
+                period=str(period), deadline=wf.fmt_date(deadline(rules, period, "self_assessment"))
+            )
+        ]
+        lines += [tw.LATE_LIST_LINE.format(name=escape(name)) for name in mine[:MAX_LATE_LINES]]
+        if len(mine) > MAX_LATE_LINES:
+            lines.append(f"… (+{len(mine) - MAX_LATE_LINES})")
+        out.append(Reminder(person.id, link.chat_id or link.telegram_user_id, "\n".join(lines)))
+    return out
+
+
+def staff_recipients(session: Session) -> list[tuple[int, int, str]]:
+    """(person id, chat id, unit code) of every signed-in staff member with a scope."""
+    out = []
+    for person in people.list_people(session):
+        roles = access.roles_of(session, person_id=person.id)
+        role_units = tuple((r.role, r.unit_id) for r in roles if r.role == "staff")
+        if not role_units:
+            continue
+        link = people.telegram_link_of(session, person_id=person.id)
+        code = default_unit_code(session, role_units=role_units)
+        if link is not None and code is not None:
+            out.append((person.id, link.chat_id or link.telegram_user_id, code))
+    return out
+
+
+# --- the stored state of the tick job --------------------------------------------------------------------
+
+
+def _load_state(engine: Any) -> dict[str, Any]:
+    for job in botstate.list_jobs(engine):
+        if job.name == TICK_JOB:
+            return dict(job.data)
+    return {}
+
+
+def _save_state(engine: Any, state: dict[str, Any], interval_s: int) -> None:
+    botstate.save_job(
+        engine, name=TICK_JOB, kind=TICK_KIND, run_at=datetime.now(UTC), interval_s=interval_s, data=state
+    )
+
+
+async def _send_one(context: ContextTypes.DEFAULT_TYPE, reminder: Reminder) -> bool:
+    """Deliver one message, waiting out 429s; False on a network problem (the round stops, resumes later)."""
+    for attempt in range(MAX_SEND_ATTEMPTS):
+        try:
+            await context.bot.send_message(reminder.chat_id, reminder.html, parse_mode=ParseMode.HTML)
+            return True
+        except RetryAfter as exc:
+            wait = (
+                exc.retry_after.total_seconds()
+                if isinstance(exc.retry_after, timedelta)
+                else float(exc.retry_after)
+            )
+            await asyncio.sleep(max(wait, 0.5))
+        except Forbidden:
+            log.info("person %s blocked the bot: passed over", reminder.person_id)
+            return True
+        except TelegramError as exc:
+            log.warning(
+                "send to person %s failed (%s), attempt %d",
+                reminder.person_id,
+                type(exc).__name__,
+                attempt + 1,
+            )
+            await asyncio.sleep(min(2.0**attempt, 30.0))
+    return False
+
+
+async def run_round(
+    context: ContextTypes.DEFAULT_TYPE,
+    key: str,
+    reminders: Sequence[Reminder],
+    state: dict[str, Any],
+    interval_s: int,
+) -> bool:
+    """Send `reminders` after the saved cursor of round `key`; True when the round finished."""
+    engine = services_of(context).db
+    current = state.get("round") or {}
+    cursor = int(current.get("cursor", 0)) if current.get("key") == key else 0
+    pending = [r for r in reminders if r.person_id > cursor]
+    log.info(
+        "round %s: %d to send (%d already sent before a restart)",
+        key,
+        len(pending),
+        len(reminders) - len(pending),
+    )
+    for reminder in pending:
+        if not await _send_one(context, reminder):
+            return False
+        state["round"] = {"key": key, "cursor": reminder.person_id}
+        await asyncio.to_thread(_save_state, engine, state, interval_s)
+    state["round"] = {}
+    return True
+
+
+async def tick(context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    """The repeating job: start today's work in the background unless it is already running."""
+    app = context.application
+    if app.bot_data.get(RUNNING_KEY):
+        return
+    app.bot_data[RUNNING_KEY] = True
+
+    async def work() -> None:
+        try:
+            await run_due_work(context)
+        except RecordsError as exc:
+            log.warning("workflow tick stopped: %s", exc.code)
+        finally:
+            app.bot_data[RUNNING_KEY] = False
+
+    app.create_task(work(), name="workflow-tick")
+
+
+async def run_due_work(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reminders of the day, late lists and summaries of the previous period, each once."""
+    services = services_of(context)
+    rules = wf.rules_of(context)
+    interval_s = _tick_seconds()
+    local = wf.now_of(context).astimezone(ZoneInfo(services.settings.timezone))
+    if local.hour < SEND_HOUR:
+        return
+    today = local.date()
+    state = await asyncio.to_thread(_load_state, services.db)
+    done: dict[str, str] = dict(state.get("done") or {})
+    state["done"] = done
+    if done.get("remind") != today.isoformat():
+        reminders = await wf.in_session(context, lambda s: plan_reminders(s, on=today, rules=rules))
+        if not await run_round(context, f"remind:{today.isoformat()}", reminders, state, interval_s):
+            return
+        done["remind"] = today.isoformat()
+        await asyncio.to_thread(_save_state, services.db, state, interval_s)
+        log.info("reminder round of %s finished: %d people", today.isoformat(), len(reminders))
+    previous = Period.containing(today, rules.period).previous
+    if today > deadline(rules, previous, "self_assessment") and done.get("late") != str(previous):
+        lists = await wf.in_session(
+            context, lambda s: plan_late_lists(s, on=today, period=previous, rules=rules)
+        )
+        if not await run_round(context, f"late:{previous}", lists, state, interval_s):
+            return
+        done["late"] = str(previous)
+        await asyncio.to_thread(_save_state, services.db, state, interval_s)
+    if today > deadline(rules, previous, "decision") and done.get("summary") != str(previous):
+        await _send_summaries(context, previous, rules)
+        done["summary"] = str(previous)
+        await asyncio.to_thread(_save_state, services.db, state, interval_s)
+
+
+async def _send_summaries(context: ContextTypes.DEFAULT_TYPE, period: Period, rules: Rules) -> None:
+    staff = await wf.in_session(context, staff_recipients)
+    for person_id, chat_id, code in staff:
+        summary = await wf.in_session(
+            context,
+            lambda s, pid=person_id, unit=code: build_summary(  # type: ignore[misc]
+                s, actor_id=pid, unit_code=unit, period=str(period), rules=rules
+            ),
+        )
+        try:
+            await send_summary(context, chat_id, summary, header=tw.SUMMARY_AUTO_HEADER)
+        except TelegramError as exc:
+            log.warning("summary to person %s failed: %s", person_id, type(exc).__name__)
+
+
+def _tick_seconds() -> int:
+    raw = os.environ.get("CANBO_WORKFLOW_TICK_S", "60")
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        return 60
+
+
+async def _ensure_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Store the tick job (once); restore_jobs re-creates it at every later start."""
+    services = services_of(context)
+    interval_s = _tick_seconds()
+    stored = await asyncio.to_thread(botstate.list_jobs, services.db)
+    existing = next((j for j in stored if j.name == TICK_JOB), None)
+    if existing is not None and existing.interval_s == interval_s:
+        return
+    await schedule_job(
+        context.application,
+        name=TICK_JOB,
+        kind=TICK_KIND,
+        run_at=datetime.now(UTC) + timedelta(seconds=1),
+        interval_s=interval_s,
+        data=existing.data if existing is not None else {},
+    )
+
+
+def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    wf.setup(app)
+    jobs.add_kind(TICK_KIND, tick)
+    if app.job_queue is not None:
+        app.job_queue.run_once(_ensure_tick, when=1, name="workflows:ensure-tick")
+
+
+FEATURE = Feature(name="reminders", install=install)

@@ -1,0 +1,160 @@
+"""/tonghop [kỳ] [đơn vị]: the period summary as a message, the PNG chart and the Excel file, within the user's scope.
+
+```mermaid
+stateDiagram-v2
+    [*] --> check: /tonghop [kỳ] [mã đơn vị]
+    check --> refused: bad period / unknown unit / outside the scope (what to type instead)
+    check --> sent: text summary, PNG chart, Excel workbook
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+from sqlmodel import Session
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot import texts_workflows as tw
+from bot.access import CurrentUser, ensure_private, ensure_signed_in
+from bot.conversation import StepRouter
+from bot.feature import CommandSpec, Feature
+from bot.features import workflow as wf
+from bot.jobs import JobRegistry
+from bot.messages import escape
+from bot.replies import reply_html, send_html
+from records import access, people
+from records.charts import render_summary_png
+from records.errors import NotFound, PermissionDenied, RecordsError
+from records.export_xlsx import summary_xlsx_bytes
+from records.rules import Rules
+from records.summary import PeriodSummary, render_summary_text, summarize_period
+
+log = logging.getLogger(__name__)
+
+SUMMARY_ROLES = ("staff", "head", "admin")
+
+
+def default_unit_code(session: Session, *, role_units: tuple[tuple[str, int], ...]) -> str | None:
+    """The widest unit the person summarises (staff, head or admin scope), or None."""
+    candidates = sorted(
+        {unit_id for role, unit_id in role_units if role in SUMMARY_ROLES},
+        key=lambda uid: access.unit_depth(session, uid),
+    )
+    if not candidates:
+        return None
+    units = {u.id: u.code for u in people.list_units(session)}
+    return units.get(candidates[0])
+
+
+def build_summary(
+    session: Session, *, actor_id: int | None, unit_code: str, period: str, rules: Rules
+) -> PeriodSummary:
+    return summarize_period(
+        session, unit_code=unit_code, period=period, rules=rules, actor_id=actor_id, include_people=True
+    )
+
+
+async def send_summary(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, summary: PeriodSummary, *, header: str = ""
+) -> None:
+    """The summary text, then the chart and the workbook (rendered off the event loop)."""
+    text = escape(render_summary_text(summary))
+    await send_html(context, chat_id, (header + "\n\n" if header else "") + f"<pre>{text}</pre>")
+    png = await asyncio.to_thread(render_summary_png, summary)
+    unit = escape(f"{summary.unit_name} ({summary.unit_code})")
+    await context.bot.send_photo(
+        chat_id,
+        photo=png,
+        caption=tw.SUMMARY_CHART_CAPTION.format(period=summary.period, unit=unit),
+        parse_mode=ParseMode.HTML,
+    )
+    workbook = await asyncio.to_thread(summary_xlsx_bytes, summary)
+    await context.bot.send_document(
+        chat_id,
+        document=io.BytesIO(workbook),
+        filename=f"tong-hop-{summary.unit_code}-{summary.period}.xlsx",
+        caption=tw.SUMMARY_XLSX_CAPTION.format(period=summary.period, unit=unit),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/tonghop [kỳ] [mã đơn vị] (either order); defaults: the previous period, the user's widest unit."""
+    if not await ensure_private(update, context):
+        return
+    user = await ensure_signed_in(update, context)
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    rules = wf.rules_of(context)
+    period = str(wf.current_period(context).previous)
+    unit_code: str | None = None
+    for arg in (context.args or [])[:2]:
+        parsed = wf.parse_period(arg, rules)
+        if parsed is not None:
+            period = str(parsed)
+        elif any(ch.isdigit() for ch in arg) and ("-" in arg or "/" in arg):
+            await reply_html(
+                update,
+                context,
+                tw.BAD_PERIOD.format(value=escape(arg[:20]), example=wf.period_example(rules)),
+            )
+            return
+        else:
+            unit_code = arg.strip().upper()
+    if len(context.args or []) > 2:
+        await reply_html(update, context, tw.SUMMARY_USAGE.format(example=wf.period_example(rules)))
+        return
+    await _reply_summary(update, context, user, chat.id, period=period, unit_code=unit_code)
+
+
+async def _reply_summary(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    chat_id: int,
+    *,
+    period: str,
+    unit_code: str | None,
+) -> None:
+    rules = wf.rules_of(context)
+    role_units = user.role_units
+    if unit_code is None:
+        unit_code = await wf.in_session(context, lambda s: default_unit_code(s, role_units=role_units))
+        if unit_code is None:
+            await reply_html(update, context, tw.SUMMARY_NO_SCOPE)
+            return
+    code = unit_code
+    try:
+        summary = await wf.in_session(
+            context,
+            lambda s: build_summary(s, actor_id=user.person_id, unit_code=code, period=period, rules=rules),
+        )
+    except NotFound:
+        await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code)))
+        return
+    except PermissionDenied:
+        await reply_html(update, context, tw.SUMMARY_OUT_OF_SCOPE.format(value=escape(code)))
+        return
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    log.info("summary of a unit sent for period %s", period)
+    await send_summary(context, chat_id, summary)
+
+
+def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    wf.setup(app)
+    app.add_handler(CommandHandler("tonghop", summary_command))
+
+
+FEATURE = Feature(
+    name="summary",
+    install=install,
+    commands=(CommandSpec("tonghop", tw.COMMAND_DESCRIPTIONS["tonghop"], frozenset(SUMMARY_ROLES)),),
+)
