@@ -89,7 +89,11 @@ class SentenceTransformerEmbedder:
             raise EmbeddingModelUnavailable(f"cannot load model from {path}: {exc}", model=str(path)) from exc
         self._lock = threading.Lock()
         self.name = f"st:{path.resolve().name}"
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         self.dim = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
