@@ -16,6 +16,7 @@ _EFFECTIVE_RE = re.compile(
     re.IGNORECASE,
 )
 _EVIDENCE_MAX = 300
+_LIST_ITEM_RE = re.compile(r"^\s*(?:[a-zđ]\s*\)|[-+•]\s|\d{1,2}\s*[.)]\s)")
 
 
 def sentences(text: str) -> list[str]:
@@ -45,18 +46,29 @@ def find_relations(
     found: list[Relation] = []
     seen: set[tuple[RelationKind, str]] = set()
     candidates = ([title] if title else []) + sentences(text)
+    carried: RelationKind | None = None  # "Các văn bản sau đây hết hiệu lực:" applies to the list below it
+    intro = ""
     for sentence in candidates:
         kind = _kind_of(sentence, is_guidance=is_guidance)
         if kind is None and sentence is title and is_guidance:
             kind = RelationKind.GUIDES
+        evidence = sentence
+        if kind is None and carried is not None and _LIST_ITEM_RE.match(sentence):
+            kind = carried
+            evidence = f"{intro} {sentence}"
+        elif not _LIST_ITEM_RE.match(sentence):
+            carried = None
         if kind is None:
             continue
-        for number in find_numbers(sentence):
+        numbers = find_numbers(sentence)
+        if not numbers and sentence.rstrip().endswith(":"):
+            carried, intro = kind, sentence
+        for number in numbers:
             if number in own_numbers or (kind, number) in seen:
                 continue
             seen.add((kind, number))
-            evidence = sentence if len(sentence) <= _EVIDENCE_MAX else sentence[: _EVIDENCE_MAX - 1] + "…"
-            found.append(Relation(kind=kind, target_number=number, evidence=evidence))
+            quoted = evidence if len(evidence) <= _EVIDENCE_MAX else evidence[: _EVIDENCE_MAX - 1] + "…"
+            found.append(Relation(kind=kind, target_number=number, evidence=quoted))
     return found
 
 

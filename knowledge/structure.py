@@ -314,6 +314,7 @@ def parse_body(lines: list[str]) -> Body:
         if index in attach_at:
             end, attach_label = attach_at.pop(index)
             builder.start_attachment(attach_label or "Văn bản kèm theo")
+            pending_title = None
             if end > index:
                 index = end
                 continue
@@ -406,17 +407,24 @@ def parse_body(lines: list[str]) -> Body:
             continue
         builder.add_text(line)
         index += 1
-    used = {heading for unit in builder.units for heading in unit.path}
-    for position, _, path in reversed(builder.path_marks):
+    carried = {heading for unit in builder.units for heading in unit.heading_lines}
+    keep = [
+        any(b.lines or b.points for b in unit.blocks) or bool(unit.heading and unit.heading not in carried)
+        for unit in builder.units
+    ]
+    used = {heading for unit, kept in zip(builder.units, keep, strict=True) if kept for heading in unit.path}
+    inserts: dict[int, list[Unit]] = {}
+    for position, _, path in builder.path_marks:
         if path and path[-1] not in used:
             # a heading with nothing under it (an empty chapter, a truncated excerpt): keep its words
             empty = Unit(None, path[-1], [], path[:-1], blocks=[Block(None, [])], in_attachment=False)
-            builder.units.insert(position, empty)
+            inserts.setdefault(position, []).append(empty)
             used.add(path[-1])
-    carried = {heading for unit in builder.units for heading in unit.heading_lines}
-    body.units = [
-        unit
-        for unit in builder.units
-        if any(b.lines or b.points for b in unit.blocks) or (unit.heading and unit.heading not in carried)
-    ]
+    units: list[Unit] = []
+    for position, (unit, kept) in enumerate(zip(builder.units, keep, strict=True)):
+        units.extend(inserts.pop(position, []))
+        if kept:
+            units.append(unit)
+    units.extend(unit for extra in inserts.values() for unit in extra)
+    body.units = units
     return body

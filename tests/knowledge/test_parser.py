@@ -323,3 +323,50 @@ def test_quoted_articles_inside_an_amendment_do_not_break_the_numbering() -> Non
     assert [c.article for c in doc.chunks] == [1, 2]
     assert "“Điều 5. Tỷ lệ xếp loại" in doc.chunks[0].text
     assert [(r.kind.value, r.target_number) for r in doc.meta.relations] == [("amends", "3814-QĐ/TU")]
+
+
+WEB_COPY = """CHÍNH PHỦ
+-------
+CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Độc lập - Tự do - Hạnh phúc
+---------------
+Số: 138/2020/NĐ-CP
+Hà Nội, ngày 27 tháng 11 năm 2020
+
+NGHỊ ĐỊNH
+QUY ĐỊNH VỀ TUYỂN DỤNG, SỬ DỤNG VÀ QUẢN LÝ CÔNG CHỨC
+Căn cứ Luật Tổ chức Chính phủ ngày 19 tháng 6 năm 2015;
+Chính phủ ban hành Nghị định quy định về tuyển dụng, sử dụng và quản lý công chức.
+Chương I
+QUY ĐỊNH CHUNG
+Điều 1. Phạm vi điều chỉnh
+Nghị định này quy định về tuyển dụng, sử dụng và quản lý công chức.
+Chương II
+ĐIỀU KHOẢN THI HÀNH
+Điều 2. Hiệu lực thi hành
+1. Nghị định này có hiệu lực thi hành kể từ ngày ký ban hành.
+2. Các văn bản sau đây hết hiệu lực kể từ ngày Nghị định này có hiệu lực thi hành:
+a) Nghị định số 24/2010/NĐ-CP ngày 15 tháng 3 năm 2010 của Chính phủ;
+b) Nghị định số 93/2010/NĐ-CP ngày 31 tháng 8 năm 2010 của Chính phủ.
+
+Nơi nhận:
+- Ban Bí thư Trung ương Đảng;
+TM. CHÍNH PHỦ
+THỦ TƯỚNG
+"""
+
+
+def test_a_web_copy_of_a_decree() -> None:
+    doc = parse_text(WEB_COPY, source_name="nd.txt")
+    meta = doc.meta
+    assert (meta.number, meta.doc_type, meta.issuer) == ("138/2020/NĐ-CP", "NGHỊ ĐỊNH", "CHÍNH PHỦ")
+    assert meta.title == "QUY ĐỊNH VỀ TUYỂN DỤNG, SỬ DỤNG VÀ QUẢN LÝ CÔNG CHỨC"
+    assert meta.effective == meta.issued == date(2020, 11, 27)
+    assert [(r.kind, r.target_number) for r in meta.relations] == [
+        (RelationKind.REPLACES, "24/2010/NĐ-CP"),
+        (RelationKind.REPLACES, "93/2010/NĐ-CP"),
+    ]
+    assert meta.relations[0].evidence.startswith("Các văn bản sau đây hết hiệu lực")
+    assert [c.article for c in doc.chunks] == [None, 1, 2]
+    assert doc.chunks[0].text.startswith("Căn cứ Luật Tổ chức Chính phủ")
+    assert "Ban Bí thư" not in doc.chunks[-1].text
