@@ -37,7 +37,16 @@ from records import botstate
 log = logging.getLogger(__name__)
 
 # Order matters for the menu and /trogiup; `general` stays last (its catch-all handler).
-FEATURES: tuple[Feature, ...] = (auth.FEATURE, qa.FEATURE, admin.FEATURE, evaluation.FEATURE, review.FEATURE, summary.FEATURE, reminders.FEATURE, general.FEATURE)
+FEATURES: tuple[Feature, ...] = (
+    auth.FEATURE,
+    qa.FEATURE,
+    admin.FEATURE,
+    evaluation.FEATURE,
+    review.FEATURE,
+    summary.FEATURE,
+    reminders.FEATURE,
+    general.FEATURE,
+)
 ROUTER_KEY = "canbo.router"
 IGNORE_GROUP = -99
 MAIN_GROUP = 0
@@ -99,6 +108,7 @@ def build_application(
     api_base: str,
     features: Sequence[Feature] = FEATURES,
     concurrency: int = 64,
+    rate_limit: float = 30.0,
 ) -> Application:  # type: ignore[type-arg]
     """The bot, talking to the Bot API at `api_base` (Telegram's, or a local one in tests)."""
     base = api_base.rstrip("/")
@@ -107,7 +117,7 @@ def build_application(
         .token(token)
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=rate_limit, max_retries=3))
         .concurrent_updates(concurrency)
         .connection_pool_size(concurrency + 8)
         .post_init(_post_init)

@@ -120,6 +120,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         services,
         token=settings.telegram_bot_token.get_secret_value(),
         api_base=settings.telegram_api_base,
+        rate_limit=settings.telegram_rate_limit,
     )
     try:
         if settings.webhook_url and settings.webhook_secret is not None:

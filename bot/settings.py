@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, alias="CANBO_WEBHOOK_SECRET")
     webhook_listen: str = Field(default="0.0.0.0", alias="CANBO_WEBHOOK_LISTEN")
     webhook_port: int = Field(default=8443, alias="CANBO_WEBHOOK_PORT")
+    # Outgoing messages per second over all chats (Telegram's limit is about 30); 0 disables the cap.
+    telegram_rate_limit: float = Field(default=30.0, ge=0, alias="CANBO_TELEGRAM_RATE_LIMIT")
 
     # --- Storage ------------------------------------------------------------------------------
     data_dir: Path = Field(default=Path("data"), alias="CANBO_DATA_DIR")
@@ -45,7 +47,9 @@ class Settings(BaseSettings):
     rules_file: Path | None = Field(default=None, alias="CANBO_RULES_FILE")  # default: Hà Nội monthly
     timezone: str = Field(default="Asia/Ho_Chi_Minh", alias="CANBO_TIMEZONE")
     qa_requires_login: bool = Field(default=False, alias="CANBO_QA_REQUIRES_LOGIN")
-    support_contact: str = Field(default="Ban Tổ chức (bộ phận quản trị hệ thống)", alias="CANBO_SUPPORT_CONTACT")
+    support_contact: str = Field(
+        default="Ban Tổ chức (bộ phận quản trị hệ thống)", alias="CANBO_SUPPORT_CONTACT"
+    )
     log_level: str = Field(default="INFO", alias="CANBO_LOG_LEVEL")
 
     @field_validator("telegram_bot_token")

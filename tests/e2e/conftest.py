@@ -96,11 +96,13 @@ def bot_world(tmp_path_factory: pytest.TempPathFactory, sample_data_template: Pa
         world.add_user(INVITED_ID, "Mời", phone_number="+84909999999")
         world.add_user(STRANGER_ID, "Lạ", phone_number="+84912345678")
         world.add_user(IMPOSTOR_ID, "Giả", phone_number="+84987654321")
-        bot = BotProcess(telegram, data_dir).start(timeout=120)
+        bot_world = BotWorld(
+            telegram=telegram, bot=BotProcess(telegram, data_dir).start(timeout=120), data_dir=data_dir
+        )
         try:
-            yield BotWorld(telegram=telegram, bot=bot, data_dir=data_dir)
+            yield bot_world
         finally:
-            bot.stop()
+            bot_world.bot.stop()  # the current process (a restart test replaces it)
 
 
 def button_answer(bw: BotWorld, query_id: str, *, timeout: float = 15.0) -> str:
