@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Iterator, Sequence
@@ -9,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text
+import psycopg
+from sqlalchemy import JSON, Date, DateTime, bindparam, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from records.errors import ValidationFailed
@@ -135,7 +137,14 @@ class DemoAccount:
     unit_code: str
 
 
-# The demo cell: Chi bộ Văn phòng Ban Tổ chức Thành ủy, under Ban Tổ chức Thành ủy (BTC) under the Thành ủy.
+# The fixed demo accounts (present whatever `people` and `seed`; sign in with the phone number):
+#   cadre     DEMO-CADRE     0880000001  Nguyễn Văn An   in BTC-VP; manager DEMO-REVIEWER
+#   reviewer  DEMO-REVIEWER  0880000002  Trần Thị Bình   reviewer of BTC-VP; manager DEMO-HEAD
+#   head      DEMO-HEAD      0880000003  Lê Văn Cường    head (and reviewer) of BTC-VP
+#   staff     DEMO-STAFF     0880000004  Phạm Thị Dung   staff over BTC and over the whole city (TU-HN)
+#   admin     DEMO-ADMIN     0880000005  Hoàng Văn Em    admin over TU-HN
+# BTC-VP = Chi bộ Văn phòng Ban Tổ chức Thành ủy, under BTC (Ban Tổ chức Thành ủy), under TU-HN (Thành ủy Hà Nội).
+# Generated people have codes CB000001… and 09xxxxxxxx phones; every unit has a head, most a deputy (reviewer).
 DEMO_UNIT_CODE = "BTC-VP"
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("cadre", "DEMO-CADRE", "Nguyễn Văn An", "0880000001", "Chuyên viên", DEMO_UNIT_CODE),
@@ -248,7 +257,8 @@ def _plan(n_people: int, seed: int, now: datetime) -> _Plan:
     rng = random.Random(seed)
     plan = _Plan(units=_build_units(n_people, rng))
     by_code = {u.code: u for u in plan.units}
-    leaves = [u for u in plan.units if not any(c.parent == u.id for c in plan.units)] or plan.units
+    parents = {u.parent for u in plan.units}
+    leaves = [u for u in plan.units if u.id not in parents] or plan.units
     heads: dict[int, int] = {}  # unit id → head person id
 
     def add_person(code: str, name: str, phone: str, position: str, unit: _Unit) -> int:
@@ -342,9 +352,59 @@ def _chunks(rows: Sequence[dict[str, Any]], size: int = BATCH) -> Iterator[Seque
 
 
 def _insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """Bulk insert: COPY on Postgres (psycopg), batched executemany elsewhere; same transaction either way."""
+    if not rows:
+        return 0
+    driver = conn.connection.driver_connection
+    if isinstance(driver, psycopg.Connection):
+        columns = list(rows[0])
+        json_columns = {c.name for c in table.__table__.columns if isinstance(c.type, JSON)}
+        names = ", ".join(f'"{c}"' for c in columns)
+        with driver.cursor() as cur, cur.copy(f'COPY "{table.__tablename__}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        json.dumps(row[c]) if c in json_columns and row[c] is not None else row[c]
+                        for c in columns
+                    ]
+                )
+        return len(rows)
+    if conn.dialect.name == "sqlite":
+        _insert_sqlite(conn, table, rows)
+        return len(rows)
     for chunk in _chunks(rows):
         conn.execute(insert(table), list(chunk))
     return len(rows)
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    # The text form SQLAlchemy's SQLite DATETIME stores (UTC, microseconds, no offset).
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _insert_sqlite(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """executemany on the driver with values converted per column type once (SQLAlchemy's per-value bind
+    processing costs more than the insert itself at this size)."""
+    columns = list(rows[0])
+    types = {c.name: c.type for c in table.__table__.columns}
+    converters: list[Any] = []
+    for name in columns:
+        kind = types[name]
+        if isinstance(kind, JSON):
+            converters.append(lambda v: None if v is None else json.dumps(v))
+        elif isinstance(kind, DateTime) or getattr(kind, "impl", None).__class__ is DateTime:
+            converters.append(lambda v: None if v is None else _sqlite_datetime(v))
+        elif isinstance(kind, Date):
+            converters.append(lambda v: None if v is None else v.isoformat())
+        else:
+            converters.append(None)
+    pairs = list(zip(columns, converters, strict=True))
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.__tablename__}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+    for chunk in _chunks(rows, 20_000):
+        conn.exec_driver_sql(
+            sql, [tuple(conv(row[c]) if conv else row[c] for c, conv in pairs) for row in chunk]
+        )
 
 
 def _deadline(period: str, day: int) -> datetime:

@@ -255,9 +255,11 @@ def render_summary_text(summary: PeriodSummary, *, max_units: int = 30) -> str:
         lines += [f"  ⚠ {b.describe()}" for b in summary.breaches]
     else:
         lines.append("Tỷ lệ xếp loại: không có đơn vị vượt mức quy định.")
-    late_units = [u for u in summary.units if u.counts.missing]
+    late_units = sorted(
+        (u for u in summary.units if u.counts.missing), key=lambda u: (-u.counts.missing, u.code)
+    )
     if late_units:
-        lines.append("Đơn vị còn người chưa nộp:")
+        lines.append("Đơn vị còn người chưa nộp (nhiều nhất trước):")
         for u in late_units[:max_units]:
             lines.append(f"  • {u.name} ({u.code}): {u.counts.missing}/{u.counts.expected}")
         if len(late_units) > max_units:
@@ -324,8 +326,12 @@ def _period_end(period: Period) -> datetime:
     return datetime.combine(period.end + timedelta(days=1), time(), tzinfo=UTC)
 
 
-def _missing_condition(period: str) -> ColumnElement[bool]:
+def _missing_condition(period: str, dialect: str) -> ColumnElement[bool]:
+    """People without a record for the period: an anti-join on Postgres; on SQLite `NOT IN` (one list of the
+    period's person ids) is ~5x faster than a correlated NOT EXISTS. person_id is never NULL."""
     E, P, _ = _tables()
+    if dialect == "sqlite":
+        return P.c.id.not_in(select(E.c.person_id).where(E.c.period == period).scalar_subquery())
     return ~exists().where(and_(E.c.person_id == P.c.id, E.c.period == period))
 
 
@@ -335,62 +341,54 @@ def _aggregate_counts(
     """Per-unit counts for a period with two GROUP BY queries (records, and people without a record)."""
     E, P, _ = _tables()
     conn = session.connection()
-    acc: dict[int, dict[str, Any]] = {}
-
-    def slot(unit_id: int) -> dict[str, Any]:
-        return acc.setdefault(
-            unit_id,
-            {
-                "expected": 0,
-                "submitted": 0,
-                "late": 0,
-                "reviewed": 0,
-                "decided": 0,
-                "unrecorded": 0,
-                "grades": {},
-            },
-        )
-
+    # Per unit: expected, submitted, late, reviewed, decided, unrecorded, grades.
+    acc: dict[int, list[Any]] = {}
     rows = conn.execute(
         select(E.c.unit_id, E.c.state, E.c.late, E.c.final_grade, func.count())
         .where(E.c.period == str(period), _unit_filter(E.c.unit_id, unit_ids, everything))
         .group_by(E.c.unit_id, E.c.state, E.c.late, E.c.final_grade)
     )
     for unit_id, state, late, grade, n in rows:
-        c = slot(unit_id)
-        c["expected"] += n
+        c = acc.get(unit_id)
+        if c is None:
+            c = acc[unit_id] = [0, 0, 0, 0, 0, 0, {}]
+        c[0] += n
         if state in SUBMITTED_STATES:
-            c["submitted"] += n
-            c["late"] += n if late else 0
-        if state in ("reviewed", "decided"):
-            c["reviewed"] += n
-        if state == "decided":
-            c["decided"] += n
-            if grade:
-                c["grades"][grade] = c["grades"].get(grade, 0) + n
+            c[1] += n
+            if late:
+                c[2] += n
+            if state == "reviewed" or state == "decided":
+                c[3] += n
+                if state == "decided":
+                    c[4] += n
+                    if grade:
+                        c[6][grade] = c[6].get(grade, 0) + n
     missing = conn.execute(
         select(P.c.unit_id, func.count())
         .where(
             P.c.active.is_(True),
             P.c.created_at < _period_end(period),
             _unit_filter(P.c.unit_id, unit_ids, everything),
-            _missing_condition(str(period)),
+            _missing_condition(str(period), conn.dialect.name),
         )
         .group_by(P.c.unit_id)
     )
     for unit_id, n in missing:
-        slot(unit_id)["expected"] += n
-        slot(unit_id)["unrecorded"] += n
+        c = acc.get(unit_id)
+        if c is None:
+            c = acc[unit_id] = [0, 0, 0, 0, 0, 0, {}]
+        c[0] += n
+        c[5] += n
     return {
         unit_id: Counts(
-            expected=c["expected"],
-            submitted=c["submitted"],
-            late=c["late"],
-            missing=c["expected"] - c["submitted"],
-            reviewed=c["reviewed"],
-            decided=c["decided"],
-            grades=c["grades"],
-            unrecorded=c["unrecorded"],
+            expected=c[0],
+            submitted=c[1],
+            late=c[2],
+            missing=c[0] - c[1],
+            reviewed=c[3],
+            decided=c[4],
+            grades=c[6],
+            unrecorded=c[5],
         )
         for unit_id, c in acc.items()
     }
@@ -446,7 +444,7 @@ def _people_rows(
             P.c.active.is_(True),
             P.c.created_at < _period_end(period),
             _unit_filter(P.c.unit_id, unit_ids, everything),
-            _missing_condition(str(period)),
+            _missing_condition(str(period), conn.dialect.name),
         )
     )
     for pid, code, name, position, unit_id in missing:
