@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ USERS: dict[str, int] = {
     "HK02": 8_100_000_007,
     "HK03": 8_100_000_008,
 }
-ROSTER_TIME = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)  # everyone was on the roster before the periods
+ROSTER_TIME = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)  # on the roster from October 2026
 PHONES = {code: f"+8490{i}00000{i}" for i, code in enumerate(USERS, 1)}
 
 
@@ -111,20 +112,19 @@ def sign_in_all(flow: Flow, codes: list[str] | None = None) -> None:
         flow.telegram.wait_for_text(USERS[code], "Đã liên kết tài khoản", after=shared.message_id)
 
 
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
-    """The real bot on a simulated clock starting 2026-10-02 09:00 (Hà Nội), everyone signed in."""
-    root = tmp_path_factory.mktemp("workflows")
+@contextmanager
+def running_flow(root: Path, *, start: str, env: dict[str, str] | None = None) -> Iterator[Flow]:
+    """A seeded database, a local Bot API with the users, the real bot on a clock file starting at `start`."""
     data_dir = root / "data"
     seed(data_dir)
     clock_file = root / "now.txt"
-    clock_file.write_text("2026-10-02T09:00:00+07:00", encoding="utf-8")
-    env = {"CANBO_NOW_FILE": str(clock_file)}
+    clock_file.write_text(start, encoding="utf-8")
+    full_env = {"CANBO_NOW_FILE": str(clock_file), **(env or {})}
     with FakeTelegram() as telegram:
         for code, uid in USERS.items():
             telegram.world.add_user(uid, code, phone_number=PHONES[code])
-        bot = BotProcess(telegram, data_dir, env=env).start(timeout=120)
-        world = Flow(telegram=telegram, bot=bot, data_dir=data_dir, clock_file=clock_file, env=env)
+        bot = BotProcess(telegram, data_dir, env=full_env).start(timeout=120)
+        world = Flow(telegram=telegram, bot=bot, data_dir=data_dir, clock_file=clock_file, env=full_env)
         try:
             sign_in_all(world)
             yield world
@@ -134,3 +134,10 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
             line for line in world.bot.output().splitlines() if " ERROR " in line or "Traceback" in line
         ]
         assert not problems, "the bot logged errors:\n" + "\n".join(problems[:20])
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
+    """The real bot on a simulated clock starting 2026-10-02 09:00 (Hà Nội), everyone signed in."""
+    with running_flow(tmp_path_factory.mktemp("workflows"), start="2026-10-02T09:00:00+07:00") as world:
+        yield world

@@ -1,0 +1,109 @@
+"""Reminders, late lists and automatic summaries on a simulated clock, with injected 429s, through the real bot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bot.localapi import ChatMessage
+from records.db import make_engine, session_scope
+from records.evaluations import TaskInput, plan_tasks
+from records.people import find_person_by_code
+from records.rules import default_rules
+from tests.e2e_workflows.conftest import USERS, Flow, running_flow
+
+pytestmark = pytest.mark.slow
+
+SETTLE_S = 4.0  # a few ticks (1 s each) with nothing new to send
+
+
+@pytest.fixture(scope="module")
+def rflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
+    with running_flow(
+        tmp_path_factory.mktemp("reminders"),
+        start="2026-10-02T07:00:00+07:00",  # before 08:00: nothing is sent yet
+        env={"CANBO_WORKFLOW_TICK_S": "1"},
+    ) as world:
+        yield world
+
+
+def reminders_of(flow: Flow, code: str, fragment: str = "Nhắc việc") -> list[ChatMessage]:
+    return [m for m in flow.telegram.world.bot_messages(USERS[code]) if fragment in m.body]
+
+
+def wait_reminders(
+    flow: Flow, codes: list[str], count: int, fragment: str = "Nhắc việc", timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(len(reminders_of(flow, c, fragment)) >= count for c in codes):
+            return
+        time.sleep(0.2)
+    got = {c: len(reminders_of(flow, c, fragment)) for c in codes}
+    raise AssertionError(f"expected {count} message(s) with {fragment!r} each, got {got}")
+
+
+def test_nothing_before_the_sending_hour(rflow: Flow) -> None:
+    time.sleep(SETTLE_S)
+    assert all(not reminders_of(rflow, code) for code in USERS)
+
+
+def test_plan_reminder_goes_to_everyone_once_despite_429s(rflow: Flow) -> None:
+    rflow.telegram.world.fail_next_sends(3, retry_after=1)
+    rejected_before = rflow.telegram.world.rejected_sends
+    rflow.set_now("2026-10-02T09:00:00+07:00")
+    wait_reminders(rflow, list(USERS), 1)
+    time.sleep(SETTLE_S)
+    for code in USERS:
+        messages = reminders_of(rflow, code)
+        assert len(messages) == 1, code
+        assert "Đăng ký kế hoạch kỳ 2026-10" in messages[0].body and "còn 3 ngày" in messages[0].body
+    assert rflow.telegram.world.rejected_sends >= rejected_before + 3
+
+
+def test_only_those_who_still_have_to_act_are_reminded(rflow: Flow) -> None:
+    engine = make_engine(rflow.db_url)
+    try:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code="BD03")
+            assert person is not None
+            plan_tasks(
+                session,
+                actor_id=person.id,
+                person_id=person.id,
+                period="2026-10",
+                tasks=[TaskInput(title="Báo cáo sơ kết")],
+                rules=default_rules(),
+            )
+    finally:
+        engine.dispose()
+    rflow.set_now("2026-10-04T08:30:00+07:00")  # one day before the plan deadline
+    others = [c for c in USERS if c != "BD03"]
+    wait_reminders(rflow, others, 2)
+    time.sleep(SETTLE_S)
+    assert len(reminders_of(rflow, "BD03")) == 1
+    assert all(len(reminders_of(rflow, c)) == 2 for c in others)
+    assert "còn 1 ngày" in reminders_of(rflow, "BD04")[-1].body
+
+
+def test_after_the_deadline_late_lists_reach_heads_and_summaries_reach_staff(rflow: Flow) -> None:
+    rflow.set_now("2026-11-04T09:00:00+07:00")  # self-assessment of 2026-10 was due 03/11
+    wait_reminders(rflow, ["BD01", "HK01"], 1, fragment="Danh sách chưa tự đánh giá kỳ 2026-10")
+    ba_dinh = reminders_of(rflow, "BD01", "Danh sách chưa tự đánh giá")[0].body
+    assert "Phạm Thị Dung" in ba_dinh and "Hoàng Văn Em" in ba_dinh and "Ngô Văn Khoa" not in ba_dinh
+    hoan_kiem = reminders_of(rflow, "HK01", "Danh sách chưa tự đánh giá")[0].body
+    assert "Ngô Văn Khoa" in hoan_kiem and "Phạm Thị Dung" not in hoan_kiem
+    assert not reminders_of(rflow, "BD03", "Danh sách chưa tự đánh giá")
+    overdue = reminders_of(rflow, "BD03")[-1].body
+    assert "Tự đánh giá kỳ 2026-10" in overdue and "quá hạn 1 ngày" in overdue
+    rflow.set_now("2026-11-08T09:00:00+07:00")  # decisions were due 07/11
+    wait_reminders(rflow, ["TU01", "HK03"], 1, fragment="Tổng hợp tự động")
+    assert "Thành ủy Hà Nội (TU)" in reminders_of(rflow, "TU01", "Tổng hợp tự động")[0].body
+    assert "Quận ủy Hoàn Kiếm (HK)" in reminders_of(rflow, "HK03", "Tổng hợp tự động")[0].body
+    world = rflow.telegram.world
+    rflow.telegram.wait_for(USERS["TU01"], lambda m: m.document is not None)
+    time.sleep(SETTLE_S)
+    assert len(reminders_of(rflow, "TU01", "Tổng hợp tự động")) == 1
+    assert len([m for m in world.bot_messages(USERS["BD01"]) if "Danh sách chưa tự đánh giá" in m.body]) == 1
