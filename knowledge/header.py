@@ -61,7 +61,9 @@ _MOTTOS = (
 _MOTTO_STARTS = ("ĐỘC LẬP", "CỘNG HÒA", "CỘNG HOÀ")
 _LOCALITY_PREFIXES = ("THÀNH PHỐ", "TỈNH", "QUẬN", "HUYỆN", "THỊ XÃ", "XÃ", "PHƯỜNG", "TP.", "TP ")
 _SEGMENT_SPLIT_RE = re.compile(r"\t+|\s{3,}|\s+\|\s+")
-_DATE_WORDS_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
+_DATE_WORDS_RE = re.compile(
+    r"ngày\s+(\d{1,2})\s*(?:tháng\s+|[/.-]\s*)(\d{1,2})\s*(?:năm\s+|[/.-]\s*)(\d{4})", re.IGNORECASE
+)
 _DATE_NUMERIC_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)")
 _NUMBER_LINE_RE = re.compile(rf"^\s*số\s*[:.]?\s*({NUMBER_PATTERN})", re.IGNORECASE)
 _BODY_START_RE = re.compile(

@@ -17,6 +17,7 @@ from knowledge.errors import (
     UnreadableFile,
     UnsupportedFormat,
 )
+from knowledge.header import classification_of
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,11 @@ def docx_to_text(data: bytes, *, name: str = "") -> str:
                 lines.append(" | ".join(cell.text.strip().replace("\n", " ") for cell in cells))
         lines.append("")
 
+    # A classification stamp is often typed in the page header, which the body does not contain.
+    for section in document.sections[:1]:
+        for paragraph in section.header.paragraphs:
+            if classification_of(paragraph.text):
+                lines.append(paragraph.text.strip())
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
             lines.append(paragraph_line(block))
@@ -310,11 +316,16 @@ def _strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
     else:
         running = set()
     out: list[list[str]] = []
+    stamp_kept = False
     for lines in pages:
         content_idx = [i for i, line in enumerate(lines) if line.strip()]
         edge_idx = set(content_idx[:2] + content_idx[-2:])
         kept = []
         for i, line in enumerate(lines):
+            if classification_of(line) and not stamp_kept:
+                stamp_kept = True  # a MẬT stamp printed on every page must survive once
+                kept.append(line)
+                continue
             if i in edge_idx and (
                 re.sub(r"\d+", "#", line.strip()) in running or _PAGE_NUMBER_RE.match(line)
             ):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+import docx
 import pytest
 
 from knowledge import SUPPORTED_SUFFIXES, load_document, load_documents
 from knowledge.errors import (
+    ClassifiedDocument,
     EmptyDocument,
     FileTooLarge,
     KnowledgeError,
@@ -266,3 +268,35 @@ def test_read_text_reports_format_and_bytes(tmp_path: Path) -> None:
     text, fmt, data = read_text(path, max_bytes=10_000)
     assert (text, fmt) == ("Điều 1. Nội dung", "html")
     assert data == path.read_bytes()
+
+
+def test_a_classification_stamp_on_every_pdf_page_is_not_dropped_as_a_running_header(tmp_path: Path) -> None:
+    body = [
+        "BỘ CHÍNH TRỊ",
+        "Số 77-QĐ/TW",
+        "QUY ĐỊNH",
+        "về nội dung bảo vệ",
+        "",
+        "Điều 1. Phạm vi",
+        "Văn bản.",
+    ]
+    pages = [body, ["Điều 2. Trách nhiệm", "Thực hiện."], ["Điều 3. Hiệu lực", "Từ ngày ký."]]
+    path = write(tmp_path, "stamped.pdf", make_text_pdf(pages, header="MẬT"))
+    with pytest.raises(ClassifiedDocument) as caught:
+        load_document(path)
+    assert caught.value.params["classification"] == "MẬT"
+    allowed = load_document(path, allow_classified=True)
+    assert allowed.meta.classification == "MẬT"
+    assert [c.article for c in allowed.chunks] == [1, 2, 3]
+
+
+def test_a_classification_stamp_in_the_word_page_header_counts(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "TỐI MẬT"
+    for text in ["BỘ CHÍNH TRỊ", "Số 78-QĐ/TW", "QUY ĐỊNH", "về nội dung", "Điều 1. Phạm vi", "Văn bản."]:
+        document.add_paragraph(text)
+    path = tmp_path / "stamped.docx"
+    document.save(str(path))
+    with pytest.raises(ClassifiedDocument) as caught:
+        load_document(path)
+    assert caught.value.params["classification"] == "TỐI MẬT"
