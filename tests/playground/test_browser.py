@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
 import os
+import re
 import threading
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -159,4 +163,125 @@ def test_cadre_signs_in_by_contact_asks_and_sees_the_citation(
     other.press("#text", "Enter")
     other.locator(".msg.bot").first.wait_for()
     assert page.locator(".msg.user", has_text="/start").count() == 1
+    context.close()
+
+
+@contextmanager
+def _chats_on_failure(playground: Playground) -> Iterator[None]:
+    """On failure, show what each person's chat contains (the page is hard to see in CI)."""
+    try:
+        yield
+    except BaseException:
+        for person in playground.personas:
+            for message in playground.server.world.messages(person.user_id)[-8:]:
+                who = "bot" if message.from_bot else person.role
+                print(f"[{who} #{message.message_id}] {message.body[:300]!r} {message.button_texts}")
+        raise
+
+
+def _open_as(context: Any, playground: Playground, role: str) -> Any:
+    person = next(p for p in playground.personas if p.role == role)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{playground.url}#u={person.user_id}")
+    page.wait_for_selector(f'[data-testid="persona-{role}"].active')
+    page.wait_for_selector("#bot-status.online")
+    return page
+
+
+def _sign_in(page: Any) -> None:
+    """/start and share the contact, unless this person already signed in earlier in the module."""
+    page.wait_for_timeout(500)  # the first long poll has drawn the history
+    if page.locator(".msg.bot", has_text="Đã liên kết").count():
+        return
+    _send(page, "/start")
+    page.locator("#keyboard button", has_text="Chia sẻ số điện thoại").click()
+    page.locator(".msg.bot", has_text="Đã liên kết").wait_for()
+
+
+def _send(page: Any, text: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    page.locator(".msg.user", has_text=text).last.wait_for()
+
+
+def _press(page: Any, card_text: str, button_text: str) -> None:
+    """Press a button (case-sensitive text match) under the newest bot message containing `card_text`."""
+    card = page.locator(".msg.bot", has_text=card_text).last
+    card.locator(".inline-row button", has_text=re.compile(re.escape(button_text))).first.click()
+
+
+@pytest.mark.browser
+def test_self_assessment_submitted_by_the_cadre_and_approved_by_the_reviewer(
+    playground: Playground, browser: Any
+) -> None:
+    commands = {c["command"] for c in playground.server.world.commands_for(playground.personas[0].user_id)}
+    if commands and "danhgia" not in commands and "kehoach" not in commands:
+        pytest.skip("this build of the bot has no evaluation flows (/kehoach, /danhgia, /duyet)")
+    today = date.today()
+    last_day = calendar.monthrange(today.year, today.month)[1]
+    context = browser.new_context(viewport={"width": 1200, "height": 860}, locale="vi-VN")
+    with _chats_on_failure(playground):
+        cadre = _open_as(context, playground, "cadre")
+        reviewer = _open_as(context, playground, "reviewer")
+        _sign_in(reviewer)
+        _sign_in(cadre)
+
+        _send(cadre, "/kehoach")
+        _press(cadre, "Kế hoạch công việc", "Thêm việc")
+        cadre.locator(".msg.bot", has_text="Gõ một việc theo mẫu").wait_for()
+        _send(cadre, f"Rà soát hồ sơ đảng viên | Danh sách rà soát trình Chi ủy | {last_day}/{today.month}")
+        cadre.locator(".msg.bot", has_text="Đã lưu việc").wait_for()
+        _press(cadre, "Đã lưu việc", "Xong")
+        cadre.locator(".msg.bot", has_text="Đã lưu kế hoạch").wait_for()
+
+        _send(cadre, "/danhgia")
+        _press(cadre, "Tự đánh giá kỳ", "Rà soát hồ sơ đảng viên")
+        _press(cadre, "Kết quả thực hiện?", "Đúng hạn")
+        _press(cadre, "Gõ ghi chú", "Bỏ qua")
+        _press(cadre, "Chấm điểm Ý thức", "18")
+        _press(cadre, "Chấm điểm Kết quả", "63")
+        cadre.locator(".msg.bot", has_text="Chấm điểm Điểm thưởng").wait_for()
+        _send(cadre, "7,5")  # typed numbers are accepted too
+        summary = cadre.locator(".msg.bot", has_text="88,5/100").last
+        summary.wait_for()
+        _press(cadre, "88,5/100", "Xem lại và gửi")
+        _press(cadre, "Kiểm tra trước khi gửi", "Gửi")
+        cadre.locator(".msg.bot", has_text="Đã gửi tự đánh giá").wait_for()
+
+        reviewer.locator(".msg.bot", has_text="Nguyễn Văn An").last.wait_for()  # notified of the submission
+        _send(reviewer, "/duyet")
+        _press(reviewer, "Hồ sơ chờ bạn xử lý", "Nguyễn Văn An")
+        _press(reviewer, "Hồ sơ Nguyễn Văn An", "Đồng ý")
+        reviewer.locator(".msg.bot", has_text="Đã nhận xét hồ sơ của Nguyễn Văn An").wait_for()
+        cadre.locator(".msg.bot", has_text="Người quản lý đã nhận xét").wait_for()
+    context.close()
+
+
+@pytest.mark.browser
+def test_staff_requests_the_summary_and_gets_the_chart_and_the_excel_file(
+    playground: Playground, browser: Any, tmp_path: Path
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 1200, "height": 860}, locale="vi-VN", accept_downloads=True
+    )
+    staff = _open_as(context, playground, "staff")
+    _sign_in(staff)
+    staff_id = next(p.user_id for p in playground.personas if p.role == "staff")
+    commands = {c["command"] for c in playground.server.world.commands_for(staff_id)}
+    if "tonghop" not in commands:
+        context.close()
+        pytest.skip("this build of the bot has no /tonghop summary for committee staff yet")
+    _send(staff, "/tonghop")
+    staff.locator(".msg.bot .bubble img").first.wait_for(timeout=60_000)
+    image = staff.locator(".msg.bot .bubble img").first
+    assert staff.evaluate("(img) => img.complete && img.naturalWidth > 100", image.element_handle())
+    link = staff.locator(".msg.bot .file", has_text=".xlsx").first
+    link.wait_for(timeout=60_000)
+    with staff.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    assert target.suffix == ".xlsx" and target.read_bytes()[:2] == b"PK"  # a real workbook (zip)
     context.close()
