@@ -202,3 +202,25 @@ def test_scope_and_bad_input(db_engine: Engine, rules: Rules) -> None:
         assert bad.value.params["field"] == "period"
         with pytest.raises(InvalidPeriod):
             summarize_period(session, unit_code="ROOT", period="2026-Q4", rules=rules)
+
+
+def test_quarterly_rules(db_engine: Engine, rules: Rules) -> None:
+    quarterly = rules.model_copy(update={"period": "quarter"})
+    org = build_org(db_engine)
+    with Session(db_engine) as s:
+        for key, period, grade in (("r1", "2026-Q3", "A"), ("r1", "2026-Q4", "B"), ("r2", "2026-Q4", "C")):
+            at = datetime(2026, 10, 2, tzinfo=UTC)
+            s.add(Evaluation(person_id=org.people[key], unit_id=org.units["ROOT"], period=period, period_kind="quarter",
+                             state="decided", submitted_at=at, final_grade=grade, created_at=at, updated_at=at))  # fmt: skip
+        s.commit()
+        summary = summarize_period(s, unit_code="ROOT", period="2026-q4", rules=quarterly)
+        rollup = yearly_rollup(s, unit_code="ROOT", year=2026, rules=quarterly)
+        with pytest.raises(InvalidPeriod):
+            summarize_period(s, unit_code="ROOT", period="2026-10", rules=quarterly)
+    assert summary.period == "2026-Q4" and summary.previous_period == "2026-Q3"
+    assert dict(summary.total.grades) == {"B": 1, "C": 1}
+    assert summary.previous is not None and dict(summary.previous.grades) == {"A": 1}
+    assert summary.delta()["A"] == -1
+    assert rollup.periods == ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
+    r1 = next(p for p in rollup.people if p.person_id == org.people["r1"])
+    assert (r1.grades["2026-Q3"], r1.grades["2026-Q4"], r1.count("A")) == ("A", "B", 1)
