@@ -156,6 +156,7 @@ class _Builder:
         self.point: list[str] | None = None
         self.last_article = 0
         self.roman: str | None = None
+        self.last_sub = 0  # last "1." sub-section number under the current Roman section (or at top)
         self.roman_heading = ""
         self.trailer = False
         # (units before it, index in the path, path) of every Phần/Chương/Mục heading, to keep empty ones
@@ -210,6 +211,7 @@ class _Builder:
         self.point = None
         self.last_article = 0
         self.roman = None
+        self.last_sub = 0
         self.trailer = False
 
     def add_clause(self, label: str, line: str) -> None:
@@ -374,6 +376,7 @@ def parse_body(lines: list[str]) -> Body:
                 continue
         if kind == "roman" and mode == "sections":
             builder.roman = label
+            builder.last_sub = 0
             builder.roman_heading = _heading_text("roman", label, rest)
             builder.open_unit(label, builder.roman_heading, [])
             index += 1
@@ -386,16 +389,18 @@ def parse_body(lines: list[str]) -> Body:
                     builder.add_clause(label, line)
                     index += 1
                     continue
-            elif mode == "sections" and builder.roman is not None:
-                builder.open_unit(
-                    f"{builder.roman}.{label}",
-                    line.strip(),
-                    [builder.roman_heading],
-                )
+            elif mode == "sections" and builder.roman is not None and number > builder.last_sub:
+                builder.last_sub = number
+                builder.open_unit(f"{builder.roman}.{label}", line.strip(), [builder.roman_heading])
                 index += 1
                 continue
-            elif mode == "numbered":
+            elif mode == "numbered" and number > builder.last_sub:
+                builder.last_sub = number
                 builder.open_unit(label, line.strip(), [])
+                index += 1
+                continue
+            elif mode in ("sections", "numbered") and builder.unit is not None:
+                builder.add_clause(label, line)  # a list restarting at 1 inside a section
                 index += 1
                 continue
         if kind == "subclause" and mode in ("sections", "numbered") and builder.unit is not None:

@@ -370,3 +370,13 @@ def test_a_web_copy_of_a_decree() -> None:
     assert [c.article for c in doc.chunks] == [None, 1, 2]
     assert doc.chunks[0].text.startswith("Căn cứ Luật Tổ chức Chính phủ")
     assert "Ban Bí thư" not in doc.chunks[-1].text
+
+
+def test_a_list_restarting_inside_a_section_stays_inside_it() -> None:
+    text = (
+        "KẾT LUẬN\ncủa Bộ Chính trị\n\n1. Đánh giá chung.\n2. Nhiệm vụ thời gian tới:\n"
+        "1) Rà soát quy hoạch.\n2) Luân chuyển cán bộ.\n3. Tổ chức thực hiện.\n"
+    )
+    doc = parse_text(text, source_name="kl.txt")
+    assert [c.article for c in doc.chunks] == ["1", "2", "3"]
+    assert "1) Rà soát quy hoạch.\n2) Luân chuyển cán bộ." in doc.chunks[1].text
