@@ -118,7 +118,11 @@ class StoredFile:
 
 @dataclass
 class ChatMessage:
-    """One message in a chat, as the server keeps it (edits applied in place)."""
+    """One message in a chat, as the server keeps it (edits applied in place).
+
+    Snapshots handed out are shallow copies: the server replaces nested values on edits and never mutates
+    them, so readers must not mutate them either.
+    """
 
     chat_id: int
     message_id: int
@@ -386,9 +390,7 @@ class World:
     def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[ChatMessage]:
         """A snapshot of the chat's messages, oldest first."""
         with self._lock:
-            return [
-                copy.deepcopy(m) for m in self._messages.get(chat_id, []) if include_deleted or not m.deleted
-            ]
+            return [copy.copy(m) for m in self._messages.get(chat_id, []) if include_deleted or not m.deleted]
 
     def bot_messages(self, chat_id: int) -> list[ChatMessage]:
         """A snapshot of what the bot sent to the chat (edits applied, deleted ones left out)."""
@@ -397,7 +399,7 @@ class World:
     def changed_messages(self, chat_id: int, since_version: int) -> list[ChatMessage]:
         """Messages created, edited or deleted after `since_version` (deleted ones included)."""
         with self._lock:
-            return [copy.deepcopy(m) for m in self._messages.get(chat_id, []) if m.version > since_version]
+            return [copy.copy(m) for m in self._messages.get(chat_id, []) if m.version > since_version]
 
     # ----------------------------------------------------------------------------------------------
     # Updates: what users do
@@ -417,7 +419,7 @@ class World:
             if chat.reply_keyboard and chat.reply_keyboard.get("one_time_keyboard"):
                 chat.reply_keyboard = None
             update_id = self._enqueue("message", self.message_api(message))
-            return copy.deepcopy(message), update_id
+            return copy.copy(message), update_id
 
     def send_text(
         self, user_id: int, text: str, *, chat_id: int | None = None, reply_to_message_id: int | None = None
@@ -563,7 +565,7 @@ class World:
             chosen: list[dict[str, Any]] = []
             for pending in self._pending[:limit]:
                 pending.delivered = True
-                chosen.append(copy.deepcopy(pending.payload))
+                chosen.append(pending.payload)  # never mutated after creation
             return chosen
 
     # ----------------------------------------------------------------------------------------------
@@ -610,7 +612,7 @@ class World:
         with self._lock:
             self._fail_next.extend([retry_after] * count)
 
-    def set_rate_limit(self, per_second: float | None) -> None:
+    def set_rate_limit(self, per_second: float | None = 30) -> None:
         """Answer 429 to sending calls above `per_second` in any sliding second (None: unlimited)."""
         with self._lock:
             self.rate_limit_per_second = per_second
