@@ -194,7 +194,7 @@ def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
         if index < 8 and _FOLDED_SAMPLE in fold(line):
             header.is_sample = True
             continue
-        if type_line >= 0 or prose_lines > 3 or _BODY_START_RE.match(line):
+        if type_line >= 0 or prose_lines > 6 or _BODY_START_RE.match(line):
             break
         for segment in split_segments(line):
             marking = classification_of(segment)
@@ -215,6 +215,9 @@ def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
                 place = segment[: date_match.start()].rstrip(" ,")
                 place = re.sub(rf"^.*?{NUMBER_PATTERN}", "", place).strip(" ,")
                 header.place = place or None
+                continue
+            if re.match(r"^(?:V/v|V/V|Về việc)\s", segment) and not header.title:
+                header.title = segment  # a letter's subject line ("V/v hướng dẫn ...")
                 continue
             typed = match_type_line(segment)
             if typed:

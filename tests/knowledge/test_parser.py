@@ -380,3 +380,21 @@ def test_a_list_restarting_inside_a_section_stays_inside_it() -> None:
     doc = parse_text(text, source_name="kl.txt")
     assert [c.article for c in doc.chunks] == ["1", "2", "3"]
     assert "1) Rà soát quy hoạch.\n2) Luân chuyển cán bộ." in doc.chunks[1].text
+
+
+def test_a_letter_takes_its_subject_line_as_title_and_skips_site_noise() -> None:
+    text = (
+        "Trang chủ\nVăn bản pháp luật\nBản in\nTải về\n"
+        "BAN TỔ CHỨC THÀNH ỦY\nSố 120-CV/BTCTU\nV/v đôn đốc đánh giá cán bộ tháng 10\n"
+        "Hà Nội, ngày 2 tháng 11 năm 2023\n\nKính gửi: Các đảng bộ trực thuộc.\n"
+        "1. Hoàn thành đánh giá trước ngày 5.\n2. Báo cáo kết quả về Ban Tổ chức."
+    )
+    doc = parse_text(text, source_name="cv.txt")
+    meta = doc.meta
+    assert (meta.number, meta.issuer, meta.title) == (
+        "120-CV/BTCTU",
+        "BAN TỔ CHỨC THÀNH ỦY",
+        "V/v đôn đốc đánh giá cán bộ tháng 10",
+    )
+    assert meta.issued == date(2023, 11, 2)
+    assert [c.article for c in doc.chunks] == [None, "1", "2"]
