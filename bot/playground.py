@@ -241,6 +241,7 @@ class Playground:
             env=self.environment(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl+C reaches the playground, which then stops the bot in order
         )
 
     async def stop(self) -> None:
@@ -276,6 +277,8 @@ async def _serve(playground: Playground) -> int:
         stopper.cancel()
         if bot_exit.done():
             print(TEXTS["bot_exited"].format(code=bot_exit.result(), log=playground.log_path), flush=True)
+            tail = playground.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+            print("\n".join(tail), file=sys.stderr, flush=True)
             return 1
         return 0
     finally:

@@ -170,8 +170,9 @@ class PlaygroundPage:
             version = self.world.version
             messages = self.world.changed_messages(persona.user_id, since)
             answers = self.world.changed_answers(persona.user_id, since)
+            action = self.world.current_chat_action(persona.user_id, since_version=since)
             remaining = deadline - loop.time()
-            if messages or answers or remaining <= 0 or since == 0:
+            if messages or answers or action or remaining <= 0 or since == 0:
                 break
             await self.server.wait_for_change(remaining)
         chat = self.world.chat(persona.user_id)
@@ -186,6 +187,7 @@ class PlaygroundPage:
                 "keyboard": chat.reply_keyboard,
                 "commands": self.world.commands_for(persona.user_id),
                 "bot_online": self.server.bot_online,
+                "chat_action": self.world.current_chat_action(persona.user_id),
             }
         )
 

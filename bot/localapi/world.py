@@ -208,6 +208,7 @@ class World:
         self.callback_query_ids: dict[str, int] = {}  # query id -> chat id
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.chat_actions: list[tuple[int, str]] = []
+        self._last_action: dict[int, tuple[str, float, int]] = {}  # chat -> (action, monotonic, version)
         self.webhook_url = ""
         self.calls: Counter[str] = Counter()
         self.version = 0
@@ -643,6 +644,7 @@ class World:
                 fields.setdefault("page_html", parsed.page_html)
             markup = fields.get("reply_markup")
             self._apply_reply_keyboard(chat, markup)
+            self._last_action.pop(chat_id, None)  # a message ends the "typing…" status, as on Telegram
             return self._new_message(chat, from_id=self.bot.id, from_bot=True, **fields)
 
     def _apply_reply_keyboard(self, chat: Chat, markup: dict[str, Any] | None) -> None:
@@ -670,7 +672,15 @@ class World:
     def record_chat_action(self, chat_id: int, action: str) -> None:
         with self._lock:
             self.chat_actions.append((chat_id, action))
-            self._touch()
+            self._last_action[chat_id] = (action, time.monotonic(), self._touch())
+
+    def current_chat_action(self, chat_id: int, *, since_version: int = 0) -> str | None:
+        """The bot's chat action ("typing", ...) if shown now (Telegram shows one for 5 s) and newer than `since_version`."""
+        with self._lock:
+            last = self._last_action.get(chat_id)
+            if last is None or time.monotonic() - last[1] > 5.0 or last[2] <= since_version:
+                return None
+            return last[0]
 
     def record_callback_answer(self, answer: CallbackAnswer) -> None:
         with self._lock:

@@ -203,3 +203,33 @@ def test_static_page_and_long_poll_timeout(telegram: FakeTelegram) -> None:
     assert missing == 404
     assert 0.45 <= waited < 3.0
     assert idle["messages"] == [] and idle["reset"] is False and idle["bot_online"] is False
+
+
+def test_typing_status_shows_until_the_bot_answers(telegram: FakeTelegram) -> None:
+    async def slow_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None and update.effective_message is not None
+        await context.bot.send_chat_action(update.effective_chat.id, "typing")
+        await asyncio.sleep(0.8)
+        await update.effective_message.reply_text("Trả lời")
+
+    async def scenario() -> tuple[str | None, str | None]:
+        base = f"{telegram.base_url}/playground/api"
+        async with (
+            ptb_polling(telegram, [MessageHandler(filters.TEXT, slow_answer)]),
+            aiohttp.ClientSession() as session,
+        ):
+            _, first = await _json(session, "GET", f"{base}/chat?user_id={CADRE.user_id}&since=0")
+            await _json(session, "POST", f"{base}/send", json={"user_id": CADRE.user_id, "text": "Hỏi"})
+            version, typing = first["version"], None
+            while typing is None:  # the long poll returns for the chat action
+                _, data = await _json(
+                    session, "GET", f"{base}/chat?user_id={CADRE.user_id}&since={version}&wait=5"
+                )
+                version, typing = data["version"], data["chat_action"]
+            await asyncio.to_thread(telegram.wait_for_text, CADRE.user_id, "Trả lời")
+            _, after = await _json(session, "GET", f"{base}/chat?user_id={CADRE.user_id}&since={version}")
+            return typing, after["chat_action"]
+
+    typing, after = asyncio.run(scenario())
+    assert (typing, after) == ("typing", None)
+    assert telegram.world.chat_actions == [(CADRE.user_id, "typing")]

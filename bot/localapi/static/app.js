@@ -169,6 +169,7 @@ function renderKeyboard(markup) {
   state.keyboardKey = key;
   const box = $("keyboard");
   box.textContent = "";
+  $("text").placeholder = (markup && markup.input_field_placeholder) || "Nhập tin nhắn…";
   if (!markup || !markup.keyboard) { box.hidden = true; return; }
   for (const buttons of markup.keyboard) {
     const line = document.createElement("div");
@@ -204,8 +205,21 @@ function renderCommands(commands) {
   }
 }
 
-function renderStatus(online) {
+const ACTIONS = {
+  typing: "đang soạn tin…",
+  upload_document: "đang gửi tệp…",
+  upload_photo: "đang gửi ảnh…",
+};
+
+function renderStatus(online, action) {
   const status = $("bot-status");
+  clearTimeout(renderStatus.timer);
+  if (online && action) {
+    status.textContent = ACTIONS[action] || "đang xử lý…";
+    status.classList.add("online");
+    renderStatus.timer = setTimeout(() => renderStatus(true, null), 5000);
+    return;
+  }
   status.textContent = online ? "đang hoạt động" : "ngoại tuyến — bot chưa chạy hoặc đã dừng";
   status.classList.toggle("online", online);
 }
@@ -223,7 +237,7 @@ async function poll() {
       for (const a of data.answers) if (a.text) toast(a.text, a.show_alert);
       renderKeyboard(data.keyboard);
       renderCommands(data.commands);
-      renderStatus(data.bot_online);
+      renderStatus(data.bot_online, data.chat_action);
       if (!$("messages").children.length) {
         $("messages").innerHTML = '<div class="empty">Gửi /start để bắt đầu trò chuyện.</div>';
       } else {
