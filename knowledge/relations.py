@@ -73,8 +73,14 @@ def find_relations(
 
 
 def find_effective_date(text: str, *, issued: date | None) -> date | None:
-    """The date from "có hiệu lực (thi hành) (kể) từ ngày ..."; "từ ngày ký" gives the issue date."""
-    for match in _EFFECTIVE_RE.finditer(text):
+    """The date from "có hiệu lực (thi hành) (kể) từ ngày ..."; "từ ngày ký" gives the issue date.
+
+    A statement about the document itself ("Quy định này có hiệu lực ...") wins over one about
+    something else ("Quyết định kỷ luật có hiệu lực từ ngày ký").
+    """
+    matches = list(_EFFECTIVE_RE.finditer(text))
+    own = [m for m in matches if re.search(r"\bnày\b", text[max(0, m.start() - 60) : m.start()])]
+    for match in own or matches:
         if match.group(1):
             return issued
         parts = match.groups()[1:4] if match.group(2) else match.groups()[4:7]

@@ -398,3 +398,12 @@ def test_a_letter_takes_its_subject_line_as_title_and_skips_site_noise() -> None
     )
     assert meta.issued == date(2023, 11, 2)
     assert [c.article for c in doc.chunks] == [None, "1", "2"]
+
+
+def test_the_effective_date_is_the_documents_own() -> None:
+    text = (
+        "QUY ĐỊNH\nvề kỷ luật\n\nĐiều 3. Hiệu lực của quyết định kỷ luật\n"
+        "Quyết định kỷ luật có hiệu lực từ ngày ký.\n"
+        "Điều 9. Thi hành\nQuy định này có hiệu lực từ ngày 01/01/2024."
+    )
+    assert parse_text(text, source_name="kl.txt").meta.effective == date(2024, 1, 1)
