@@ -54,6 +54,12 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return values.get("VmRSS", 0), values.get("VmHWM", 0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_level(server: LocalBotApi, user_ids: list[int], seconds: float) -> dict[str, float]:
     """Closed loop: every user keeps one question outstanding for `seconds`."""
     world = server.world
@@ -155,11 +161,14 @@ def main() -> int:
             run_level(server, user_ids[:5], 3.0)  # warm-up
             results = []
             for users in args.users:
+                cpu_before = cpu_seconds(bot.pid)
                 result = run_level(server, user_ids[:users], args.seconds)
+                cpu_ms = (cpu_seconds(bot.pid) - cpu_before) * 1000 / max(1, result["replies"])
                 results.append(result)
                 print(
                     f"{users:4d} users: {result['replies_per_s']:6.1f} replies/s, "
-                    f"p50 {result['p50_ms']:6.0f} ms, p95 {result['p95_ms']:6.0f} ms "
+                    f"p50 {result['p50_ms']:6.0f} ms, p95 {result['p95_ms']:6.0f} ms, "
+                    f"bot CPU {cpu_ms:.0f} ms/reply "
                     f"({result['replies']} replies in {result['seconds']:.1f} s, {result['lost']} unanswered)"
                 )
             rss, peak = rss_kib(bot.pid)
@@ -168,7 +177,7 @@ def main() -> int:
             )
             print(
                 f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+                f"load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
                 f"bot rate limit {args.rate_limit or 'none'} msg/s"
             )
         finally:

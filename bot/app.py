@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot import texts, updates
 from bot.conversation import StepRouter
 from bot.feature import Feature
-from bot.features import admin, auth, evaluation, general, qa, reminders, review, summary
+from bot.features import admin, auth, evaluation, general, programme, qa, reminders, review, rotation, summary
 from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
 from bot.menu import set_default_menus
@@ -44,13 +44,14 @@ FEATURES: tuple[Feature, ...] = (
     evaluation.FEATURE,
     review.FEATURE,
     summary.FEATURE,
+    programme.FEATURE,
+    rotation.FEATURE,
     reminders.FEATURE,
     general.FEATURE,
 )
 ROUTER_KEY = "canbo.router"
 IGNORE_GROUP = -99
 MAIN_GROUP = 0
-FALLBACK_GROUP = 1
 UPDATE_RETENTION = timedelta(days=2)
 
 
@@ -95,7 +96,8 @@ def install_features(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, router.route_text),
         group=MAIN_GROUP,
     )
-    app.add_handler(CallbackQueryHandler(_expired_button), group=FALLBACK_GROUP)
+    # Last in the main group: only buttons no feature claimed (within a group the first match wins).
+    app.add_handler(CallbackQueryHandler(_expired_button), group=MAIN_GROUP)
     app.add_handler(TypeHandler(Update, updates.finish), group=updates.FINISH_GROUP)
     app.add_error_handler(handle_error)
     return router

@@ -15,6 +15,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "huy": "Hủy thao tác đang làm",
     "toi": "Thông tin tài khoản của tôi",
     "cauhoi": "Câu hỏi đang chờ cán bộ Ban Tổ chức trả lời",
+    "gopy": "Góp ý 👍/👎 của người dùng về câu trả lời",
 }
 
 # --- Sign-in --------------------------------------------------------------------------------------
@@ -113,6 +114,9 @@ OPEN_HANDOFFS_HEADER = "<b>Câu hỏi đang chờ trả lời:</b>"
 OPEN_HANDOFFS_NONE = "Không có câu hỏi nào đang chờ trả lời."
 ASKER_ANONYMOUS = "một người dùng"
 WORKING = "⏳ Đang tra cứu…"
+FEEDBACK_REPORT = "<b>Góp ý về câu trả lời:</b> 👍 {up} — 👎 {down}"
+FEEDBACK_DISLIKED_HEADER = "<b>Các câu hỏi bị đánh giá 👎 gần đây</b> (nên bổ sung văn bản hoặc trả lời lại):"
+FEEDBACK_DISLIKED_ITEM = "• {question} <i>({when})</i>"
 
 # --- Documents (admin) ----------------------------------------------------------------------------
 UPLOAD_RECEIVED = "⏳ Đã nhận tệp <b>{name}</b>. Đang tải xuống…"

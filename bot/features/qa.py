@@ -43,7 +43,7 @@ from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.render import article_button_label, render_answer, render_article
 from bot.replies import reply_html, send_html
-from bot.services import Services, services_of
+from bot.services import Services, call_qa, services_of
 from records import access as records_access
 from records import botstate, people
 from records.db import session_scope
@@ -106,7 +106,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
             return
     if not is_private(update):
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    answer = await asyncio.to_thread(services.qa.ask, question)
+    answer = await call_qa(services, services.qa.ask, question)
     citations = answer.citations if answer.found else answer.nearest
     record = await asyncio.to_thread(
         botstate.record_answer,
@@ -209,7 +209,7 @@ async def _show_article(
         await query.answer(texts.ANSWER_EXPIRED, show_alert=True)
         return
     try:
-        citation, full_text = await asyncio.to_thread(services.qa.article, record.chunk_ids[index])
+        citation, full_text = await call_qa(services, services.qa.article, record.chunk_ids[index])
     except Exception as exc:  # retrieval's DocumentNotFound (the document was removed since)
         if getattr(exc, "code", None) != "document_not_found":
             raise
@@ -384,9 +384,30 @@ async def list_open_handoffs(update: Update, context: ContextTypes.DEFAULT_TYPE)
         )
 
 
+async def feedback_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/gopy: staff review the 👍/👎 totals and the questions whose answers were disliked."""
+    if not await ensure_private(update, context):
+        return
+    if await ensure_role(update, context, *STAFF_ROLES) is None:
+        return
+    services = services_of(context)
+    counts = await asyncio.to_thread(botstate.feedback_counts, services.db)
+    disliked = await asyncio.to_thread(botstate.disliked_answers, services.db, limit=20)
+    blocks = [texts.FEEDBACK_REPORT.format(up=counts.up, down=counts.down)]
+    if disliked:
+        lines = [texts.FEEDBACK_DISLIKED_HEADER]
+        lines.extend(
+            texts.FEEDBACK_DISLIKED_ITEM.format(question=escape(a.question), when=f"{a.created_at:%d/%m/%Y}")
+            for a in disliked
+        )
+        blocks.append("\n".join(lines))
+    await reply_html(update, context, "\n\n".join(blocks))
+
+
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("hoi", ask_command))
     app.add_handler(CommandHandler("cauhoi", list_open_handoffs))
+    app.add_handler(CommandHandler("gopy", feedback_report))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^qa:"))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_mention))
     router.add_step(STAFF_REPLY_STEP, staff_reply_step)
@@ -399,6 +420,7 @@ FEATURE = Feature(
     commands=(
         CommandSpec("hoi", texts.COMMAND_DESCRIPTIONS["hoi"], ANYONE, in_groups=True),
         CommandSpec("cauhoi", texts.COMMAND_DESCRIPTIONS["cauhoi"], frozenset(STAFF_ROLES)),
+        CommandSpec("gopy", texts.COMMAND_DESCRIPTIONS["gopy"], frozenset(STAFF_ROLES)),
     ),
     help_lines=((ANYONE, texts.HELP_QA), (ANYONE, texts.HELP_GROUP)),
 )

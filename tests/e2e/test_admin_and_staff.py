@@ -257,3 +257,18 @@ def test_group_chat_answers_when_addressed_and_keeps_personal_things_private(bot
     del answer
     group_menu = [c["command"] for c in world.commands_for(group)]
     assert "hoi" in group_menu and "toi" not in group_menu
+
+
+def test_disliked_answers_reach_staff_review(bot_world: BotWorld) -> None:
+    world = bot_world.telegram.world
+    sent = world.send_text(CADRE_ID, "Cán bộ luân chuyển được đánh giá định kỳ thế nào?")
+    answer = bot_world.telegram.wait_for(
+        CADRE_ID, lambda m: bool(m.inline_keyboard), after=sent.message_id, timeout=30
+    )
+    query = world.press_button(CADRE_ID, CADRE_ID, answer.message_id, text="👎 Chưa đúng")
+    assert button_answer(bot_world, query) == "Cảm ơn bạn đã góp ý!"
+    sent = world.send_text(STAFF_ID, "/gopy")
+    report = bot_world.telegram.wait_for_text(STAFF_ID, "Góp ý về câu trả lời", after=sent.message_id)
+    assert "Cán bộ luân chuyển được đánh giá định kỳ thế nào?" in report.body and "👎 1" in report.body
+    sent = world.send_text(CADRE_ID, "/gopy")
+    bot_world.telegram.wait_for_text(CADRE_ID, "không có quyền", after=sent.message_id)

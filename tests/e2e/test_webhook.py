@@ -1,0 +1,92 @@
+"""Webhook mode: the real `canbo run` registers its webhook with the secret and refuses unsigned posts."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import fresh_data_dir
+from tests.fakes.telegram import BotProcess, FakeTelegram
+
+pytestmark = pytest.mark.slow
+
+USER_ID = 7_100_000_001
+SECRET = "webhook-secret_123"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post(url: str, update: dict[str, object], secret: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _update(update_id: int, text: str) -> dict[str, object]:
+    user = {"id": USER_ID, "is_bot": False, "first_name": "Web"}
+    message = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "chat": {"id": USER_ID, "type": "private", "first_name": "Web"},
+        "from": user,
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def test_webhook_mode_with_secret_token(tmp_path: Path, sample_data_template: Path) -> None:
+    data_dir = fresh_data_dir(sample_data_template, tmp_path / "data")
+    port = _free_port()
+    with FakeTelegram() as telegram:
+        telegram.world.add_user(USER_ID, "Web")
+        env = {
+            "CANBO_WEBHOOK_URL": "https://canbo.example.vn/tg-hook",
+            "CANBO_WEBHOOK_SECRET": SECRET,
+            "CANBO_WEBHOOK_LISTEN": "127.0.0.1",
+            "CANBO_WEBHOOK_PORT": str(port),
+        }
+        bot = BotProcess(telegram, data_dir, env=env).start(wait_polling=False)
+        try:
+            telegram.world.wait_until(lambda: telegram.world.webhook_url or None, 120)
+            assert telegram.world.webhook_url == "https://canbo.example.vn/tg-hook"
+            local = f"http://127.0.0.1:{port}/tg-hook"
+            deadline = time.monotonic() + 60
+            while True:  # the webhook server starts right after setWebhook
+                try:
+                    status = _post(local, _update(1, "/trogiup"), "wrong-secret")
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, bot.output()[-2000:]
+                    time.sleep(0.2)
+            assert status == 403
+            assert _post(local, _update(2, "/trogiup"), SECRET) == 200
+            reply = telegram.wait_for_text(USER_ID, "các lệnh bạn được dùng", timeout=30)
+            assert "/hoi" in reply.body
+            assert _post(local, _update(2, "/trogiup"), SECRET) == 200  # Telegram retries: handled once
+            marker = _post(local, _update(3, "/huy"), SECRET)
+            assert marker == 200
+            telegram.wait_for_text(USER_ID, "Không có thao tác", after=reply.message_id)
+            helps = [m for m in telegram.world.bot_messages(USER_ID) if "các lệnh bạn được dùng" in m.body]
+            assert len(helps) == 1
+            assert telegram.world.calls["getUpdates"] == 0
+        finally:
+            bot.stop()
+        assert SECRET not in bot.output() and telegram.token.split(":")[1] not in bot.output()
