@@ -1,4 +1,4 @@
-"""`canbo report` (period summary as text, Excel and PNG) and `canbo demo-data` (a seeded demo organisation)."""
+"""`canbo report`, `canbo demo-data`, `canbo person-data` and `canbo anonymise`: reports and personal data."""
 
 from __future__ import annotations
 
@@ -12,12 +12,19 @@ from sqlmodel import Session, col, select
 
 from bot.settings import Settings
 from records.charts import write_summary_png
-from records.db import make_engine
+from records.db import make_engine, session_scope
 from records.demo import DEMO_ACCOUNTS, generate_demo_data
 from records.errors import NotFound, RecordsError, ValidationFailed
 from records.export_xlsx import write_summary_xlsx
 from records.migrate import upgrade
+from records.people import find_person_by_code, get_person
 from records.periods import Period
+from records.personal_data import (
+    anonymise_person,
+    export_person_data,
+    personal_data_json,
+    personal_data_xlsx_bytes,
+)
 from records.rules import load_rules
 from records.schema import Unit
 from records.summary import (
@@ -55,33 +62,60 @@ MSG_DEMO_DONE = "Đã tạo dữ liệu mẫu (seed {seed}) trong {seconds:.1f} 
 MSG_DEMO_PERIODS = "Các kỳ đánh giá: {first} … {last}."
 MSG_DEMO_ACCOUNTS = "Tài khoản mẫu (đăng nhập bằng số điện thoại):"
 MSG_RULES = "Tệp quy tắc đánh giá không hợp lệ: {detail}"
+MSG_UNKNOWN_PERSON = "Không có cán bộ mã «{value}». Kiểm tra lại mã cán bộ (cột «Mã cán bộ» trong danh sách)."
+MSG_CONFIRM = "Ẩn danh không thể hoàn tác. Chạy lại với --yes để xác nhận ẩn danh cán bộ «{value}»."
+MSG_ANONYMISED = (
+    "Đã ẩn danh cán bộ (mã mới {code}): gỡ {links} liên kết Telegram, thu hồi {roles} vai trò, "
+    "xóa {texts} nội dung nhận xét, làm sạch {audit} mục nhật ký. Kết quả xếp loại được giữ để thống kê."
+)
+MSG_ALREADY = "Cán bộ này đã được ẩn danh trước đó; không có gì thay đổi."
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `report` and `demo-data` to the `canbo` parser."""
+    """Add `report`, `demo-data`, `person-data` and `anonymise` to the `canbo` parser."""
     report = sub.add_parser(
         "report",
-        help="summary of a period for a unit and its subtree (text; optional Excel and PNG)",
-        description="Print the evaluation summary of a period; optionally write an Excel workbook and a PNG chart.",
+        help="tổng hợp đánh giá một kỳ của một đơn vị và các đơn vị trực thuộc (văn bản; tùy chọn Excel, PNG)",
+        description="In bản tổng hợp đánh giá, xếp loại một kỳ; tùy chọn ghi tệp Excel và biểu đồ PNG.",
     )
     report.add_argument(
-        "--period", required=True, help="period, e.g. 2026-10 (or 2026-Q4 for quarterly rules)"
+        "--period", required=True, help="kỳ đánh giá, ví dụ 2026-10 (hoặc 2026-Q4 nếu theo quý)"
     )
-    report.add_argument("--unit", help="unit code (default: the single top-level unit)")
-    report.add_argument("--xlsx", type=Path, help="write the Excel workbook to this file")
-    report.add_argument("--png", type=Path, help="write the chart (PNG) to this file")
-    report.add_argument("--year", action="store_true", help="add the yearly roll-up sheet to the workbook")
+    report.add_argument("--unit", help="mã đơn vị (mặc định: đơn vị cấp cao nhất duy nhất)")
+    report.add_argument("--xlsx", type=Path, help="ghi bảng tính Excel vào tệp này")
+    report.add_argument("--png", type=Path, help="ghi biểu đồ PNG vào tệp này")
+    report.add_argument("--year", action="store_true", help="thêm trang tổng hợp cả năm vào tệp Excel")
     report.set_defaults(handler=run_report)
 
     demo = sub.add_parser(
         "demo-data",
-        help="fill an empty database with a deterministic demo organisation",
-        description="Create demo units, people, roles, a year of evaluations, programmes and rotations.",
+        help="tạo dữ liệu mẫu (đơn vị, cán bộ, vai trò, đánh giá một năm…) vào cơ sở dữ liệu trống",
+        description="Tạo dữ liệu mẫu cố định theo seed: cây đơn vị, cán bộ, vai trò, đánh giá, chương trình "
+        "hành động, luân chuyển; in các tài khoản mẫu.",
     )
-    demo.add_argument("--people", type=int, default=300, help="number of people (default 300, at least 20)")
-    demo.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same data)")
-    demo.add_argument("--months", type=int, default=12, help="monthly periods to generate (default 12)")
+    demo.add_argument("--people", type=int, default=300, help="số cán bộ (mặc định 300, tối thiểu 20)")
+    demo.add_argument("--seed", type=int, default=2026, help="hạt giống ngẫu nhiên (cùng seed, cùng dữ liệu)")
+    demo.add_argument("--months", type=int, default=12, help="số kỳ tháng cần tạo (mặc định 12)")
     demo.set_defaults(handler=run_demo_data)
+
+    data = sub.add_parser(
+        "person-data",
+        help="xuất toàn bộ dữ liệu cá nhân của một cán bộ (JSON; tùy chọn Excel)",
+        description="Xuất mọi dữ liệu hệ thống lưu về một cán bộ (theo yêu cầu của chủ thể dữ liệu).",
+    )
+    data.add_argument("cadre_code", help="mã cán bộ")
+    data.add_argument("--json", type=Path, help="ghi JSON vào tệp này (mặc định: in ra màn hình)")
+    data.add_argument("--xlsx", type=Path, help="ghi bản Excel dễ đọc vào tệp này")
+    data.set_defaults(handler=run_person_data)
+
+    anon = sub.add_parser(
+        "anonymise",
+        help="ẩn danh một cán bộ đã nghỉ (xóa tên, số điện thoại, liên kết Telegram; giữ kết quả xếp loại)",
+        description="Ẩn danh một cán bộ đã nghỉ việc. Không thể hoàn tác: cần --yes để xác nhận.",
+    )
+    anon.add_argument("cadre_code", help="mã cán bộ")
+    anon.add_argument("--yes", action="store_true", help="xác nhận ẩn danh (không thể hoàn tác)")
+    anon.set_defaults(handler=run_anonymise)
 
 
 def _err(message: str) -> None:
@@ -174,4 +208,75 @@ def run_demo_data(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"  {acc.role:<8} {acc.cadre_code:<14} {acc.phone}  {acc.full_name} — {acc.position} ({acc.unit_code})"
         )
+    return EXIT_OK
+
+
+def _person_id(session: Session, cadre_code: str) -> int | None:
+    person = find_person_by_code(session, cadre_code=cadre_code)
+    if person is None:
+        _err(MSG_UNKNOWN_PERSON.format(value=cadre_code))
+        return None
+    return person.id
+
+
+def run_person_data(args: argparse.Namespace, settings: Settings) -> int:
+    """`canbo person-data CADRE_CODE [--json F] [--xlsx F]` (the export is recorded in the audit log)."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(engine) as session:
+            person_id = _person_id(session, args.cadre_code)
+            if person_id is None:
+                return EXIT_NOT_FOUND
+            data = export_person_data(session, person_id=person_id)
+    except (OperationalError, ProgrammingError):
+        _err(MSG_NO_SCHEMA)
+        return EXIT_DATABASE
+    finally:
+        engine.dispose()
+    text = personal_data_json(data)
+    try:
+        if args.json is not None:
+            args.json.write_text(text, encoding="utf-8")
+            print(MSG_WROTE.format(path=args.json))
+        else:
+            print(text)
+        if args.xlsx is not None:
+            args.xlsx.write_bytes(personal_data_xlsx_bytes(data))
+            print(MSG_WROTE.format(path=args.xlsx))
+    except OSError as exc:
+        _err(MSG_BAD_OUTPUT.format(path=exc.filename or "", reason=exc.strerror or exc))
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def run_anonymise(args: argparse.Namespace, settings: Settings) -> int:
+    """`canbo anonymise CADRE_CODE --yes`."""
+    if not args.yes:
+        _err(MSG_CONFIRM.format(value=args.cadre_code))
+        return EXIT_BAD_INPUT
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(engine) as session:
+            person_id = _person_id(session, args.cadre_code)
+            if person_id is None:
+                return EXIT_NOT_FOUND
+            report = anonymise_person(session, person_id=person_id)
+            code = get_person(session, person_id=person_id).cadre_code
+    except (OperationalError, ProgrammingError):
+        _err(MSG_NO_SCHEMA)
+        return EXIT_DATABASE
+    finally:
+        engine.dispose()
+    if report.already:
+        print(MSG_ALREADY)
+        return EXIT_OK
+    print(
+        MSG_ANONYMISED.format(
+            code=code,
+            links=report.telegram_links_removed,
+            roles=report.roles_revoked,
+            texts=report.texts_cleared,
+            audit=report.audit_entries_scrubbed,
+        )
+    )
     return EXIT_OK
