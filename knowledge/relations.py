@@ -16,6 +16,7 @@ _EFFECTIVE_RE = re.compile(
     re.IGNORECASE,
 )
 _EVIDENCE_MAX = 300
+_KEYWORD_RE = re.compile(r"thay\s+thế|sửa\s+đổi|bổ\s+sung", re.IGNORECASE)
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[a-zđ]\s*\)|[-+•]\s|\d{1,2}\s*[.)]\s)")
 
 
@@ -37,6 +38,18 @@ def _kind_of(sentence: str, *, is_guidance: bool) -> RelationKind | None:
     if is_guidance and folded.startswith("thuc hien"):
         return RelationKind.GUIDES
     return None
+
+
+def _reports_other_documents(sentence: str, own_numbers: set[str]) -> bool:
+    """True for history told about two other documents: "Quy định số 65 thay thế Quy định số 98"."""
+    keyword = _KEYWORD_RE.search(sentence)
+    if keyword is None:
+        return False
+    before, after = sentence[: keyword.start()], sentence[keyword.end() :]
+    if re.search(r"\bnày\b", before):
+        return False
+    others_before = [n for n in find_numbers(before) if n not in own_numbers]
+    return bool(others_before) and bool(find_numbers(after))
 
 
 def find_relations(
@@ -61,6 +74,8 @@ def find_relations(
         if kind is None:
             continue
         numbers = find_numbers(sentence)
+        if _reports_other_documents(sentence, own_numbers):
+            continue
         if not numbers and sentence.rstrip().endswith(":"):
             carried, intro = kind, sentence
         for number in numbers:

@@ -407,3 +407,18 @@ def test_the_effective_date_is_the_documents_own() -> None:
         "Điều 9. Thi hành\nQuy định này có hiệu lực từ ngày 01/01/2024."
     )
     assert parse_text(text, source_name="kl.txt").meta.effective == date(2024, 1, 1)
+
+
+def test_history_told_about_other_documents_is_not_a_relation_of_this_one() -> None:
+    text = (
+        "BAN TỔ CHỨC THÀNH ỦY\nSố 09-HD/BTCTU\nHà Nội, ngày 3 tháng 3 năm 2023\n"
+        "HƯỚNG DẪN\nmột số điểm về luân chuyển cán bộ\n\n"
+        "I. CĂN CỨ\nQuy định số 65-QĐ/TW năm 2022 đã thay thế Quy định số 98-QĐ/TW năm 2017.\n"
+        "II. HIỆU LỰC\nHướng dẫn này thay thế Hướng dẫn số 02-HD/BTCTU.\n"
+        "Điều 5 của Quy định số 11-QĐ/TU được sửa đổi như sau:\n"
+    )
+    relations = parse_text(text, source_name="hd.txt").meta.relations
+    assert [(r.kind, r.target_number) for r in relations] == [
+        (RelationKind.REPLACES, "02-HD/BTCTU"),
+        (RelationKind.AMENDS, "11-QĐ/TU"),
+    ]
