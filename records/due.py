@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
-from records.access import unit_subtree
 from records.errors import ValidationFailed
 from records.periods import Period, deadline
 from records.rules import Rules
@@ -23,6 +22,7 @@ from records.schema import (
     RotationReviewState,
     RotationState,
     TelegramLink,
+    Unit,
 )
 from records.views import DueItem
 
@@ -47,6 +47,19 @@ class _Directory:
         self.links = {link.person_id: link for link in session.exec(select(TelegramLink)).all()}
         self._session = session
         self._holders: dict[str, dict[int, set[int]]] = {}
+        self._children: dict[int | None, list[int]] = {}
+        for unit in session.exec(select(Unit)).all():
+            self._children.setdefault(unit.parent_id, []).append(unit.id or 0)
+
+    def _subtree(self, unit_id: int) -> set[int]:
+        found: set[int] = set()
+        stack = [unit_id]
+        while stack:
+            uid = stack.pop()
+            if uid not in found:
+                found.add(uid)
+                stack.extend(self._children.get(uid, []))
+        return found
 
     def holders(self, role: Role, unit_id: int) -> list[int]:
         """Active people holding `role` with a scope covering `unit_id`."""
@@ -58,7 +71,7 @@ class _Directory:
                 )
             ).all()
             for assignment in assignments:
-                for uid in unit_subtree(self._session, assignment.unit_id):
+                for uid in self._subtree(assignment.unit_id):
                     by_unit.setdefault(uid, set()).add(assignment.person_id)
             self._holders[role.value] = by_unit
         found = self._holders[role.value].get(unit_id, set())

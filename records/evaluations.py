@@ -10,9 +10,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from records.access import has_role, require_role
+from records.access import has_role, require_role, scope_units
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import (
@@ -717,23 +718,40 @@ def _waiting(session: Session, rows: Sequence[Evaluation]) -> list[WaitingReview
 
 
 def list_waiting_reviews(session: Session, *, reviewer_id: int) -> list[WaitingReview]:
-    """Submitted self-assessments this person may review, oldest submission first (late ones marked)."""
+    """Submitted self-assessments this person may review, oldest submission first (late ones marked).
+
+    The direct manager's team plus every record in the units of the person's reviewer scope; never their own.
+    """
+    scope = scope_units(session, person_id=reviewer_id, roles=[Role.REVIEWER])
+    team = select(Person.id).where(Person.manager_id == reviewer_id)
+    mine = (
+        or_(col(Evaluation.person_id).in_(team), col(Evaluation.unit_id).in_(scope))
+        if scope
+        else col(Evaluation.person_id).in_(team)
+    )
     rows = session.exec(
         select(Evaluation)
-        .where(Evaluation.state == S.SUBMITTED.value)
+        .where(Evaluation.state == S.SUBMITTED.value, Evaluation.person_id != reviewer_id, mine)
         .order_by(col(Evaluation.submitted_at), col(Evaluation.id))
     ).all()
-    return _waiting(session, [r for r in rows if may_review(session, actor_id=reviewer_id, row=r)])
+    return _waiting(session, rows)
 
 
 def list_waiting_decisions(session: Session, *, head_id: int) -> list[WaitingReview]:
     """Reviewed records in the head's scope waiting for a decision, oldest review first."""
+    scope = scope_units(session, person_id=head_id, roles=[Role.HEAD])
+    if not scope:
+        return []
     rows = session.exec(
         select(Evaluation)
-        .where(Evaluation.state == S.REVIEWED.value)
+        .where(
+            Evaluation.state == S.REVIEWED.value,
+            Evaluation.person_id != head_id,
+            col(Evaluation.unit_id).in_(scope),
+        )
         .order_by(col(Evaluation.reviewed_at), col(Evaluation.id))
     ).all()
-    return _waiting(session, [r for r in rows if may_decide(session, actor_id=head_id, row=r)])
+    return _waiting(session, rows)
 
 
 # --- decision, quota, reopen ------------------------------------------------------------------------

@@ -338,8 +338,9 @@ def import_roster(
                 )
             )
     # A phone already held by someone the file does not re-assign.
+    by_phone = {p.phone: p for p in people_db.values() if p.phone}
     for phone, code in phones_seen.items():
-        holder = next((p for p in people_db.values() if p.phone == phone), None)
+        holder = by_phone.get(phone)
         if holder is not None and holder.cadre_code != code:
             holder_new_phone = next(
                 (parsed_phones[r.number] for r in rows if r.values.get("cadre_code") == holder.cadre_code),
@@ -445,6 +446,8 @@ def import_roster(
     session.flush()
 
     # People first without managers (a manager may come later in the file), then managers.
+    created: list[Person] = []
+    updated: dict[str, dict[str, Any]] = {}
     for row in rows:
         v = row.values
         code = v["cadre_code"]
@@ -459,101 +462,94 @@ def import_roster(
         if person is None:
             person = Person(cadre_code=code, created_at=moment, updated_at=moment, **wanted)
             session.add(person)
-            session.flush()
             people_db[code] = person
-            report.people_created += 1
-            assert person.id is not None
-            record_audit(
-                session,
-                actor_id=actor_id,
-                entity="person",
-                entity_id=person.id,
-                action="create",
-                now=moment,
-                detail={"cadre_code": code, "source": "roster"},
-            )
-        else:
-            changes = {
-                k: [getattr(person, k), val]
-                for k, val in wanted.items()
-                if getattr(person, k) != val and k != "phone"
-            }
-            if person.phone != wanted["phone"]:
-                changes["phone"] = ["…", "…"]  # never copy personal data into the log
-            if changes:
-                for key, val in wanted.items():
-                    setattr(person, key, val)
-                person.updated_at = moment
-                session.add(person)
-                report.people_updated += 1
-                record_audit(
-                    session,
-                    actor_id=actor_id,
-                    entity="person",
-                    entity_id=person.id or 0,
-                    action="update",
-                    now=moment,
-                    detail=changes,
-                )
-            else:
-                report.people_unchanged += 1
-    session.flush()
+            created.append(person)
+            continue
+        changes = {k: [getattr(person, k), val] for k, val in wanted.items() if getattr(person, k) != val}
+        if "phone" in changes:
+            changes["phone"] = ["…", "…"]  # never copy personal data into the log
+        if changes:
+            for key, val in wanted.items():
+                setattr(person, key, val)
+            person.updated_at = moment
+            updated[code] = changes
+    session.flush()  # one batch of inserts: ids for the new people
     for row in rows:
-        v = row.values
-        person = people_db[v["cadre_code"]]
-        manager_code = v.get("manager_code") or None
+        code = row.values["cadre_code"]
+        person = people_db[code]
+        manager_code = row.values.get("manager_code") or None
         manager_id = people_db[manager_code].id if manager_code else None
         if person.manager_id != manager_id:
-            if person.created_at != moment:
-                record_audit(
-                    session,
-                    actor_id=actor_id,
-                    entity="person",
-                    entity_id=person.id or 0,
-                    action="update",
-                    now=moment,
-                    detail={"manager_id": [person.manager_id, manager_id]},
-                )
-                if report.people_unchanged and row.values.get("cadre_code") in people_db:
-                    report.people_unchanged -= 1
-                    report.people_updated += 1
+            if code in updated or person.created_at != moment:
+                updated.setdefault(code, {})["manager_id"] = [person.manager_id, manager_id]
             person.manager_id = manager_id
             person.updated_at = moment
-            session.add(person)
+    for person in created:
+        record_audit(
+            session,
+            actor_id=actor_id,
+            entity="person",
+            entity_id=person.id or 0,
+            action="create",
+            now=moment,
+            detail={"cadre_code": person.cadre_code, "source": "roster"},
+        )
+    for code, changes in updated.items():
+        record_audit(
+            session,
+            actor_id=actor_id,
+            entity="person",
+            entity_id=people_db[code].id or 0,
+            action="update",
+            now=moment,
+            detail=changes,
+        )
+    report.people_created = len(created)
+    report.people_updated = len(updated)
+    report.people_unchanged = len(rows) - len(created) - len(updated)
     session.flush()
 
     # Roles: added when missing, scoped to "Phạm vi" or the person's unit.
+    held: set[tuple[int, str, int]] = {
+        (a.person_id, a.role, a.unit_id)
+        for a in session.exec(select(RoleAssignment).where(col(RoleAssignment.revoked_at).is_(None))).all()
+    }
+    granted: list[RoleAssignment] = []
     for row in rows:
         person = people_db[row.values["cadre_code"]]
         scope_code = row.values.get("scope_code") or row.values["unit_code"]
-        scope_id = units_db[scope_code].id
-        held = session.exec(
-            select(RoleAssignment).where(
-                RoleAssignment.person_id == person.id, col(RoleAssignment.revoked_at).is_(None)
-            )
-        ).all()
+        scope_id = units_db[scope_code].id or 0
         for role in parsed_roles[row.number]:
-            if any(a.role == role.value and a.unit_id == scope_id for a in held):
+            grant_key = (person.id or 0, role.value, scope_id)
+            if grant_key in held:
                 continue
+            held.add(grant_key)
             assignment = RoleAssignment(
-                person_id=person.id or 0,
+                person_id=grant_key[0],
                 role=role.value,
-                unit_id=scope_id or 0,
+                unit_id=scope_id,
                 granted_at=moment,
                 granted_by_id=actor_id,
             )
             session.add(assignment)
-            session.flush()
-            report.roles_granted += 1
-            record_audit(
-                session,
-                actor_id=actor_id,
-                entity="role_assignment",
-                entity_id=assignment.id or 0,
-                action="grant",
-                now=moment,
-                detail={"person_id": person.id, "role": role.value, "unit_id": scope_id, "source": "roster"},
-            )
+            granted.append(assignment)
+    session.flush()
+    for assignment in granted:
+        record_audit(
+            session,
+            actor_id=actor_id,
+            entity="role_assignment",
+            entity_id=assignment.id or 0,
+            action="grant",
+            now=moment,
+            detail={
+                "person_id": assignment.person_id,
+                "role": assignment.role,
+                "unit_id": assignment.unit_id,
+                "source": "roster",
+            },
+        )
+    report.roles_granted = len(granted)
     session.flush()
     report.accepted = True
     log.info(

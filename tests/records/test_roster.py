@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from records.access import roles_of
+from records.audit import list_audit
 from records.db import session_scope
 from records.errors import ImportRejected
 from records.people import find_person_by_code, find_unit_by_code
@@ -149,3 +150,26 @@ def test_manager_cycles_and_unit_cycles_are_refused(db_engine: Engine) -> None:
     assert {(2, "manager_cycle"), (3, "manager_cycle"), (4, "self_manager")} <= codes
     units = "Mã cán bộ,Họ và tên,Mã đơn vị,Tên đơn vị,Đơn vị cấp trên\nA,An,U1,Một,U2\nB,Bình,U2,Hai,U1\n"
     assert {i.code for i in _rejected(db_engine, units.encode()).issues} == {"unit_cycle"}
+
+
+def test_manager_change_counts_once_and_is_audited(db_engine: Engine, org: Org) -> None:
+    changed = ROSTER_CSV.replace(
+        "BD04,Hoàng Văn Em,0905000005,Chuyên viên,BD,,,BD02",
+        "BD04,Hoàng Văn Em,0905000005,Phó phòng,BD,,,BD01",
+    ).replace(
+        "PX02,Đỗ Văn Giang,0907000007,Cán bộ,PX,,,PX01", "PX02,Đỗ Văn Giang,0907000007,Cán bộ,PX,,,BD01"
+    )
+    with session_scope(db_engine) as session:
+        report = import_roster(session, data=changed.encode(), filename="roster.csv")
+    assert (report.people_updated, report.people_unchanged) == (2, 7)
+    with Session(db_engine) as session:
+        em = find_person_by_code(session, cadre_code="BD04")
+        assert em is not None and em.manager_id == org.people["BD01"] and em.position == "Phó phòng"
+        updates = [
+            e
+            for e in list_audit(session, entity="person", entity_id=org.people["BD04"])
+            if e.action == "update"
+        ]
+    assert len(updates) == 1 and updates[0].detail is not None
+    assert updates[0].detail["manager_id"] == [org.people["BD02"], org.people["BD01"]]
+    assert updates[0].detail["position"] == ["Chuyên viên", "Phó phòng"]
