@@ -30,7 +30,7 @@ from bot.feature import Feature
 from bot.features import admin, auth, evaluation, general, programme, qa, reminders, review, rotation, summary
 from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
-from bot.menu import set_default_menus
+from bot.menu import set_default_menus, sync_menu
 from bot.services import FEATURES_KEY, SERVICES_KEY, Services
 from records import botstate
 
@@ -51,6 +51,7 @@ FEATURES: tuple[Feature, ...] = (
 )
 ROUTER_KEY = "canbo.router"
 IGNORE_GROUP = -99
+MENU_GROUP = -98
 MAIN_GROUP = 0
 UPDATE_RETENTION = timedelta(days=2)
 
@@ -90,6 +91,7 @@ def install_features(
     app.bot_data[ROUTER_KEY] = router
     app.add_handler(TypeHandler(Update, updates.claim), group=updates.CLAIM_GROUP)
     app.add_handler(TypeHandler(Update, _ignore_unhandled_kinds), group=IGNORE_GROUP)
+    app.add_handler(TypeHandler(Update, sync_menu), group=MENU_GROUP)
     for feature in features:
         feature.install(app, router, jobs)
     app.add_handler(

@@ -11,12 +11,16 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    Chat,
+    Update,
 )
 from telegram.error import TelegramError
+from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.access import CurrentUser
+from bot.access import CurrentUser, current_user
 from bot.feature import CommandSpec, Feature, allowed
+from bot.services import FEATURES_KEY
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,25 @@ async def set_default_menus(bot: Bot, features: Sequence[Feature]) -> None:
     await bot.set_my_commands(guest)
     await bot.set_my_commands(guest, scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands(groups, scope=BotCommandScopeAllGroupChats())
+
+
+MENU_ROLES_KEY = "canbo.menu_roles"
+
+
+async def sync_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Keep a private chat's menu in step with the user's roles (set once per process, again on change)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != Chat.PRIVATE or update.effective_user is None:
+        return
+    user = await current_user(update, context)
+    known: dict[int, tuple[bool, frozenset[str]]] = context.application.bot_data.setdefault(
+        MENU_ROLES_KEY, {}
+    )
+    state = (user.signed_in, user.roles)
+    if known.get(chat.id) == state:
+        return
+    known[chat.id] = state
+    await set_user_menu(context.bot, context.application.bot_data[FEATURES_KEY], user, chat_id=chat.id)
 
 
 async def set_user_menu(bot: Bot, features: Sequence[Feature], user: CurrentUser, *, chat_id: int) -> None:

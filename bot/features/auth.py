@@ -28,7 +28,7 @@ from bot.access import current_user, ensure_private, load_user, user_cache
 from bot.conversation import StepRouter
 from bot.feature import ANYONE, CommandSpec, Feature
 from bot.jobs import JobRegistry
-from bot.menu import set_user_menu
+from bot.menu import MENU_ROLES_KEY, set_user_menu
 from bot.messages import escape
 from bot.services import FEATURES_KEY, services_of
 from records import invites, people
@@ -73,6 +73,7 @@ async def _after_link(update: Update, context: ContextTypes.DEFAULT_TYPE, person
     user = await asyncio.to_thread(load_user, services.db, telegram_user_id=tg_user.id)
     user_cache(context).put(user)
     await set_user_menu(context.bot, context.application.bot_data[FEATURES_KEY], user, chat_id=chat.id)
+    context.application.bot_data.setdefault(MENU_ROLES_KEY, {})[chat.id] = (user.signed_in, user.roles)
     await context.bot.send_message(
         chat.id,
         texts.LINKED_OK.format(name=escape(person.full_name), unit=escape(person.unit_name)),

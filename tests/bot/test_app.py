@@ -185,3 +185,21 @@ def test_help_and_menu_follow_what_the_user_may_do(
     assert "chưa đăng nhập" in help_body
     assert menu[:3] == ["start", "hoi", "vanban"] and menu[-2:] == ["trogiup", "huy"] and "toi" not in menu
     assert cancel_body == "Không có thao tác nào đang làm."
+
+
+def test_questions_can_require_sign_in(telegram: FakeTelegram, tmp_path: Path, db: Engine) -> None:
+    settings = Settings(_env_file=None, CANBO_DATA_DIR=str(tmp_path), CANBO_QA_REQUIRES_LOGIN="true")  # type: ignore[call-arg]
+    services = Services(settings=settings, db=db, qa=None)  # the engine is never reached
+
+    async def scenario() -> tuple[str, str]:
+        app = build_application(services, token=telegram.token, api_base=telegram.base_url)
+        async with running(app):
+            sent = telegram.world.send_text(USER_ID, "Thời gian luân chuyển cán bộ là bao lâu?")
+            refused = await off_loop(telegram.wait_for_text, USER_ID, "cần đăng nhập", after=sent.message_id)
+            sent = telegram.world.send_text(USER_ID, "/start")
+            welcome = await off_loop(telegram.wait_for_text, USER_ID, "Xin chào", after=sent.message_id)
+            return refused.body, welcome.body
+
+    refused, welcome = asyncio.run(scenario())
+    assert "/start" in refused and "Chia sẻ số điện thoại" in refused
+    assert "Bạn vẫn có thể hỏi" not in welcome
