@@ -268,3 +268,31 @@ def set_unit_outstanding(
         session.add(unit)
         session.flush()
     return unit_view(unit)
+
+
+def set_person_active(
+    session: Session, *, actor_id: int | None, person_id: int, active: bool, now: datetime | None = None
+) -> PersonView:
+    """Deactivate a person who left (kept with their history; signs them out) or reactivate them; admin only."""
+    moment = utc_now(now)
+    person = load_person(session, person_id)
+    require_role(session, actor_id=actor_id, roles=[Role.ADMIN], unit_id=person.unit_id, action="set_active")
+    if actor_id == person_id and not active:
+        raise ValidationFailed("an admin cannot deactivate themself", field="person", id=person_id)
+    if person.active != active:
+        record_audit(
+            session,
+            actor_id=actor_id,
+            entity="person",
+            entity_id=person_id,
+            action="activate" if active else "deactivate",
+            now=moment,
+            detail={"active": [person.active, active]},
+        )
+        person.active = active
+        person.updated_at = moment
+        session.add(person)
+        if not active:
+            unlink_telegram(session, actor_id=actor_id, person_id=person_id, now=moment)
+        session.flush()
+    return person_view(session, person)

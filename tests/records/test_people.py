@@ -24,7 +24,9 @@ from records.people import (
     find_person_by_phone,
     find_person_by_telegram,
     link_telegram,
+    list_people,
     normalise_phone,
+    set_person_active,
     telegram_link_of,
     unlink_telegram,
 )
@@ -189,3 +191,21 @@ def test_invite_is_one_time_and_expires(db_engine: Engine, org: Org) -> None:
             redeem_invite(session, code="ABCD-EFGH", telegram_user_id=45, now=T0)
         with pytest.raises(InviteInvalid):
             redeem_invite(session, code="short", telegram_user_id=45, now=T0)
+
+
+def test_deactivated_people_cannot_sign_in_and_keep_history(db_engine: Engine, org: Org) -> None:
+    em = org.people["BD04"]
+    with session_scope(db_engine) as session:
+        link_telegram(session, person_id=em, telegram_user_id=77, now=T0)
+    with session_scope(db_engine) as session, pytest.raises(PermissionDenied):
+        set_person_active(session, actor_id=org.people["BD01"], person_id=em, active=False)
+    with session_scope(db_engine) as session:
+        view = set_person_active(session, actor_id=org.people["TU01"], person_id=em, active=False, now=T0)
+    assert not view.active
+    with Session(db_engine) as session:
+        assert find_person_by_telegram(session, telegram_user_id=77) is None
+        assert find_person_by_phone(session, phone="0905000005") is None
+        assert em not in {p.id for p in list_people(session)}
+        assert [e.action for e in list_audit(session, entity="person", entity_id=em)][-1] == "deactivate"
+    with session_scope(db_engine) as session, pytest.raises(ValidationFailed):
+        link_telegram(session, person_id=em, telegram_user_id=78)
