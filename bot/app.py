@@ -30,7 +30,7 @@ from bot.feature import Feature
 from bot.features import admin, auth, evaluation, general, programme, qa, reminders, review, rotation, summary
 from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
-from bot.menu import set_default_menus, sync_menu
+from bot.menu import set_default_menus
 from bot.services import FEATURES_KEY, SERVICES_KEY, Services
 from records import botstate
 
@@ -51,8 +51,8 @@ FEATURES: tuple[Feature, ...] = (
 )
 ROUTER_KEY = "canbo.router"
 IGNORE_GROUP = -99
-MENU_GROUP = -98
 MAIN_GROUP = 0
+FALLBACK_GROUP = 1
 UPDATE_RETENTION = timedelta(days=2)
 
 
@@ -91,15 +91,13 @@ def install_features(
     app.bot_data[ROUTER_KEY] = router
     app.add_handler(TypeHandler(Update, updates.claim), group=updates.CLAIM_GROUP)
     app.add_handler(TypeHandler(Update, _ignore_unhandled_kinds), group=IGNORE_GROUP)
-    app.add_handler(TypeHandler(Update, sync_menu), group=MENU_GROUP)
     for feature in features:
         feature.install(app, router, jobs)
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, router.route_text),
         group=MAIN_GROUP,
     )
-    # Last in the main group: only buttons no feature claimed (within a group the first match wins).
-    app.add_handler(CallbackQueryHandler(_expired_button), group=MAIN_GROUP)
+    app.add_handler(CallbackQueryHandler(_expired_button), group=FALLBACK_GROUP)
     app.add_handler(TypeHandler(Update, updates.finish), group=updates.FINISH_GROUP)
     app.add_error_handler(handle_error)
     return router

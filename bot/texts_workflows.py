@@ -232,9 +232,9 @@ REMIND_KINDS: dict[str, str] = {
     "self_assessment": "Tự đánh giá kỳ {period} (/danhgia {period})",
     "review": "Nhận xét hồ sơ của {subject} kỳ {period} (/duyet)",
     "decision": "Quyết định xếp loại cho {subject} kỳ {period} (/duyet)",
-    "rotation_self_review": "Tự nhận xét trong thời gian luân chuyển",
-    "rotation_comment": "Nhận xét cán bộ luân chuyển {subject}",
-    "rotation_evaluation": "Đánh giá cán bộ luân chuyển {subject}",
+    "rotation_self_review": "Tự nhận xét trong thời gian luân chuyển (/luanchuyen)",
+    "rotation_comment": "Nhận xét cán bộ luân chuyển {subject} (/luanchuyen)",
+    "rotation_evaluation": "Đánh giá cán bộ luân chuyển {subject} (/luanchuyen)",
 }
 REMIND_DUE = "{what} — hạn {deadline} ({left})"
 REMIND_LEFT_TODAY = "hôm nay"
@@ -242,3 +242,99 @@ REMIND_LEFT_DAYS = "còn {days} ngày"
 REMIND_OVERDUE = "quá hạn {days} ngày"
 LATE_LIST_HEADER = "📋 <b>Danh sách chưa tự đánh giá kỳ {period}</b> (hạn {deadline} đã qua):"
 LATE_LIST_LINE = "• {name}"
+
+# --- /chuongtrinh (action programmes) --------------------------------------------------------------------
+PROGRAMME_COMMAND = "Chương trình hành động: đăng ký, gửi xác nhận, cập nhật tiến độ"
+PUBLICITY_NAMES: dict[str, str] = {
+    "internal": "Nội bộ",
+    "party_cell": "Công khai trong chi bộ",
+    "public": "Công khai rộng rãi",
+}
+PROGRAMME_STATES: dict[str, str] = {
+    "draft": "đang soạn",
+    "submitted": "đã gửi, chờ thủ trưởng xác nhận",
+    "returned": "bị trả lại để sửa",
+    "confirmed": "đã xác nhận, đang thực hiện",
+    "closed": "đã kết thúc",
+}
+PROGRAMMES_NONE = (
+    "Bạn chưa có chương trình hành động nào. Bấm «➕ Đăng ký chương trình mới» khi nhận nhiệm vụ mới."
+)
+PROGRAMME_HEADER = "🎯 <b>Chương trình hành động — {post}</b>\nNhiệm kỳ: {start} – {end}. Mức công khai: {publicity}.\nTrạng thái: {state}"
+PROGRAMME_ITEM = "{index}. {commitment}\n   Chỉ tiêu: {target}; hạn {deadline}; tiến độ <b>{percent}%</b>"
+PROGRAMME_RETURNED = "↩️ Bị trả lại với lý do: <i>{reason}</i>"
+BUTTON_PROGRAMME_NEW = "➕ Đăng ký chương trình mới"
+BUTTON_PROGRAMME_ITEM = "➕ Thêm mục"
+BUTTON_PROGRAMME_SUBMIT = "📤 Gửi thủ trưởng xác nhận"
+BUTTON_PROGRAMME_PROGRESS = "📈 Tiến độ mục {index}"
+BUTTON_PROGRAMME_CONFIRM = "✅ Xác nhận chương trình"
+BUTTON_PROGRAMME_RETURN = "↩️ Trả lại"
+PROGRAMME_ASK_POST = (
+    "Gõ chức vụ mới và nhiệm kỳ theo mẫu:\n<code>Chức vụ | từ ngày | đến ngày</code>\n"
+    "Ví dụ: <code>Bí thư Đảng ủy phường Phúc Xá | 01/11/2026 | 31/10/2031</code> " + CANCEL_HINT
+)
+PROGRAMME_POST_BAD = (
+    "Chưa đúng mẫu. Vui lòng gõ <code>Chức vụ | từ ngày | đến ngày</code> (ngày dạng 01/11/2026)."
+)
+PROGRAMME_TERM_BAD = "Ngày kết thúc nhiệm kỳ phải sau ngày bắt đầu. Vui lòng gõ lại."
+PROGRAMME_ASK_PUBLICITY = "Chọn mức công khai của chương trình:"
+PROGRAMME_ASK_ITEM = (
+    "Gõ một mục cam kết theo mẫu:\n<code>Nội dung cam kết | Chỉ tiêu đo được | Hạn (ngày/tháng/năm)</code>\n"
+    "Ví dụ: <code>Nâng chất lượng sinh hoạt chi bộ | 100% chi bộ xếp loại tốt | 31/12/2027</code> "
+    + CANCEL_HINT
+)
+PROGRAMME_ITEM_BAD = "Chưa đúng mẫu. Mỗi mục cần đủ 3 phần: <code>Nội dung | Chỉ tiêu | Hạn</code>."
+PROGRAMME_ITEM_DATE_BAD = (
+    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>31/12/2027</code>."
+)
+PROGRAMME_ITEM_OUTSIDE = "Hạn {value} nằm ngoài nhiệm kỳ ({start} – {end}). Vui lòng chọn hạn trong nhiệm kỳ."
+PROGRAMME_ITEM_TOO_LONG = "Nội dung hoặc chỉ tiêu quá dài (tối đa {limit} ký tự). Vui lòng rút gọn."
+PROGRAMME_ITEM_SAVED = (
+    "✅ Đã lưu mục «{commitment}». Gõ tiếp mục khác, hoặc bấm «📤 Gửi thủ trưởng xác nhận»."
+)
+PROGRAMME_CONFIRM_SUBMIT = (
+    "📤 <b>Kiểm tra trước khi gửi</b>\n\n{card}\n\nGửi chương trình cho thủ trưởng xác nhận?"
+)
+PROGRAMME_SUBMITTED = "✅ Đã gửi chương trình hành động cho thủ trưởng xác nhận. Đã báo cho: {heads}."
+PROGRAMME_ASK_PROGRESS = (
+    "Mục {index}: <b>{commitment}</b> (hiện {percent}%).\nGõ tiến độ mới (0–100) và ghi chú, ví dụ "
+    "<code>60 đã hoàn thành 3/5 chi bộ</code>. " + CANCEL_HINT
+)
+PROGRAMME_PROGRESS_BAD = (
+    "Vui lòng gõ một số nguyên từ 0 đến 100 ở đầu, ví dụ <code>60 đã hoàn thành 3/5 chi bộ</code>."
+)
+PROGRAMME_PROGRESS_SAVED = "✅ Đã cập nhật tiến độ mục {index}: {percent}%."
+PROGRAMME_ASK_RETURN = "Gõ lý do trả lại chương trình (bắt buộc). " + CANCEL_HINT
+PROGRAMME_CONFIRMED = "✅ Đã xác nhận chương trình hành động của {name} ({post})."
+PROGRAMME_RETURNED_DONE = "↩️ Đã trả lại chương trình hành động của {name} kèm lý do."
+NOTIFY_PROGRAMME_SUBMITTED = "🎯 {name} gửi chương trình hành động ({post}) chờ bạn xác nhận."
+NOTIFY_PROGRAMME_CONFIRMED = "✅ Chương trình hành động ({post}) của bạn đã được thủ trưởng xác nhận."
+NOTIFY_PROGRAMME_RETURNED = "↩️ Chương trình hành động ({post}) bị trả lại. Lý do: <i>{reason}</i>\nDùng /chuongtrinh để sửa và gửi lại."
+WAIT_PROGRAMME_LINE = "{index}. 🎯 Chương trình hành động của {name} — {post}"
+BUTTON_WAIT_PROGRAMME = "🎯 {index}. {name}"
+BUTTON_OPEN_PROGRAMME = "🎯 Mở chương trình"
+
+# --- /luanchuyen (rotation reviews) ------------------------------------------------------------------------
+ROTATION_COMMAND = "Nhận xét, đánh giá cán bộ luân chuyển đến hạn"
+ROTATION_NONE = "Không có việc nhận xét, đánh giá luân chuyển nào đến hạn với bạn."
+ROTATION_HEADER = "🔄 <b>Đánh giá cán bộ luân chuyển đến hạn</b>"
+ROTATION_LINE = "{index}. {what} — hạn {deadline}"
+ROTATION_KINDS: dict[str, str] = {
+    "rotation_self_review": "Tự nhận xét của {subject} (kỳ {kind})",
+    "rotation_comment": "Nhận xét của tập thể nơi đến về {subject} (kỳ {kind})",
+    "rotation_evaluation": "Đánh giá của cấp có thẩm quyền về {subject} (kỳ {kind})",
+}
+ROTATION_REVIEW_KINDS: dict[str, str] = {"periodic": "định kỳ 6 tháng", "final": "kết thúc luân chuyển"}
+BUTTON_ROTATION_FILL = "✍️ {index}. Điền phiếu"
+ROTATION_ASK_TEXT: dict[str, str] = {
+    "rotation_self_review": "Gõ bản tự nhận xét kết quả công tác trong thời gian luân chuyển (tối đa 4000 ký tự). ",
+    "rotation_comment": "Gõ nhận xét của tập thể đơn vị nơi đến về cán bộ {subject} (tối đa 4000 ký tự). ",
+    "rotation_evaluation": "Gõ đánh giá về cán bộ {subject} (tối đa 4000 ký tự). ",
+}
+ROTATION_ASK_GRADE = "Chọn mức xếp loại cho cán bộ {subject}:"
+ROTATION_TEXT_BAD = "Nội dung đang trống hoặc quá dài (tối đa 4000 ký tự). Vui lòng gõ lại."
+ROTATION_SAVED = "✅ Đã lưu. Đã báo cho: {next}."
+ROTATION_NOTIFY_NEXT = (
+    "🔄 Phiếu đánh giá luân chuyển của {subject} chờ bạn: {what}. Dùng /luanchuyen để điền."
+)
+ROTATION_NOTIFY_DONE = "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: {grade}"

@@ -47,7 +47,7 @@ from bot.features import workflow as wf
 from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
-from records import due, evaluations, people
+from records import due, evaluations, people, programmes
 from records.errors import PermissionDenied, RecordsError
 from records.evaluations import MAX_TASKS, TaskInput, TaskResultInput
 from records.periods import Period, deadline
@@ -303,7 +303,10 @@ async def _send_card(
     update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, prefix: str = ""
 ) -> None:
     rules = wf.rules_of(context)
-    text = render_card(view, rules, today=wf.today_of(context))
+    evidence = await wf.call_records(
+        context, programmes.evidence_for_period, person_id=view.person_id, period=view.period
+    )
+    text = render_card(view, rules, today=wf.today_of(context), evidence=evidence)
     if view.state == "submitted":
         text += "\n\n" + tw.SELF_WAITING
     elif view.state in ("reviewed", "decided"):
@@ -544,7 +547,7 @@ async def self_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def _ask_result(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, task_id: int
+    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, task_id: int, prefix: str = ""
 ) -> None:
     index, task = next((i, t) for i, t in enumerate(view.tasks, 1) if t.id == task_id)
     buttons = [
@@ -556,13 +559,14 @@ async def _ask_result(
     await reply_html(
         update,
         context,
-        tw.SELF_ASK_RESULT.format(index=index, title=escape(task.title), expected=expected),
+        (prefix + "\n\n" if prefix else "")
+        + tw.SELF_ASK_RESULT.format(index=index, title=escape(task.title), expected=expected),
         InlineKeyboardMarkup(buttons),
     )
 
 
 async def _ask_points(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, key: str
+    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, key: str, prefix: str = ""
 ) -> None:
     rules = wf.rules_of(context)
     criterion = rules.criterion(key)
@@ -583,7 +587,8 @@ async def _ask_points(
     await reply_html(
         update,
         context,
-        tw.SELF_ASK_POINTS.format(name=escape(criterion.name), max=wf.fmt_points(criterion.max_points)),
+        (prefix + "\n\n" if prefix else "")
+        + tw.SELF_ASK_POINTS.format(name=escape(criterion.name), max=wf.fmt_points(criterion.max_points)),
         InlineKeyboardMarkup(
             [row, [InlineKeyboardButton(tw.BUTTON_BACK, callback_data=f"dg:card:{view.id}")]]
         ),
@@ -600,14 +605,12 @@ async def _next_or_card(
     await end_step(context, chat_id=chat.id, user_id=tg_user.id)
     pending = next((t for t in view.tasks if t.result is None), None)
     if pending is not None:
-        await reply_html(update, context, prefix)
-        await _ask_result(update, context, view, pending.id)
+        await _ask_result(update, context, view, pending.id, prefix)
         return
     points = view.self_points or {}
     missing = next((c for c in wf.rules_of(context).criteria if c.key not in points), None)
     if missing is not None:
-        await reply_html(update, context, prefix)
-        await _ask_points(update, context, view, missing.key)
+        await _ask_points(update, context, view, missing.key, prefix)
         return
     await _send_card(update, context, view, prefix=prefix)
 

@@ -36,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
@@ -62,6 +63,7 @@ RUNNING_KEY = "canbo.workflow.running"
 SEND_HOUR = 8  # local time: nothing is sent before 08:00
 MAX_LATE_LINES = 60
 MAX_SEND_ATTEMPTS = 8
+ROTATION_CODES = {"rotation_self_review": "s", "rotation_comment": "c", "rotation_evaluation": "e"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Reminder:
     person_id: int
     chat_id: int
     html: str
+    buttons: tuple[tuple[str, str], ...] = ()  # (text, callback data): the forms to fill
 
 
 def render_reminder(items: Sequence[DueItem]) -> str:
@@ -99,7 +102,20 @@ def plan_reminders(session: Session, *, on: date, rules: Rules) -> list[Reminder
             continue
         by_person.setdefault(item.recipient_id, []).append(item)
         chats[item.recipient_id] = chat
-    return [Reminder(pid, chats[pid], render_reminder(by_person[pid])) for pid in sorted(by_person)]
+    return [
+        Reminder(pid, chats[pid], render_reminder(by_person[pid]), form_buttons(by_person[pid]))
+        for pid in sorted(by_person)
+    ]
+
+
+def form_buttons(items: Sequence[DueItem]) -> tuple[tuple[str, str], ...]:
+    """A ✍️ button per rotation review to fill (opens the form of /luanchuyen)."""
+    out = []
+    for index, item in enumerate(items, 1):
+        code = ROTATION_CODES.get(item.kind)
+        if code is not None and item.record_id is not None:
+            out.append((tw.BUTTON_ROTATION_FILL.format(index=index), f"lc:fill:{item.record_id}:{code}"))
+    return tuple(out)
 
 
 def plan_late_lists(session: Session, *, on: date, period: Period, rules: Rules) -> list[Reminder]:
@@ -176,7 +192,16 @@ async def _send_one(context: ContextTypes.DEFAULT_TYPE, reminder: Reminder) -> b
     """Deliver one message, waiting out 429s; False on a network problem (the round stops, resumes later)."""
     for attempt in range(MAX_SEND_ATTEMPTS):
         try:
-            await context.bot.send_message(reminder.chat_id, reminder.html, parse_mode=ParseMode.HTML)
+            markup = (
+                InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(t, callback_data=d)] for t, d in reminder.buttons]
+                )
+                if reminder.buttons
+                else None
+            )
+            await context.bot.send_message(
+                reminder.chat_id, reminder.html, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
             return True
         except RetryAfter as exc:
             wait = (

@@ -43,7 +43,7 @@ from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
 from bot.services import services_of
-from records import botstate, due, evaluations
+from records import botstate, due, evaluations, programmes
 from records.errors import QuotaExceeded, RecordsError
 from records.rules import Rules
 from records.schema import Evaluation
@@ -203,14 +203,15 @@ async def waiting_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     actor = user.person_id
 
-    def load(session: Session) -> tuple[list[Any], list[Any]]:
+    def load(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
         return (
             evaluations.list_waiting_reviews(session, reviewer_id=actor),
             evaluations.list_waiting_decisions(session, head_id=actor),
+            programmes.list_waiting_confirmations(session, head_id=actor),
         )
 
-    reviews, decisions = await wf.in_session(context, load)
-    if not reviews and not decisions:
+    reviews, decisions, plans = await wf.in_session(context, load)
+    if not reviews and not decisions and not plans:
         await reply_html(update, context, tw.WAIT_NONE)
         return
     rules = wf.rules_of(context)
@@ -249,6 +250,18 @@ async def waiting_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             InlineKeyboardButton(
                 tw.BUTTON_WAIT_DECISION.format(index=index, name=item.person_name[:24], period=item.period),
                 callback_data=f"dy:open:{item.evaluation_id}",
+            )
+        )
+    for index, programme in enumerate(plans, len(reviews) + len(decisions) + 1):
+        lines.append(
+            tw.WAIT_PROGRAMME_LINE.format(
+                index=index, name=escape(programme.person_name), post=escape(programme.post)
+            )
+        )
+        buttons.append(
+            InlineKeyboardButton(
+                tw.BUTTON_WAIT_PROGRAMME.format(index=index, name=programme.person_name[:24]),
+                callback_data=f"ct:open:{programme.id}",
             )
         )
     await reply_html(update, context, "\n".join(lines), InlineKeyboardMarkup([[b] for b in buttons[:40]]))

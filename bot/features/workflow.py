@@ -28,7 +28,7 @@ from bot import texts
 from bot import texts_workflows as tw
 from bot.messages import escape
 from bot.services import SERVICES_KEY, Services, services_of
-from records import people
+from records import botstate, people
 from records.db import session_scope
 from records.errors import RecordsError, ValidationFailed
 from records.periods import Period
@@ -217,3 +217,13 @@ async def notify(
 
 def names(recipients: Iterable[Recipient]) -> str:
     return ", ".join(escape(r.name) for r in recipients) or tw.REVIEWER_NOTIFIED_NONE
+
+
+async def load_step(
+    context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int
+) -> tuple[str, dict[str, Any]] | None:
+    """The user's stored conversation step and its data, if any."""
+    state = await asyncio.to_thread(
+        botstate.load_conversation, services_of(context).db, chat_id=chat_id, user_id=user_id
+    )
+    return None if state is None else (state.state, dict(state.data))

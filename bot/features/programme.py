@@ -1,0 +1,523 @@
+"""/chuongtrinh: the cadre's action programme for a new post (items with measurable targets and deadlines, a
+publicity level), submitted to the head, who confirms or returns it; item progress during the term.
+
+```mermaid
+stateDiagram-v2
+    [*] --> list: /chuongtrinh
+    list --> post: ➕ Đăng ký chương trình mới (step ct:post)
+    post --> publicity: "chức vụ | từ ngày | đến ngày" (kept in the step's data)
+    publicity --> item: Nội bộ / Chi bộ / Công khai (step ct:item)
+    item --> item: "cam kết | chỉ tiêu | hạn" saved (the first one creates the draft)
+    item --> confirm: 📤 Gửi thủ trưởng xác nhận
+    confirm --> submitted: ✅ Gửi (heads over the unit notified)
+    submitted --> confirmed: head ✅ Xác nhận (cadre notified)
+    submitted --> returned: head ↩️ Trả lại + reason (step ct:return)
+    returned --> item: ➕ Thêm mục, then send again
+    confirmed --> confirmed: 📈 Tiến độ mục n (step ct:progress: "60 ghi chú")
+```
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot import texts_workflows as tw
+from bot.access import CurrentUser, ensure_private, ensure_signed_in
+from bot.conversation import StepRouter, end_step, start_step
+from bot.feature import SIGNED_IN, CommandSpec, Feature
+from bot.features import workflow as wf
+from bot.jobs import JobRegistry
+from bot.messages import escape
+from bot.replies import reply_html
+from records import access, people, programmes
+from records.errors import RecordsError
+from records.programmes import ItemInput, ProgrammeInput
+from records.schema import Publicity
+from records.views import ProgrammeView
+
+log = logging.getLogger(__name__)
+
+POST_STEP = "ct:post"
+ITEM_STEP = "ct:item"
+PROGRESS_STEP = "ct:progress"
+RETURN_STEP = "ct:return"
+EDITABLE = ("draft", "returned")
+MAX_COMMITMENT = 1000
+MAX_TARGET = 500
+_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
+
+
+def parse_date(raw: str) -> date | None:
+    match = _DATE.match(raw.strip())
+    if match is None:
+        return None
+    try:
+        return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+    except ValueError:
+        return None
+
+
+def parse_post(raw: str) -> tuple[str, date, date] | str:
+    """ "Chức vụ | 01/11/2026 | 31/10/2031" → (post, start, end), or the Vietnamese reason it is wrong."""
+    parts = [p.strip() for p in raw.split("|")]
+    if len(parts) != 3 or not parts[0] or len(parts[0]) > 300:
+        return tw.PROGRAMME_POST_BAD
+    start, end = parse_date(parts[1]), parse_date(parts[2])
+    if start is None or end is None:
+        return tw.PROGRAMME_POST_BAD
+    if end <= start:
+        return tw.PROGRAMME_TERM_BAD
+    return parts[0], start, end
+
+
+def parse_item(raw: str, *, start: date, end: date) -> ItemInput | str:
+    """ "Cam kết | Chỉ tiêu | 31/12/2027" → ItemInput within the term, or the Vietnamese reason it is wrong."""
+    parts = [p.strip() for p in raw.split("|")]
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        return tw.PROGRAMME_ITEM_BAD
+    if len(parts[0]) > MAX_COMMITMENT or len(parts[1]) > MAX_TARGET:
+        return tw.PROGRAMME_ITEM_TOO_LONG.format(
+            limit=MAX_TARGET if len(parts[1]) > MAX_TARGET else MAX_COMMITMENT
+        )
+    due = parse_date(parts[2])
+    if due is None:
+        return tw.PROGRAMME_ITEM_DATE_BAD.format(value=escape(parts[2][:30]))
+    if not start <= due <= end:
+        return tw.PROGRAMME_ITEM_OUTSIDE.format(
+            value=wf.fmt_date(due), start=wf.fmt_date(start), end=wf.fmt_date(end)
+        )
+    return ItemInput(commitment=parts[0], target=parts[1], deadline=due)
+
+
+def render_programme(view: ProgrammeView) -> str:
+    lines = [
+        tw.PROGRAMME_HEADER.format(
+            post=escape(view.post),
+            start=wf.fmt_date(view.term_start),
+            end=wf.fmt_date(view.term_end),
+            publicity=tw.PUBLICITY_NAMES.get(view.publicity, view.publicity),
+            state=tw.PROGRAMME_STATES.get(view.state, view.state),
+        )
+    ]
+    if view.state == "returned" and view.return_reason:
+        lines.append(tw.PROGRAMME_RETURNED.format(reason=escape(view.return_reason)))
+    for index, item in enumerate(view.items, 1):
+        lines.append(
+            tw.PROGRAMME_ITEM.format(
+                index=index,
+                commitment=escape(item.commitment),
+                target=escape(item.target),
+                deadline=wf.fmt_date(item.deadline),
+                percent=item.progress_percent,
+            )
+        )
+    return "\n".join(lines)
+
+
+def owner_keyboard(view: ProgrammeView) -> InlineKeyboardMarkup | None:
+    if view.state in EDITABLE:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(tw.BUTTON_PROGRAMME_ITEM, callback_data=f"ct:item:{view.id}")],
+                [InlineKeyboardButton(tw.BUTTON_PROGRAMME_SUBMIT, callback_data=f"ct:check:{view.id}")],
+            ]
+        )
+    if view.state == "confirmed":
+        buttons = [
+            InlineKeyboardButton(
+                tw.BUTTON_PROGRAMME_PROGRESS.format(index=i), callback_data=f"ct:prog:{view.id}:{item.id}"
+            )
+            for i, item in enumerate(view.items, 1)
+        ]
+        return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+    return None
+
+
+def heads_over(session: Session, *, unit_id: int, exclude: int) -> list[wf.Recipient]:
+    """Signed-in heads whose scope covers `unit_id` (looked for among the people of the unit's chain)."""
+    chain = set(access.unit_chain(session, unit_id))
+    ids = [
+        p.id
+        for p in people.list_people(session, unit_ids=chain)
+        if p.id != exclude and access.has_role(session, person_id=p.id, roles=["head"], unit_id=unit_id)
+    ]
+    return wf.chats_of(session, ids)
+
+
+# --- cadre ---------------------------------------------------------------------------------------------------
+
+
+async def programme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/chuongtrinh: the user's programmes (newest first) with the actions their state allows."""
+    if not await ensure_private(update, context):
+        return
+    user = await ensure_signed_in(update, context)
+    if user is None or user.person_id is None:
+        return
+    views = await wf.call_records(
+        context, programmes.list_programmes, actor_id=user.person_id, person_id=user.person_id
+    )
+    new = InlineKeyboardMarkup([[InlineKeyboardButton(tw.BUTTON_PROGRAMME_NEW, callback_data="ct:new:0")]])
+    if not views:
+        await reply_html(update, context, tw.PROGRAMMES_NONE, new)
+        return
+    for view in sorted(views, key=lambda v: v.id, reverse=True)[:5]:
+        await reply_html(update, context, render_programme(view), owner_keyboard(view))
+    await reply_html(update, context, tw.BUTTON_PROGRAMME_NEW, new)
+
+
+async def _own(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, pid: int) -> ProgrammeView | None:
+    try:
+        view = await wf.call_records(
+            context, programmes.get_programme, actor_id=user.person_id, programme_id=pid
+        )
+    except RecordsError:
+        return None
+    return view
+
+
+def _inputs(view: ProgrammeView, extra: ItemInput | None = None) -> ProgrammeInput:
+    items = [
+        ItemInput(id=i.id, commitment=i.commitment, target=i.target, deadline=i.deadline) for i in view.items
+    ]
+    return ProgrammeInput(
+        post=view.post,
+        term_start=view.term_start,
+        term_end=view.term_end,
+        publicity=Publicity(view.publicity),
+        items=tuple([*items, *([extra] if extra else [])]),
+    )
+
+
+async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ct:new|pub|item|check|send|prog|open|ok|ret:<programme id>[:…]."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or query.data is None or chat is None:
+        return
+    user = await ensure_signed_in(update, context)
+    if user is None or user.person_id is None:
+        return
+    parts = query.data.split(":")
+    action = parts[1]
+    try:
+        pid = int(parts[2])
+    except (IndexError, ValueError):
+        await query.answer(tw.RECORD_GONE, show_alert=True)
+        return
+    if action == "new":
+        await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=POST_STEP, data={})
+        await reply_html(update, context, tw.PROGRAMME_ASK_POST)
+        return
+    if action == "pub" and len(parts) == 4 and parts[3] in tw.PUBLICITY_NAMES:
+        await _choose_publicity(update, context, parts[3])
+        return
+    view = await _own(context, user, pid)
+    if view is None:
+        await query.answer(tw.RECORD_GONE, show_alert=True)
+        return
+    mine = view.person_id == user.person_id
+    try:
+        if action == "item" and mine and view.state in EDITABLE:
+            await start_step(
+                context,
+                chat_id=chat.id,
+                user_id=query.from_user.id,
+                step=ITEM_STEP,
+                data={"programme_id": view.id},
+            )
+            await reply_html(update, context, tw.PROGRAMME_ASK_ITEM)
+        elif action == "check" and mine and view.state in EDITABLE:
+            await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            tw.BUTTON_SEND, callback_data=f"ct:send:{view.id}:{view.version}"
+                        ),
+                        InlineKeyboardButton(tw.BUTTON_KEEP_EDITING, callback_data=f"ct:open:{view.id}"),
+                    ]
+                ]
+            )
+            await reply_html(
+                update, context, tw.PROGRAMME_CONFIRM_SUBMIT.format(card=render_programme(view)), markup
+            )
+        elif action == "send" and mine and len(parts) == 4:
+            await _submit(update, context, user, view, int(parts[3]))
+        elif action == "prog" and mine and len(parts) == 4 and view.state == "confirmed":
+            index, item = next((i, it) for i, it in enumerate(view.items, 1) if it.id == int(parts[3]))
+            await start_step(
+                context,
+                chat_id=chat.id,
+                user_id=query.from_user.id,
+                step=PROGRESS_STEP,
+                data={"programme_id": view.id, "item_id": item.id, "index": index},
+            )
+            await reply_html(
+                update,
+                context,
+                tw.PROGRAMME_ASK_PROGRESS.format(
+                    index=index, commitment=escape(item.commitment), percent=item.progress_percent
+                ),
+            )
+        elif action == "open":
+            await _show(update, context, user, view)
+        elif action == "ok" and not mine and len(parts) == 4:
+            done = await wf.call_records(
+                context,
+                programmes.confirm_programme,
+                actor_id=user.person_id,
+                programme_id=view.id,
+                now=wf.now_of(context),
+                expected_version=int(parts[3]),
+            )
+            owner = await wf.in_session(context, lambda s: wf.chats_of(s, [done.person_id]))
+            await wf.notify(context, owner, tw.NOTIFY_PROGRAMME_CONFIRMED.format(post=escape(done.post)))
+            await reply_html(
+                update,
+                context,
+                tw.PROGRAMME_CONFIRMED.format(name=escape(done.person_name), post=escape(done.post)),
+            )
+        elif action == "ret" and not mine and len(parts) == 4:
+            await start_step(
+                context,
+                chat_id=chat.id,
+                user_id=query.from_user.id,
+                step=RETURN_STEP,
+                data={"programme_id": view.id, "version": int(parts[3])},
+            )
+            await reply_html(update, context, tw.PROGRAMME_ASK_RETURN)
+        else:
+            await _show(update, context, user, view)
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+
+
+async def _show(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: ProgrammeView
+) -> None:
+    if view.person_id == user.person_id:
+        await reply_html(update, context, render_programme(view), owner_keyboard(view))
+        return
+    markup = None
+    if view.state == "submitted":
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        tw.BUTTON_PROGRAMME_CONFIRM, callback_data=f"ct:ok:{view.id}:{view.version}"
+                    ),
+                    InlineKeyboardButton(
+                        tw.BUTTON_PROGRAMME_RETURN, callback_data=f"ct:ret:{view.id}:{view.version}"
+                    ),
+                ]
+            ]
+        )
+    header = f"👤 {escape(view.person_name)}\n"
+    await reply_html(update, context, header + render_programme(view), markup)
+
+
+async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, publicity: str) -> None:
+    """The publicity button after the post: keep it in the step's data and ask for the first item."""
+    chat, tg_user = update.effective_chat, update.effective_user
+    if chat is None or tg_user is None:
+        return
+    state = await wf.load_step(context, chat_id=chat.id, user_id=tg_user.id)
+    if state is None or state[0] != ITEM_STEP or "post" not in state[1]:
+        await reply_html(update, context, tw.RECORD_GONE)
+        return
+    data = {**state[1], "publicity": publicity}
+    await start_step(context, chat_id=chat.id, user_id=tg_user.id, step=ITEM_STEP, data=data)
+    await reply_html(update, context, tw.PROGRAMME_ASK_ITEM)
+
+
+async def _submit(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: ProgrammeView, version: int
+) -> None:
+    done = await wf.call_records(
+        context,
+        programmes.submit_programme,
+        actor_id=user.person_id,
+        programme_id=view.id,
+        now=wf.now_of(context),
+        expected_version=version,
+    )
+    log.info("programme %s submitted through the bot", done.id)
+    heads = await wf.in_session(
+        context, lambda s: heads_over(s, unit_id=done.unit_id, exclude=done.person_id)
+    )
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(tw.BUTTON_OPEN_PROGRAMME, callback_data=f"ct:open:{done.id}")]]
+    )
+    reached = await wf.notify(
+        context,
+        heads,
+        tw.NOTIFY_PROGRAMME_SUBMITTED.format(name=escape(done.person_name), post=escape(done.post)),
+        markup,
+    )
+    await reply_html(update, context, tw.PROGRAMME_SUBMITTED.format(heads=wf.names(reached)))
+
+
+async def post_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    message, chat, tg_user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or tg_user is None:
+        return
+    parsed = parse_post(message.text or "")
+    if isinstance(parsed, str):
+        await reply_html(update, context, parsed)
+        return
+    post, start, end = parsed
+    await start_step(
+        context,
+        chat_id=chat.id,
+        user_id=tg_user.id,
+        step=ITEM_STEP,
+        data={"post": post, "start": start.isoformat(), "end": end.isoformat(), "publicity": "internal"},
+    )
+    buttons = [
+        [InlineKeyboardButton(name, callback_data=f"ct:pub:0:{code}")]
+        for code, name in tw.PUBLICITY_NAMES.items()
+    ]
+    await reply_html(update, context, tw.PROGRAMME_ASK_PUBLICITY, InlineKeyboardMarkup(buttons))
+
+
+async def item_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    """One typed item: the first creates the draft programme (post and term from the step), later ones extend it."""
+    message, chat, tg_user = update.effective_message, update.effective_chat, update.effective_user
+    user = await ensure_signed_in(update, context)
+    if message is None or chat is None or tg_user is None or user is None or user.person_id is None:
+        return
+    existing = await _own(context, user, int(data["programme_id"])) if "programme_id" in data else None
+    if existing is not None:
+        start, end = existing.term_start, existing.term_end
+    else:
+        start, end = date.fromisoformat(str(data["start"])), date.fromisoformat(str(data["end"]))
+    parsed = parse_item(message.text or "", start=start, end=end)
+    if isinstance(parsed, str):
+        await reply_html(update, context, parsed)
+        return
+    try:
+        if existing is None:
+            view = await wf.call_records(
+                context,
+                programmes.create_programme,
+                actor_id=user.person_id,
+                person_id=user.person_id,
+                data=ProgrammeInput(
+                    post=str(data["post"]),
+                    term_start=start,
+                    term_end=end,
+                    publicity=Publicity(str(data.get("publicity", "internal"))),
+                    items=(parsed,),
+                ),
+                now=wf.now_of(context),
+            )
+            await start_step(
+                context, chat_id=chat.id, user_id=tg_user.id, step=ITEM_STEP, data={"programme_id": view.id}
+            )
+        else:
+            view = await wf.call_records(
+                context,
+                programmes.update_programme,
+                actor_id=user.person_id,
+                programme_id=existing.id,
+                data=_inputs(existing, parsed),
+                now=wf.now_of(context),
+                expected_version=existing.version,
+            )
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    await reply_html(
+        update,
+        context,
+        tw.PROGRAMME_ITEM_SAVED.format(commitment=escape(parsed.commitment))
+        + "\n\n"
+        + render_programme(view),
+        owner_keyboard(view),
+    )
+
+
+async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    message, chat, tg_user = update.effective_message, update.effective_chat, update.effective_user
+    user = await ensure_signed_in(update, context)
+    if message is None or chat is None or tg_user is None or user is None:
+        return
+    match = _PROGRESS.match(message.text or "")
+    if match is None or not 0 <= int(match.group(1)) <= 100:
+        await reply_html(update, context, tw.PROGRAMME_PROGRESS_BAD)
+        return
+    percent, note = int(match.group(1)), match.group(2).strip()[:1000]
+    try:
+        await wf.call_records(
+            context,
+            programmes.record_progress,
+            actor_id=user.person_id,
+            item_id=int(data["item_id"]),
+            percent=percent,
+            note=note,
+            now=wf.now_of(context),
+        )
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    view = await _own(context, user, int(data["programme_id"]))
+    text = tw.PROGRAMME_PROGRESS_SAVED.format(index=int(data.get("index", 0)), percent=percent)
+    if view is not None:
+        text += "\n\n" + render_programme(view)
+    await reply_html(update, context, text, owner_keyboard(view) if view else None)
+
+
+async def return_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    message, chat, tg_user = update.effective_message, update.effective_chat, update.effective_user
+    user = await ensure_signed_in(update, context)
+    if message is None or chat is None or tg_user is None or user is None:
+        return
+    reason = (message.text or "").strip()
+    if not reason or len(reason) > 2000:
+        await reply_html(update, context, tw.REVIEW_REASON_EMPTY)
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    try:
+        done = await wf.call_records(
+            context,
+            programmes.return_programme,
+            actor_id=user.person_id,
+            programme_id=int(data["programme_id"]),
+            reason=reason,
+            now=wf.now_of(context),
+            expected_version=int(data["version"]),
+        )
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    owner = await wf.in_session(context, lambda s: wf.chats_of(s, [done.person_id]))
+    await wf.notify(
+        context, owner, tw.NOTIFY_PROGRAMME_RETURNED.format(post=escape(done.post), reason=escape(reason))
+    )
+    await reply_html(update, context, tw.PROGRAMME_RETURNED_DONE.format(name=escape(done.person_name)))
+
+
+def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    wf.setup(app)
+    app.add_handler(CommandHandler("chuongtrinh", programme_command))
+    app.add_handler(CallbackQueryHandler(programme_button, pattern=r"^ct:"))
+    router.add_step(POST_STEP, post_step)
+    router.add_step(ITEM_STEP, item_step)
+    router.add_step(PROGRESS_STEP, progress_step)
+    router.add_step(RETURN_STEP, return_step)
+
+
+FEATURE = Feature(
+    name="programme",
+    install=install,
+    commands=(CommandSpec("chuongtrinh", tw.PROGRAMME_COMMAND, SIGNED_IN),),
+)

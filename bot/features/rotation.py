@@ -1,0 +1,229 @@
+"""/luanchuyen: rotation reviews due (every 6 months and at the end) reach the right people with the form to fill:
+the rotated cadre's self-review, the receiving unit's comment, the deciding authority's evaluation.
+
+```mermaid
+stateDiagram-v2
+    [*] --> due: /luanchuyen, or the ✍️ button of a reminder
+    due --> text: ✍️ Điền phiếu (self-review or comment; step lc:text)
+    due --> grade: ✍️ Điền phiếu (evaluation)
+    grade --> text: grade chosen (step lc:text)
+    text --> text: empty or too long → hint
+    text --> [*]: saved; the next person in the chain is notified (the cadre when evaluated)
+```
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot import texts_workflows as tw
+from bot.access import ensure_private, ensure_signed_in
+from bot.conversation import StepRouter, end_step, start_step
+from bot.feature import SIGNED_IN, CommandSpec, Feature
+from bot.features import workflow as wf
+from bot.jobs import JobRegistry
+from bot.messages import escape
+from bot.replies import reply_html
+from records import due, rotations
+from records.errors import RecordsError
+from records.rules import Rules
+from records.views import DueItem
+
+log = logging.getLogger(__name__)
+
+TEXT_STEP = "lc:text"
+KINDS = {"s": "rotation_self_review", "c": "rotation_comment", "e": "rotation_evaluation"}
+CODES = {v: k for k, v in KINDS.items()}
+NEXT_KIND = {"rotation_self_review": "rotation_comment", "rotation_comment": "rotation_evaluation"}
+HORIZON_DAYS = 30
+
+
+def my_rotation_items(
+    session: Session, *, person_id: int, on: date, rules: Rules
+) -> list[tuple[DueItem, str]]:
+    """(due item, review kind "periodic"/"final") of the rotation reviews waiting for this person."""
+    items = [
+        i
+        for i in due.list_due(
+            session, on=on, rules=rules, kinds=list(KINDS.values()), rotation_horizon_days=HORIZON_DAYS
+        )
+        if i.recipient_id == person_id and i.record_id is not None
+    ]
+    out = []
+    for item in items:
+        kind = "periodic"
+        for rotation in rotations.list_rotations(session, actor_id=None, person_id=item.subject_person_id):
+            review = next((r for r in rotation.reviews if r.id == item.record_id), None)
+            if review is not None:
+                kind = review.kind
+        out.append((item, kind))
+    return out
+
+
+def fill_button(index: int, item: DueItem) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        tw.BUTTON_ROTATION_FILL.format(index=index),
+        callback_data=f"lc:fill:{item.record_id}:{CODES[item.kind]}",
+    )
+
+
+def describe(item: DueItem, review_kind: str) -> str:
+    return tw.ROTATION_KINDS[item.kind].format(
+        subject=escape(item.subject_name), kind=tw.ROTATION_REVIEW_KINDS.get(review_kind, review_kind)
+    )
+
+
+async def _mine(context: ContextTypes.DEFAULT_TYPE, person_id: int) -> list[tuple[DueItem, str]]:
+    rules, today = wf.rules_of(context), wf.today_of(context)
+    return await wf.in_session(
+        context, lambda s: my_rotation_items(s, person_id=person_id, on=today, rules=rules)
+    )
+
+
+async def rotation_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/luanchuyen: the rotation review forms waiting for this user, soonest first."""
+    if not await ensure_private(update, context):
+        return
+    user = await ensure_signed_in(update, context)
+    if user is None or user.person_id is None:
+        return
+    items = await _mine(context, user.person_id)
+    if not items:
+        await reply_html(update, context, tw.ROTATION_NONE)
+        return
+    lines = [tw.ROTATION_HEADER]
+    buttons = []
+    for index, (item, kind) in enumerate(items, 1):
+        lines.append(
+            tw.ROTATION_LINE.format(
+                index=index, what=describe(item, kind), deadline=wf.fmt_date(item.deadline)
+            )
+        )
+        buttons.append([fill_button(index, item)])
+    await reply_html(update, context, "\n".join(lines), InlineKeyboardMarkup(buttons[:30]))
+
+
+async def rotation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """lc:fill:<review id>:<s|c|e> and lc:grade:<review id>:<grade>."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or query.data is None or chat is None:
+        return
+    user = await ensure_signed_in(update, context)
+    if user is None or user.person_id is None:
+        return
+    parts = query.data.split(":")
+    try:
+        review_id = int(parts[2])
+    except (IndexError, ValueError):
+        await query.answer(tw.RECORD_GONE, show_alert=True)
+        return
+    items = await _mine(context, user.person_id)
+    found = next(((i, k) for i, k in items if i.record_id == review_id), None)
+    if found is None or len(parts) != 4:
+        await query.answer(tw.RECORD_GONE, show_alert=True)
+        return
+    item, _ = found
+    data: dict[str, Any] = {"review_id": review_id, "kind": item.kind, "subject": item.subject_name}
+    if parts[1] == "fill" and item.kind == "rotation_evaluation":
+        rules = wf.rules_of(context)
+        buttons = [
+            [InlineKeyboardButton(f"{g.code} — {g.name}", callback_data=f"lc:grade:{review_id}:{g.code}")]
+            for g in rules.grades
+        ]
+        await reply_html(
+            update,
+            context,
+            tw.ROTATION_ASK_GRADE.format(subject=escape(item.subject_name)),
+            InlineKeyboardMarkup(buttons),
+        )
+        return
+    if parts[1] == "grade":
+        data["grade"] = parts[3]
+    await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=TEXT_STEP, data=data)
+    await reply_html(
+        update,
+        context,
+        tw.ROTATION_ASK_TEXT[item.kind].format(subject=escape(item.subject_name)) + tw.CANCEL_HINT,
+    )
+
+
+def _next_people(
+    session: Session, *, kind: str, review_id: int, on: date, rules: Rules
+) -> list[wf.Recipient]:
+    items = due.list_due(session, on=on, rules=rules, kinds=[kind], rotation_horizon_days=3650)
+    return wf.chats_of(session, [i.recipient_id for i in items if i.record_id == review_id])
+
+
+async def text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    message, chat, tg_user = update.effective_message, update.effective_chat, update.effective_user
+    user = await ensure_signed_in(update, context)
+    if message is None or chat is None or tg_user is None or user is None:
+        return
+    text = (message.text or "").strip()
+    if not text or len(text) > 4000:
+        await reply_html(update, context, tw.ROTATION_TEXT_BAD)
+        return
+    kind, review_id = str(data.get("kind")), int(data.get("review_id", 0))
+    rules, now, today = wf.rules_of(context), wf.now_of(context), wf.today_of(context)
+    common = {"actor_id": user.person_id, "review_id": review_id, "text": text, "now": now}
+    try:
+        if kind == "rotation_self_review":
+            review = await wf.call_records(context, rotations.submit_rotation_self_review, **common)
+        elif kind == "rotation_comment":
+            review = await wf.call_records(context, rotations.comment_rotation_review, **common)
+        else:
+            review = await wf.call_records(
+                context, rotations.evaluate_rotation_review, rules=rules, grade=data.get("grade"), **common
+            )
+    except RecordsError as exc:
+        await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    log.info("rotation review %s: %s saved through the bot", review_id, kind)
+    subject = escape(str(data.get("subject", "")))
+    if kind in NEXT_KIND:
+        following = NEXT_KIND[kind]
+        recipients = await wf.in_session(
+            context, lambda s: _next_people(s, kind=following, review_id=review_id, on=today, rules=rules)
+        )
+        what = tw.ROTATION_KINDS[following].format(
+            subject=subject, kind=tw.ROTATION_REVIEW_KINDS.get(review.kind, review.kind)
+        )
+        reached = await wf.notify(
+            context, recipients, tw.ROTATION_NOTIFY_NEXT.format(subject=subject, what=what)
+        )
+    else:
+        rotation = await wf.call_records(
+            context, rotations.get_rotation, actor_id=None, rotation_id=review.rotation_id
+        )
+        person = await wf.in_session(context, lambda s: wf.chats_of(s, [rotation.person_id]))
+        reached = await wf.notify(
+            context,
+            person,
+            tw.ROTATION_NOTIFY_DONE.format(
+                kind=tw.ROTATION_REVIEW_KINDS.get(review.kind, review.kind),
+                grade=escape(review.evaluation_grade or ""),
+            ),
+        )
+    await reply_html(update, context, tw.ROTATION_SAVED.format(next=wf.names(reached)))
+
+
+def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    wf.setup(app)
+    app.add_handler(CommandHandler("luanchuyen", rotation_command))
+    app.add_handler(CallbackQueryHandler(rotation_button, pattern=r"^lc:"))
+    router.add_step(TEXT_STEP, text_step)
+
+
+FEATURE = Feature(
+    name="rotation",
+    install=install,
+    commands=(CommandSpec("luanchuyen", tw.ROTATION_COMMAND, SIGNED_IN),),
+)
