@@ -183,13 +183,40 @@ def _pick_issuer(candidates: list[str]) -> str | None:
 
 
 def parse_header(lines: list[str], *, scan_lines: int = 40) -> Header:
-    """Read the header block from the first lines of a document; tolerant of missing parts."""
+    """Read the header block from the first lines of a document; tolerant of missing parts.
+
+    When nothing is found at the top (a web page with its menus first), the block is searched for
+    around the first "Số ..." line or stand-alone type line further down; what lies above it is noise
+    and is left out of the body.
+    """
+    header = _scan_header(lines, start=0, scan_lines=scan_lines)
+    if header.number or header.issued or header.doc_type:
+        return header
+    anchor = next((i for i in range(min(len(lines), 200)) if _is_anchor(lines, i)), None)
+    if anchor is None or anchor < 4:
+        return header
+    found = _scan_header(lines, start=max(0, anchor - 6), scan_lines=scan_lines)
+    return found if (found.number or found.issued or found.doc_type) else header
+
+
+def _is_anchor(lines: list[str], index: int) -> bool:
+    line = lines[index].strip()
+    if any(_NUMBER_LINE_RE.match(segment) for segment in split_segments(line)):
+        return True
+    typed = match_type_line(line)
+    following = next((ln.strip() for ln in lines[index + 1 : index + 3] if ln.strip()), "")
+    return bool(
+        typed and not typed[1] and line.isupper() and following and not _BODY_START_RE.match(following)
+    )
+
+
+def _scan_header(lines: list[str], *, start: int, scan_lines: int) -> Header:
     header = Header()
     issuer_candidates: list[str] = []
     number_line = date_line = type_line = -1
-    limit = min(len(lines), scan_lines)
+    limit = min(len(lines), start + scan_lines)
     prose_lines = 0
-    for index in range(limit):
+    for index in range(start, limit):
         line = lines[index]
         if index < 8 and _FOLDED_SAMPLE in fold(line):
             header.is_sample = True

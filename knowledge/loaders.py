@@ -450,7 +450,8 @@ def html_to_text(data: bytes, *, name: str = "") -> str:
         soup = BeautifulSoup(data, "lxml")
     except Exception as exc:
         raise UnreadableFile("the HTML file cannot be parsed", file=name, reason="corrupt") from exc
-    for tag in soup(["script", "style", "noscript", "template", "nav", "head", "svg", "iframe"]):
+    chrome = ["script", "style", "noscript", "template", "nav", "head", "svg", "iframe", "form", "button"]
+    for tag in soup([*chrome, "header", "footer", "aside", "menu"]):  # site chrome, not the document
         tag.decompose()
     for br in soup.find_all("br"):
         br.replace_with("\n")

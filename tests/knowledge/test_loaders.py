@@ -300,3 +300,25 @@ def test_a_classification_stamp_in_the_word_page_header_counts(tmp_path: Path) -
     with pytest.raises(ClassifiedDocument) as caught:
         load_document(path)
     assert caught.value.params["classification"] == "TỐI MẬT"
+
+
+def test_a_web_page_with_site_chrome_around_the_document(tmp_path: Path) -> None:
+    menu = "".join(f"<div>Chuyên mục {i}</div>" for i in range(30))
+    html = (
+        f"<html><body><header><h1>Cổng thông tin</h1></header><div class='menu'>{menu}</div>"
+        "<p>Tin mới nhất hôm nay</p><p>Văn bản chỉ đạo</p>"
+        "<table><tr><td>BỘ CHÍNH TRỊ</td><td>ĐẢNG CỘNG SẢN VIỆT NAM</td></tr>"
+        "<tr><td>Số 65-QĐ/TW</td><td>Hà Nội, ngày 28 tháng 4 năm 2022</td></tr></table>"
+        "<p>QUY ĐỊNH</p><p>về luân chuyển cán bộ</p>"
+        "<p>Điều 1. Phạm vi</p><p>Quy định này áp dụng cho cán bộ lãnh đạo.</p>"
+        "<footer>Bản quyền thuộc về cổng thông tin</footer></body></html>"
+    )
+    doc = load_document(write(tmp_path, "trang-tin.html", html))
+    assert (doc.meta.number, doc.meta.issuer, doc.meta.title) == (
+        "65-QĐ/TW",
+        "BỘ CHÍNH TRỊ",
+        "về luân chuyển cán bộ",
+    )
+    assert [c.article for c in doc.chunks] == [1]
+    assert "Chuyên mục" not in "\n".join(c.text for c in doc.chunks)
+    assert "Bản quyền" not in doc.text and "Cổng thông tin" not in doc.text
