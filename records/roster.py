@@ -435,7 +435,14 @@ def import_roster(
                 unit.updated_at = moment
                 session.add(unit)
     if actor_id is not None:
-        for code in unit_decl:
+        scope_codes = {r.values["scope_code"] for r in rows if r.values.get("scope_code")}
+        code_of_unit = {u.id: c for c, u in units_db.items()}
+        moved_from = set()
+        for r in rows:
+            existing = people_db.get(r.values["cadre_code"])
+            if existing is not None and existing.unit_id in code_of_unit:
+                moved_from.add(code_of_unit[existing.unit_id])
+        for code in sorted(set(unit_decl) | scope_codes | moved_from):
             require_role(
                 session,
                 actor_id=actor_id,

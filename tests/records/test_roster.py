@@ -10,10 +10,10 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from records.access import roles_of
+from records.access import grant_role, roles_of
 from records.audit import list_audit
 from records.db import session_scope
-from records.errors import ImportRejected
+from records.errors import ImportRejected, PermissionDenied
 from records.people import find_person_by_code, find_unit_by_code
 from records.roster import RosterReport, import_roster
 from records.schema import Person, RoleAssignment, Unit
@@ -173,3 +173,25 @@ def test_manager_change_counts_once_and_is_audited(db_engine: Engine, org: Org) 
     assert len(updates) == 1 and updates[0].detail is not None
     assert updates[0].detail["manager_id"] == [org.people["BD02"], org.people["BD01"]]
     assert updates[0].detail["position"] == ["Chuyên viên", "Phó phòng"]
+
+
+def test_an_admin_imports_only_within_their_scope(db_engine: Engine, org: Org) -> None:
+    with session_scope(db_engine) as session:
+        grant_role(
+            session, actor_id=None, person_id=org.people["BD01"], role="admin", unit_id=org.units["BD"]
+        )
+    inside = "Mã cán bộ,Họ và tên,Mã đơn vị,Tên đơn vị,Vai trò\nN1,Người Mới,PX,,cán bộ\n"
+    with session_scope(db_engine) as session:
+        assert import_roster(
+            session, data=inside.encode(), filename="a.csv", actor_id=org.people["BD01"]
+        ).accepted
+    for outside in (
+        "Mã cán bộ,Họ và tên,Mã đơn vị\nN2,Người Khác,HK\n",  # a unit outside BD
+        "Mã cán bộ,Họ và tên,Mã đơn vị,Vai trò,Phạm vi\nN1,Người Mới,PX,thủ trưởng,TU\n",  # a scope above BD
+        "Mã cán bộ,Họ và tên,Mã đơn vị\nHK02,Ngô Văn Khoa,BD\n",  # pulling someone in from HK
+    ):
+        with pytest.raises(PermissionDenied), session_scope(db_engine) as session:
+            import_roster(session, data=outside.encode(), filename="b.csv", actor_id=org.people["BD01"])
+    with Session(db_engine) as session:
+        khoa = find_person_by_code(session, cadre_code="HK02")
+        assert khoa is not None and khoa.unit_code == "HK"
