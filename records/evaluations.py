@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from records.access import has_role, require_role, scope_units
+from records.access import has_role, require_role, scope_units, unit_chain
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import (
@@ -35,6 +35,7 @@ from records.schema import (
     EvaluationTask,
     Person,
     Role,
+    RoleAssignment,
     TaskResult,
     Unit,
 )
@@ -944,3 +945,39 @@ def require_staff_scope(session: Session, *, actor_id: int | None, unit_id: int)
         unit_id=unit_id,
         action="summary",
     )
+
+
+def preview_quota(
+    session: Session, *, evaluation_id: int, grade: str, rules: Rules
+) -> list[dict[str, object]]:
+    """The quota rules deciding `grade` on this record would break now (for a warning before deciding)."""
+    return quota_check(session, row=_load(session, evaluation_id), grade=grade.strip().upper(), rules=rules)
+
+
+def next_actors(session: Session, *, evaluation_id: int) -> list[int]:
+    """Who has to act next on the record: the cadre (draft/returned), the direct manager or reviewers over the unit
+    (submitted), heads over the unit (reviewed); nobody once decided. Never the subject for review/decision."""
+    row = _load(session, evaluation_id)
+    if row.state in EDITABLE:
+        return [row.person_id]
+    if row.state == S.SUBMITTED.value:
+        person = load_person(session, row.person_id)
+        manager = session.get(Person, person.manager_id) if person.manager_id else None
+        if manager is not None and manager.active and manager.id is not None:
+            return [manager.id]
+        role = Role.REVIEWER
+    elif row.state == S.REVIEWED.value:
+        role = Role.HEAD
+    else:
+        return []
+    holders = session.exec(
+        select(RoleAssignment.person_id)
+        .join(Person, col(Person.id) == RoleAssignment.person_id)
+        .where(
+            RoleAssignment.role == role.value,
+            col(RoleAssignment.revoked_at).is_(None),
+            col(RoleAssignment.unit_id).in_(unit_chain(session, row.unit_id)),
+            col(Person.active).is_(True),
+        )
+    ).all()
+    return sorted({int(pid) for pid in holders if pid != row.person_id})

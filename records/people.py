@@ -296,3 +296,11 @@ def set_person_active(
             unlink_telegram(session, actor_id=actor_id, person_id=person_id, now=moment)
         session.flush()
     return person_view(session, person)
+
+
+def telegram_links(session: Session, *, person_ids: set[int] | None = None) -> dict[int, TelegramLinkView]:
+    """Telegram links by person id in one query (for reminders and broadcasts)."""
+    query = select(TelegramLink)
+    if person_ids is not None:
+        query = query.where(col(TelegramLink.person_id).in_(person_ids))
+    return {link.person_id: _link_view(link) for link in session.exec(query).all()}

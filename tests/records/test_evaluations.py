@@ -26,7 +26,9 @@ from records.evaluations import (
     get_evaluation,
     list_waiting_decisions,
     list_waiting_reviews,
+    next_actors,
     plan_tasks,
+    preview_quota,
     reopen_evaluation,
     return_for_revision,
     save_self_assessment,
@@ -350,3 +352,23 @@ def test_second_reviewer_gets_concurrent_update(db_engine: Engine, org: Org) -> 
             rules=RULES,
             expected_version=view.version,
         )
+
+
+def test_next_actors_and_quota_preview(db_engine: Engine, org: Org) -> None:
+    p = org.people
+    view = plan(db_engine, p["BD03"])
+    with Session(db_engine) as session:
+        assert next_actors(session, evaluation_id=view.id) == [p["BD03"]]
+    submitted = submit(db_engine, p["BD03"], points={"discipline": 20, "tasks": 70, "bonus": 5})
+    with Session(db_engine) as session:
+        assert next_actors(session, evaluation_id=submitted.id) == [p["BD02"]]  # the direct manager
+    review(db_engine, p["BD02"], submitted.id)
+    with Session(db_engine) as session:
+        assert next_actors(session, evaluation_id=submitted.id) == [p["BD01"]]
+        (broken,) = preview_quota(session, evaluation_id=submitted.id, grade="a", rules=RULES)
+        assert broken["allowed"] == 0 and broken["graded"] == 1
+        assert preview_quota(session, evaluation_id=submitted.id, grade="B", rules=RULES) == []
+    # No manager: the reviewers over the unit are next (never the subject).
+    binh_record = submit(db_engine, p["BD01"])
+    with Session(db_engine) as session:
+        assert next_actors(session, evaluation_id=binh_record.id) == [p["BD02"]]

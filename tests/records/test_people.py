@@ -28,6 +28,7 @@ from records.people import (
     normalise_phone,
     set_person_active,
     telegram_link_of,
+    telegram_links,
     unlink_telegram,
 )
 from tests.records.org import Org
@@ -209,3 +210,20 @@ def test_deactivated_people_cannot_sign_in_and_keep_history(db_engine: Engine, o
         assert [e.action for e in list_audit(session, entity="person", entity_id=em)][-1] == "deactivate"
     with session_scope(db_engine) as session, pytest.raises(ValidationFailed):
         link_telegram(session, person_id=em, telegram_user_id=78)
+
+
+def test_telegram_links_in_one_query(db_engine: Engine, org: Org) -> None:
+    with session_scope(db_engine) as session:
+        for offset, code in enumerate(("BD02", "BD03")):
+            link_telegram(
+                session, person_id=org.people[code], telegram_user_id=900 + offset, chat_id=800 + offset
+            )
+    with Session(db_engine) as session:
+        links = telegram_links(session)
+        assert {pid: link.chat_id for pid, link in links.items()} == {
+            org.people["BD02"]: 800,
+            org.people["BD03"]: 801,
+        }
+        assert set(telegram_links(session, person_ids={org.people["BD03"], org.people["HK02"]})) == {
+            org.people["BD03"]
+        }
