@@ -12,7 +12,7 @@ POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"
 _PART_RE = re.compile(r"^(phần)\s+(thứ\s+[^\s.:]+|[IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
 _CHAPTER_RE = re.compile(r"^(chương)\s+([IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
 _MUC_RE = re.compile(r"^(mục)\s+([IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGNORECASE)
-_ARTICLE_RE = re.compile(r"^điều\s+(\d{1,3})\s*([.:\-–]\s*|\s+(?=\S)|$)(.*)$", re.IGNORECASE)
+_ARTICLE_RE = re.compile(r"^điều\s+(\d{1,3}[a-zđ]?)\s*([.:\-–]\s*|\s+(?=\S)|$)(.*)$", re.IGNORECASE)
 _ROMAN_RE = re.compile(r"^([IVXLC]{1,6})\s*[.)/\-–]\s*(.*)$")
 _CLAUSE_RE = re.compile(r"^(?:khoản\s+)?(\d{1,2})\s*(?:[.)]|\s*:|-\s)\s*(.*)$", re.IGNORECASE)
 _SUBCLAUSE_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(.*)$")
@@ -24,6 +24,12 @@ _ATTACH_RE = re.compile(
 )
 _TERMINAL = '.:;!?…"”)'
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+def article_key(label: str) -> tuple[int, str]:
+    """Order of article labels: "21" < "21a" < "22"."""
+    digits = re.match(r"\d+", label)
+    return (int(digits.group(0)) if digits else 0, label[digits.end() :] if digits else label)
 
 
 def roman_value(label: str) -> int | None:
@@ -154,7 +160,7 @@ class _Builder:
         self.unit: Unit | None = None
         self.block: Block | None = None
         self.point: list[str] | None = None
-        self.last_article = 0
+        self.last_article: tuple[int, str] = (0, "")
         self.roman: str | None = None
         self.last_sub = 0  # last "1." sub-section number under the current Roman section (or at top)
         self.roman_heading = ""
@@ -209,7 +215,7 @@ class _Builder:
         self.unit = None
         self.block = None
         self.point = None
-        self.last_article = 0
+        self.last_article = (0, "")
         self.roman = None
         self.last_sub = 0
         self.trailer = False
@@ -236,7 +242,7 @@ class _Builder:
 
 
 def _detect_mode(kinds: list[tuple[str, str, str]]) -> str:
-    articles = [int(label) for kind, label, _ in kinds if kind == "article"]
+    articles = [label for kind, label, _ in kinds if kind == "article"]
     if articles:
         return "articles"
     if sum(1 for kind, _, _ in kinds if kind == "roman") >= 1:
@@ -284,16 +290,16 @@ def parse_body(lines: list[str]) -> Body:
     # Attachment starts: a "(Ban hành kèm theo ...)" line after some article, or Điều 1 restarting.
     attach_at: dict[int, tuple[int, str | None]] = {}
     seen_unit = False
-    last_article = 0
+    last_article = (0, "")
     for index, (kind, label, _) in enumerate(classified):
         if kind == "attach" and seen_unit:
             start, end, attach_label = _attachment_label(lines, index)
             attach_at[start] = (max(end, index + 1), attach_label)
             seen_unit = False
-            last_article = 0
+            last_article = (0, "")
         elif kind == "article":
-            number = int(label)
-            if number == 1 and last_article >= 1 and mode == "articles":
+            number = article_key(label)
+            if number == (1, "") and last_article >= (1, "") and mode == "articles":
                 start, end, attach_label = _attachment_label(lines, index)
                 attach_at.setdefault(start, (end, attach_label))
             last_article = number
@@ -351,7 +357,7 @@ def parse_body(lines: list[str]) -> Body:
             index += 1
             continue
         if kind == "article" and mode == "articles":
-            number = int(label)
+            number = article_key(label)
             previous_line = next((lines[i] for i in range(index - 1, -1, -1) if lines[i]), "")
             continues = previous_line[-1:] == "," or (
                 previous_line[-1:].isalpha() and previous_line[-1:].islower()
@@ -369,7 +375,8 @@ def parse_body(lines: list[str]) -> Body:
                 content = ""
                 if len(heading_rest) > 150 or heading_rest[-1:] in ".;":
                     heading_rest, content = "", heading_rest  # "Điều 2. Quyết định này có hiệu lực ..."
-                builder.open_unit(number, _heading_text("article", label, heading_rest), [])
+                article: int | str = int(label) if label.isdigit() else label  # "21a" in consolidated texts
+                builder.open_unit(article, _heading_text("article", label, heading_rest), [])
                 if content:
                     builder.add_text(content)
                 index += 1
@@ -382,20 +389,20 @@ def parse_body(lines: list[str]) -> Body:
             index += 1
             continue
         if kind == "clause":
-            number = int(label)
+            clause_number = int(label)
             if mode == "articles" and builder.unit is not None and builder.unit.article is not None:
                 previous = [int(b.label) for b in builder.unit.blocks if b.label and b.label.isdigit()]
-                if number > (previous[-1] if previous else 0):
+                if clause_number > (previous[-1] if previous else 0):
                     builder.add_clause(label, line)
                     index += 1
                     continue
-            elif mode == "sections" and builder.roman is not None and number > builder.last_sub:
-                builder.last_sub = number
+            elif mode == "sections" and builder.roman is not None and clause_number > builder.last_sub:
+                builder.last_sub = clause_number
                 builder.open_unit(f"{builder.roman}.{label}", line.strip(), [builder.roman_heading])
                 index += 1
                 continue
-            elif mode == "numbered" and number > builder.last_sub:
-                builder.last_sub = number
+            elif mode == "numbered" and clause_number > builder.last_sub:
+                builder.last_sub = clause_number
                 builder.open_unit(label, line.strip(), [])
                 index += 1
                 continue

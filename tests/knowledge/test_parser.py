@@ -422,3 +422,10 @@ def test_history_told_about_other_documents_is_not_a_relation_of_this_one() -> N
         (RelationKind.REPLACES, "02-HD/BTCTU"),
         (RelationKind.AMENDS, "11-QĐ/TU"),
     ]
+
+
+def test_inserted_articles_of_consolidated_texts() -> None:
+    text = "Điều 21. Một\nNội dung.\nĐiều 21a. Hai\nNội dung bổ sung.\nĐiều 22. Ba\nNội dung."
+    doc = parse_text(text, source_name="vbhn.txt")
+    assert [c.article for c in doc.chunks] == [21, "21a", 22]
+    assert doc.chunks[1].article_heading == "Điều 21a. Hai"
