@@ -145,17 +145,18 @@ class Conversation:
         self.lock = lock
 
     def _after(self) -> int:
-        messages = self.world.messages(self.uid)
-        return messages[-1].message_id if messages else 0
+        return self.world.version
 
     def _wait(self, after: int, fragment: str) -> ChatMessage:
-        def found() -> ChatMessage | None:
-            for m in self.world.bot_messages(self.uid):
-                if m.message_id > after and fragment in m.body:
+        """Poll (20 ms) the chat's messages changed since world version `after`: cheap, and never holds the
+        world's lock while waiting (a blocking wait per simulated user would starve the local API's thread)."""
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            for m in self.world.changed_messages(self.uid, after):
+                if m.from_bot and fragment in m.body:
                     return m
-            return None
-
-        return self.world.wait_until(found, 300)
+            time.sleep(0.02)
+        raise TimeoutError(f"user {self.uid}: no {fragment!r}")
 
     def _step(self, act: Callable[[], object], fragment: str) -> ChatMessage:
         after = self._after()
