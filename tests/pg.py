@@ -45,9 +45,15 @@ class PgCluster:
     def start(self) -> str:
         assert self.initdb and self.pg_ctl
         data = self.dir / "data"
-        self._as_postgres([self.initdb, "-D", str(data), "--auth=trust", "-E", "UTF8", "--no-sync", "-U", "postgres"])
-        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=200"
-        self._as_postgres([self.pg_ctl, "-D", str(data), "-w", "-l", str(self.dir / "log"), "start", "-o", opts])
+        self._as_postgres(
+            [self.initdb, "-D", str(data), "--auth=trust", "-E", "UTF8", "--no-sync", "-U", "postgres"]
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=200"
+        )
+        self._as_postgres(
+            [self.pg_ctl, "-D", str(data), "-w", "-l", str(self.dir / "log"), "start", "-o", opts]
+        )
         self.started = True
         return self.url
 
@@ -58,7 +64,9 @@ class PgCluster:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}"')
             c.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
