@@ -30,6 +30,7 @@ from records.periods import Period, deadline
 from records.rules import Rules
 from records.schema import (
     ActionItem,
+    ActionProgramme,
     Evaluation,
     EvaluationState,
     EvaluationTask,
@@ -335,8 +336,13 @@ def plan_tasks(
     current = {t.id: t for t in _tasks(session, row.id)}
     kept: set[int] = set()
     for position, task in enumerate(tasks):
-        if task.action_item_id is not None and session.get(ActionItem, task.action_item_id) is None:
-            raise ValidationFailed("unknown action item", field="action_item_id", value=task.action_item_id)
+        if task.action_item_id is not None:
+            item = session.get(ActionItem, task.action_item_id)
+            programme = session.get(ActionProgramme, item.programme_id) if item is not None else None
+            if programme is None or programme.person_id != person_id:
+                raise ValidationFailed(
+                    "not an item of your action programme", field="action_item_id", value=task.action_item_id
+                )
         if task.id is not None:
             existing = current.get(task.id)
             if existing is None:

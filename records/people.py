@@ -6,6 +6,7 @@ import logging
 import re
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from records.access import require_role
@@ -189,7 +190,10 @@ def link_telegram(
         telegram_user_id=telegram_user_id, chat_id=chat_id, person_id=person_id, via=via, linked_at=moment
     )
     session.add(link)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a simultaneous sign-in with the same account or for the same person
+        raise AlreadyLinked("this Telegram account or person was linked at the same moment") from exc
     record_audit(
         session,
         actor_id=person_id,

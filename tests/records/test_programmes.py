@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from records.db import session_scope
 from records.errors import ConcurrentUpdate, InvalidTransition, PermissionDenied, ValidationFailed
+from records.evaluations import TaskInput, plan_tasks
 from records.programmes import (
     ItemInput,
     ProgrammeInput,
@@ -28,6 +29,7 @@ from records.programmes import (
     update_programme,
 )
 from records.schema import Publicity
+from tests.records.flows import RULES
 from tests.records.org import Org
 
 
@@ -150,3 +152,30 @@ def test_bad_programmes_are_refused(db_engine: Engine, org: Org) -> None:
         )
     with session_scope(db_engine) as session, pytest.raises(PermissionDenied):
         create_programme(session, actor_id=org.people["PX01"], person_id=org.people["PX02"], data=_input())
+
+
+def test_tasks_link_only_to_the_cadres_own_programme_items(db_engine: Engine, org: Org) -> None:
+    giang = org.people["PX02"]
+    with session_scope(db_engine) as session:
+        programme = create_programme(session, actor_id=giang, person_id=giang, data=_input())
+    item_id = programme.items[0].id
+    with session_scope(db_engine) as session:
+        view = plan_tasks(
+            session,
+            actor_id=giang,
+            person_id=giang,
+            period="2026-05",
+            rules=RULES,
+            tasks=[TaskInput(title="Xử lý đơn thư tháng 5", action_item_id=item_id)],
+        )
+    assert view.tasks[0].action_item_id == item_id
+    with session_scope(db_engine) as session, pytest.raises(ValidationFailed) as info:
+        plan_tasks(
+            session,
+            actor_id=org.people["HK02"],
+            person_id=org.people["HK02"],
+            period="2026-05",
+            rules=RULES,
+            tasks=[TaskInput(title="Mượn cam kết", action_item_id=item_id)],
+        )
+    assert info.value.params["field"] == "action_item_id"
