@@ -43,25 +43,57 @@ COVERING_INDEX = "ix_bench_evaluation_summary"
 @dataclass
 class Timing:
     wall: float  # median wall-clock seconds
-    cpu: float  # median CPU seconds of this process (SQLite runs in-process; Postgres work is not counted)
+    cpu: float  # median CPU seconds of this process (SQLite runs in-process)
+    server: float | None  # median CPU seconds of the Postgres server processes, when measured
     result: object
 
     def __str__(self) -> str:
-        return f"median {self.wall:.3f} s wall, {self.cpu:.3f} s CPU"
+        text = f"median {self.wall:.3f} s wall, {self.cpu:.3f} s CPU"
+        if self.server is not None:
+            text += f" + {self.server:.3f} s Postgres server CPU"
+        return text
 
 
-def timed(fn: Callable[[], object], repeat: int = 5) -> Timing:
-    """Median wall and CPU time over `repeat` runs, and the last result."""
-    walls, cpus, result = [], [], None
+def postgres_cpu(postmaster_pid: int) -> Callable[[], float]:
+    """Cumulative CPU seconds of a Postgres postmaster and its children (backends, workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def total() -> float:
+        seconds = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(stat.parent.name), int(fields[1])
+            if pid == postmaster_pid or ppid == postmaster_pid:
+                seconds += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        return seconds
+
+    return total
+
+
+def timed(fn: Callable[[], object], repeat: int = 5, server: Callable[[], float] | None = None) -> Timing:
+    """Median wall, client CPU and (optionally) server CPU time over `repeat` runs, and the last result."""
+    walls, cpus, servers, result = [], [], [], None
     for _ in range(repeat):
+        before = server() if server else 0.0
         wall, cpu = time.perf_counter(), time.process_time()
         result = fn()
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-    return Timing(statistics.median(walls), statistics.median(cpus), result)
+        servers.append((server() if server else 0.0) - before)
+    return Timing(
+        statistics.median(walls),
+        statistics.median(cpus),
+        statistics.median(servers) if server else None,
+        result,
+    )
 
 
-def summary_figures(label: str, engine: Engine, rules: Rules) -> PeriodSummary:
+def summary_figures(
+    label: str, engine: Engine, rules: Rules, server: Callable[[], float] | None
+) -> PeriodSummary:
     def summary_of(unit: str, people: bool = False) -> Callable[[], PeriodSummary]:
         def run() -> PeriodSummary:
             with Session(engine) as session:
@@ -71,18 +103,18 @@ def summary_figures(label: str, engine: Engine, rules: Rules) -> PeriodSummary:
 
         return run
 
-    whole = timed(summary_of("TU-HN"))
+    whole = timed(summary_of("TU-HN"), server=server)
     result = whole.result
     assert isinstance(result, PeriodSummary)
     print(
         f"[{label}] summary, whole city ({result.total.expected:,} people, {len(result.units):,} units, "
         f"with previous period): {whole}"
     )
-    part = timed(summary_of("Q-BD"))
+    part = timed(summary_of("Q-BD"), server=server)
     assert isinstance(part.result, PeriodSummary)
     print(f"[{label}] summary, one district ({part.result.total.expected:,} people): {part}")
     print(
-        f"[{label}] summary with a row per person (for Excel): {timed(summary_of('TU-HN', True), repeat=3)}"
+        f"[{label}] summary with a row per person (for Excel): {timed(summary_of('TU-HN', True), repeat=3, server=server)}"
     )
     with engine.begin() as conn:
         conn.execute(
@@ -90,12 +122,12 @@ def summary_figures(label: str, engine: Engine, rules: Rules) -> PeriodSummary:
         )
         conn.execute(text("ANALYZE"))
     print(
-        f"[{label}] summary, whole city, with a covering index {COVERING_INDEX}: {timed(summary_of('TU-HN'))}"
+        f"[{label}] summary, whole city, with a covering index {COVERING_INDEX}: {timed(summary_of('TU-HN'), server=server)}"
     )
     return result
 
 
-def submissions(label: str, engine: Engine, rules: Rules, n: int) -> None:
+def submissions(label: str, engine: Engine, rules: Rules, n: int, server: Callable[[], float] | None) -> None:
     """Plan one task for n people (setup), then submit each self-assessment in its own transaction."""
     with engine.connect() as conn:
         ids = [
@@ -119,6 +151,7 @@ def submissions(label: str, engine: Engine, rules: Rules, n: int) -> None:
             plans.append((pid, view.id, view.tasks[0].id))
         session.commit()
     points = {"discipline": 18.0, "tasks": 62.0, "bonus": 4.0}
+    server_before = server() if server else 0.0
     start, cpu = time.perf_counter(), time.process_time()
     for pid, evaluation_id, task_id in plans:
         with Session(engine) as session:
@@ -134,13 +167,25 @@ def submissions(label: str, engine: Engine, rules: Rules, n: int) -> None:
             )
             session.commit()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    server_cpu = (server() - server_before) if server else 0.0
     print(
-        f"[{label}] self-assessment submissions: {n / elapsed:,.0f}/s wall, {n / cpu:,.0f}/s per CPU-second "
-        f"({n} sequential transactions, {1000 * cpu / n:.1f} ms CPU each)"
+        f"[{label}] self-assessment submissions ({n} sequential transactions): {n / elapsed:,.0f}/s wall; "
+        f"{1000 * cpu / n:.1f} ms client CPU each"
+        + (f" + {1000 * server_cpu / n:.1f} ms server CPU" if server else "")
+        + f" = {n / (cpu + server_cpu):,.0f}/s per CPU-second"
     )
 
 
-def run(label: str, url: str, people: int, n_submissions: int, rules: Rules, *, export: bool) -> None:
+def run(
+    label: str,
+    url: str,
+    people: int,
+    n_submissions: int,
+    rules: Rules,
+    *,
+    export: bool,
+    server: Callable[[], float] | None = None,
+) -> None:
     upgrade(url)
     engine = make_engine(url)
     start, cpu = time.perf_counter(), time.process_time()
@@ -153,7 +198,7 @@ def run(label: str, url: str, people: int, n_submissions: int, rules: Rules, *, 
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    summary = summary_figures(label, engine, rules)
+    summary = summary_figures(label, engine, rules, server)
     if export:
         with Session(engine) as session:
             full = summarize_period(
@@ -173,7 +218,7 @@ def run(label: str, url: str, people: int, n_submissions: int, rules: Rules, *, 
         chart = timed(lambda: render_summary_png(summary), repeat=3)
         assert isinstance(chart.result, bytes)
         print(f"PNG chart of the whole-city summary: {chart}, {len(chart.result):,} bytes")
-    submissions(label, engine, rules, n_submissions)
+    submissions(label, engine, rules, n_submissions, server)
     engine.dispose()
 
 
@@ -200,7 +245,17 @@ def main() -> int:
         return 0
     cluster.start()
     try:
-        run("Postgres", cluster.create_database("bench"), args.people, args.submissions, rules, export=False)
+        postmaster = int((cluster.dir / "data" / "postmaster.pid").read_text().split()[0])
+        url = cluster.create_database("bench")
+        run(
+            "Postgres",
+            url,
+            args.people,
+            args.submissions,
+            rules,
+            export=False,
+            server=postgres_cpu(postmaster),
+        )
     finally:
         cluster.stop()
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
