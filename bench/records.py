@@ -32,6 +32,7 @@ from records.evaluations import TaskInput, TaskResultInput, plan_tasks, submit_s
 from records.export_xlsx import summary_xlsx_bytes
 from records.migrate import upgrade
 from records.rules import Rules, default_rules
+from records.schema import TaskResult
 from records.summary import PeriodSummary, summarize_period
 
 TODAY = date(2026, 11, 15)  # demo periods 2026-09 and 2026-10; submissions go to 2026-11
@@ -160,7 +161,7 @@ def submissions(label: str, engine: Engine, rules: Rules, n: int, server: Callab
                 actor_id=pid,
                 evaluation_id=evaluation_id,
                 rules=rules,
-                results=[TaskResultInput(task_id=task_id, result="on_time")],
+                results=[TaskResultInput(task_id=task_id, result=TaskResult.ON_TIME)],
                 points=points,
                 comment="Hoàn thành nhiệm vụ.",
                 now=datetime(2026, 12, 2, tzinfo=UTC),
@@ -211,10 +212,10 @@ def run(
             kept.append(replace(unit, people=unit.people[: EXPORT_ROWS - rows]))
             rows += len(kept[-1].people)
         big = replace(full, units=tuple(kept))
-        export = timed(lambda: summary_xlsx_bytes(big), repeat=3)
-        assert isinstance(export.result, bytes)
+        workbook = timed(lambda: summary_xlsx_bytes(big), repeat=3)
+        assert isinstance(workbook.result, bytes)
         sheets = min(100, sum(1 for u in big.units if u.people))  # build_summary_workbook's max_unit_sheets
-        print(f"Excel export of {rows:,} person rows ({sheets} unit sheets + overflow): {export}")
+        print(f"Excel export of {rows:,} person rows ({sheets} unit sheets + overflow): {workbook}")
         chart = timed(lambda: render_summary_png(summary), repeat=3)
         assert isinstance(chart.result, bytes)
         print(f"PNG chart of the whole-city summary: {chart}, {len(chart.result):,} bytes")
