@@ -27,7 +27,9 @@ def make_text_pdf(pages: list[list[str]], *, header: str = "", footer_numbers: b
                 figure.text(0.1, 0.97, header, fontsize=9, family="DejaVu Sans")
                 top = 0.93
             for index, line in enumerate(lines):
-                figure.text(0.08, top - index * 0.022, line, fontsize=10, family="DejaVu Sans")
+                # "left\tright" prints two columns on one baseline, like a regulation's header block
+                for column, part in zip((0.08, 0.55), line.split("\t"), strict=False):
+                    figure.text(column, top - index * 0.022, part, fontsize=10, family="DejaVu Sans")
             if footer_numbers:
                 figure.text(0.5, 0.03, f"- {number} -", fontsize=9, family="DejaVu Sans")
             pdf.savefig(figure)

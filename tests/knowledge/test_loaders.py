@@ -322,3 +322,22 @@ def test_a_web_page_with_site_chrome_around_the_document(tmp_path: Path) -> None
     assert [c.article for c in doc.chunks] == [1]
     assert "Chuyên mục" not in "\n".join(c.text for c in doc.chunks)
     assert "Bản quyền" not in doc.text and "Cổng thông tin" not in doc.text
+
+
+def test_pdf_two_column_header_merged_on_one_line(tmp_path: Path) -> None:
+    page = [
+        "BAN CHẤP HÀNH TRUNG ƯƠNG\tĐẢNG CỘNG SẢN VIỆT NAM",
+        "*",
+        "Số 65-QĐ/TW\tHà Nội, ngày 28 tháng 4 năm 2022",
+        "QUY ĐỊNH",
+        "về luân chuyển cán bộ",
+        "",
+        "Điều 1. Phạm vi",
+        "Quy định này áp dụng cho cán bộ lãnh đạo, quản lý.",
+    ]
+    doc = load_document(write(tmp_path, "hai-cot.pdf", make_text_pdf([page])))
+    meta = doc.meta
+    assert (meta.number, meta.issuer, meta.place) == ("65-QĐ/TW", "BAN CHẤP HÀNH TRUNG ƯƠNG", "Hà Nội")
+    assert meta.issued is not None and meta.issued.isoformat() == "2022-04-28"
+    assert (meta.doc_type, meta.title) == ("QUY ĐỊNH", "về luân chuyển cán bộ")
+    assert [c.article for c in doc.chunks] == [1]
