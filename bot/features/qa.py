@@ -48,6 +48,7 @@ from records import access as records_access
 from records import botstate, people
 from records.db import session_scope
 from records.errors import ConcurrentUpdate, NotFound
+from retrieval.errors import RetrievalError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,12 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
             return
     if not is_private(update):
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    answer = await call_qa(services, services.qa.ask, question)
+    try:
+        answer = await call_qa(services, services.qa.ask, question)
+    except RetrievalError as exc:  # e.g. the Chroma server is down: say so, keep the question
+        log.warning("question not answered: %s", exc.code)
+        await reply_html(update, context, texts.QA_UNAVAILABLE.format(reason=texts.describe_error(exc.code)))
+        return
     citations = answer.citations if answer.found else answer.nearest
     record = await asyncio.to_thread(
         botstate.record_answer,

@@ -203,3 +203,31 @@ def test_questions_can_require_sign_in(telegram: FakeTelegram, tmp_path: Path, d
     refused, welcome = asyncio.run(scenario())
     assert "/start" in refused and "Chia sẻ số điện thoại" in refused
     assert "Bạn vẫn có thể hỏi" not in welcome
+
+
+def test_oversized_upload_is_refused_before_download(
+    telegram: FakeTelegram, tmp_path: Path, db: Engine
+) -> None:
+    from records.db import session_scope
+    from records.people import find_person_by_code, link_telegram
+    from records.roster import import_roster
+
+    roster = "Mã cán bộ,Họ và tên,Số điện thoại,Mã đơn vị,Tên đơn vị,Vai trò,Phạm vi\nQT9,Vũ Quản Trị,0901999999,TU,Thành ủy,quản trị,TU\n"
+    with session_scope(db) as session:
+        import_roster(session, data=roster.encode("utf-8"), filename="r.csv")
+        person = find_person_by_code(session, cadre_code="QT9")
+        assert person is not None
+        link_telegram(session, person_id=person.id, telegram_user_id=USER_ID, chat_id=USER_ID)
+    settings = Settings(_env_file=None, CANBO_DATA_DIR=str(tmp_path), CANBO_MAX_UPLOAD_MB="1")  # type: ignore[call-arg]
+    services = Services(settings=settings, db=db, qa=None)  # never reached: refused on the announced size
+
+    async def scenario() -> tuple[str, int]:
+        app = build_application(services, token=telegram.token, api_base=telegram.base_url)
+        async with running(app):
+            sent = telegram.world.upload_document(USER_ID, b"x" * (1024 * 1024 + 10), "qua-lon.txt")
+            reply = await off_loop(telegram.wait_for_text, USER_ID, "quá lớn", after=sent.message_id)
+            return reply.body, telegram.world.calls["getFile"]
+
+    body, downloads = asyncio.run(scenario())
+    assert "qua-lon.txt" in body and "Giới hạn là 1 MB" in body
+    assert downloads == 0
