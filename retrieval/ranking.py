@@ -121,34 +121,72 @@ def coverage_of(snapshot: Snapshot, unit: int, query_syllables: list[str], *, bi
     return covered / total if total else 0.0
 
 
+@dataclass
+class QueryFeatures:
+    """Everything about one question that does not depend on the fusion weights."""
+
+    accented: bool
+    syllables: list[str]
+    lexical: tuple[np.ndarray, np.ndarray, np.ndarray]  # per-unit BM25 of words, syllables, bigrams
+    chunk_cos: np.ndarray
+    dense: np.ndarray  # per unit: best chunk cosine
+    doc_names: np.ndarray  # per unit: document-name match
+
+
+def query_features(snapshot: Snapshot, *, question: str, query_vec: np.ndarray) -> QueryFeatures:
+    accented = has_diacritics(question)
+    tokens = analyse(question, segment=accented)
+    lex = snapshot.lexical
+    fields = (
+        lex.words.score(tokens.words) if accented else np.zeros(lex.n_units, dtype=np.float32),
+        lex.syllables.score(tokens.syllables),
+        lex.bigrams.score(tokens.bigrams),
+    )
+    chunk_cos = snapshot.embeddings @ query_vec.astype(np.float32)
+    return QueryFeatures(
+        accented=accented,
+        syllables=tokens.syllables,
+        lexical=fields,
+        chunk_cos=chunk_cos,
+        dense=np.maximum.reduceat(chunk_cos, snapshot.unit_starts),
+        doc_names=doc_name_scores(snapshot, tokens.syllables)[snapshot.unit_doc],
+    )
+
+
+def fuse(snapshot: Snapshot, f: QueryFeatures, params: RankingParams) -> np.ndarray:
+    """Weighted fusion of max-normalised BM25 and floor-normalised cosine, plus boosts and penalties."""
+    lex = params.word_weight * f.lexical[0] + params.syllable_weight * f.lexical[1]
+    lex = lex + params.bigram_weight * f.lexical[2]
+    top_lex = float(lex.max()) if len(lex) else 0.0
+    lex_n = lex / top_lex if top_lex > 0 else lex
+    dense = f.dense
+    ordered = np.sort(dense)[::-1]
+    floor = float(ordered[min(params.dense_floor_rank, len(ordered) - 1)])
+    span = float(ordered[0]) - floor
+    dense_n = np.clip((dense - floor) / span, 0.0, 1.0) if span > 1e-6 else np.ones_like(dense)
+    fused = params.lexical_weight * lex_n + params.dense_weight * dense_n
+    if params.doc_name_weight:
+        fused = fused + params.doc_name_weight * f.doc_names
+    if params.superseded_penalty:
+        fused = fused - params.superseded_penalty * snapshot.unit_superseded
+    return np.asarray(fused, dtype=np.float32)
+
+
 def rank(
     snapshot: Snapshot, *, question: str, query_vec: np.ndarray, k: int, params: RankingParams
 ) -> Ranked:
     """Score every unit, return the top k with their best chunk and the refusal decision."""
     if snapshot.empty:
         return Ranked([], [], [], [], [], [], 0.0, False)
-    accented = has_diacritics(question)
-    tokens = analyse(question, segment=accented)
-    lex_weights = (params.word_weight if accented else 0.0, params.syllable_weight, params.bigram_weight)
-    lex = snapshot.lexical.score(
-        words=tokens.words, syllables=tokens.syllables, bigrams=tokens.bigrams, weights=lex_weights
-    )
-    chunk_cos = snapshot.embeddings @ query_vec.astype(np.float32)
-    dense = np.maximum.reduceat(chunk_cos, snapshot.unit_starts)
-    top_lex = float(lex.max()) if len(lex) else 0.0
-    lex_n = lex / top_lex if top_lex > 0 else lex
-    ordered = np.sort(dense)[::-1]
-    top_cos = float(ordered[0])
-    floor = float(ordered[min(params.dense_floor_rank, len(ordered) - 1)])
-    span = top_cos - floor
-    dense_n = np.clip((dense - floor) / span, 0.0, 1.0) if span > 1e-6 else np.ones_like(dense)
-    fused = params.lexical_weight * lex_n + params.dense_weight * dense_n
-    if params.doc_name_weight:
-        fused = (
-            fused + params.doc_name_weight * doc_name_scores(snapshot, tokens.syllables)[snapshot.unit_doc]
-        )
-    if params.superseded_penalty:
-        fused = fused - params.superseded_penalty * snapshot.unit_superseded
+    f = query_features(snapshot, question=question, query_vec=query_vec)
+    return rank_features(snapshot, f, k=k, params=params)
+
+
+def rank_features(snapshot: Snapshot, f: QueryFeatures, *, k: int, params: RankingParams) -> Ranked:
+    """The top k units for precomputed features (benchmarks tune weights without re-running the model)."""
+    fused = fuse(snapshot, f, params)
+    chunk_cos, dense = f.chunk_cos, f.dense
+    tokens_syllables = f.syllables
     k = max(1, min(k, len(fused)))
     top = np.argpartition(-fused, k - 1)[:k]
     top = top[np.argsort(-fused[top], kind="stable")]
@@ -158,13 +196,13 @@ def rank(
     bigram_coverage: list[float] = []
     for u in units:
         unit = snapshot.units[u]
-        coverage.append(coverage_of(snapshot, u, tokens.syllables))
-        bigram_coverage.append(coverage_of(snapshot, u, tokens.syllables, bigrams=True))
+        coverage.append(coverage_of(snapshot, u, tokens_syllables))
+        bigram_coverage.append(coverage_of(snapshot, u, tokens_syllables, bigrams=True))
         if unit.last - unit.first == 1:
             best_chunks.append(unit.first)
             continue
         best, best_score = unit.first, -1e9
-        qset = set(tokens.syllables)
+        qset = set(tokens_syllables)
         for c in range(unit.first, unit.last):
             syl = snapshot.chunks[c].syllables
             share = len(qset.intersection(syl)) / max(len(qset), 1)
