@@ -63,6 +63,7 @@ RUNNING_KEY = "canbo.workflow.running"
 SEND_HOUR = 8  # local time: nothing is sent before 08:00
 MAX_LATE_LINES = 60
 MAX_SEND_ATTEMPTS = 8
+LIMITER_RETRIES = 20  # the rate limiter waits out this many 429s in a row before the round's own retry
 ROTATION_CODES = {"rotation_self_review": "s", "rotation_comment": "c", "rotation_evaluation": "e"}
 
 
@@ -199,8 +200,9 @@ async def _send_one(context: ContextTypes.DEFAULT_TYPE, reminder: Reminder) -> b
                 if reminder.buttons
                 else None
             )
+            limiter: dict[str, Any] = {"rate_limit_args": LIMITER_RETRIES} if context.bot.rate_limiter else {}
             await context.bot.send_message(
-                reminder.chat_id, reminder.html, parse_mode=ParseMode.HTML, reply_markup=markup
+                reminder.chat_id, reminder.html, parse_mode=ParseMode.HTML, reply_markup=markup, **limiter
             )
             return True
         except RetryAfter as exc:
