@@ -279,6 +279,16 @@ def _attachment_label(lines: list[str], index: int) -> tuple[int, int, str | Non
     return index, index, None
 
 
+def _open_numbered(builder: _Builder, label: str, line: str, heading_lines: list[str]) -> None:
+    """A "2. ..." section: a short line is its heading, a sentence is its first content."""
+    line = line.strip()
+    if len(line) > 150 or line[-1:] in ".;:":
+        builder.open_unit(label, "", heading_lines)
+        builder.add_text(line)
+    else:
+        builder.open_unit(label, line, heading_lines)
+
+
 def parse_body(lines: list[str]) -> Body:
     """Parse body lines (after the header) into units; every non-trailer line lands in some unit."""
     lines = join_wrapped_lines(lines)
@@ -398,12 +408,12 @@ def parse_body(lines: list[str]) -> Body:
                     continue
             elif mode == "sections" and builder.roman is not None and clause_number > builder.last_sub:
                 builder.last_sub = clause_number
-                builder.open_unit(f"{builder.roman}.{label}", line.strip(), [builder.roman_heading])
+                _open_numbered(builder, f"{builder.roman}.{label}", line, [builder.roman_heading])
                 index += 1
                 continue
             elif mode == "numbered" and clause_number > builder.last_sub:
                 builder.last_sub = clause_number
-                builder.open_unit(label, line.strip(), [])
+                _open_numbered(builder, label, line, [])
                 index += 1
                 continue
             elif mode in ("sections", "numbered") and builder.unit is not None:

@@ -11,6 +11,7 @@ import pytest
 from knowledge import load_document, sample_corpus_paths
 from knowledge.loaders import read_text
 from knowledge.model import ParsedDocument, RelationKind
+from tests.knowledge import sample_pdf
 from tests.knowledge.sample_docx import SAMPLE_NAME, build_sample_docx
 
 DEV_QUESTIONS = Path(__file__).resolve().parents[2] / "bench" / "data" / "dev_questions.jsonl"
@@ -64,6 +65,15 @@ EXPECTED = {
         0,
         0,
     ),
+    "198-KL/TW": (
+        "KẾT LUẬN",
+        "BAN CHẤP HÀNH TRUNG ƯƠNG",
+        date(2025, 10, 8),
+        None,
+        "về đánh giá cán bộ",
+        0,
+        0,
+    ),
 }
 REPLACES = {"65-QĐ/TW": "98-QĐ/TW", "1841-QĐ/TU": "3814-QĐ/TU", "366-QĐ/TW": "124-QĐ/TW"}
 
@@ -77,7 +87,7 @@ def corpus() -> dict[str, ParsedDocument]:
 def test_the_corpus_mixes_formats_and_is_labelled_as_samples(corpus: dict[str, ParsedDocument]) -> None:
     paths = sample_corpus_paths()
     assert 6 <= len(paths) <= 8
-    assert {path.suffix for path in paths} >= {".txt", ".md", ".docx", ".html"}
+    assert {path.suffix for path in paths} >= {".txt", ".md", ".docx", ".html", ".pdf"}
     assert set(corpus) == set(EXPECTED)
     for doc in corpus.values():
         assert doc.meta.is_sample, doc.source_path
@@ -166,6 +176,20 @@ def test_committed_docx_matches_its_generator(tmp_path: Path) -> None:
     rebuilt = tmp_path / SAMPLE_NAME
     build_sample_docx(rebuilt)
     assert read_text(rebuilt, max_bytes=10**7)[0] == read_text(committed, max_bytes=10**7)[0]
+
+
+def test_committed_pdf_matches_its_generator(tmp_path: Path) -> None:
+    committed = next(path for path in sample_corpus_paths() if path.name == sample_pdf.SAMPLE_NAME)
+    rebuilt = tmp_path / sample_pdf.SAMPLE_NAME
+    sample_pdf.build_sample_pdf(rebuilt)
+    assert read_text(rebuilt, max_bytes=10**7)[0] == read_text(committed, max_bytes=10**7)[0]
+
+
+def test_pdf_sample_is_unwrapped_into_numbered_conclusions(corpus: dict[str, ParsedDocument]) -> None:
+    chunks = corpus["198-KL/TW"].chunks
+    assert [c.article for c in chunks] == [None, "1", "2", "3"]
+    # printed over two lines in the PDF, read back as one paragraph
+    assert chunks[2].text == sample_pdf.PARAGRAPHS[2]
 
 
 def test_ids_are_stable_and_unique(corpus: dict[str, ParsedDocument]) -> None:
