@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -61,6 +62,15 @@ class SeedReport:
     done: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` for child processes: on Linux, SIGTERM the child when its parent dies (no orphan bots)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def demo_personas(*, first_user_id: int = FIRST_USER_ID) -> list[Persona]:
@@ -242,6 +252,7 @@ class Playground:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl+C reaches the playground, which then stops the bot in order
+            preexec_fn=die_with_parent,
         )
 
     async def stop(self) -> None:

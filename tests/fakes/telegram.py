@@ -28,6 +28,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseHandler
 
 from bot.localapi import ChatMessage, LocalBotApi, ServerThread, World
 from bot.localapi.web import Persona, PlaygroundPage
+from bot.playground import die_with_parent
 
 TEST_TOKEN = "123456:AAE_test-token-for-the-local-bot-api-0123456789"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -157,6 +158,7 @@ class BotProcess:
                 cwd=self.data_dir,  # no stray .env from the repository
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,  # no orphan bot polling forever if pytest is killed
             )
         if wait_polling:
             deadline = time.monotonic() + timeout
