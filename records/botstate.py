@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from records.errors import ConcurrentUpdate, NotFound, ValidationFailed
+from records.schema import Person, RoleAssignment, TelegramLink
 
 MAX_STATE_DATA_CHARS = 20_000
 
@@ -436,6 +437,23 @@ def open_handoffs(engine: Engine, *, limit: int = 50) -> list[HandoffRecord]:
             .limit(limit)
         ).all()
         return [_handoff_view(r) for r in rows]
+
+
+def linked_chats_with_roles(engine: Engine, *, roles: list[str]) -> list[int]:
+    """Private chat ids of active, signed-in people holding any of `roles` (one query; for hand-offs)."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(TelegramLink.chat_id, TelegramLink.telegram_user_id)  # type: ignore[call-overload]
+            .join(Person, Person.id == TelegramLink.person_id)  # type: ignore[arg-type]
+            .join(RoleAssignment, RoleAssignment.person_id == Person.id)  # type: ignore[arg-type]
+            .where(
+                Person.active.is_(True),  # type: ignore[attr-defined]
+                RoleAssignment.role.in_(roles),  # type: ignore[attr-defined]
+                RoleAssignment.revoked_at.is_(None),  # type: ignore[union-attr]
+            )
+            .distinct()
+        ).all()
+    return sorted({int(chat_id or user_id) for chat_id, user_id in rows})
 
 
 # --- Scheduled jobs -------------------------------------------------------------------------------

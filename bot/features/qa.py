@@ -44,7 +44,6 @@ from bot.messages import escape
 from bot.render import article_button_label, render_answer, render_article
 from bot.replies import reply_html, send_html
 from bot.services import Services, call_qa, services_of
-from records import access as records_access
 from records import botstate, people
 from records.db import session_scope
 from records.errors import ConcurrentUpdate, NotFound
@@ -244,17 +243,9 @@ async def _feedback(update: Update, services: Services, answer_id: int, vote: in
 
 def _staff_chats(engine: Any) -> list[int]:
     """Private chats of signed-in committee staff (falling back to admins when there is no staff)."""
-    with session_scope(engine) as session:
-        by_role: dict[str, list[int]] = {role: [] for role in STAFF_ROLES}
-        for person in people.list_people(session):
-            link = people.telegram_link_of(session, person_id=person.id)
-            if link is None:
-                continue
-            roles = {r.role for r in records_access.roles_of(session, person_id=person.id)}
-            for role in STAFF_ROLES:
-                if role in roles:
-                    by_role[role].append(link.chat_id or link.telegram_user_id)
-        return by_role["staff"] or by_role["admin"]
+    return botstate.linked_chats_with_roles(engine, roles=["staff"]) or botstate.linked_chats_with_roles(
+        engine, roles=["admin"]
+    )
 
 
 def _asker_name(engine: Any, telegram_user_id: int) -> str | None:

@@ -101,3 +101,25 @@ def test_jobs_persist(state_engine: Engine) -> None:
     assert len(jobs) == 1 and jobs[0].interval_s == 60 and jobs[0].data == {"p": 2} and jobs[0].run_at == at
     assert botstate.delete_job(state_engine, name="remind:1") is True
     assert botstate.list_jobs(state_engine) == []
+
+
+def test_linked_chats_with_roles_finds_signed_in_staff_only(state_engine: Engine) -> None:
+    from records.db import session_scope
+    from records.people import find_person_by_code, link_telegram
+    from records.roster import import_roster
+
+    roster = (
+        "Mã cán bộ,Họ và tên,Số điện thoại,Mã đơn vị,Tên đơn vị,Vai trò,Phạm vi\n"
+        "S1,Chuyên Viên Một,0901111111,TU,Thành ủy,chuyên viên,TU\n"
+        "S2,Chuyên Viên Hai,0901111112,TU,Thành ủy,chuyên viên,TU\n"
+        "A1,Quản Trị,0901111113,TU,Thành ủy,quản trị,TU\n"
+    )
+    with session_scope(state_engine) as session:
+        import_roster(session, data=roster.encode("utf-8"), filename="r.csv")
+        for code, telegram_id in (("S1", 2**40 + 1), ("A1", 2**40 + 3)):  # S2 never signed in
+            person = find_person_by_code(session, cadre_code=code)
+            assert person is not None
+            link_telegram(session, person_id=person.id, telegram_user_id=telegram_id, chat_id=telegram_id)
+    assert botstate.linked_chats_with_roles(state_engine, roles=["staff"]) == [2**40 + 1]
+    assert botstate.linked_chats_with_roles(state_engine, roles=["staff", "admin"]) == [2**40 + 1, 2**40 + 3]
+    assert botstate.linked_chats_with_roles(state_engine, roles=["head"]) == []
