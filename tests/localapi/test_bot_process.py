@@ -19,7 +19,7 @@ def test_real_bot_answers_survives_kill9_and_output_is_captured(
 ) -> None:
     world = fake_telegram.world
     world.add_user(USER, "Nguyễn Văn", last_name="Thử", phone_number="+84912345678")
-    bot = bot_process()
+    bot = bot_process(args=("run", "--no-samples"))  # no regulations needed: faster start
     assert fake_telegram.wait_for_calls("getMe") >= 1
     sent = world.send_text(USER, "/start")
     greeting = fake_telegram.wait_for(USER, after=sent.message_id, timeout=30)
@@ -29,7 +29,7 @@ def test_real_bot_answers_survives_kill9_and_output_is_captured(
     bot.kill9()
     assert not bot.alive
     pending = world.send_text(USER, "/start")  # arrives while the bot is down
-    restarted = bot_process()
+    restarted = bot_process(args=("run", "--no-samples"))
     reply = fake_telegram.wait_for(USER, after=pending.message_id, timeout=60)
     assert reply.text == greeting.text  # the update sent during the outage was not lost
     assert restarted.alive
