@@ -338,3 +338,11 @@ ROTATION_NOTIFY_NEXT = (
     "🔄 Phiếu đánh giá luân chuyển của {subject} chờ bạn: {what}. Dùng /luanchuyen để điền."
 )
 ROTATION_NOTIFY_DONE = "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: {grade}"
+
+# --- /dulieu -------------------------------------------------------------------------------------------------
+MYDATA_COMMAND = "Tải toàn bộ dữ liệu cá nhân của tôi (JSON, Excel)"
+MYDATA_WORKING = "⏳ Đang chuẩn bị dữ liệu cá nhân của bạn…"
+MYDATA_CAPTION_JSON = "Dữ liệu cá nhân của bạn (JSON, đầy đủ)"
+MYDATA_CAPTION_XLSX = (
+    "Dữ liệu cá nhân của bạn (Excel, dễ đọc). Việc tải dữ liệu đã được ghi vào nhật ký truy cập."
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import openpyxl
 import pytest
@@ -249,3 +250,20 @@ def test_summary_for_staff_with_chart_and_excel(flow: Flow) -> None:
     assert "BD" in refused.body
     flow.say("TU01", "/tonghop 2026-10 XYZ", "Không có đơn vị mã «XYZ»")
     flow.say("TU01", "/tonghop 2026-13", "không hợp lệ")
+
+
+def test_own_data_export(flow: Flow) -> None:
+    before = flow.last_id("BD04")
+    flow.say("BD04", "/dulieu", "Đang chuẩn bị dữ liệu cá nhân")
+    uid = USERS["BD04"]
+    json_doc = flow.telegram.wait_for(
+        uid, lambda m: m.document is not None and m.document.file_name == "du-lieu-ca-nhan.json", after=before
+    )
+    xlsx_doc = flow.telegram.wait_for(
+        uid, lambda m: m.document is not None and m.document.file_name == "du-lieu-ca-nhan.xlsx", after=before
+    )
+    assert json_doc.document is not None and xlsx_doc.document is not None
+    data = json.loads(json_doc.document.data.decode("utf-8"))
+    assert "Hoàng Văn Em" in json.dumps(data, ensure_ascii=False)
+    assert "Phạm Thị Dung" not in json.dumps(data, ensure_ascii=False)  # nobody else's records
+    assert openpyxl.load_workbook(io.BytesIO(xlsx_doc.document.data)).sheetnames
