@@ -42,7 +42,7 @@ from bot.features import (
 )
 from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
-from bot.menu import set_default_menus
+from bot.menu import set_default_menus, sync_menu
 from bot.services import FEATURES_KEY, SERVICES_KEY, Services
 from records import botstate
 
@@ -64,9 +64,10 @@ FEATURES: tuple[Feature, ...] = (
 )
 ROUTER_KEY = "canbo.router"
 IGNORE_GROUP = -99
+MENU_GROUP = -98
 MAIN_GROUP = 0
-FALLBACK_GROUP = 1
-UPDATE_RETENTION = timedelta(days=2)
+UPDATE_RETENTION = timedelta(days=2)  # Telegram keeps undelivered updates for 24 hours
+PRUNE_EVERY = timedelta(hours=6)
 
 
 async def _ignore_unhandled_kinds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,6 +88,14 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     log.info("bot @%s ready; %d old update ids pruned", services.bot_username, pruned)
     await set_default_menus(app.bot, app.bot_data[FEATURES_KEY])
     await restore_jobs(app)
+    if app.job_queue is not None:  # in memory on purpose: re-created at every start
+        app.job_queue.run_repeating(_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="bot:prune")
+
+
+async def _prune_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    pruned = await asyncio.to_thread(botstate.prune_updates, services.db, older_than=UPDATE_RETENTION)
+    log.info("%d old update ids pruned", pruned)
 
 
 def install_features(
@@ -104,13 +113,15 @@ def install_features(
     app.bot_data[ROUTER_KEY] = router
     app.add_handler(TypeHandler(Update, updates.claim), group=updates.CLAIM_GROUP)
     app.add_handler(TypeHandler(Update, _ignore_unhandled_kinds), group=IGNORE_GROUP)
+    app.add_handler(TypeHandler(Update, sync_menu), group=MENU_GROUP)
     for feature in features:
         feature.install(app, router, jobs)
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, router.route_text),
         group=MAIN_GROUP,
     )
-    app.add_handler(CallbackQueryHandler(_expired_button), group=FALLBACK_GROUP)
+    # Last in the main group: only buttons no feature claimed (within a group the first match wins).
+    app.add_handler(CallbackQueryHandler(_expired_button), group=MAIN_GROUP)
     app.add_handler(TypeHandler(Update, updates.finish), group=updates.FINISH_GROUP)
     app.add_error_handler(handle_error)
     return router
