@@ -8,7 +8,9 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from knowledge.errors import (
     EmptyDocument,
@@ -234,6 +236,20 @@ class _Numbering:
         return re.sub(r"%(\d)", render, template).strip()
 
 
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def _textbox_lines(paragraph_element: Any) -> list[str]:
+    """Text of the text boxes anchored in a paragraph (header blocks are often drawn in them)."""
+    out: list[str] = []
+    for box in paragraph_element.iter(f"{_W}txbxContent"):
+        if any(ancestor.tag == _MC_FALLBACK for ancestor in box.iterancestors()):
+            continue  # the legacy copy of a box already read from its modern form
+        for inner in box.iter(f"{_W}p"):
+            out.append("".join(node.text or "" for node in inner.iter(f"{_W}t")))
+    return out
+
+
 def docx_to_text(data: bytes, *, name: str = "") -> str:
     """Paragraphs and tables in document order; numbered paragraphs get their rendered numbers."""
     import docx  # python-docx; imported here so other formats do not pay for it
@@ -279,8 +295,22 @@ def docx_to_text(data: bytes, *, name: str = "") -> str:
         for paragraph in section.header.paragraphs:
             if classification_of(paragraph.text):
                 lines.append(paragraph.text.strip())
-    for block in document.iter_inner_content():
+
+    def blocks(container: Any) -> Iterator[Paragraph | Table]:
+        # paragraphs and tables in order, including those inside content controls (w:sdt)
+        for child in container.iterchildren():
+            if child.tag == f"{_W}p":
+                yield Paragraph(child, document._body)
+            elif child.tag == f"{_W}tbl":
+                yield Table(child, document._body)
+            elif child.tag == f"{_W}sdt":
+                content = child.find(f"{_W}sdtContent")
+                if content is not None:
+                    yield from blocks(content)
+
+    for block in blocks(document.element.body):
         if isinstance(block, Paragraph):
+            lines.extend(_textbox_lines(block._p))
             lines.append(paragraph_line(block))
         else:
             table_lines(block)

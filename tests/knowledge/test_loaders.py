@@ -341,3 +341,46 @@ def test_pdf_two_column_header_merged_on_one_line(tmp_path: Path) -> None:
     assert meta.issued is not None and meta.issued.isoformat() == "2022-04-28"
     assert (meta.doc_type, meta.title) == ("QUY ĐỊNH", "về luân chuyển cán bộ")
     assert [c.article for c in doc.chunks] == [1]
+
+
+_NS = (
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:v="urn:schemas-microsoft-com:vml" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
+)
+
+
+def _box(lines: list[str]) -> str:
+    paragraphs = "".join(f"<w:p><w:r><w:t>{line}</w:t></w:r></w:p>" for line in lines)
+    return f"<w:txbxContent>{paragraphs}</w:txbxContent>"
+
+
+def test_docx_text_boxes_and_content_controls_are_read(tmp_path: Path) -> None:
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    anchor = document.add_paragraph()
+    header = ["BỘ CHÍNH TRỊ", "Số 12-QĐ/TW", "Hà Nội, ngày 3 tháng 2 năm 2023"]
+    # a modern text box with its legacy VML copy: read once
+    anchor._p.append(
+        parse_xml(
+            f"<w:r {_NS}><mc:AlternateContent><mc:Choice Requires='wps'><w:drawing><wps:txbx>{_box(header)}"
+            f"</wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>{_box(header)}"
+            "</v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+        )
+    )
+    for text in ["QUY ĐỊNH", "về hộp văn bản", "Điều 1. Phạm vi", "Nội dung thứ nhất."]:
+        document.add_paragraph(text)
+    control = parse_xml(
+        f"<w:sdt {_NS}><w:sdtContent><w:p><w:r><w:t>Điều 2. Trong điều khiển nội dung</w:t></w:r></w:p>"
+        "<w:p><w:r><w:t>Nội dung thứ hai.</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+    )
+    document.element.body.insert(len(document.element.body) - 1, control)  # before sectPr
+    path = tmp_path / "hop.docx"
+    document.save(str(path))
+    doc = load_document(path)
+    assert (doc.meta.number, doc.meta.issuer) == ("12-QĐ/TW", "BỘ CHÍNH TRỊ")
+    assert doc.text.count("Số 12-QĐ/TW") == 1
+    assert [c.article for c in doc.chunks] == [1, 2]
+    assert doc.chunks[1].text == "Điều 2. Trong điều khiển nội dung\nNội dung thứ hai."
