@@ -67,11 +67,11 @@ def _byte_offset(source: str, index: int) -> int:
 def _decode_entities(chunk: str, source: str, start: int) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name.startswith("#x"):
-            return chr(int(name[2:], 16))
         if name.startswith("#"):
-            return chr(int(name[1:]))
-        if name.lower() in _NAMED_ENTITIES:
+            code = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
+            if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                return chr(code)
+        elif name.lower() in _NAMED_ENTITIES:
             return _NAMED_ENTITIES[name.lower()]
         raise ParseEntitiesError(
             f'Bad Request: can\'t parse entities: Unsupported HTML entity "&{name};" '

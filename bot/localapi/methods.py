@@ -130,6 +130,8 @@ def _chat_id(params: Params, world: World) -> int:
         raise bad_request("chat not found") from None
     if chat_id not in world.chats:
         raise bad_request("chat not found")
+    if chat_id in world.blocked_by:
+        raise BotApiError(403, "Forbidden: bot was blocked by the user")
     return chat_id
 
 

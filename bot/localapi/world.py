@@ -218,6 +218,7 @@ class World:
         self._send_times: deque[float] = deque()
         self.rejected_sends = 0
         self._listeners: list[Callable[[], None]] = []
+        self.blocked_by: set[int] = set()  # users who blocked the bot
 
     # ----------------------------------------------------------------------------------------------
     # Change notification
@@ -306,6 +307,15 @@ class World:
             self.chats[chat_id] = chat
             self._touch()
             return chat
+
+    def block_bot(self, user_id: int, *, blocked: bool = True) -> None:
+        """The user blocks (or unblocks) the bot: sending to their private chat answers 403."""
+        with self._lock:
+            self.user(user_id)
+            if blocked:
+                self.blocked_by.add(user_id)
+            else:
+                self.blocked_by.discard(user_id)
 
     def user(self, user_id: int) -> User:
         with self._lock:

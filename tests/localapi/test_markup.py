@@ -46,6 +46,8 @@ def test_javascript_links_are_not_clickable_on_the_page() -> None:
         ("<span>x</span>", "tg-spoiler"),
         ("1 < 2", "Unexpected end of name token"),
         ("&nbsp;", "Unsupported HTML entity"),
+        ("&#99999999;", "Unsupported HTML entity"),
+        ("&#xD800;", "Unsupported HTML entity"),
     ],
 )
 def test_refusals_name_the_problem(source: str, fragment: str) -> None:

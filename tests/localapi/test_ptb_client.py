@@ -18,7 +18,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Conflict, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -444,3 +444,17 @@ def test_round_trip_latency_is_low(telegram: FakeTelegram) -> None:
 
     per_call = asyncio.run(scenario())
     assert per_call < 0.05, f"{per_call * 1000:.0f} ms per sendMessage (Nagle?)"
+
+
+def test_a_user_who_blocked_the_bot_gets_nothing_and_the_bot_sees_forbidden(telegram: FakeTelegram) -> None:
+    telegram.world.block_bot(OTHER)
+
+    async def scenario() -> None:
+        async with make_application(telegram) as application:
+            with pytest.raises(Forbidden, match="blocked"):
+                await application.bot.send_message(OTHER, "Nhắc việc")
+            telegram.world.block_bot(OTHER, blocked=False)
+            assert (await application.bot.send_message(OTHER, "Nhắc việc")).text == "Nhắc việc"
+
+    asyncio.run(scenario())
+    assert [m.text for m in telegram.world.bot_messages(OTHER)] == ["Nhắc việc"]
