@@ -141,6 +141,7 @@ def markdown_to_text(text: str) -> str:
         line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
         line = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", line)
         line = line.replace("`", "")
+        line = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>~])", r"\1", line)  # "\*" → "*"
         if stripped.startswith("|") and stripped.endswith("|"):
             line = " | ".join(cell.strip() for cell in stripped.strip("|").split("|"))
         out.append(line.rstrip("\\ ").rstrip() if line.endswith("\\") else line)
