@@ -45,6 +45,7 @@ from bot.messages import escape
 from bot.render import render_document_info, render_document_list
 from bot.replies import reply_html, send_html
 from bot.services import Services, services_of
+from knowledge import find_numbers
 from records import roster
 from records.db import session_scope
 from records.errors import ImportRejected
@@ -310,17 +311,10 @@ async def _document_action(
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
 
 
-def _normalise_number(raw: str) -> str | None:
-    try:
-        from knowledge import normalise_number
-    except ImportError:  # pragma: no cover - knowledge always ships it
-        cleaned = raw.strip()
-        return cleaned or None
-    try:
-        value = normalise_number(raw)
-    except Exception:
-        return None
-    return value or None
+def _document_number(raw: str) -> str | None:
+    """The first document number in what the admin typed ("65-QĐ/TW", "Quy định số 138/2020/NĐ-CP"…)."""
+    numbers = find_numbers(raw) if len(raw) <= 200 else []
+    return numbers[0] if numbers else None
 
 
 async def replace_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
@@ -330,7 +324,7 @@ async def replace_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
     if message is None or chat is None or tg_user is None:
         return
     raw = (message.text or "").strip()
-    number = _normalise_number(raw) if 0 < len(raw) <= 60 and any(ch.isdigit() for ch in raw) else None
+    number = _document_number(raw)
     if number is None:
         await reply_html(update, context, texts.DOC_REPLACE_BAD)
         return
