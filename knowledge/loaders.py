@@ -500,18 +500,34 @@ def html_to_text(data: bytes, *, name: str = "") -> str:
 # --- entry point ------------------------------------------------------------------------------------
 
 
+_SCAN_HINT = "it looks like a scan: run OCR or attach a text version (.docx, .pdf with text)"
+_CONVERSION_HINTS: dict[str, str] = {
+    ".doc": "save it as .docx",
+    ".rtf": "save it as .docx",
+    ".odt": "save it as .docx",
+    ".mht": "save the page as .html",
+    ".mhtml": "save the page as .html",
+    ".jpg": _SCAN_HINT,
+    ".jpeg": _SCAN_HINT,
+    ".png": _SCAN_HINT,
+    ".tif": _SCAN_HINT,
+    ".tiff": _SCAN_HINT,
+}
+
+
 def read_text(path: Path, *, max_bytes: int) -> tuple[str, str, bytes]:
     """Read `path` and return (clean text, format, raw bytes); refuse what cannot be used."""
     name = path.name
     suffix = path.suffix.lower()
     fmt = FORMAT_BY_SUFFIX.get(suffix)
     if fmt is None:
+        hint = _CONVERSION_HINTS.get(suffix, "convert it to one of " + ", ".join(sorted(SUPPORTED_SUFFIXES)))
         raise UnsupportedFormat(
-            f"files of type '{suffix or '(none)'}' are not supported; use "
-            + ", ".join(sorted(SUPPORTED_SUFFIXES)),
+            f"files of type '{suffix or '(none)'}' are not supported; {hint}",
             file=name,
             suffix=suffix,
             supported=sorted(SUPPORTED_SUFFIXES),
+            hint=hint,
         )
     try:
         size = path.stat().st_size

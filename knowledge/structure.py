@@ -139,13 +139,10 @@ def _classify(line: str) -> tuple[str, str, str]:
 
 
 def _heading_text(kind: str, label: str, rest: str) -> str:
+    """The canonical heading of an article ("Điều 5. Thời gian") or a Roman section ("II. NỘI DUNG")."""
     if kind == "article":
         return f"Điều {label}. {rest}" if rest else f"Điều {label}"
-    if kind == "roman":
-        return f"{label}. {rest}" if rest else f"{label}."
-    if kind in ("clause", "subclause"):
-        return f"{label}. {rest}" if rest else f"{label}."
-    return f"{label}. {rest}" if rest else label
+    return f"{label}. {rest}" if rest else f"{label}."
 
 
 class _Builder:

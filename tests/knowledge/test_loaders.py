@@ -222,6 +222,12 @@ def test_unsupported_extensions_are_refused(tmp_path: Path, name: str) -> None:
         load_document(write(tmp_path, name, REGULATION))
     assert caught.value.code == "unsupported_format"
     assert set(caught.value.params["supported"]) == SUPPORTED_SUFFIXES
+    hint = str(caught.value.params["hint"])
+    assert hint in caught.value.detail
+    if name.endswith(".doc"):
+        assert ".docx" in hint
+    if name.endswith(".jpg"):
+        assert "OCR" in hint
 
 
 @pytest.mark.parametrize(("name", "detected"), [("really-pdf.txt", "pdf"), ("really-pdf.docx", "pdf")])
