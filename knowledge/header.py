@@ -59,6 +59,7 @@ _MOTTOS = (
     "ĐỘC LẬP – TỰ DO – HẠNH PHÚC",
 )
 _MOTTO_STARTS = ("ĐỘC LẬP", "CỘNG HÒA", "CỘNG HOÀ")
+_DEPARTMENTS = ("BAN ", "VĂN PHÒNG", "ỦY BAN KIỂM TRA", "UỶ BAN KIỂM TRA", "ĐẢNG ĐOÀN", "BAN CÁN SỰ")
 _LOCALITY_PREFIXES = ("THÀNH PHỐ", "TỈNH", "QUẬN", "HUYỆN", "THỊ XÃ", "XÃ", "PHƯỜNG", "TP.", "TP ")
 _SEGMENT_SPLIT_RE = re.compile(r"\t+|\s{3,}|\s+\|\s+")
 _DATE_WORDS_RE = re.compile(
@@ -173,6 +174,12 @@ def _pick_issuer(candidates: list[str]) -> str | None:
     if len(candidates) > 1 and last.startswith(_LOCALITY_PREFIXES):
         return f"{candidates[-2]} {last}"
     parent = candidates[-2] if len(candidates) > 1 else ""
+    if parent and last.startswith(_DEPARTMENTS) and not last.endswith(("ỦY", "ƯƠNG")):
+        # "BAN CHẤP HÀNH TRUNG ƯƠNG" over "BAN TỔ CHỨC" → "BAN TỔ CHỨC TRUNG ƯƠNG"
+        if parent == "BAN CHẤP HÀNH TRUNG ƯƠNG":
+            return f"{last} TRUNG ƯƠNG"
+        if not parent.startswith("ĐẢNG BỘ"):
+            return f"{last} {parent}"
     if last.endswith("ỦY") and parent.startswith("ĐẢNG BỘ "):
         # "ĐẢNG BỘ THÀNH PHỐ HÀ NỘI" over "THÀNH ỦY" → "THÀNH ỦY HÀ NỘI"
         locality = parent.removeprefix("ĐẢNG BỘ ").strip()

@@ -28,7 +28,8 @@ def sentences(text: str) -> list[str]:
 def _kind_of(sentence: str, *, is_guidance: bool) -> RelationKind | None:
     folded = fold(sentence)
     if folded.startswith(("can cu", "xet de nghi", "theo de nghi")):
-        return None
+        # "Căn cứ Quy định số 132-QĐ/TW ..., Ban Tổ chức Trung ương hướng dẫn như sau:"
+        return RelationKind.GUIDES if is_guidance and "huong dan" in folded else None
     if "thay the" in folded or "bai bo" in folded or "het hieu luc" in folded:
         return RelationKind.REPLACES
     if "sua doi" in folded or "bo sung" in folded:

@@ -15,7 +15,7 @@ _MUC_RE = re.compile(r"^(mục)\s+([IVXLC]+|\d+)\b\s*[.:\-–]?\s*(.*)$", re.IGN
 _ARTICLE_RE = re.compile(r"^điều\s+(\d{1,3}[a-zđ]?)\s*([.:\-–]\s*|\s+(?=\S)|$)(.*)$", re.IGNORECASE)
 _ROMAN_RE = re.compile(r"^([IVXLC]{1,6})\s*[.)/\-–]\s*(.*)$")
 _CLAUSE_RE = re.compile(r"^(?:khoản\s+)?(\d{1,2})\s*(?:[.)]|\s*:|-\s)\s*(.*)$", re.IGNORECASE)
-_SUBCLAUSE_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(.*)$")
+_SUBCLAUSE_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\s*[.)\-]?\s+(.*)$")
 _POINT_RE = re.compile(r"^(?:điểm\s+)?([a-zđ])\s*(?:\)|-\s)\s*(.*)$", re.IGNORECASE)
 _TRAILER_RE = re.compile(r"^(?:nơi nhận\s*:|(?:t/m|tm\.?|k/t|kt\.?|tl\.?|q\.)\s+[A-ZĐ])", re.IGNORECASE)
 _ATTACH_RE = re.compile(

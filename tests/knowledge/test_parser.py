@@ -429,3 +429,20 @@ def test_inserted_articles_of_consolidated_texts() -> None:
     doc = parse_text(text, source_name="vbhn.txt")
     assert [c.article for c in doc.chunks] == [21, "21a", 22]
     assert doc.chunks[1].article_heading == "Điều 21a. Hai"
+
+
+def test_central_guidance_with_parts_dashes_and_its_legal_basis() -> None:
+    text = (
+        "BAN CHẤP HÀNH TRUNG ƯƠNG\nBAN TỔ CHỨC\n*\nSố 21-HD/BTCTW\nĐẢNG CỘNG SẢN VIỆT NAM\n"
+        "Hà Nội, ngày 20 tháng 3 năm 2019\nHƯỚNG DẪN\nmột số vấn đề về kiểm điểm\n-----\n"
+        "Căn cứ Quy định số 132-QĐ/TW của Bộ Chính trị, Ban Tổ chức Trung ương hướng dẫn như sau:\n"
+        "Phần thứ nhất\nKIỂM ĐIỂM\nI- ĐỐI VỚI TẬP THỂ\n1- Tập thể lãnh đạo\n1.1- Kiểm điểm theo nhiệm vụ.\n"
+        "a) Thực hiện chủ trương;\nb) Lãnh đạo, chỉ đạo.\n"
+        "Phần thứ hai\nXẾP LOẠI\nI- CÁ NHÂN\n1- Hoàn thành xuất sắc nhiệm vụ\nKhông quá 20%.\n"
+    )
+    doc = parse_text(text, source_name="hd21.txt")
+    assert doc.meta.issuer == "BAN TỔ CHỨC TRUNG ƯƠNG"
+    assert [(r.kind, r.target_number) for r in doc.meta.relations] == [(RelationKind.GUIDES, "132-QĐ/TW")]
+    units = [(c.article, c.heading_path[0]) for c in doc.chunks if c.article]
+    assert units == [("I.1", "Phần thứ nhất. KIỂM ĐIỂM"), ("I.1", "Phần thứ hai. XẾP LOẠI")]
+    assert "1.1- Kiểm điểm theo nhiệm vụ.\na) Thực hiện chủ trương;" in doc.chunks[1].text
