@@ -272,3 +272,21 @@ def test_disliked_answers_reach_staff_review(bot_world: BotWorld) -> None:
     assert "Cán bộ luân chuyển được đánh giá định kỳ thế nào?" in report.body and "👎 1" in report.body
     sent = world.send_text(CADRE_ID, "/gopy")
     bot_world.telegram.wait_for_text(CADRE_ID, "không có quyền", after=sent.message_id)
+
+
+def test_cancel_ends_a_conversation_step(bot_world: BotWorld) -> None:
+    world = bot_world.telegram.world
+    sent = world.send_text(ADMIN_ID, "/vanban")
+    listing = bot_world.telegram.wait_for_text(ADMIN_ID, "Văn bản đã nạp", after=sent.message_id)
+    index = next(line.split(".")[0] for line in listing.body.splitlines() if "65-QĐ/TW" in line)
+    world.press_button(ADMIN_ID, ADMIN_ID, listing.message_id, text=f"⚠️ {index}. Bị thay thế")
+    bot_world.telegram.wait_for_text(ADMIN_ID, "bị thay thế bởi văn bản nào", after=listing.message_id)
+    sent = world.send_text(ADMIN_ID, "/huy")
+    bot_world.telegram.wait_for_text(ADMIN_ID, "Đã hủy thao tác đang làm", after=sent.message_id)
+    sent = world.send_text(ADMIN_ID, "Quy định 65-QĐ/TW về luân chuyển cán bộ")
+    reply = bot_world.telegram.wait_for(ADMIN_ID, lambda m: True, after=sent.message_id, timeout=30)
+    assert "Đã đánh dấu" not in reply.body and "Căn cứ" in reply.body
+    sent = world.send_text(ADMIN_ID, "/vanban")
+    listing = bot_world.telegram.wait_for_text(ADMIN_ID, "Văn bản đã nạp", after=sent.message_id)
+    line = next(line for line in listing.body.splitlines() if "65-QĐ/TW —" in line)
+    assert "còn hiệu lực" in line
