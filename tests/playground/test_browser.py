@@ -284,4 +284,7 @@ def test_staff_requests_the_summary_and_gets_the_chart_and_the_excel_file(
     target = tmp_path / download.suggested_filename
     download.save_as(target)
     assert target.suffix == ".xlsx" and target.read_bytes()[:2] == b"PK"  # a real workbook (zip)
+    if os.environ.get("CANBO_UPDATE_SCREENSHOT"):
+        staff.locator(".msg.bot .bubble img").first.scroll_into_view_if_needed()
+        staff.screenshot(path=str(SCREENSHOT.with_name("playground-summary.png")))
     context.close()
