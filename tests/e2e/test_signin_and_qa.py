@@ -123,3 +123,12 @@ def test_logs_hold_no_token_and_no_phone_numbers(bot_world: BotWorld) -> None:
     assert bot_world.telegram.token.split(":")[1] not in output
     for phone in ("0901000003", "84901000003", "84912345678", "84901000002"):
         assert phone not in output
+
+
+def test_answer_arrives_despite_429_from_telegram(bot_world: BotWorld) -> None:
+    world = bot_world.telegram.world
+    world.fail_next_sends(2, retry_after=1)  # Telegram says "Too Many Requests" twice
+    sent = world.send_text(CADRE_ID, "Quy định về thời gian luân chuyển cán bộ")
+    answer = bot_world.telegram.wait_for_text(CADRE_ID, "Căn cứ", after=sent.message_id, timeout=30)
+    assert "Điều" in answer.body
+    assert len([m for m in world.bot_messages(CADRE_ID) if m.message_id > sent.message_id]) == 1
