@@ -108,7 +108,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     try:
         answer = await call_qa(services, services.qa.ask, question)
-    except RetrievalError as exc:  # e.g. the Chroma server is down: say so, keep the question
+    except RetrievalError as exc:  # e.g. the Chroma server is down: say what is wrong
         log.warning("question not answered: %s", exc.code)
         await reply_html(update, context, texts.QA_UNAVAILABLE.format(reason=texts.describe_error(exc.code)))
         return
