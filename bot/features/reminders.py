@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -63,6 +64,7 @@ RUNNING_KEY = "canbo.workflow.running"
 SEND_HOUR = 8  # local time: nothing is sent before 08:00
 MAX_LATE_LINES = 60
 MAX_SEND_ATTEMPTS = 8
+ROUND_SHARE = 0.9  # a round uses at most this share of the outgoing rate limit
 LIMITER_RETRIES = 20  # the rate limiter waits out this many 429s in a row before the round's own retry
 ROTATION_CODES = {"rotation_self_review": "s", "rotation_comment": "c", "rotation_evaluation": "e"}
 
@@ -244,7 +246,13 @@ async def run_round(
         len(pending),
         len(reminders) - len(pending),
     )
+    rate = services_of(context).settings.telegram_rate_limit * ROUND_SHARE
+    spacing = 1.0 / rate if rate > 0 else 0.0
+    next_at = time.monotonic()
     for reminder in pending:
+        # Paced under the bot's limit: no 429 storms, and interactive replies keep a share of the budget.
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        next_at = max(next_at, time.monotonic() - 1.0) + spacing
         if not await _send_one(context, reminder):
             return False
         state["round"] = {"key": key, "cursor": reminder.person_id}
