@@ -15,6 +15,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -458,3 +459,54 @@ def test_a_user_who_blocked_the_bot_gets_nothing_and_the_bot_sees_forbidden(tele
 
     asyncio.run(scenario())
     assert [m.text for m in telegram.world.bot_messages(OTHER)] == ["Nhắc việc"]
+
+
+def test_file_ids_resend_caption_edits_and_file_errors(telegram: FakeTelegram) -> None:
+    png = tiny_png(4, 4)
+
+    async def scenario() -> None:
+        async with make_application(telegram) as application:
+            bot = application.bot
+            first = await bot.send_photo(CADRE, png, caption="Biểu đồ")
+            assert first.photo and (first.photo[-1].width, first.photo[-1].height) == (4, 4)
+            again = await bot.send_photo(
+                OTHER, first.photo[-1].file_id
+            )  # resending by file_id uploads nothing
+            assert again.photo[-1].file_id == first.photo[-1].file_id
+            edited = await bot.edit_message_caption(
+                CADRE, first.message_id, caption="<b>Biểu đồ mới</b>", parse_mode="HTML"
+            )
+            assert isinstance(edited, Message) and edited.caption == "Biểu đồ mới"
+            with pytest.raises(BadRequest, match=r"(?i)there is no text"):
+                await bot.edit_message_text("x", chat_id=CADRE, message_id=first.message_id)
+            with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+                await bot.send_document(CADRE, "không-có-tệp-này")
+            with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
+                await bot.get_file("BQAC-unknown")
+            file = await bot.get_file(first.photo[-1].file_id)
+            assert bytes(await file.download_as_bytearray()) == png
+
+    asyncio.run(scenario())
+    assert len(telegram.world.files) == 1
+    assert telegram.world.bot_messages(CADRE)[0].page_html == "<b>Biểu đồ mới</b>"
+
+
+def test_allowed_updates_filter_and_drop_pending_updates(telegram: FakeTelegram) -> None:
+    async def scenario() -> None:
+        async with make_application(telegram) as application:
+            bot = application.bot
+            card = await bot.send_message(
+                CADRE,
+                "Chọn",
+                reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]),
+            )
+            telegram.world.send_text(CADRE, "tin nhắn")
+            telegram.world.press_button(CADRE, CADRE, card.message_id, data="a")
+            only_callbacks = await bot.get_updates(allowed_updates=["callback_query"])
+            assert [u.callback_query.data for u in only_callbacks if u.callback_query] == ["a"]
+            assert len(only_callbacks) == 1  # the message was dropped, as Telegram does
+            telegram.world.send_text(CADRE, "cũ")
+            assert await bot.delete_webhook(drop_pending_updates=True) is True
+            assert await bot.get_updates(offset=only_callbacks[0].update_id + 1) == ()
+
+    asyncio.run(scenario())
