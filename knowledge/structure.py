@@ -17,6 +17,7 @@ _ROMAN_RE = re.compile(r"^([IVXLC]{1,6})\s*[.)/\-–]\s*(.*)$")
 _CLAUSE_RE = re.compile(r"^(?:khoản\s+)?(\d{1,2})\s*(?:[.)]|\s*:|-\s)\s*(.*)$", re.IGNORECASE)
 _SUBCLAUSE_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){1,3})\s*[.)\-]?\s+(.*)$")
 _POINT_RE = re.compile(r"^(?:điểm\s+)?([a-zđ])\s*(?:\)|-\s)\s*(.*)$", re.IGNORECASE)
+_POINT_DOT_RE = re.compile(r"^([a-zđ])\.\s+(.*)$")  # "a. ..." in lower case only ("Q. Ba Đình" is a place)
 _TRAILER_RE = re.compile(r"^(?:nơi nhận\s*:|(?:t/m|tm\.?|k/t|kt\.?|tl\.?|q\.)\s+[A-ZĐ])", re.IGNORECASE)
 _ATTACH_RE = re.compile(
     r"^\(?\s*(?:ban hành\s+)?kèm theo\s+(?:quyết định|nghị định|nghị quyết|thông tư|công văn)\b.*(?:số|ngày)",
@@ -128,11 +129,12 @@ def _classify(line: str) -> tuple[str, str, str]:
     match = _CLAUSE_RE.match(line)
     if match and not re.match(r"^\d{1,2}\s*[.)]\s*\d", line):
         return "clause", match.group(1), match.group(2).strip()
-    match = _POINT_RE.match(line)
+    match = _POINT_RE.match(line) or _POINT_DOT_RE.match(line)
     if match and match.group(1).lower() in POINT_LETTERS:
         return "point", match.group(1).lower(), match.group(2).strip()
-    if _TRAILER_RE.match(line):
-        return "trailer", "", line
+    trailer = _TRAILER_RE.match(line)
+    if trailer and (line[:1] in "Nn" or is_upper_text(line[trailer.end() - 1 :])):
+        return "trailer", "", line  # "Nơi nhận:", "TM. BAN THƯỜNG VỤ", not "Q. Ba Đình thực hiện."
     if _ATTACH_RE.match(line):
         return "attach", "", line
     return "text", "", line

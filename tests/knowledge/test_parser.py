@@ -446,3 +446,14 @@ def test_central_guidance_with_parts_dashes_and_its_legal_basis() -> None:
     units = [(c.article, c.heading_path[0]) for c in doc.chunks if c.article]
     assert units == [("I.1", "Phần thứ nhất. KIỂM ĐIỂM"), ("I.1", "Phần thứ hai. XẾP LOẠI")]
     assert "1.1- Kiểm điểm theo nhiệm vụ.\na) Thực hiện chủ trương;" in doc.chunks[1].text
+
+
+def test_points_written_with_a_dot() -> None:
+    text = (
+        "Điều 1. Đối tượng\n1. Gồm:\na. Cán bộ;\nb. Công chức.\n2. Khác.\nĐiều 2. Khác\nQ. Ba Đình thực hiện."
+    )
+    doc = parse_text(text, source_name="p.txt", max_chunk_chars=45)
+    points = [(c.clause, c.point) for c in doc.chunks if c.article == 1]
+    assert ("1", "a") in points and ("1", "b") in points
+    assert next(c for c in doc.chunks if c.point == "b").text.endswith("\nb. Công chức.")
+    assert doc.chunks[-1].text == "Điều 2. Khác\nQ. Ba Đình thực hiện."
