@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from records.schema import AuditEntry
@@ -46,3 +47,23 @@ def list_audit(session: Session, *, entity: str, entity_id: int) -> list[AuditVi
         .order_by(col(AuditEntry.id))
     ).all()
     return [AuditView.model_validate(row, from_attributes=True) for row in rows]
+
+
+def record_audits(
+    session: Session, *, actor_id: int | None, now: datetime, entries: list[dict[str, Any]]
+) -> None:
+    """Append many entries in one INSERT (each dict: entity, entity_id, action, optional from/to state, detail)."""
+    if not entries:
+        return
+    rows = [
+        {
+            "at": now,
+            "actor_id": actor_id,
+            "from_state": None,
+            "to_state": None,
+            "detail": None,
+            **entry,
+        }
+        for entry in entries
+    ]
+    session.execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from records.access import require_role
-from records.audit import record_audit
+from records.audit import record_audit, record_audits
 from records.clock import utc_now
 from records.errors import ImportRejected, ValidationFailed
 from records.people import normalise_phone
@@ -491,26 +491,24 @@ def import_roster(
                 updated.setdefault(code, {})["manager_id"] = [person.manager_id, manager_id]
             person.manager_id = manager_id
             person.updated_at = moment
-    for person in created:
-        record_audit(
-            session,
-            actor_id=actor_id,
-            entity="person",
-            entity_id=person.id or 0,
-            action="create",
-            now=moment,
-            detail={"cadre_code": person.cadre_code, "source": "roster"},
-        )
-    for code, changes in updated.items():
-        record_audit(
-            session,
-            actor_id=actor_id,
-            entity="person",
-            entity_id=people_db[code].id or 0,
-            action="update",
-            now=moment,
-            detail=changes,
-        )
+    record_audits(
+        session,
+        actor_id=actor_id,
+        now=moment,
+        entries=[
+            {
+                "entity": "person",
+                "entity_id": p.id,
+                "action": "create",
+                "detail": {"cadre_code": p.cadre_code, "source": "roster"},
+            }
+            for p in created
+        ]
+        + [
+            {"entity": "person", "entity_id": people_db[code].id, "action": "update", "detail": changes}
+            for code, changes in updated.items()
+        ],
+    )
     report.people_created = len(created)
     report.people_updated = len(updated)
     report.people_unchanged = len(rows) - len(created) - len(updated)
@@ -541,21 +539,25 @@ def import_roster(
             session.add(assignment)
             granted.append(assignment)
     session.flush()
-    for assignment in granted:
-        record_audit(
-            session,
-            actor_id=actor_id,
-            entity="role_assignment",
-            entity_id=assignment.id or 0,
-            action="grant",
-            now=moment,
-            detail={
-                "person_id": assignment.person_id,
-                "role": assignment.role,
-                "unit_id": assignment.unit_id,
-                "source": "roster",
-            },
-        )
+    record_audits(
+        session,
+        actor_id=actor_id,
+        now=moment,
+        entries=[
+            {
+                "entity": "role_assignment",
+                "entity_id": a.id,
+                "action": "grant",
+                "detail": {
+                    "person_id": a.person_id,
+                    "role": a.role,
+                    "unit_id": a.unit_id,
+                    "source": "roster",
+                },
+            }
+            for a in granted
+        ],
+    )
     report.roles_granted = len(granted)
     session.flush()
     report.accepted = True
