@@ -99,7 +99,7 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
                 previous[-1] not in _TERMINAL
                 and not is_upper_text(previous)
                 and not heading_only
-                and not _POINT_RE.match(line)
+                and not (_POINT_RE.match(line) or _POINT_DOT_RE.match(line))
                 and not _TRAILER_RE.match(previous)
             ):
                 out[-1] = f"{previous} {line}"
