@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,10 @@ from records.evaluations import (
     validate_points,
 )
 from records.migrate import upgrade
-from records.people import find_person_by_code
+from records.people import find_person_by_code, normalise_phone
+from records.periods import add_months
 from records.roster import import_roster
+from records.rotations import review_schedule
 from records.rules import parse_rules
 from records.schema import TaskResult
 from tests.records.flows import RULES, SUBMIT_TIME
@@ -236,3 +239,31 @@ EvaluationMachine.TestCase.settings = settings(
     max_examples=12, stateful_step_count=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 test_evaluation_state_machine = EvaluationMachine.TestCase
+
+
+@given(
+    st.from_regex(r"[35789][0-9]{8}", fullmatch=True),
+    st.sampled_from(["0{}", "+84{}", "84{}", "+84 {}", "(+84) {}", "0{}.0"]),
+)
+def test_every_written_form_of_a_mobile_number_normalises_to_one(digits: str, form: str) -> None:
+    written = form.format(digits)
+    if form == "0{}.0":
+        written = written[:-2] + ".0"  # as a spreadsheet cell renders it
+    assert normalise_phone(written) == "0" + digits
+    assert normalise_phone(normalise_phone(written)) == "0" + digits  # idempotent
+
+
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)), st.integers(1, 72), st.integers(1, 24)
+)
+def test_rotation_reviews_are_spaced_and_end_at_the_planned_end(start: date, months: int, every: int) -> None:
+    end = add_months(start, months)
+    if end <= start:
+        return
+    schedule = review_schedule(start, end, every)
+    dates = [d for d, _ in schedule]
+    assert dates == sorted(set(dates)) and dates[-1] == end and schedule[-1][1] == "final"
+    assert all(kind == "periodic" for _, kind in schedule[:-1])
+    assert all(start < d < end for d in dates[:-1])
+    assert dates[:-1] == [add_months(start, every * (i + 1)) for i in range(len(dates) - 1)]
+    assert add_months(start, every * len(dates)) >= end  # no periodic review was skipped before the end
