@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
 from records.errors import ConcurrentUpdate
@@ -41,6 +42,4 @@ def claim_version(session: Session, row: Any, *, expected_version: int | None, w
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentUpdate(f"{what} was changed by someone else", entity=model.__tablename__, id=row.id)
     # Keep the ORM's copy in step without a second version bump.
-    from sqlalchemy.orm.attributes import set_committed_value
-
     set_committed_value(row, "version", current + 1)
