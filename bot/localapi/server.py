@@ -79,7 +79,13 @@ class LocalBotApi:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:  # e.g. the port is taken: leave nothing behind, the caller may retry
+            self.world.remove_listener(self._on_world_change)
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         sockets = getattr(site._server, "sockets", None)
         if sockets:
             self.port = sockets[0].getsockname()[1]

@@ -120,3 +120,29 @@ def _state(pid: int) -> str:
     except OSError:
         return "gone"
     return next((line for line in status.splitlines() if line.startswith("State:")), "").lower()
+
+
+def test_a_busy_port_falls_back_to_a_free_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    import socket
+
+    from bot.playground import Playground
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        settings = Settings(_env_file=None, CANBO_DATA_DIR=tmp_path)  # type: ignore[call-arg]
+        playground = Playground(settings, port=taken, seed_steps=[])
+
+        async def scenario() -> int:
+            await playground.start_server()
+            try:
+                return playground.server.port
+            finally:
+                await playground.stop()
+
+        port = asyncio.run(scenario())
+    assert port not in (taken, 0)
+    assert f"Cổng {taken} đang bận" in capsys.readouterr().out
+    assert playground.url == f"http://127.0.0.1:{port}/playground/"
