@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from records.access import require_role
+from records.access import require_role, scope_units
 from records.errors import NotFound, ValidationFailed
 from records.periods import Period
 from records.rules import QuotaRule, Rules
@@ -681,3 +681,31 @@ def yearly_rollup(
             )
         ),
     )
+
+
+@dataclass(frozen=True)
+class ReportUnit:
+    """A unit a person may summarise (the top of one of their staff/head/admin scopes)."""
+
+    code: str
+    name: str
+    role: str
+
+
+def report_units(session: Session, *, person_id: int) -> list[ReportUnit]:
+    """The topmost units the person may summarise (staff, head or admin scope), by role then code: the
+    choices a bot menu offers; every unit below them may be summarised too."""
+    _, _, U = _tables()
+    nodes = {
+        int(r.id): (r.code, r.name, r.parent_id)
+        for r in session.connection().execute(select(U.c.id, U.c.code, U.c.name, U.c.parent_id))
+    }
+    scopes = {str(role): scope_units(session, person_id=person_id, roles=[role]) for role in SUMMARY_ROLES}
+    covered = set().union(*scopes.values())
+    tops = sorted((u for u in covered if nodes[u][2] not in covered), key=lambda u: nodes[u][0])
+    return [
+        ReportUnit(
+            code=nodes[u][0], name=nodes[u][1], role=next(r for r, units in scopes.items() if u in units)
+        )
+        for u in tops
+    ]

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from records.errors import NotFound, PermissionDenied, ValidationFailed
 from records.rules import Rules, default_rules
 from records.schema import Evaluation, Person, RoleAssignment, Unit
-from records.summary import InvalidPeriod, render_summary_text, summarize_period, yearly_rollup
+from records.summary import InvalidPeriod, render_summary_text, report_units, summarize_period, yearly_rollup
 
 BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -224,3 +224,26 @@ def test_quarterly_rules(db_engine: Engine, rules: Rules) -> None:
     assert rollup.periods == ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
     r1 = next(p for p in rollup.people if p.person_id == org.people["r1"])
     assert (r1.grades["2026-Q3"], r1.grades["2026-Q4"], r1.count("A")) == ("A", "B", 1)
+
+
+def test_report_units_are_the_tops_of_the_scopes(db_engine: Engine) -> None:
+    org = build_org(db_engine)
+    with Session(db_engine) as s:
+        s.add(
+            RoleAssignment(
+                person_id=org.people["r1"], role="head", unit_id=org.units["ROOT"], granted_at=BEFORE
+            )
+        )
+        s.add(
+            RoleAssignment(
+                person_id=org.people["r1"], role="staff", unit_id=org.units["W1"], granted_at=BEFORE
+            )
+        )
+        s.commit()
+        staff = report_units(s, person_id=org.people["staff"])
+        head = report_units(s, person_id=org.people["r1"])
+        nobody = report_units(s, person_id=org.people["w1_0"])
+    assert [(u.code, u.role) for u in staff] == [("W2", "staff")]
+    # W1 is inside the head's ROOT scope: only ROOT is offered (once).
+    assert [(u.code, u.role) for u in head] == [("ROOT", "head")]
+    assert nobody == []
