@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @pytest.fixture
 def page_with_bot() -> Iterator[tuple[FakeTelegram, Any]]:
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI: .ci/run installs it")
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium chromium-driver)")
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the playwright package (dev extra) is missing"
