@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from knowledge.header import is_upper_text, match_type_line
 
@@ -308,13 +309,19 @@ def parse_body(lines: list[str]) -> Body:
             last_article = (0, "")
         elif kind == "article":
             number = article_key(label)
-            if number == (1, "") and last_article >= (1, "") and mode == "articles":
+            if number == (1, "") and last_article >= (1, ""):
                 start, end, attach_label = _attachment_label(lines, index)
                 attach_at.setdefault(start, (end, attach_label))
             last_article = number
             seen_unit = True
         elif kind == "roman":
             seen_unit = True
+    # The decision and each attachment choose their own numbering mode: a Quyết định with Điều may
+    # issue a Hướng dẫn written in I./1./a) sections.
+    bounds = [0, *sorted(attach_at), len(lines)]
+    segment_modes = {a: _detect_mode(classified[a:b]) for a, b in pairwise(bounds)}
+    mode = segment_modes[0] if attach_at else mode
+    builder.mode = body.mode = mode
     if attach_at:
         _, first_label = attach_at[min(attach_at)]
         if first_label:
@@ -331,6 +338,7 @@ def parse_body(lines: list[str]) -> Body:
         if index in attach_at:
             end, attach_label = attach_at.pop(index)
             builder.start_attachment(attach_label or "Văn bản kèm theo")
+            mode = builder.mode = segment_modes[index]
             pending_title = None
             if end > index:
                 index = end

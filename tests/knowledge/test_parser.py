@@ -457,3 +457,23 @@ def test_points_written_with_a_dot() -> None:
     assert ("1", "a") in points and ("1", "b") in points
     assert next(c for c in doc.chunks if c.point == "b").text.endswith("\nb. Công chức.")
     assert doc.chunks[-1].text == "Điều 2. Khác\nQ. Ba Đình thực hiện."
+
+
+def test_a_decision_issuing_a_guidance_written_in_sections() -> None:
+    text = (
+        "QUYẾT ĐỊNH\nban hành Hướng dẫn đánh giá cán bộ\n\n"
+        "Điều 1. Ban hành kèm theo Quyết định này Hướng dẫn đánh giá cán bộ.\n"
+        "Điều 2. Quyết định có hiệu lực từ ngày ký.\n\n"
+        "HƯỚNG DẪN\nđánh giá cán bộ\n(Ban hành kèm theo Quyết định số 12-QĐ/TU ngày 5/5/2023)\n"
+        "I. MỤC ĐÍCH\nĐánh giá đúng cán bộ.\nII. NỘI DUNG\n1. Tự đánh giá\nCán bộ tự chấm điểm.\n"
+        "2. Nhận xét\nNgười quản lý nhận xét.\n"
+    )
+    doc = parse_text(text, source_name="qd.txt")
+    assert (doc.meta.attachment_type, doc.meta.attachment_title) == ("HƯỚNG DẪN", "đánh giá cán bộ")
+    assert [(c.article, c.in_attachment) for c in doc.chunks] == [
+        (1, False),
+        (2, False),
+        ("I", True),
+        ("II.1", True),
+        ("II.2", True),
+    ]
