@@ -159,9 +159,9 @@ def test_scheduled_job_survives_a_restart(telegram: FakeTelegram, tmp_path: Path
 
 
 def test_help_and_menu_follow_what_the_user_may_do(
-    telegram: FakeTelegram, tmp_path: Path, db: Engine
+    telegram: FakeTelegram, tmp_path: Path, state_engine: Engine
 ) -> None:
-    services = make_services(tmp_path, db)
+    services = make_services(tmp_path, state_engine)  # SQLite and Postgres
 
     async def scenario() -> tuple[str, str, list[str]]:
         app = build_application(services, token=telegram.token, api_base=telegram.base_url)
