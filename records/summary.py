@@ -320,7 +320,11 @@ def _subtree(session: Session, unit_code: str) -> tuple[list[tuple[_UnitNode, in
             select(U.c.id, U.c.code, U.c.name, U.c.parent_id, U.c.outstanding)
         )
     ]
-    root = next((n for n in nodes if n.code == unit_code.strip()), None)
+    wanted = unit_code.strip()
+    root = next((n for n in nodes if n.code == wanted), None)
+    if root is None:  # people type codes in lower case on phones: accept a unique case-insensitive match
+        folded = [n for n in nodes if n.code.casefold() == wanted.casefold()]
+        root = folded[0] if len(folded) == 1 else None
     if root is None:
         raise NotFound(f"unit {unit_code!r}", entity="unit", code=unit_code)
     children: dict[int | None, list[_UnitNode]] = {}

@@ -189,7 +189,7 @@ def test_scope_and_bad_input(db_engine: Engine, rules: Rules) -> None:
     org = build_org(db_engine)
     staff = org.people["staff"]
     with Session(db_engine) as session:
-        own = summarize_period(session, unit_code="W2", period="2026-10", rules=rules, actor_id=staff)
+        own = summarize_period(session, unit_code=" w2 ", period="2026-10", rules=rules, actor_id=staff)
         assert own.total.expected == 4
         with pytest.raises(PermissionDenied):
             summarize_period(session, unit_code="ROOT", period="2026-10", rules=rules, actor_id=staff)
