@@ -6,6 +6,8 @@ import itertools
 import re
 import threading
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # Abbreviations as typed by staff (matched case-sensitively when written in capitals, or with "đ").
@@ -142,3 +144,54 @@ def analyse(text: str, *, segment: bool = True) -> Analysed:
         words = [w for w in words if not re.fullmatch(r"[\W_]+", w)]
     syllables = _TOKEN_RE.findall(strip_diacritics(expanded))
     return Analysed(words=words, syllables=syllables)
+
+
+class DiacriticRestorer:
+    """Puts marks back on accent-free questions using the loaded texts' own syllable pairs.
+
+    "thoi gian luan chuyen can bo" → "thời gian luân chuyển cán bộ" when those pairs occur in the
+    index, so the dense model (which reads marks) and the word field can be used for phone typing.
+    """
+
+    def __init__(self, sequences: Iterable[Sequence[str]]) -> None:
+        pair_counts: Counter[tuple[str, str]] = Counter()
+        uni_counts: Counter[str] = Counter()
+        for seq in sequences:
+            uni_counts.update(seq)
+            pair_counts.update(itertools.pairwise(seq))
+        self.unigrams: dict[str, str] = {}
+        best_uni: dict[str, int] = {}
+        for accented, count in uni_counts.items():
+            key = strip_diacritics(accented)
+            if count > best_uni.get(key, 0):
+                best_uni[key], self.unigrams[key] = count, accented
+        self.pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        best_pair: dict[tuple[str, str], int] = {}
+        for (a, b), count in pair_counts.items():
+            pair_key = (strip_diacritics(a), strip_diacritics(b))
+            if count > best_pair.get(pair_key, 0):
+                best_pair[pair_key], self.pairs[pair_key] = count, (a, b)
+
+    def restore(self, text: str) -> str:
+        """The most likely marked form of `text` (unchanged if it already has marks)."""
+        if has_diacritics(text):
+            return text
+        syllables = _TOKEN_RE.findall(fold(text))
+        chosen: list[str] = []
+        for i, syl in enumerate(syllables):
+            pick: str | None = None
+            if i > 0:
+                prev = self.pairs.get((syllables[i - 1], syl))
+                if prev is not None and prev[0] == chosen[-1]:
+                    pick = prev[1]
+            if pick is None and i + 1 < len(syllables):
+                nxt = self.pairs.get((syl, syllables[i + 1]))
+                if nxt is not None:
+                    pick = nxt[0]
+            chosen.append(pick or self.unigrams.get(syl, syl))
+        return " ".join(chosen)
+
+
+def marked_syllables(words: Sequence[str]) -> list[str]:
+    """pyvi words ("cán_bộ") back to their marked syllables, in order."""
+    return [s for w in words for s in w.split("_") if s]

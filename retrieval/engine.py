@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,7 @@ from retrieval.errors import ChunkNotFound, DocumentNotFound, EmptyQuestion, Not
 from retrieval.index import ChunkRow, DocRecord, Snapshot, build_snapshot
 from retrieval.llm import LLMAnswerer, LLMSettings, make_chat_model
 from retrieval.passages import passage_text
-from retrieval.ranking import RankingParams, rank
+from retrieval.ranking import RankingParams, model_text, rank
 from retrieval.store import ChromaStore, Metadata, make_client
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,11 @@ def _opt(meta: Metadata, key: str) -> str | None:
     return value or None
 
 
+def _tokens(raw: object) -> list[str]:
+    """Stored tokens, interned: the same syllable is one string object across the whole index."""
+    return [sys.intern(t) for t in str(raw or "").split()]
+
+
 def _default_loader(path: Path, *, max_bytes: int, allow_classified: bool) -> ParsedDocument:
     import knowledge
 
@@ -226,10 +232,10 @@ class QAEngine:
             clause=_opt(meta, "clause"),
             point=_opt(meta, "point"),
             in_attachment=bool(meta.get("in_attachment", False)),
-            words=str(meta.get("lex_words", "")).split(),
-            syllables=str(meta.get("lex_syllables", "")).split(),
-            head_words=str(meta.get("head_words", "")).split(),
-            head_syllables=str(meta.get("head_syllables", "")).split(),
+            words=_tokens(meta.get("lex_words")),
+            syllables=_tokens(meta.get("lex_syllables")),
+            head_words=_tokens(meta.get("head_words")),
+            head_syllables=_tokens(meta.get("head_syllables")),
         )
 
     # --- ingestion --------------------------------------------------------------------------------
@@ -426,10 +432,10 @@ class QAEngine:
             clause=chunk.clause,
             point=chunk.point,
             in_attachment=chunk.in_attachment,
-            words=body.words,
-            syllables=body.syllables,
-            head_words=head.words if head else [],
-            head_syllables=head.syllables if head else [],
+            words=[sys.intern(t) for t in body.words],
+            syllables=[sys.intern(t) for t in body.syllables],
+            head_words=[sys.intern(t) for t in head.words] if head else [],
+            head_syllables=[sys.intern(t) for t in head.syllables] if head else [],
         )
         md: Metadata = {
             "chunk_id": chunk.chunk_id,
@@ -556,7 +562,7 @@ class QAEngine:
         snap = self._snapshot
         if snap.empty:
             return [], 0.0, False
-        query_vec = self.embedder.embed_query(text)
+        query_vec = self.embedder.embed_query(model_text(snap, text))
         ranked = rank(snap, question=text, query_vec=query_vec, k=k, params=self.params)
         cites = [self._citation(snap, c, s) for c, s in zip(ranked.best_chunks, ranked.scores, strict=True)]
         return cites, ranked.confidence, ranked.found

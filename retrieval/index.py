@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 
 from knowledge.model import Relation, RelationKind
-from retrieval.analysis import strip_diacritics
+from retrieval.analysis import DiacriticRestorer, marked_syllables, strip_diacritics
 from retrieval.lexical import LexicalIndex
 
 
@@ -187,6 +187,7 @@ class Snapshot:
     doc_title_bigrams: list[set[str]] = field(default_factory=list)
     doc_number_syllables: list[list[str]] = field(default_factory=list)
     doc_replaces: list[list[list[str]]] = field(default_factory=list)  # numbers each document replaces
+    restorer: DiacriticRestorer = field(default_factory=lambda: DiacriticRestorer([]))
 
     @property
     def empty(self) -> bool:
@@ -237,6 +238,7 @@ def build_snapshot(
         unit_superseded=superseded_docs[unit_doc] if len(units) else np.zeros(0, dtype=bool),
         lexical=lexical,
         chunk_index={row.chunk_id: i for i, row in enumerate(rows)},
+        restorer=DiacriticRestorer(marked_syllables(r.head_words + r.words) for r in rows),
         doc_title_bigrams=[title_bigrams(docs[d].title) for d in doc_order],
         doc_number_syllables=[number_key(docs[d].number).split() for d in doc_order],
         doc_replaces=[

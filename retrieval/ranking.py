@@ -37,6 +37,7 @@ class RankingParams:
     """Fusion weights and the refusal calibration (tuned on dev sets; see docs/retrieval.md)."""
 
     word_weight: float = 1.0
+    restored_word_weight: float = 0.5  # word field for accent-free questions (marks restored from the index)
     syllable_weight: float = 0.5
     bigram_weight: float = 0.5
     lexical_weight: float = 0.5
@@ -49,7 +50,7 @@ class RankingParams:
     confidence_cos_weight: float = 1.0
     confidence_coverage_weight: float = 0.3
     confidence_bigram_weight: float = 0.3
-    confidence_threshold: float = 0.955
+    confidence_threshold: float = 0.96
 
 
 @dataclass
@@ -133,12 +134,18 @@ class QueryFeatures:
     doc_names: np.ndarray  # per unit: document-name match
 
 
+def model_text(snapshot: Snapshot, question: str) -> str:
+    """The question as given to the embedding model: accent-free typing gets its marks restored."""
+    return question if has_diacritics(question) else snapshot.restorer.restore(question)
+
+
 def query_features(snapshot: Snapshot, *, question: str, query_vec: np.ndarray) -> QueryFeatures:
     accented = has_diacritics(question)
     tokens = analyse(question, segment=accented)
+    words = tokens.words if accented else analyse(snapshot.restorer.restore(question)).words
     lex = snapshot.lexical
     fields = (
-        lex.words.score(tokens.words) if accented else np.zeros(lex.n_units, dtype=np.float32),
+        lex.words.score(words),
         lex.syllables.score(tokens.syllables),
         lex.bigrams.score(tokens.bigrams),
     )
@@ -155,7 +162,8 @@ def query_features(snapshot: Snapshot, *, question: str, query_vec: np.ndarray) 
 
 def fuse(snapshot: Snapshot, f: QueryFeatures, params: RankingParams) -> np.ndarray:
     """Weighted fusion of max-normalised BM25 and floor-normalised cosine, plus boosts and penalties."""
-    lex = params.word_weight * f.lexical[0] + params.syllable_weight * f.lexical[1]
+    word_weight = params.word_weight if f.accented else params.restored_word_weight
+    lex = word_weight * f.lexical[0] + params.syllable_weight * f.lexical[1]
     lex = lex + params.bigram_weight * f.lexical[2]
     top_lex = float(lex.max()) if len(lex) else 0.0
     lex_n = lex / top_lex if top_lex > 0 else lex

@@ -42,3 +42,17 @@ def test_bm25_ranks_the_matching_document_first() -> None:
     scores = field.score(["danh", "gia"])
     assert scores.argmax() == 1 and scores[0] == 0 and scores[2] == 0
     assert field.score(["unknown"]).sum() == 0
+
+
+def test_diacritics_are_restored_from_the_indexed_texts() -> None:
+    from retrieval.analysis import DiacriticRestorer, marked_syllables
+
+    texts = [
+        "Thời gian luân chuyển cán bộ ít nhất là 3 năm.",
+        "Người đứng đầu quyết định xếp loại hằng tháng.",
+        "Cán bộ tự đánh giá vào cuối tháng.",
+    ]
+    restorer = DiacriticRestorer(marked_syllables(analyse(t).words) for t in texts)
+    assert restorer.restore("thoi gian luan chuyen can bo") == "thời gian luân chuyển cán bộ"
+    assert restorer.restore("ai quyet dinh xep loai hang thang") == "ai quyết định xếp loại hằng tháng"
+    assert restorer.restore("Đã có dấu") == "Đã có dấu"  # typed with marks: untouched
