@@ -73,7 +73,7 @@ _TONE_FIXES = {
     "uỹ": "ũy",
     "uỵ": "ụy",
 }
-_TONE_RE = re.compile("|".join(_TONE_FIXES))
+_TONE_RE = re.compile("(" + "|".join(_TONE_FIXES) + r")(?!\w)")
 _TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _RAW_TOKEN_RE = re.compile(r"[^\W_]+(?:[-/][^\W_]+)*", re.UNICODE)
 _VIETNAMESE_MARKS = re.compile("[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]")
@@ -84,7 +84,7 @@ _pyvi_lock = threading.Lock()
 def fold(text: str) -> str:
     """NFC, lower case, modern tone placement."""
     text = unicodedata.normalize("NFC", text).replace("\u00d0", "Đ").replace("\u00f0", "đ").lower()
-    return _TONE_RE.sub(lambda m: _TONE_FIXES[m.group(0)], text)
+    return _TONE_RE.sub(lambda m: _TONE_FIXES[m.group(1)], text)
 
 
 def strip_diacritics(text: str) -> str:
