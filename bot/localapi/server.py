@@ -68,6 +68,11 @@ class LocalBotApi:
         return self._polls_in_progress > 0 or time.monotonic() - self._last_poll_end < 15.0
 
     @property
+    def stopping(self) -> bool:
+        """True once stop() began: long polls return at once."""
+        return self._stopping
+
+    @property
     def base_url(self) -> str:
         """What the bot's TELEGRAM_API_BASE should be."""
         return f"http://{self.host}:{self.port}"
@@ -245,6 +250,12 @@ class ServerThread:
             return
         self._ready.set()
         self._loop.run_forever()
+        # Nothing may be left pending (it would be reported as destroyed later, in some other test).
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.close()
 
     def start(self, timeout: float = 10.0) -> LocalBotApi:

@@ -172,7 +172,7 @@ class PlaygroundPage:
             answers = self.world.changed_answers(persona.user_id, since)
             action = self.world.current_chat_action(persona.user_id, since_version=since)
             remaining = deadline - loop.time()
-            if messages or answers or action or remaining <= 0 or since == 0:
+            if messages or answers or action or remaining <= 0 or since == 0 or self.server.stopping:
                 break
             await self.server.wait_for_change(remaining)
         chat = self.world.chat(persona.user_id)
