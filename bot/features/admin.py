@@ -222,8 +222,11 @@ async def list_documents(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = update.effective_chat
     if chat is None:
         return
-    documents = await asyncio.to_thread(services.qa.documents)
     user = await current_user(update, context)
+    if services.settings.qa_requires_login and not user.signed_in:  # part of Q&A: same rule
+        await reply_html(update, context, texts.LOGIN_REQUIRED)
+        return
+    documents = await asyncio.to_thread(services.qa.documents)
     markup = None
     text = render_document_list(documents)
     if documents and user.has_role(*ADMIN) and chat.type == "private":

@@ -196,6 +196,8 @@ def test_questions_can_require_sign_in(telegram: FakeTelegram, tmp_path: Path, d
         async with running(app):
             sent = telegram.world.send_text(USER_ID, "Thời gian luân chuyển cán bộ là bao lâu?")
             refused = await off_loop(telegram.wait_for_text, USER_ID, "cần đăng nhập", after=sent.message_id)
+            sent = telegram.world.send_text(USER_ID, "/vanban")
+            await off_loop(telegram.wait_for_text, USER_ID, "cần đăng nhập", after=sent.message_id)
             sent = telegram.world.send_text(USER_ID, "/start")
             welcome = await off_loop(telegram.wait_for_text, USER_ID, "Xin chào", after=sent.message_id)
             return refused.body, welcome.body
