@@ -122,6 +122,12 @@ def start_bot(server: LocalBotApi, data_dir: Path, *, now: str, rate_limit: floa
     return bot
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(bot: subprocess.Popen[bytes]) -> None:
     bot.terminate()
     try:
@@ -212,18 +218,21 @@ def bench_self_assessment(users: int, rate_limit: float) -> None:
                     threading.Thread(target=Conversation(server, uid, latencies, lock).run, daemon=True)
                     for uid in uids
                 ]
+                cpu_before = cpu_seconds(bot.pid)
                 start = time.perf_counter()
                 for thread in threads:
                     thread.start()
                 for thread in threads:
                     thread.join()
                 elapsed = time.perf_counter() - start
+                cpu = cpu_seconds(bot.pid) - cpu_before
             finally:
                 stop(bot)
         print(
             f"self-assessment, {users} users at once, bot rate cap {rate_limit:g}/s: {len(latencies)} steps in "
             f"{elapsed:.1f} s; step latency p50 {1000 * statistics.median(latencies):.0f} ms, "
-            f"p95 {1000 * pct(latencies, 0.95):.0f} ms, max {1000 * max(latencies):.0f} ms"
+            f"p95 {1000 * pct(latencies, 0.95):.0f} ms, max {1000 * max(latencies):.0f} ms; "
+            f"bot CPU {1000 * cpu / len(latencies):.0f} ms per step; load average {os.getloadavg()[0]:.1f}"
         )
 
 
@@ -241,6 +250,7 @@ def bench_round(people: int, rate_limit: float) -> None:
         with serving(server):
             bot = start_bot(server, data_dir, now="2026-10-02T09:00:00+07:00", rate_limit=rate_limit)
             try:
+                cpu_before = cpu_seconds(bot.pid)
                 first: float | None = None
                 deadline = time.monotonic() + 3600
                 while time.monotonic() < deadline:
@@ -253,6 +263,7 @@ def bench_round(people: int, rate_limit: float) -> None:
                         break
                     time.sleep(1.0)
                 finished = time.perf_counter()
+                cpu = cpu_seconds(bot.pid) - cpu_before
                 time.sleep(3)
                 counts = [sum(1 for m in server.world.bot_messages(u) if "Nhắc việc" in m.body) for u in uids]
             finally:
@@ -262,7 +273,8 @@ def bench_round(people: int, rate_limit: float) -> None:
             f"reminder round to {people} people, local API limit {rate_limit:g}/s: {elapsed:.0f} s "
             f"({people / elapsed if elapsed else float('nan'):.1f} msg/s; floor {people / rate_limit if rate_limit else 0:.0f} s); "
             f"429s answered {server.world.rejected_sends}; got exactly one: {sum(1 for c in counts if c == 1)}, "
-            f"none: {sum(1 for c in counts if c == 0)}, more than one: {sum(1 for c in counts if c > 1)}"
+            f"none: {sum(1 for c in counts if c == 0)}, more than one: {sum(1 for c in counts if c > 1)}; "
+            f"bot CPU {1000 * cpu / people:.1f} ms per message; load average {os.getloadavg()[0]:.1f}"
         )
 
 
