@@ -51,3 +51,29 @@ def test_token_rejected_by_the_api_is_a_clear_error(tmp_path: Path) -> None:
     assert "Telegram từ chối TELEGRAM_BOT_TOKEN" in result.stderr
     assert "Traceback" not in output
     assert GOOD_SHAPE_TOKEN.split(":")[1] not in output
+
+
+def test_log_records_never_show_the_token() -> None:
+    import io
+    import logging
+
+    from bot.cli import SecretRedactor
+
+    token = GOOD_SHAPE_TOKEN
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SecretRedactor([token, token.split(":")[1]]))
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("POST https://api.telegram.org/bot%s/getUpdates failed", token)
+        try:
+            raise RuntimeError(f"connection to /bot{token}/sendMessage reset")
+        except RuntimeError:
+            logger.warning("request failed", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert token.split(":")[1] not in output
+    assert "bot<redacted>/getUpdates" in output and "exception details hidden" in output
