@@ -37,14 +37,14 @@ class RankingParams:
     """Fusion weights and the refusal calibration (tuned on dev sets; see docs/retrieval.md)."""
 
     word_weight: float = 1.0
-    restored_word_weight: float = 0.5  # word field for accent-free questions (marks restored from the index)
+    restored_word_weight: float = 1.0  # word field for accent-free questions (marks restored from the index)
     syllable_weight: float = 0.5
     bigram_weight: float = 0.5
     lexical_weight: float = 0.5
     dense_weight: float = 0.5
     dense_floor_rank: int = 50
     doc_name_weight: float = 0.3
-    superseded_penalty: float = 0.08
+    superseded_penalty: float = 0.15
     chunk_coverage_weight: float = 0.1
     # found = cos_weight * top cosine + coverage_weight * top coverage >= threshold
     confidence_cos_weight: float = 1.0
