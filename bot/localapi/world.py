@@ -552,6 +552,7 @@ class World:
             self._pending.append(
                 _Pending(update_id=update_id, payload=self.update_log[update_id], redelivery=True)
             )
+            self._pending.sort(key=lambda p: p.update_id)  # Telegram delivers in increasing update_id order
             self._touch()
 
     @property

@@ -510,3 +510,29 @@ def test_allowed_updates_filter_and_drop_pending_updates(telegram: FakeTelegram)
             assert await bot.get_updates(offset=only_callbacks[0].update_id + 1) == ()
 
     asyncio.run(scenario())
+
+
+def test_a_redelivered_update_comes_in_update_id_order_and_later_ones_run_once(
+    telegram: FakeTelegram,
+) -> None:
+    received: list[str] = []
+
+    async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None and update.effective_message.text is not None
+        received.append(update.effective_message.text)
+
+    async def scenario() -> None:
+        first = telegram.world.send_text(CADRE, "một")
+        first_update = telegram.world.last_update_id
+        async with polling(telegram, [MessageHandler(filters.TEXT, record)]):
+            await wait(telegram.world.wait_until, lambda: received == ["một"], 10)
+        telegram.world.send_text(CADRE, "hai")  # pending while the bot is down
+        telegram.world.redeliver(first_update)
+        async with polling(telegram, [MessageHandler(filters.TEXT, record)]):
+            await wait(telegram.world.wait_until, lambda: len(received) >= 3, 10)
+            telegram.world.send_text(CADRE, "ba")
+            await wait(telegram.world.wait_until, lambda: "ba" in received, 10)
+        assert first.text == "một"
+
+    asyncio.run(scenario())
+    assert received == ["một", "một", "hai", "ba"]
