@@ -248,11 +248,12 @@ async def run_round(
     )
     rate = services_of(context).settings.telegram_rate_limit * ROUND_SHARE
     spacing = 1.0 / rate if rate > 0 else 0.0
-    next_at = time.monotonic()
+    last_start = 0.0
     for reminder in pending:
-        # Paced under the bot's limit: no 429 storms, and interactive replies keep a share of the budget.
-        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        next_at = max(next_at, time.monotonic() - 1.0) + spacing
+        # Strictly paced under the bot's limit (no catch-up bursts after a slow send): no 429 storms, and
+        # interactive replies keep a share of the budget.
+        await asyncio.sleep(max(0.0, last_start + spacing - time.monotonic()))
+        last_start = time.monotonic()
         if not await _send_one(context, reminder):
             return False
         state["round"] = {"key": key, "cursor": reminder.person_id}
