@@ -11,6 +11,8 @@ from sqlmodel import Session, col, select
 from records.schema import AuditEntry
 from records.views import AuditView
 
+_INSERT = insert(AuditEntry.__table__).inline()  # type: ignore[attr-defined]  # no RETURNING id
+
 
 def record_audit(
     session: Session,
@@ -24,18 +26,23 @@ def record_audit(
     to_state: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one entry (flushed with the caller's transaction)."""
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=actor_id,
-            entity=entity,
-            entity_id=entity_id,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            detail=detail,
-        )
+    """Append one entry now, in the caller's transaction.
+
+    A plain INSERT on the session's connection: no ORM object to track, and no autoflush of the caller's pending
+    changes (they are flushed once, with the rest of the change).
+    """
+    session.connection().execute(
+        _INSERT,
+        {
+            "at": now,
+            "actor_id": actor_id,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "from_state": from_state,
+            "to_state": to_state,
+            "detail": detail,
+        },
     )
 
 
@@ -66,4 +73,4 @@ def record_audits(
         }
         for entry in entries
     ]
-    session.execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
+    session.execute(_INSERT, rows)

@@ -10,7 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, func, select
 
 from records.access import has_role, require_role, scope_units, unit_chain
@@ -115,27 +115,56 @@ def compute_grade(rules: Rules, points: Mapping[str, float]) -> tuple[float, str
 # --- loading and views ----------------------------------------------------------------------------
 
 
+# Built once: statement construction and coercion cost more than their execution on SQLite.
+_LOAD_WITH_PERSON = (
+    select(Evaluation, Person)
+    .join(Person, col(Person.id) == col(Evaluation.person_id))
+    .where(col(Evaluation.id) == bindparam("evaluation_id"))
+)
+_TASKS_OF = (
+    select(EvaluationTask)
+    .where(col(EvaluationTask.evaluation_id) == bindparam("evaluation_id"))
+    .order_by(col(EvaluationTask.position), col(EvaluationTask.id))
+)
+
+
 def _load(session: Session, evaluation_id: int) -> Evaluation:
-    row = session.get(Evaluation, evaluation_id)
-    if row is None:
+    return _load_pair(session, evaluation_id)[0]
+
+
+def _load_pair(session: Session, evaluation_id: int) -> tuple[Evaluation, Person]:
+    """The record and its person in one query (every view needs both).
+
+    Keep the person referenced while working: the session only holds loaded objects weakly.
+    """
+    row = None
+    if session.identity_key(Evaluation, evaluation_id) in session.identity_map:
+        row = session.get(Evaluation, evaluation_id)  # no query unless expired
+    if row is not None:
+        return row, load_person(session, row.person_id)
+    found = session.exec(_LOAD_WITH_PERSON, params={"evaluation_id": evaluation_id}).first()
+    if found is None:
         raise NotFound(f"evaluation {evaluation_id}", entity="evaluation", id=evaluation_id)
-    return row
+    return found[0], found[1]
 
 
 def _tasks(session: Session, evaluation_id: int) -> list[EvaluationTask]:
-    return list(
-        session.exec(
-            select(EvaluationTask)
-            .where(EvaluationTask.evaluation_id == evaluation_id)
-            .order_by(col(EvaluationTask.position), col(EvaluationTask.id))
-        ).all()
-    )
+    return list(session.exec(_TASKS_OF, params={"evaluation_id": evaluation_id}).all())
 
 
-def _view(session: Session, row: Evaluation) -> EvaluationView:
-    person = load_person(session, row.person_id)
+def _view(
+    session: Session,
+    row: Evaluation,
+    *,
+    person: Person | None = None,
+    tasks: Sequence[EvaluationTask] | None = None,
+) -> EvaluationView:
+    """The public view; pass `person` and `tasks` (in plan order) when they are already loaded and current."""
+    if person is None:
+        person = load_person(session, row.person_id)
     assert row.id is not None
-    tasks = tuple(TaskView.model_validate(t, from_attributes=True) for t in _tasks(session, row.id))
+    loaded = _tasks(session, row.id) if tasks is None else tasks
+    tasks_view = tuple(TaskView.model_validate(t, from_attributes=True) for t in loaded)
     return EvaluationView(
         id=row.id,
         person_id=row.person_id,
@@ -147,7 +176,7 @@ def _view(session: Session, row: Evaluation) -> EvaluationView:
         state=row.state,
         version=row.version,
         plan_registered_at=row.plan_registered_at,
-        tasks=tasks,
+        tasks=tasks_view,
         self_points=row.self_points,
         self_total=row.self_total,
         proposed_grade=row.proposed_grade,
@@ -464,9 +493,11 @@ def _apply_self_assessment(
     comment: str | None,
     rules: Rules,
     complete: bool,
-) -> None:
+) -> list[EvaluationTask]:
+    """Apply results, points and comment to the record; returns its tasks (in plan order) for the view."""
     assert row.id is not None
-    tasks = {t.id: t for t in _tasks(session, row.id)}
+    ordered = _tasks(session, row.id)
+    tasks = {t.id: t for t in ordered}
     for item in results:
         task = tasks.get(item.task_id)
         if task is None:
@@ -496,6 +527,7 @@ def _apply_self_assessment(
         row.proposed_grade = (
             rules.grade_for(row.self_total).code if len(row.self_points) == len(rules.criteria) else None
         )
+    return ordered
 
 
 def save_self_assessment(
@@ -512,14 +544,14 @@ def save_self_assessment(
 ) -> EvaluationView:
     """Save a draft self-assessment (partial is fine); the state does not change."""
     moment = utc_now(now)
-    row = _load(session, evaluation_id)
+    row, person = _load_pair(session, evaluation_id)
     _require_owner(session, actor_id, row.person_id, "self_assess")
     if row.state not in EDITABLE:
         raise InvalidTransition(
             f"cannot edit a self-assessment in state {row.state}", state=row.state, action="self_assess"
         )
     claim_version(session, row, expected_version=expected_version, what="evaluation")
-    _apply_self_assessment(
+    tasks = _apply_self_assessment(
         session, row, results=results, points=points, comment=comment, rules=rules, complete=False
     )
     record_audit(
@@ -533,7 +565,7 @@ def save_self_assessment(
     row.updated_at = moment
     session.add(row)
     session.flush()
-    return _view(session, row)
+    return _view(session, row, person=person, tasks=tasks)
 
 
 def submit_self_assessment(
@@ -554,12 +586,12 @@ def submit_self_assessment(
     The proposed grade comes from the bands. Submitting after the deadline is accepted and marked late.
     """
     moment = utc_now(now)
-    row = _load(session, evaluation_id)
+    row, person = _load_pair(session, evaluation_id)
     _require_owner(session, actor_id, row.person_id, "submit_self_assessment")
     if row.state not in EDITABLE:
         raise InvalidTransition(f"cannot submit in state {row.state}", state=row.state, action="submit")
     claim_version(session, row, expected_version=expected_version, what="evaluation")
-    _apply_self_assessment(
+    tasks = _apply_self_assessment(
         session, row, results=results, points=points, comment=comment, rules=rules, complete=True
     )
     due = deadline(rules, Period.parse(row.period), "self_assessment")
@@ -578,7 +610,7 @@ def submit_self_assessment(
     session.add(row)
     session.flush()
     log.info("evaluation %s submitted (late=%s)", evaluation_id, late)
-    return _view(session, row)
+    return _view(session, row, person=person, tasks=tasks)
 
 
 # --- review -----------------------------------------------------------------------------------------
@@ -614,7 +646,7 @@ def approve_review(
 ) -> EvaluationView:
     """Approve a submitted self-assessment, optionally adjusting points (the grade follows the bands)."""
     moment = utc_now(now)
-    row = _load(session, evaluation_id)
+    row, person = _load_pair(session, evaluation_id)
     if actor_id is not None and not may_review(session, actor_id=actor_id, row=row):
         raise PermissionDenied(
             "only the direct manager or a reviewer over the unit may review", action="review"
@@ -650,7 +682,7 @@ def approve_review(
     row.return_reason = None
     session.add(row)
     session.flush()
-    return _view(session, row)
+    return _view(session, row, person=person)
 
 
 def return_for_revision(
@@ -666,7 +698,7 @@ def return_for_revision(
     moment = utc_now(now)
     if not reason or not reason.strip():
         raise ValidationFailed("a reason is required to return a self-assessment", field="reason")
-    row = _load(session, evaluation_id)
+    row, person = _load_pair(session, evaluation_id)
     if actor_id is not None and not may_review(session, actor_id=actor_id, row=row):
         raise PermissionDenied(
             "only the direct manager or a reviewer over the unit may review", action="return"
@@ -693,7 +725,7 @@ def return_for_revision(
     row.returned_at = moment
     session.add(row)
     session.flush()
-    return _view(session, row)
+    return _view(session, row, person=person)
 
 
 def _waiting(session: Session, rows: Sequence[Evaluation]) -> list[WaitingReview]:
@@ -816,7 +848,7 @@ def decide_evaluation(
 ) -> EvaluationView:
     """The head's final grade (default: the reviewed grade); the record is then locked."""
     moment = utc_now(now)
-    row = _load(session, evaluation_id)
+    row, person = _load_pair(session, evaluation_id)
     if actor_id is not None and not may_decide(session, actor_id=actor_id, row=row):
         raise PermissionDenied("only a head over the unit may decide (never for themself)", action="decide")
     _claim_for_stage(
@@ -851,7 +883,7 @@ def decide_evaluation(
     row.decided_at = moment
     session.add(row)
     session.flush()
-    return _view(session, row)
+    return _view(session, row, person=person)
 
 
 def reopen_evaluation(
@@ -870,7 +902,7 @@ def reopen_evaluation(
         raise ValidationFailed("a reason is required to reopen", field="reason")
     if to_state not in ("reviewed", "returned"):
         raise ValidationFailed("reopen to 'reviewed' or 'returned'", field="to_state")
-    row = _load(session, evaluation_id)
+    row, person = _load_pair(session, evaluation_id)
     if actor_id is not None and not may_decide(session, actor_id=actor_id, row=row):
         raise PermissionDenied("only a head over the unit may reopen", action="reopen")
     if row.state != S.DECIDED.value:
@@ -895,16 +927,16 @@ def reopen_evaluation(
         row.returned_at = moment
     session.add(row)
     session.flush()
-    return _view(session, row)
+    return _view(session, row, person=person)
 
 
 # --- reading ----------------------------------------------------------------------------------------
 
 
 def get_evaluation(session: Session, *, actor_id: int | None, evaluation_id: int) -> EvaluationView:
-    row = _load(session, evaluation_id)
+    row, person = _load_pair(session, evaluation_id)
     _require_read(session, actor_id, row)
-    return _view(session, row)
+    return _view(session, row, person=person)
 
 
 def find_evaluation(

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
 from records.errors import ConcurrentUpdate
+
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim_statement(table: Any) -> Any:
+    """`UPDATE table SET version = :next WHERE id = :id AND version = :current`, built once per table."""
+    statement = _CLAIMS.get(table.name)
+    if statement is None:
+        statement = _CLAIMS[table.name] = (
+            update(table)
+            .where(table.c.id == bindparam("claim_id"), table.c.version == bindparam("claim_version"))
+            .values(version=bindparam("claim_next"))
+        )
+    return statement
 
 
 def claim_version(session: Session, row: Any, *, expected_version: int | None, what: str) -> None:
@@ -24,15 +38,11 @@ def claim_version(session: Session, row: Any, *, expected_version: int | None, w
         raise ConcurrentUpdate(
             f"{what} was changed by someone else", entity=model.__tablename__, id=row.id, version=current
         )
-    table: Any = model.__table__  # type: ignore[attr-defined]
-    statement = (
-        update(table)
-        .where(table.c.id == row.id, table.c.version == current)
-        .values(version=current + 1)
-        .execution_options(synchronize_session=False)
-    )
     try:
-        result = session.execute(statement)
+        result = session.execute(
+            _claim_statement(model.__table__),  # type: ignore[attr-defined]
+            {"claim_id": row.id, "claim_version": current, "claim_next": current + 1},
+        )
     except OperationalError as exc:
         if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
             raise ConcurrentUpdate(

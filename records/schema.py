@@ -150,6 +150,8 @@ class Evaluation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("person_id", "period", name="uq_evaluation_person_period"),
         Index("ix_evaluation_unit_period", "unit_id", "period"),
+        # Covers the period summary: equality on period, per-unit groups in index order, counted columns.
+        Index("ix_evaluation_summary", "period", "unit_id", "state", "late", "final_grade"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
