@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot import cli_playground, cli_qa, cli_records, cli_reports, cli_run
+from bot import cli_health, cli_playground, cli_qa, cli_records, cli_reports, cli_run
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Trợ lý Công tác Cán bộ — regulation Q&A, evaluations and summaries (offline-first).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (cli_run, cli_playground, cli_qa, cli_records, cli_reports):
+    for module in (cli_run, cli_playground, cli_qa, cli_records, cli_reports, cli_health):
         module.register(sub)
     return parser
 
