@@ -72,3 +72,13 @@ def test_dockerfile_bakes_in_the_model_without_torch() -> None:
     assert "pip install -c constraints.txt ." in text
     assert "[st" not in text, "the image is the lean install: no sentence-transformers/torch"
     assert "E5()" in text, "the build proves the bundled model loads offline"
+
+
+def test_readme_opens_with_the_two_commands_and_lists_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
+    assert "make run" in first_block and "make test" in first_block
+    missing = {alias for alias in _settings_aliases() if f"`{alias}`" not in readme}
+    assert not missing, f"README's configuration table lacks {sorted(missing)}"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.rstrip().endswith("make test"), ".ci/run must run the README's test command"
