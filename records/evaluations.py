@@ -24,7 +24,7 @@ from records.errors import (
     QuotaExceeded,
     ValidationFailed,
 )
-from records.guard import claim_version
+from records.guard import check_expected_version, claim_version, claim_with_changes
 from records.people import load_person
 from records.periods import Period, deadline
 from records.rules import Rules
@@ -121,6 +121,13 @@ _LOAD_WITH_PERSON = (
     .join(Person, col(Person.id) == col(Evaluation.person_id))
     .where(col(Evaluation.id) == bindparam("evaluation_id"))
 )
+_LOAD_WITH_TASKS = (
+    select(Evaluation, Person, EvaluationTask)
+    .join(Person, col(Person.id) == col(Evaluation.person_id))
+    .outerjoin(EvaluationTask, col(EvaluationTask.evaluation_id) == col(Evaluation.id))
+    .where(col(Evaluation.id) == bindparam("evaluation_id"))
+    .order_by(col(EvaluationTask.position), col(EvaluationTask.id))
+)
 _TASKS_OF = (
     select(EvaluationTask)
     .where(col(EvaluationTask.evaluation_id) == bindparam("evaluation_id"))
@@ -146,6 +153,18 @@ def _load_pair(session: Session, evaluation_id: int) -> tuple[Evaluation, Person
     if found is None:
         raise NotFound(f"evaluation {evaluation_id}", entity="evaluation", id=evaluation_id)
     return found[0], found[1]
+
+
+def _load_for_edit(session: Session, evaluation_id: int) -> tuple[Evaluation, Person, list[EvaluationTask]]:
+    """The record, its person and its tasks (in plan order) in one query, for the self-assessment paths."""
+    if session.identity_key(Evaluation, evaluation_id) in session.identity_map:
+        row, person = _load_pair(session, evaluation_id)
+        assert row.id is not None
+        return row, person, _tasks(session, row.id)
+    found = session.exec(_LOAD_WITH_TASKS, params={"evaluation_id": evaluation_id}).all()
+    if not found:
+        raise NotFound(f"evaluation {evaluation_id}", entity="evaluation", id=evaluation_id)
+    return found[0][0], found[0][1], [task for _, _, task in found if task is not None]
 
 
 def _tasks(session: Session, evaluation_id: int) -> list[EvaluationTask]:
@@ -238,6 +257,13 @@ def _require_read(session: Session, actor_id: int | None, row: Evaluation) -> No
         raise PermissionDenied("this evaluation is outside your scope", action="read_evaluation")
 
 
+def _require_transition(row: Evaluation, *, to: str, action: str) -> None:
+    if to not in TRANSITIONS.get(row.state, frozenset()):
+        raise InvalidTransition(
+            f"cannot {action} an evaluation in state {row.state}", state=row.state, action=action
+        )
+
+
 def _transition(
     session: Session,
     row: Evaluation,
@@ -248,10 +274,7 @@ def _transition(
     now: datetime,
     detail: dict | None = None,
 ) -> None:
-    if to not in TRANSITIONS.get(row.state, frozenset()):
-        raise InvalidTransition(
-            f"cannot {action} an evaluation in state {row.state}", state=row.state, action=action
-        )
+    _require_transition(row, to=to, action=action)
     assert row.id is not None
     record_audit(
         session,
@@ -493,10 +516,9 @@ def _apply_self_assessment(
     comment: str | None,
     rules: Rules,
     complete: bool,
-) -> list[EvaluationTask]:
-    """Apply results, points and comment to the record; returns its tasks (in plan order) for the view."""
-    assert row.id is not None
-    ordered = _tasks(session, row.id)
+    ordered: list[EvaluationTask],
+) -> None:
+    """Apply results, points and comment to the record and its tasks (`ordered`, all of them), in memory."""
     tasks = {t.id: t for t in ordered}
     for item in results:
         task = tasks.get(item.task_id)
@@ -527,7 +549,6 @@ def _apply_self_assessment(
         row.proposed_grade = (
             rules.grade_for(row.self_total).code if len(row.self_points) == len(rules.criteria) else None
         )
-    return ordered
 
 
 def save_self_assessment(
@@ -544,16 +565,26 @@ def save_self_assessment(
 ) -> EvaluationView:
     """Save a draft self-assessment (partial is fine); the state does not change."""
     moment = utc_now(now)
-    row, person = _load_pair(session, evaluation_id)
+    row, person, tasks = _load_for_edit(session, evaluation_id)
     _require_owner(session, actor_id, row.person_id, "self_assess")
     if row.state not in EDITABLE:
         raise InvalidTransition(
             f"cannot edit a self-assessment in state {row.state}", state=row.state, action="self_assess"
         )
-    claim_version(session, row, expected_version=expected_version, what="evaluation")
-    tasks = _apply_self_assessment(
-        session, row, results=results, points=points, comment=comment, rules=rules, complete=False
+    check_expected_version(row, expected_version=expected_version, what="evaluation")
+    _apply_self_assessment(
+        session,
+        row,
+        results=results,
+        points=points,
+        comment=comment,
+        rules=rules,
+        complete=False,
+        ordered=tasks,
     )
+    row.updated_at = moment
+    # Nothing is written before the version claim, which carries the record's own changes.
+    claim_with_changes(session, row, expected_version=None, what="evaluation")
     record_audit(
         session,
         actor_id=actor_id,
@@ -562,9 +593,7 @@ def save_self_assessment(
         action="save_draft",
         now=moment,
     )
-    row.updated_at = moment
-    session.add(row)
-    session.flush()
+    session.flush()  # the tasks' results
     return _view(session, row, person=person, tasks=tasks)
 
 
@@ -586,29 +615,44 @@ def submit_self_assessment(
     The proposed grade comes from the bands. Submitting after the deadline is accepted and marked late.
     """
     moment = utc_now(now)
-    row, person = _load_pair(session, evaluation_id)
+    row, person, tasks = _load_for_edit(session, evaluation_id)
     _require_owner(session, actor_id, row.person_id, "submit_self_assessment")
     if row.state not in EDITABLE:
         raise InvalidTransition(f"cannot submit in state {row.state}", state=row.state, action="submit")
-    claim_version(session, row, expected_version=expected_version, what="evaluation")
-    tasks = _apply_self_assessment(
-        session, row, results=results, points=points, comment=comment, rules=rules, complete=True
+    check_expected_version(row, expected_version=expected_version, what="evaluation")
+    _apply_self_assessment(
+        session,
+        row,
+        results=results,
+        points=points,
+        comment=comment,
+        rules=rules,
+        complete=True,
+        ordered=tasks,
     )
     due = deadline(rules, Period.parse(row.period), "self_assessment")
     late = moment.astimezone(ZoneInfo(tz)).date() > due
-    _transition(
+    from_state, to_state = row.state, S.SUBMITTED.value
+    _require_transition(row, to=to_state, action="submit")
+    row.state = to_state
+    row.updated_at = moment
+    row.late = row.late or late
+    row.submitted_at = moment
+    # Nothing is written before the version claim, which carries the record's own changes.
+    claim_with_changes(session, row, expected_version=None, what="evaluation")
+    assert row.id is not None
+    record_audit(
         session,
-        row,
-        to=S.SUBMITTED.value,
         actor_id=actor_id,
+        entity="evaluation",
+        entity_id=row.id,
         action="submit",
+        from_state=from_state,
+        to_state=to_state,
         now=moment,
         detail={"total": row.self_total, "proposed_grade": row.proposed_grade, "late": late},
     )
-    row.late = row.late or late
-    row.submitted_at = moment
-    session.add(row)
-    session.flush()
+    session.flush()  # the tasks' results
     log.info("evaluation %s submitted (late=%s)", evaluation_id, late)
     return _view(session, row, person=person, tasks=tasks)
 
