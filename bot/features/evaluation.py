@@ -47,7 +47,7 @@ from bot.features import workflow as wf
 from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
-from records import due, evaluations, people, programmes
+from records import evaluations, people, programmes
 from records.errors import PermissionDenied, RecordsError
 from records.evaluations import MAX_TASKS, TaskInput, TaskResultInput
 from records.periods import Period, deadline
@@ -738,9 +738,8 @@ async def self_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await reply_html(update, context, wf.describe_records_error(exc))
 
 
-def _reviewers_of(session: Session, *, evaluation_id: int, on: date, rules: Rules) -> list[wf.Recipient]:
-    items = due.list_due(session, on=on, rules=rules, kinds=["review"])
-    return wf.chats_of(session, [i.recipient_id for i in items if i.record_id == evaluation_id])
+def _reviewers_of(session: Session, *, evaluation_id: int) -> list[wf.Recipient]:
+    return wf.chats_of(session, evaluations.next_actors(session, evaluation_id=evaluation_id))
 
 
 async def _submit(
@@ -764,10 +763,7 @@ async def _submit(
         tz=settings.timezone,
     )
     log.info("evaluation %s submitted through the bot", submitted.id)
-    today = wf.today_of(context)
-    reviewers = await wf.in_session(
-        context, lambda s: _reviewers_of(s, evaluation_id=submitted.id, on=today, rules=rules)
-    )
+    reviewers = await wf.in_session(context, lambda s: _reviewers_of(s, evaluation_id=submitted.id))
     late = tw.LATE_MARK if submitted.late else ""
     notice = tw.NOTIFY_SUBMITTED.format(
         name=escape(submitted.person_name),

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -43,10 +42,9 @@ from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
 from bot.services import services_of
-from records import botstate, due, evaluations, programmes
+from records import botstate, evaluations, programmes
 from records.errors import QuotaExceeded, RecordsError
 from records.rules import Rules
-from records.schema import Evaluation
 from records.views import EvaluationView
 
 log = logging.getLogger(__name__)
@@ -149,21 +147,9 @@ def grade_keyboard(view: EvaluationView, rules: Rules) -> InlineKeyboardMarkup:
 # --- records calls -------------------------------------------------------------------------------------------
 
 
-def _recipients(
-    session: Session, *, kind: str, evaluation_id: int, on: date, rules: Rules
-) -> list[wf.Recipient]:
-    """Who has to act next on the record (the due list decides: manager or reviewers, heads over the unit)."""
-    items = due.list_due(session, on=on, rules=rules, kinds=[kind])
-    return wf.chats_of(session, [i.recipient_id for i in items if i.record_id == evaluation_id])
-
-
-def _quota_preview(
-    session: Session, *, evaluation_id: int, grade: str, rules: Rules
-) -> list[dict[str, object]]:
-    row = session.get(Evaluation, evaluation_id)
-    if row is None:
-        return []
-    return evaluations.quota_check(session, row=row, grade=grade, rules=rules)
+def _next(session: Session, *, evaluation_id: int) -> list[wf.Recipient]:
+    """Who acts next on the record (records decides: manager or reviewers, heads over the unit, the cadre)."""
+    return wf.chats_of(session, evaluations.next_actors(session, evaluation_id=evaluation_id))
 
 
 async def _view(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, eid: int) -> EvaluationView:
@@ -178,10 +164,8 @@ async def _notify_cadre(context: ContextTypes.DEFAULT_TYPE, view: EvaluationView
 
 
 async def _notify_heads(context: ContextTypes.DEFAULT_TYPE, view: EvaluationView) -> list[wf.Recipient]:
-    rules, today = wf.rules_of(context), wf.today_of(context)
-    heads = await wf.in_session(
-        context, lambda s: _recipients(s, kind="decision", evaluation_id=view.id, on=today, rules=rules)
-    )
+    rules = wf.rules_of(context)
+    heads = await wf.in_session(context, lambda s: _next(s, evaluation_id=view.id))
     notice = tw.NOTIFY_TO_HEAD.format(
         name=escape(view.person_name), period=view.period, grade=escape(grade_label(rules, view.review_grade))
     )
@@ -473,8 +457,8 @@ async def _quota_step(
     if band is None or view.state != "reviewed":
         await _show(update, context, view)
         return
-    broken = await wf.in_session(
-        context, lambda s: _quota_preview(s, evaluation_id=view.id, grade=band.code, rules=rules)
+    broken = await wf.call_records(
+        context, evaluations.preview_quota, evaluation_id=view.id, grade=band.code, rules=rules
     )
     confirm = tw.DECIDE_CONFIRM.format(
         grade=band.code, grade_name=escape(band.name), name=escape(view.person_name), period=view.period

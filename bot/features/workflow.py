@@ -180,13 +180,11 @@ class Recipient:
 
 def chats_of(session: Session, person_ids: Iterable[int]) -> list[Recipient]:
     """The signed-in people among `person_ids`, with their private chat ids (order kept, no duplicates)."""
+    wanted = list(dict.fromkeys(person_ids))
+    links = people.telegram_links(session, person_ids=set(wanted))
     out: list[Recipient] = []
-    seen: set[int] = set()
-    for pid in person_ids:
-        if pid in seen:
-            continue
-        seen.add(pid)
-        link = people.telegram_link_of(session, person_id=pid)
+    for pid in wanted:
+        link = links.get(pid)
         if link is None:
             continue
         person = people.get_person(session, person_id=pid)
