@@ -602,15 +602,15 @@ async def _next_or_card(
     chat, tg_user = update.effective_chat, update.effective_user
     if chat is None or tg_user is None:
         return
-    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    points = view.self_points or {}
     pending = next((t for t in view.tasks if t.result is None), None)
+    missing = next((c for c in wf.rules_of(context).criteria if c.key not in points), None)
+    if pending is None and missing is not None:
+        await _ask_points(update, context, view, missing.key, prefix)  # replaces the stored step
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
     if pending is not None:
         await _ask_result(update, context, view, pending.id, prefix)
-        return
-    points = view.self_points or {}
-    missing = next((c for c in wf.rules_of(context).criteria if c.key not in points), None)
-    if missing is not None:
-        await _ask_points(update, context, view, missing.key, prefix)
         return
     await _send_card(update, context, view, prefix=prefix)
 
