@@ -71,6 +71,15 @@ def test_action_programme_lifecycle(flow: Flow) -> None:
     assert programme.state == "confirmed" and programme.publicity == "party_cell"
     assert [i.progress_percent for i in programme.items] == [0, 50]
     assert programme.items[1].deadline == date(2028, 6, 30)
+    # The confirmed programme is evidence beside the self-assessment of a month in its term.
+    plan = flow.say("BD03", "/kehoach", "Kế hoạch công việc kỳ 2026-11")
+    flow.press("BD03", plan, "➕ Thêm việc", "Gõ một việc theo mẫu")
+    flow.say("BD03", "Sinh hoạt chi bộ tháng 11", "Đã lưu việc")
+    card = flow.say("BD03", "/danhgia 2026-11", "Tự đánh giá kỳ 2026-11")
+    assert "Minh chứng từ chương trình hành động" in card.body
+    assert (
+        "Phát triển đảng viên mới — mục tiêu: Kết nạp 2 đảng viên; hạn 30/06/2028; tiến độ 50%" in card.body
+    )
 
 
 def test_rotation_review_reaches_each_person_in_turn(flow: Flow) -> None:
