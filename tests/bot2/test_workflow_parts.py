@@ -12,10 +12,11 @@ from bot.features import evaluation, programme, reminders, workflow
 from records.db import make_engine, session_scope
 from records.evaluations import TaskInput, open_evaluation, plan_tasks, save_self_assessment
 from records.migrate import upgrade
-from records.people import find_person_by_code, link_telegram
+from records.people import find_person_by_code, find_unit_by_code, link_telegram
 from records.periods import Period
 from records.programmes import ItemInput
 from records.roster import import_roster
+from records.rotations import RotationInput, start_rotation
 from records.rules import default_rules
 
 ROSTER = """Mã cán bộ,Họ và tên,Số điện thoại,Chức vụ,Mã đơn vị,Tên đơn vị,Đơn vị cấp trên,Mã người quản lý,Vai trò,Phạm vi
@@ -179,3 +180,39 @@ def test_late_lists_name_the_missing_people_to_the_head(engine: Engine) -> None:
     body = lists[0].html
     assert "Hoàng Chưa Nộp" in body and "Ngô Không Dùng Bot" in body and "Trần Thủ Trưởng" not in body
     assert "hạn 03/11/2026 đã qua" in body
+
+
+def test_rotation_reminders_carry_the_form_button(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        import_roster(
+            session,
+            data=(
+                ROSTER.splitlines()[0]
+                + "\nHK01,Bùi Nơi Đến,0907000007,Bí thư,HK,Quận ủy Hoàn Kiếm,,,thủ trưởng,HK\n"
+            ).encode(),
+            filename="more.csv",
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    staff, cadre, unit = _id(engine, "TU01"), _id(engine, "CB01"), None
+    with session_scope(engine) as session:
+        from records.people import find_unit_by_code
+        from records.rotations import RotationInput, start_rotation
+
+        hk, bd, tu = (find_unit_by_code(session, code=c) for c in ("HK", "BD", "TU"))
+        assert hk is not None and bd is not None and tu is not None
+        unit = hk.id
+        start_rotation(
+            session,
+            actor_id=None,
+            data=RotationInput(
+                person_id=cadre, to_unit_id=unit, to_post="Phó ban", start_date=date(2026, 5, 4)
+            ),
+            rules=RULES,
+            now=datetime(2026, 5, 4, tzinfo=UTC),
+        )
+    assert staff > 0
+    with session_scope(engine) as session:
+        planned = reminders.plan_reminders(session, on=date(2026, 11, 1), rules=RULES)  # review due 04/11
+    mine = next(r for r in planned if r.chat_id == 503)
+    assert "Tự nhận xét trong thời gian luân chuyển (/luanchuyen)" in mine.html
+    assert any(data.startswith("lc:fill:") and data.endswith(":s") for _, data in mine.buttons)
