@@ -13,7 +13,7 @@ TAG = re.compile(r"<[^>]+>")
 
 
 def visible(html: str) -> str:
-    return re.sub(r"&[a-z]+;|&#\d+;", "x", TAG.sub("", html))
+    return re.sub(r"&[a-z]+;|&#\d+;|&#x[0-9a-fA-F]+;", "x", TAG.sub("", html))
 
 
 def balanced(html: str) -> bool:
