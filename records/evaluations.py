@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,7 +50,7 @@ EDITABLE = (S.DRAFT.value, S.RETURNED.value)
 # Allowed transitions (the reopen of a decided record is the only way back from the lock).
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT.value: frozenset({S.SUBMITTED.value}),
-    S.SUBMITTED.value: frozenset({S.RETURNED.value, S.REVIEWED.value}),
+    S.SUBMITTED.value: frozenset({S.RETURNED.value, S.REVIEWED.value, S.DRAFT.value}),  # draft: withdraw
     S.RETURNED.value: frozenset({S.SUBMITTED.value}),
     S.REVIEWED.value: frozenset({S.DECIDED.value}),
     S.DECIDED.value: frozenset({S.REVIEWED.value, S.RETURNED.value}),  # reopen only
@@ -657,6 +657,46 @@ def submit_self_assessment(
     return _view(session, row, person=person, tasks=tasks)
 
 
+def withdraw_submission(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> EvaluationView:
+    """Take back a submitted self-assessment to edit it again (submitted → draft), only by its owner.
+
+    Allowed only while the reviewer has not acted: a record already reviewed, returned or decided reports
+    `ConcurrentUpdate` ("already reviewed"). The points and results stay; `late` and `submitted_at` stay too,
+    and a later re-submit past the deadline is marked late again.
+    """
+    moment = utc_now(now)
+    row, person = _load_pair(session, evaluation_id)
+    _require_owner(session, actor_id, row.person_id, "withdraw_submission")
+    _claim_for_stage(
+        session,
+        row,
+        stage_state=S.SUBMITTED.value,
+        expected_version=expected_version,
+        past=(S.REVIEWED.value, S.DECIDED.value, S.RETURNED.value),
+        what="reviewed",
+    )
+    _transition(
+        session,
+        row,
+        to=S.DRAFT.value,
+        actor_id=actor_id,
+        action="withdraw",
+        now=moment,
+        detail={"submitted_at": row.submitted_at.isoformat() if row.submitted_at else None},
+    )
+    session.add(row)
+    session.flush()
+    log.info("evaluation %s withdrawn for editing", evaluation_id)
+    return _view(session, row, person=person)
+
+
 # --- review -----------------------------------------------------------------------------------------
 
 
@@ -889,8 +929,13 @@ def decide_evaluation(
     comment: str | None = None,
     now: datetime | None = None,
     expected_version: int | None = None,
+    quota_override_reason: str | None = None,
 ) -> EvaluationView:
-    """The head's final grade (default: the reviewed grade); the record is then locked."""
+    """The head's final grade (default: the reviewed grade); the record is then locked.
+
+    An enforced quota breach raises `QuotaExceeded` unless the head confirms it with
+    `quota_override_reason` (non-empty); the reason and the breaches go into the audit entry.
+    """
     moment = utc_now(now)
     row, person = _load_pair(session, evaluation_id)
     if actor_id is not None and not may_decide(session, actor_id=actor_id, row=row):
@@ -908,9 +953,20 @@ def decide_evaluation(
         raise ValidationFailed(
             f"unknown grade {grade!r}", field="final_grade", allowed=[g.code for g in rules.grades]
         )
+    override = None
+    if quota_override_reason is not None:
+        override = quota_override_reason.strip()
+        if not override:
+            raise ValidationFailed(
+                "a reason is required to decide over the quota", field="quota_override_reason"
+            )
+    detail: dict[str, Any] = {"grade": grade}
     broken = [b for b in quota_check(session, row=row, grade=grade, rules=rules) if b["enforce"]]
     if broken:
-        raise QuotaExceeded(f"grade {grade} is over its quota in this unit", **broken[0])
+        if override is None:
+            raise QuotaExceeded(f"grade {grade} is over its quota in this unit", **broken[0])
+        detail["quota_override"] = {"reason": override, "breaches": broken}
+        log.info("evaluation %s decided over an enforced quota", evaluation_id)
     _transition(
         session,
         row,
@@ -918,7 +974,7 @@ def decide_evaluation(
         actor_id=actor_id,
         action="decide",
         now=moment,
-        detail={"grade": grade},
+        detail=detail,
     )
     row.decided_by_id = actor_id
     row.final_grade = grade
