@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -52,6 +53,14 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", alias="CANBO_LOG_LEVEL")
 
+    # --- Test and demo seams (leave unset in production) ------------------------------------------
+    # The workflow features' "now": a fixed ISO datetime, or a file holding one (re-read on every call, so a
+    # test or a demo can move time forward without a restart). Unset: the real time.
+    now: datetime | None = Field(default=None, alias="CANBO_NOW")
+    now_file: Path | None = Field(default=None, alias="CANBO_NOW_FILE")
+    # How often the workflow reminders' job runs, in seconds.
+    workflow_tick_s: int = Field(default=60, ge=1, alias="CANBO_WORKFLOW_TICK_S")
+
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -67,6 +76,16 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("CANBO_WEBHOOK_SECRET chỉ gồm chữ, số, '_' và '-' (1–256 ký tự)")
         return value
+
+    @field_validator("now", "now_file", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("now")
+    @classmethod
+    def _now_aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     @property
     def resolved_database_url(self) -> str:

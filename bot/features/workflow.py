@@ -1,15 +1,14 @@
 """Shared pieces of the workflow features: the clock seam, the rules, records calls off the event loop, notices.
 
-The clock: `CANBO_NOW` (a fixed ISO datetime) or `CANBO_NOW_FILE` (a file holding one, re-read on every call,
-so a test can move time forward without restarting the bot) replace the real time of the workflow features
-only. Unset (production): the real UTC time.
+The clock comes from the settings `CANBO_NOW` (a fixed ISO datetime) or `CANBO_NOW_FILE` (a file holding one,
+re-read on every call, so a test can move time forward without restarting the bot): test and demo seams that
+replace the real time of the workflow features only. Unset (production): the real UTC time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,6 +27,7 @@ from bot import texts
 from bot import texts_workflows as tw
 from bot.messages import escape
 from bot.services import SERVICES_KEY, Services, services_of
+from bot.settings import Settings
 from records import botstate, people
 from records.db import session_scope
 from records.errors import RecordsError, ValidationFailed
@@ -49,11 +49,8 @@ class Clock:
         self.path = path
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> Clock:
-        env = os.environ if environ is None else environ
-        fixed = _parse_instant(env.get("CANBO_NOW", ""))
-        path = env.get("CANBO_NOW_FILE", "").strip()
-        return cls(fixed=fixed, path=Path(path) if path else None)
+    def from_settings(cls, settings: Settings) -> Clock:
+        return cls(fixed=settings.now, path=settings.now_file)
 
     def now(self) -> datetime:
         if self.path is not None:
@@ -84,7 +81,7 @@ def setup(app: Application) -> None:  # type: ignore[type-arg]
         return
     services: Services = app.bot_data[SERVICES_KEY]
     app.bot_data[RULES_KEY] = load_rules(services.settings.rules_file)
-    app.bot_data[CLOCK_KEY] = Clock.from_environment()
+    app.bot_data[CLOCK_KEY] = Clock.from_settings(services.settings)
 
 
 def rules_of(context: ContextTypes.DEFAULT_TYPE) -> Rules:

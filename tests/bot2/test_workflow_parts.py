@@ -6,9 +6,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from bot.features import evaluation, programme, reminders, workflow
+from bot.settings import Settings
 from records.db import make_engine, session_scope
 from records.evaluations import TaskInput, open_evaluation, plan_tasks, save_self_assessment
 from records.migrate import upgrade
@@ -105,17 +107,32 @@ def test_programme_inputs() -> None:
     assert "3 phần" in str(programme.parse_item("Cam kết", start=date(2026, 11, 1), end=date(2029, 10, 31)))
 
 
+def _settings(env: dict[str, str]) -> Settings:
+    """Settings from these variables only (no `.env` file)."""
+    return Settings(_env_file=None, **env)  # type: ignore[arg-type,call-arg]
+
+
 def test_clock_file_moves_time_without_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "now.txt"
     path.write_text("2026-10-02T09:00:00+07:00")
-    clock = workflow.Clock.from_environment({"CANBO_NOW_FILE": str(path)})
+    clock = workflow.Clock.from_settings(_settings({"CANBO_NOW_FILE": str(path)}))
     assert clock.now() == datetime(2026, 10, 2, 2, 0, tzinfo=UTC)
     path.write_text("2026-11-04T09:00:00+07:00")
     assert clock.now() == datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
-    fixed = workflow.Clock.from_environment({"CANBO_NOW": "2026-05-01T00:00:00"})
+    fixed = workflow.Clock.from_settings(_settings({"CANBO_NOW": "2026-05-01T00:00:00"}))
     assert fixed.now() == datetime(2026, 5, 1, tzinfo=UTC)
-    real = workflow.Clock.from_environment({})
+    real = workflow.Clock.from_settings(_settings({"CANBO_NOW": "", "CANBO_NOW_FILE": ""}))
     assert abs((real.now() - datetime.now(UTC)).total_seconds()) < 5
+
+
+def test_clock_and_tick_settings_reject_bad_values() -> None:
+    with pytest.raises(ValidationError) as bad_now:
+        _settings({"CANBO_NOW": "ngày mai"})
+    assert "CANBO_NOW" in str(bad_now.value)
+    with pytest.raises(ValidationError) as bad_tick:
+        _settings({"CANBO_WORKFLOW_TICK_S": "0"})
+    assert "CANBO_WORKFLOW_TICK_S" in str(bad_tick.value)
+    assert _settings({"CANBO_WORKFLOW_TICK_S": "5"}).workflow_tick_s == 5
 
 
 # --- rendering and reminder planning on a real database -----------------------------------------------------
