@@ -98,7 +98,18 @@ SELF_RETURNED = "↩️ <b>Bị trả lại</b> với lý do: <i>{reason}</i>\nV
 SELF_EVIDENCE_HEADER = "<b>Minh chứng từ chương trình hành động:</b>"
 SELF_EVIDENCE_LINE = "• {commitment} — mục tiêu: {target}; hạn {deadline}; tiến độ {percent}%"
 SELF_LOCKED = "Hồ sơ {state}: không sửa được. Dùng /ketqua để xem kết quả."
-SELF_WAITING = "Hồ sơ đã gửi và đang chờ người quản lý nhận xét; khi được trả lại, bạn sẽ sửa được."
+SELF_WAITING = (
+    "Hồ sơ đã gửi và đang chờ người quản lý nhận xét. Muốn sửa trước khi được nhận xét, bấm «Sửa lại» "
+    "(hồ sơ rút về bản nháp; nhớ gửi lại)."
+)
+BUTTON_WITHDRAW = "✏️ Sửa lại"
+SELF_WITHDRAWN = (
+    "✏️ Đã rút hồ sơ về bản nháp: người quản lý không còn thấy hồ sơ trong danh sách chờ. "
+    "Sửa xong, bấm «Xem lại và gửi» để gửi lại."
+)
+SELF_WITHDRAW_TOO_LATE = (
+    "Không sửa lại được: người quản lý đã xử lý hồ sơ ({state}) trước khi bạn bấm «Sửa lại»."
+)
 BUTTON_SELF_TASK = "{index}. {mark} {title}"
 BUTTON_SELF_POINTS = "🔢 {name} ({value})"
 BUTTON_SELF_COMMENT = "💬 Nhận xét chung"
@@ -164,6 +175,9 @@ REVIEW_APPROVED = (
 )
 REVIEW_RETURNED = "↩️ Đã trả lại hồ sơ của {name} (kỳ {period}) kèm lý do."
 REVIEW_ALREADY = "Hồ sơ này đã được xử lý ({state}). Không cần làm gì thêm."
+REVIEW_WITHDRAWN = (
+    "{name} đã rút hồ sơ về để sửa lại nên chưa thể nhận xét. Khi hồ sơ được gửi lại, bạn sẽ nhận thông báo."
+)
 NOT_YOUR_REVIEW = "Bạn không phải người nhận xét hoặc thủ trưởng của hồ sơ này."
 DECIDE_HINT = "Chọn xếp loại cuối cùng (thủ trưởng quyết định, hồ sơ sẽ được khóa):"
 BUTTON_DECIDE = "⚖️ Loại {grade}{mark}"
@@ -172,12 +186,16 @@ DECIDE_QUOTA_BREACH = (
     "⚠️ <b>Vượt tỉ lệ</b>: nếu quyết định loại {grade}, đơn vị sẽ có {count} người loại {grade} "
     "trên {graded} người được đánh giá, vượt mức tối đa {allowed} người."
 )
-DECIDE_QUOTA_ENFORCED = "Quy định tỉ lệ này là bắt buộc: vui lòng chọn loại khác."
+DECIDE_QUOTA_ENFORCED = (
+    "Quy định tỉ lệ này là bắt buộc: chọn loại khác, hoặc bấm «Vẫn quyết định» và nêu lý do "
+    "(lý do được lưu vào lịch sử hồ sơ)."
+)
 DECIDE_CONFIRM = "Quyết định <b>loại {grade}</b> ({grade_name}) cho {name}, kỳ {period}?"
 BUTTON_DECIDE_CONFIRM = "✅ Xác nhận loại {grade}"
 BUTTON_DECIDE_OVERRIDE = "⚠️ Vẫn quyết định (nêu lý do)"
 BUTTON_DECIDE_OTHER = "↩️ Chọn loại khác"
 DECIDE_ASK_REASON = "Gõ lý do quyết định vượt tỉ lệ (bắt buộc, được lưu vào lịch sử hồ sơ). " + CANCEL_HINT
+DECIDE_REASON_EMPTY = "Lý do đang trống hoặc dài quá {limit} ký tự. Vui lòng gõ lý do quyết định vượt tỉ lệ."
 DECIDED = "🔒 Đã quyết định loại {grade} cho {name} (kỳ {period}). Hồ sơ đã khóa."
 BUTTON_REOPEN = "🔓 Mở lại hồ sơ"
 REOPEN_ASK_REASON = "Gõ lý do mở lại hồ sơ đã khóa (bắt buộc). " + CANCEL_HINT
@@ -200,12 +218,14 @@ RESULTS_GRADE = " — loại <b>{grade}</b>"
 BUTTON_HISTORY = "🕘 Lịch sử kỳ {period}"
 HISTORY_HEADER = "🕘 <b>Lịch sử hồ sơ kỳ {period}</b>"
 HISTORY_LINE = "• {at}: {action}{reason}"
+HISTORY_QUOTA_OVERRIDE = " loại {grade}, vượt tỉ lệ, lý do: <i>{reason}</i>"
 HISTORY_ACTIONS: dict[str, str] = {
     "create": "tạo hồ sơ",
     "plan": "đăng ký/sửa kế hoạch",
     "copy_tasks": "chép việc từ kỳ trước",
     "save_draft": "lưu nháp tự đánh giá",
     "submit": "gửi tự đánh giá",
+    "withdraw": "rút hồ sơ đã gửi về để sửa lại",
     "approve": "người quản lý nhận xét",
     "return": "bị trả lại",
     "decide": "thủ trưởng quyết định",

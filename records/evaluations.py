@@ -934,7 +934,8 @@ def decide_evaluation(
     """The head's final grade (default: the reviewed grade); the record is then locked.
 
     An enforced quota breach raises `QuotaExceeded` unless the head confirms it with
-    `quota_override_reason` (non-empty); the reason and the breaches go into the audit entry.
+    `quota_override_reason` (non-empty); on any breach the reason and the breaches go into the audit entry
+    (`detail["quota_override"]`). Within quota the reason is not recorded.
     """
     moment = utc_now(now)
     row, person = _load_pair(session, evaluation_id)
@@ -961,12 +962,13 @@ def decide_evaluation(
                 "a reason is required to decide over the quota", field="quota_override_reason"
             )
     detail: dict[str, Any] = {"grade": grade}
-    broken = [b for b in quota_check(session, row=row, grade=grade, rules=rules) if b["enforce"]]
-    if broken:
-        if override is None:
-            raise QuotaExceeded(f"grade {grade} is over its quota in this unit", **broken[0])
+    broken = quota_check(session, row=row, grade=grade, rules=rules)
+    enforced = [b for b in broken if b["enforce"]]
+    if enforced and override is None:
+        raise QuotaExceeded(f"grade {grade} is over its quota in this unit", **enforced[0])
+    if broken and override is not None:
         detail["quota_override"] = {"reason": override, "breaches": broken}
-        log.info("evaluation %s decided over an enforced quota", evaluation_id)
+        log.info("evaluation %s decided over its quota (enforced=%s)", evaluation_id, bool(enforced))
     _transition(
         session,
         row,

@@ -307,11 +307,15 @@ async def _send_card(
         context, programmes.evidence_for_period, person_id=view.person_id, period=view.period
     )
     text = render_card(view, rules, today=wf.today_of(context), evidence=evidence)
+    markup = card_keyboard(view, rules)
     if view.state == "submitted":
         text += "\n\n" + tw.SELF_WAITING
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(tw.BUTTON_WITHDRAW, callback_data=f"dg:wd:{view.id}:{view.version}")]]
+        )
     elif view.state in ("reviewed", "decided"):
         text += "\n\n" + tw.SELF_LOCKED.format(state=tw.STATE_NAMES.get(view.state, view.state))
-    await reply_html(update, context, (prefix + "\n\n" if prefix else "") + text, card_keyboard(view, rules))
+    await reply_html(update, context, (prefix + "\n\n" if prefix else "") + text, markup)
 
 
 # --- /kehoach ------------------------------------------------------------------------------------------------
@@ -663,11 +667,13 @@ async def self_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     action = parts[1]
     rules = wf.rules_of(context)
-    if action != "card" and view.state not in EDITABLE:
+    if action not in ("card", "wd") and view.state not in EDITABLE:
         await _send_card(update, context, view)
         return
     try:
-        if action == "card":
+        if action == "wd" and len(parts) == 4:
+            await _withdraw(update, context, user, view, expected_version=int(parts[3]))
+        elif action == "card":
             await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
             await _send_card(update, context, view)
         elif action == "task" and len(parts) == 4:
@@ -733,9 +739,43 @@ async def self_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if exc.code == "concurrent_update":
             fresh = await _own(context, user, eid)
             if fresh is not None:
-                await _send_card(update, context, fresh, prefix=tw.STALE)
+                already = action == "wd" and fresh.state in ("reviewed", "returned", "decided")
+                prefix = (
+                    tw.SELF_WITHDRAW_TOO_LATE.format(state=tw.STATE_NAMES.get(fresh.state, fresh.state))
+                    if already
+                    else tw.STALE
+                )
+                await _send_card(update, context, fresh, prefix=prefix)
                 return
         await reply_html(update, context, wf.describe_records_error(exc))
+
+
+async def _withdraw(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    view: EvaluationView,
+    *,
+    expected_version: int,
+) -> None:
+    """ "Sửa lại": take a submitted record back to draft (before review) and reopen the card for editing."""
+    if view.state in EDITABLE:  # already withdrawn (a second tap) or returned: just edit
+        await _send_card(update, context, view)
+        return
+    if view.state != "submitted":
+        prefix = tw.SELF_WITHDRAW_TOO_LATE.format(state=tw.STATE_NAMES.get(view.state, view.state))
+        await _send_card(update, context, view, prefix=prefix)
+        return
+    draft = await wf.call_records(
+        context,
+        evaluations.withdraw_submission,
+        actor_id=user.person_id,
+        evaluation_id=view.id,
+        now=wf.now_of(context),
+        expected_version=expected_version,
+    )
+    log.info("evaluation %s withdrawn through the bot", draft.id)
+    await _send_card(update, context, draft, prefix=tw.SELF_WITHDRAWN)
 
 
 def _reviewers_of(session: Session, *, evaluation_id: int) -> list[wf.Recipient]:
@@ -984,14 +1024,22 @@ async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     tz = ZoneInfo(wf.services_of(context).settings.timezone)
     lines = [tw.HISTORY_HEADER.format(period=view.period)]
     for entry in entries:
-        reason = (entry.detail or {}).get("reason")
+        detail = entry.detail or {}
+        reason = detail.get("reason")
+        override = detail.get("quota_override")
+        if isinstance(override, dict) and override.get("reason"):
+            shown = tw.HISTORY_QUOTA_OVERRIDE.format(
+                grade=escape(str(detail.get("grade", ""))), reason=escape(str(override["reason"]))
+            )
+        else:
+            shown = f": <i>{escape(reason)}</i>" if reason else ""
         lines.append(
             tw.HISTORY_LINE.format(
                 at=entry.at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
                 if entry.at.tzinfo
                 else entry.at.strftime("%d/%m/%Y %H:%M"),
                 action=tw.HISTORY_ACTIONS.get(entry.action, escape(entry.action)),
-                reason=f": <i>{escape(reason)}</i>" if reason else "",
+                reason=shown,
             )
         )
     await reply_html(update, context, "\n".join(lines))

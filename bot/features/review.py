@@ -370,6 +370,14 @@ async def _records_error(
                 prefix=tw.REVIEW_ALREADY.format(state=tw.STATE_NAMES.get(fresh.state, fresh.state)),
             )
             return
+    if exc.code == "invalid_transition":
+        try:
+            fresh = await _view(context, user, eid)
+        except RecordsError:
+            fresh = None
+        if fresh is not None and fresh.state == "draft":  # the cadre took it back to edit ("Sửa lại")
+            await reply_html(update, context, tw.REVIEW_WITHDRAWN.format(name=escape(fresh.person_name)))
+            return
     if exc.code == "permission_denied":
         await reply_html(update, context, tw.ERROR_PREFIX + tw.NOT_YOUR_REVIEW)
         return
@@ -480,25 +488,35 @@ async def _quota_step(
             update, context, tw.DECIDE_QUOTA_OK.format(grade=band.code) + "\n\n" + confirm, markup
         )
         return
+    await _breach(update, context, view, band.code, broken, confirm=confirm)
+
+
+async def _breach(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    view: EvaluationView,
+    grade: str,
+    broken: list[dict[str, Any]],
+    *,
+    confirm: str = "",
+) -> None:
+    """Name the breach; offer the grade buttons (another grade) or "Vẫn quyết định" with a reason (also when
+    the quota is enforced: records then stores the reason with the breaches in the audit entry)."""
     first = broken[0]
     text = tw.DECIDE_QUOTA_BREACH.format(
-        grade=band.code, count=first["count"], graded=first["graded"], allowed=first["allowed"]
+        grade=escape(grade),
+        count=first.get("count"),
+        graded=first.get("graded"),
+        allowed=first.get("allowed"),
     )
-    if first.get("enforce"):
-        await reply_html(update, context, text + "\n" + tw.DECIDE_QUOTA_ENFORCED, grade_keyboard(view, rules))
-        return
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    tw.BUTTON_DECIDE_OVERRIDE,
-                    callback_data=f"dy:decover:{view.id}:{band.code}:{view.version}",
-                )
-            ],
-            [other],
-        ]
+    if any(b.get("enforce") for b in broken):
+        text += "\n" + tw.DECIDE_QUOTA_ENFORCED
+    others = grade_keyboard(view, wf.rules_of(context)).inline_keyboard  # "pick another grade"
+    override = InlineKeyboardButton(
+        tw.BUTTON_DECIDE_OVERRIDE, callback_data=f"dy:decover:{view.id}:{grade}:{view.version}"
     )
-    await reply_html(update, context, text + "\n\n" + confirm, markup)
+    markup = InlineKeyboardMarkup([[override], *others])
+    await reply_html(update, context, text + ("\n\n" + confirm if confirm else ""), markup)
 
 
 async def _decide(
@@ -510,6 +528,7 @@ async def _decide(
     grade: str,
     comment: str | None,
     version: int,
+    quota_override_reason: str | None = None,
 ) -> None:
     rules = wf.rules_of(context)
     try:
@@ -523,15 +542,10 @@ async def _decide(
             comment=comment,
             now=wf.now_of(context),
             expected_version=version,
+            quota_override_reason=quota_override_reason,
         )
-    except QuotaExceeded as exc:
-        text = tw.DECIDE_QUOTA_BREACH.format(
-            grade=escape(grade),
-            count=exc.params.get("count"),
-            graded=exc.params.get("graded"),
-            allowed=exc.params.get("allowed"),
-        )
-        await reply_html(update, context, text + "\n" + tw.DECIDE_QUOTA_ENFORCED, grade_keyboard(view, rules))
+    except QuotaExceeded as exc:  # someone else's decision filled the quota since the preview
+        await _breach(update, context, view, grade.strip().upper(), [dict(exc.params)])
         return
     log.info("evaluation %s decided through the bot", done.id)
     band = rules.grade(done.final_grade or "")
@@ -707,7 +721,7 @@ async def override_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
         return
     user, view, text = found
     if not text or len(text) > MAX_TEXT:
-        await reply_html(update, context, tw.REVIEW_REASON_EMPTY)
+        await reply_html(update, context, tw.DECIDE_REASON_EMPTY.format(limit=MAX_TEXT))
         return
     await end_step(context, chat_id=chat.id, user_id=tg_user.id)
     try:
@@ -719,6 +733,7 @@ async def override_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
             grade=str(data.get("grade", "")),
             comment=text,
             version=int(data.get("version", 0)),
+            quota_override_reason=text,
         )
     except RecordsError as exc:
         await _records_error(update, context, user, view.id, exc)
