@@ -24,6 +24,7 @@ stateDiagram-v2
     confirm --> card: ✏️ Sửa tiếp
     confirm --> submitted: ✅ Gửi (late marked; reviewer notified)
     submitted --> card: returned by the reviewer (reason shown)
+    submitted --> card: ✏️ Sửa lại before the reviewer acts (dg:wd → draft; "already reviewed" otherwise)
 ```
 """
 

@@ -14,8 +14,8 @@ stateDiagram-v2
     returning --> returned: reason typed (cadre notified with the reason)
     record --> quota: head picks a grade
     quota --> confirm: within the quota
-    quota --> override: breach named → "Vẫn quyết định" (step dy:override, reason required)
-    quota --> record: choose another grade
+    quota --> override: breach named (enforced too) → "Vẫn quyết định" (step dy:override, reason → audit)
+    quota --> confirm: or another grade button
     confirm --> decided: ✅ Xác nhận (locked; cadre notified)
     override --> decided
     decided --> record: 🔓 Mở lại (step dy:reopen, reason required)
