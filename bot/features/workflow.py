@@ -94,6 +94,11 @@ def now_of(context: ContextTypes.DEFAULT_TYPE) -> datetime:
     return clock.now()
 
 
+def tick_seconds(context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Seconds between runs of the scheduled workflow job (`CANBO_WORKFLOW_TICK_S`, a test/demo seam)."""
+    return services_of(context).settings.workflow_tick_s
+
+
 def today_of(context: ContextTypes.DEFAULT_TYPE) -> date:
     """Today's date in the deployment's timezone, by the workflow clock."""
     return now_of(context).astimezone(ZoneInfo(services_of(context).settings.timezone)).date()
