@@ -6,6 +6,7 @@ import hashlib
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -174,8 +175,12 @@ class QAEngine:
         loader: Loader = _default_loader,
         params: RankingParams | None = None,
         for_reindex: bool = False,
+        refresh_interval_s: float = 5.0,
     ) -> None:
         self.store = store
+        self.refresh_interval_s = refresh_interval_s
+        self._generation = ""
+        self._checked_at = time.monotonic()
         self.embedder = embedder
         self.params = params or RankingParams()
         self.loader = loader
@@ -194,7 +199,38 @@ class QAEngine:
 
     # --- loading the index ------------------------------------------------------------------------
 
+    def refresh(self, *, blocking: bool = True) -> bool:
+        """Reload from the store if another process changed it (shared Chroma server); True if reloaded.
+
+        With `blocking=False` it returns at once when this engine is busy writing.
+        """
+        if not self._write_lock.acquire(blocking=blocking):
+            return False
+        try:
+            self._checked_at = time.monotonic()
+            current = self.store.generation()
+            if current == self._generation:
+                return False
+            log.info("index changed by another process: reloading")
+            self._load()
+            return True
+        finally:
+            self._write_lock.release()
+
+    def _maybe_refresh(self) -> None:
+        if self.refresh_interval_s <= 0 or time.monotonic() - self._checked_at < self.refresh_interval_s:
+            return
+        self._checked_at = time.monotonic()
+        try:
+            self.refresh(blocking=False)
+        except RetrievalError as exc:  # keep answering from the snapshot in memory
+            log.warning("index refresh failed: %s", exc.code)
+
+    def _changed(self) -> None:
+        self._generation = self.store.bump_generation()
+
     def _load(self) -> Snapshot:
+        self._generation = self.store.generation()
         docs = {d: DocRecord.from_metadata(d, m) for d, m in self.store.all_documents().items()}
         rows: list[ChunkRow] = []
         vectors: list[np.ndarray] = []
@@ -303,6 +339,7 @@ class QAEngine:
             if progress is not None and files:
                 progress(len(files), len(files), "")
             if changed:
+                self._changed()
                 self._rebuild()
                 for outcome in outcomes:  # statuses may have changed with the new relations
                     if outcome.document is not None and outcome.document.doc_id in self._snapshot.docs:
@@ -344,6 +381,7 @@ class QAEngine:
                     parsed.source_path, "unchanged", _info(self._snapshot.docs[existing.doc_id])
                 )
             status = self._index_document(parsed, source_name=source_name or Path(parsed.source_path).name)
+            self._changed()
             self._rebuild()
             return IngestOutcome(parsed.source_path, status, _info(self._snapshot.docs[parsed.meta.doc_id]))
 
@@ -358,6 +396,7 @@ class QAEngine:
                     continue
                 status = self._index_document(parsed, source_name=Path(parsed.source_path).name)
                 outcomes.append(IngestOutcome(parsed.source_path, status, None))
+            self._changed()
             self._rebuild()
             for o, parsed in zip(outcomes, docs, strict=True):
                 o.document = _info(self._snapshot.docs[parsed.meta.doc_id])
@@ -458,6 +497,7 @@ class QAEngine:
     # --- registry ---------------------------------------------------------------------------------
 
     def documents(self) -> list[DocumentInfo]:
+        self._maybe_refresh()
         snap = self._snapshot
         return sorted((_info(d) for d in snap.docs.values()), key=lambda d: (d.issued or date.min, d.title))
 
@@ -472,6 +512,7 @@ class QAEngine:
             self._rows = [self._rows[i] for i in keep]
             self._vectors = [self._vectors[i] for i in keep]
             del self._docs[doc_id]
+            self._changed()
             self._rebuild()
             log.info("removed document %s (%d chunks)", doc_id, len(stale))
 
@@ -483,6 +524,7 @@ class QAEngine:
                 raise DocumentNotFound(f"no document {doc_id!r} in the index", doc_id=doc_id)
             record.manual_replaced_by = replaced_by.strip() or None
             self.store.upsert_document(doc_id, record.to_metadata())
+            self._changed()
             self._rebuild()
 
     def reindex(self, *, progress: Callable[[int, int, str], None] | None = None) -> int:
@@ -523,6 +565,7 @@ class QAEngine:
                 done += len(items)
             if progress is not None:
                 progress(len(by_doc), len(by_doc), "")
+            self._changed()
             self._load()
             return done
 
@@ -559,6 +602,7 @@ class QAEngine:
         if not text:
             raise EmptyQuestion("the question is empty")
         text = text[:MAX_QUESTION_CHARS]
+        self._maybe_refresh()
         snap = self._snapshot
         if snap.empty:
             return [], 0.0, False
@@ -629,6 +673,7 @@ def make_engine(
     loader: Loader | None = None,
     params: RankingParams | None = None,
     for_reindex: bool = False,
+    refresh_interval_s: float = 5.0,
 ) -> QAEngine:
     """Build the engine: embedded Chroma in `index_dir` unless `chroma_url` is given.
 
@@ -646,4 +691,5 @@ def make_engine(
         loader=loader or _default_loader,
         params=params,
         for_reindex=for_reindex,
+        refresh_interval_s=refresh_interval_s,
     )

@@ -8,6 +8,7 @@ embedding function that refuses to embed, so Chroma can never fall back to its d
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -27,6 +28,7 @@ CHUNKS = "canbo_chunks"
 DOCUMENTS = "canbo_documents"
 MODEL_KEY = "canbo_embedding_model"
 DIM_KEY = "canbo_embedding_dim"
+GENERATION_ID = "__generation__"  # registry record changed on every write
 _PAGE = 2000
 
 Metadata = dict[str, str | int | float | bool]
@@ -211,6 +213,21 @@ class ChromaStore:
         except Exception as exc:
             raise IndexUnavailable(f"cannot write the document registry: {exc}") from exc
 
+    def bump_generation(self) -> str:
+        """Record that the index changed (other processes sharing a server reload on a new value)."""
+        value = uuid.uuid4().hex
+        self.upsert_document(GENERATION_ID, {"generation": value})
+        return value
+
+    def generation(self) -> str:
+        try:
+            page = self._docs.get(ids=[GENERATION_ID], include=["metadatas"])
+        except Exception as exc:
+            raise IndexUnavailable(f"cannot read the document registry: {exc}") from exc
+        if not page["ids"]:
+            return ""
+        return str((page["metadatas"][0] or {}).get("generation", ""))
+
     def all_documents(self) -> dict[str, Metadata]:
         out: dict[str, Metadata] = {}
         offset = 0
@@ -220,7 +237,8 @@ class ChromaStore:
             except Exception as exc:
                 raise IndexUnavailable(f"cannot read the document registry: {exc}") from exc
             for i, did in enumerate(page["ids"]):
-                out[did] = dict(page["metadatas"][i] or {})
+                if did != GENERATION_ID:
+                    out[did] = dict(page["metadatas"][i] or {})
             if len(page["ids"]) < _PAGE:
                 return out
             offset += len(page["ids"])

@@ -82,3 +82,19 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path, e5: Embedder) -> No
     assert err.value.code == "index_unavailable"
     with pytest.raises(IndexUnavailable):
         make_engine(index_dir=tmp_path, chroma_url="ftp://example", embedder=e5)
+
+
+def test_engines_sharing_a_server_see_each_others_changes(
+    chroma_url: str, tmp_path: Path, e5: Embedder
+) -> None:
+    first = make_engine(index_dir=tmp_path, chroma_url=chroma_url, embedder=e5, refresh_interval_s=0)
+    second = make_engine(index_dir=tmp_path, chroma_url=chroma_url, embedder=e5, refresh_interval_s=0)
+    for doc in list(first.documents()):
+        first.remove_document(doc.doc_id)
+    assert second.refresh() is True and second.documents() == []
+    first.ingest_document(monthly_evaluation())
+    assert second.documents() == []  # automatic checks are off: nothing changes by itself
+    assert second.refresh() is True
+    assert [d.number for d in second.documents()] == ["1841-QĐ/TU"]
+    assert second.ask("ai quyết định xếp loại hằng tháng").citations[0].doc_number == "1841-QĐ/TU"
+    assert second.refresh() is False  # unchanged since
