@@ -50,7 +50,7 @@ class RankingParams:
     confidence_cos_weight: float = 1.0
     confidence_coverage_weight: float = 0.3
     confidence_bigram_weight: float = 0.3
-    confidence_threshold: float = 0.96
+    confidence_threshold: float = 0.962
 
 
 @dataclass
