@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -284,7 +283,7 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Reminders of the day, late lists and summaries of the previous period, each once."""
     services = services_of(context)
     rules = wf.rules_of(context)
-    interval_s = _tick_seconds()
+    interval_s = wf.tick_seconds(context)
     local = wf.now_of(context).astimezone(ZoneInfo(services.settings.timezone))
     if local.hour < SEND_HOUR:
         return
@@ -329,18 +328,10 @@ async def _send_summaries(context: ContextTypes.DEFAULT_TYPE, period: Period, ru
             log.warning("summary to person %s failed: %s", person_id, type(exc).__name__)
 
 
-def _tick_seconds() -> int:
-    raw = os.environ.get("CANBO_WORKFLOW_TICK_S", "60")
-    try:
-        return max(1, int(raw))
-    except ValueError:
-        return 60
-
-
 async def _ensure_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Store the tick job (once); restore_jobs re-creates it at every later start."""
     services = services_of(context)
-    interval_s = _tick_seconds()
+    interval_s = wf.tick_seconds(context)
     stored = await asyncio.to_thread(botstate.list_jobs, services.db)
     existing = next((j for j in stored if j.name == TICK_JOB), None)
     if existing is not None and existing.interval_s == interval_s:
