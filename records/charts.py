@@ -7,9 +7,6 @@ import logging
 import textwrap
 from pathlib import Path
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from records.summary import PeriodSummary
 
 log = logging.getLogger(__name__)
@@ -28,6 +25,10 @@ def render_summary_png(summary: PeriodSummary, *, max_units: int = 15, dpi: int 
 
     Units with people are shown, most missing first, at most `max_units` bars; the rest are grouped.
     """
+    # matplotlib is imported on first use: it costs ~0.5 s, and most `canbo` commands never draw.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(12, 5.4), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)  # the Agg canvas: no GUI backend, no global pyplot state
     fig.patch.set_facecolor("white")
