@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -131,13 +132,25 @@ def summary_figures(
     return result
 
 
-def submissions(label: str, engine: Engine, rules: Rules, n: int, server: Callable[[], float] | None) -> None:
-    """Plan one task for n people (setup), then submit each self-assessment in its own transaction."""
+def submissions(
+    label: str,
+    engine: Engine,
+    rules: Rules,
+    n: int,
+    server: Callable[[], float] | None,
+    *,
+    workers: int = 1,
+    offset: int = 10,
+) -> None:
+    """Plan one task for n people (setup), then submit each self-assessment in its own transaction.
+
+    workers > 1 submits from that many threads at once, as the bot does from its worker pool."""
     with engine.connect() as conn:
         ids = [
             int(r[0])
             for r in conn.execute(
-                text("SELECT id FROM person WHERE active ORDER BY id LIMIT :n OFFSET 10"), {"n": n}
+                text("SELECT id FROM person WHERE active ORDER BY id LIMIT :n OFFSET :o"),
+                {"n": n, "o": offset},
             )
         ]
     plans: list[tuple[int, int, int]] = []
@@ -156,8 +169,9 @@ def submissions(label: str, engine: Engine, rules: Rules, n: int, server: Callab
         session.commit()
     points = {"discipline": 18.0, "tasks": 62.0, "bonus": 4.0}
     server_before = server() if server else 0.0
-    start, cpu = time.perf_counter(), time.process_time()
-    for pid, evaluation_id, task_id in plans:
+
+    def submit(plan: tuple[int, int, int]) -> None:
+        pid, evaluation_id, task_id = plan
         with Session(engine) as session:
             submit_self_assessment(
                 session,
@@ -170,10 +184,19 @@ def submissions(label: str, engine: Engine, rules: Rules, n: int, server: Callab
                 now=datetime(2026, 12, 2, tzinfo=UTC),
             )
             session.commit()
+
+    start, cpu = time.perf_counter(), time.process_time()
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(submit, plans))
+    else:
+        for plan in plans:
+            submit(plan)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     server_cpu = (server() - server_before) if server else 0.0
     print(
-        f"[{label}] self-assessment submissions ({n} sequential transactions): {n / elapsed:,.0f}/s wall; "
+        f"[{label}] self-assessment submissions ({n} transactions, "
+        f"{'sequential' if workers == 1 else f'{workers} threads'}): {n / elapsed:,.0f}/s wall; "
         f"{1000 * cpu / n:.1f} ms client CPU each"
         + (f" + {1000 * server_cpu / n:.1f} ms server CPU" if server else "")
         + f" = {n / (cpu + server_cpu):,.0f}/s per CPU-second"
@@ -224,6 +247,7 @@ def run(
         assert isinstance(chart.result, bytes)
         print(f"PNG chart of the whole-city summary: {chart}, {len(chart.result):,} bytes")
     submissions(label, engine, rules, n_submissions, server)
+    submissions(label, engine, rules, n_submissions, server, workers=4, offset=10 + n_submissions)
     engine.dispose()
 
 
