@@ -52,7 +52,7 @@ from records import evaluations, people, programmes
 from records.errors import PermissionDenied, RecordsError
 from records.evaluations import MAX_TASKS, TaskInput, TaskResultInput
 from records.periods import Period, deadline
-from records.rules import Rules
+from records.rules import Criterion, Rules
 from records.schema import TaskResult
 from records.views import EvaluationView
 
@@ -80,6 +80,36 @@ def common_values(max_points: float) -> list[float]:
         if value not in values:
             values.append(value)
     return values
+
+
+async def read_typed_points(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str, criterion: Criterion
+) -> float | None:
+    """The points typed for `criterion`; None after telling the user what was wrong and what is allowed."""
+    value = wf.parse_number(raw)
+    if value is None:
+        await reply_html(
+            update,
+            context,
+            tw.SELF_POINTS_BAD.format(
+                value=escape(raw[:20]),
+                max=wf.fmt_points(criterion.max_points),
+                example=wf.fmt_points(common_values(criterion.max_points)[1]),
+            ),
+        )
+        return None
+    if not 0 <= value <= criterion.max_points:
+        await reply_html(
+            update,
+            context,
+            tw.SELF_POINTS_RANGE.format(
+                value=wf.fmt_points(value),
+                name=escape(criterion.name),
+                max=wf.fmt_points(criterion.max_points),
+            ),
+        )
+        return None
+    return value
 
 
 # --- rendering --------------------------------------------------------------------------------------------
@@ -881,29 +911,8 @@ async def points_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
     if criterion is None:
         await _next_or_card(update, context, view, tw.SELF_SAVED)
         return
-    raw = (message.text or "").strip()
-    value = wf.parse_number(raw)
+    value = await read_typed_points(update, context, (message.text or "").strip(), criterion)
     if value is None:
-        await reply_html(
-            update,
-            context,
-            tw.SELF_POINTS_BAD.format(
-                value=escape(raw[:20]),
-                max=wf.fmt_points(criterion.max_points),
-                example=wf.fmt_points(common_values(criterion.max_points)[1]),
-            ),
-        )
-        return
-    if not 0 <= value <= criterion.max_points:
-        await reply_html(
-            update,
-            context,
-            tw.SELF_POINTS_RANGE.format(
-                value=wf.fmt_points(value),
-                name=escape(criterion.name),
-                max=wf.fmt_points(criterion.max_points),
-            ),
-        )
         return
     try:
         view = await _save(context, user, view, points={criterion.key: value})

@@ -37,7 +37,7 @@ from bot.access import CurrentUser, ensure_private, ensure_role, ensure_signed_i
 from bot.conversation import StepRouter, end_step, start_step
 from bot.feature import CommandSpec, Feature
 from bot.features import workflow as wf
-from bot.features.evaluation import grade_label, render_tasks
+from bot.features.evaluation import grade_label, read_typed_points, render_tasks
 from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
@@ -601,26 +601,8 @@ async def points_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
     if criterion is None:
         await end_step(context, chat_id=chat.id, user_id=tg_user.id)
         return
-    value = wf.parse_number(raw)
+    value = await read_typed_points(update, context, raw, criterion)
     if value is None:
-        await reply_html(
-            update,
-            context,
-            tw.SELF_POINTS_BAD.format(
-                value=escape(raw[:20]), max=wf.fmt_points(criterion.max_points), example="15"
-            ),
-        )
-        return
-    if not 0 <= value <= criterion.max_points:
-        await reply_html(
-            update,
-            context,
-            tw.SELF_POINTS_RANGE.format(
-                value=wf.fmt_points(value),
-                name=escape(criterion.name),
-                max=wf.fmt_points(criterion.max_points),
-            ),
-        )
         return
     adjusted = {**dict(data.get("points", {})), criterion.key: value}
     merged = {**(view.self_points or {}), **adjusted}
