@@ -1,4 +1,4 @@
-"""Roster import from CSV or XLSX: validated row by row, applied in one transaction, idempotent."""
+"""Roster import from CSV or XLSX: validated row by row, authoritative for its units, previewed, all-or-nothing."""
 
 from __future__ import annotations
 
@@ -7,22 +7,34 @@ import io
 import logging
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from records.access import require_role
+from records.access import require_role, scope_units
 from records.audit import record_audit, record_audits
 from records.clock import utc_now
-from records.errors import ImportRejected, ValidationFailed
+from records.errors import ConcurrentUpdate, ImportRejected, PermissionDenied, ValidationFailed
 from records.people import normalise_phone
-from records.schema import Person, Role, RoleAssignment, Unit
+from records.schema import (
+    InviteCode,
+    Person,
+    Role,
+    RoleAssignment,
+    RosterUpload,
+    RosterUploadState,
+    TelegramLink,
+    Unit,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 50_000
+NAMES_SHOWN = 20  # deactivated people named in a report (the count is always exact)
+STAGED_TTL = timedelta(hours=24)  # a roster waiting for confirmation expires after this
 
 # Normalised header (lower case, no diacritics, single spaces) → field.
 HEADERS: dict[str, str] = {
@@ -92,21 +104,39 @@ class RowIssue:
     code: str  # missing_column | missing_value | duplicate_code | duplicate_phone | phone_taken | bad_phone
     # | unknown_unit | unknown_parent | unit_conflict | unit_cycle | unknown_manager | self_manager
     # | manager_cycle | unknown_role | unknown_scope | empty_file | too_many_rows | unreadable | bad_format
+    # | last_admin | self_deactivation | self_admin_revoked
     column: str | None = None
     value: str | None = None
 
 
 @dataclass
 class RosterReport:
+    """What an import did (or, with `dry_run`, would do). `deactivated` names the first `NAMES_SHOWN` people."""
+
     accepted: bool
     rows: int = 0
     issues: list[RowIssue] = field(default_factory=list)
     people_created: int = 0
     people_updated: int = 0
     people_unchanged: int = 0
+    people_reactivated: int = 0
+    people_deactivated: int = 0
+    deactivated: list[str] = field(default_factory=list)  # "Full Name (CODE)"
     units_created: int = 0
     units_updated: int = 0
     roles_granted: int = 0
+    roles_revoked: int = 0
+    roles_kept_outside_scope: int = 0  # not listed, but scoped beyond the importing admin's reach
+    links_removed: int = 0
+    invites_voided: int = 0
+    telegram_user_ids: list[int] = field(default_factory=list)  # accounts whose access changed (caches)
+    dry_run: bool = False
+    authoritative: bool = True
+
+    @property
+    def destructive(self) -> bool:
+        """Whether applying takes anything away (someone deactivated or a role revoked)."""
+        return self.people_deactivated > 0 or self.roles_revoked > 0
 
 
 @dataclass
@@ -200,15 +230,55 @@ def import_roster(
     filename: str,
     actor_id: int | None = None,
     now: datetime | None = None,
+    dry_run: bool = False,
+    authoritative: bool = True,
 ) -> RosterReport:
     """Validate then apply a roster file; returns the report when applied.
 
     Raises `ImportRejected` (with `.params["report"]`) when any row is invalid: nothing is written.
-    Re-importing updates people and units by code; roles in the file are added, never removed.
+    Re-importing updates people and units by code. With `authoritative` (the default) the file is the whole
+    truth for the units of its rows: an active person of those units missing from the file is deactivated (roles
+    revoked, Telegram link removed, unused invites voided; history kept), and for a person in the file the
+    "Vai trò" column (when the file has it) is the complete list of their roles: unlisted ones are revoked,
+    except those scoped beyond the importing admin's reach. `authoritative=False` (a supplementary file) only
+    adds and updates. The import is refused (row issues) when it would leave no admin at all, deactivate the
+    importing admin or take their admin role away. `dry_run=True` computes the same report and writes nothing
+    (everything runs inside a savepoint that is rolled back).
     """
+    if not dry_run:
+        return _import(
+            session, data=data, filename=filename, actor_id=actor_id, now=now, authoritative=authoritative
+        )
+    savepoint = session.begin_nested()
+    try:
+        report = _import(
+            session,
+            data=data,
+            filename=filename,
+            actor_id=actor_id,
+            now=now,
+            authoritative=authoritative,
+            dry_run=True,
+        )
+    finally:
+        savepoint.rollback()
+    report.dry_run = True
+    return report
+
+
+def _import(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    actor_id: int | None,
+    now: datetime | None,
+    authoritative: bool,
+    dry_run: bool = False,
+) -> RosterReport:
     moment = utc_now(now)
     rows, issues = parse_roster(data, filename)
-    report = RosterReport(accepted=False, rows=len(rows), issues=issues)
+    report = RosterReport(accepted=False, rows=len(rows), issues=issues, authoritative=authoritative)
     if issues:
         raise ImportRejected(f"roster rejected: {len(issues)} issue(s)", report=report)
 
@@ -378,6 +448,28 @@ def import_roster(
             seen_people.add(current)
             current = manager_of.get(current)
 
+    if not issues and actor_id is not None:  # permission before anything about the plan is revealed
+        for code in sorted(_units_touched(rows, unit_decl=unit_decl, people_db=people_db, units_db=units_db)):
+            if code in units_db:
+                require_role(
+                    session,
+                    actor_id=actor_id,
+                    roles=[Role.ADMIN],
+                    unit_id=units_db[code].id or 0,
+                    action="import_roster",
+                )
+    if not issues:
+        plan = _plan_removals(
+            session,
+            rows=rows,
+            parsed_roles=parsed_roles,
+            units_db=units_db,
+            people_db=people_db,
+            unit_codes=set(unit_decl),
+            actor_id=actor_id,
+            authoritative=authoritative,
+        )
+        issues.extend(plan.issues)
     if issues:
         issues.sort(key=lambda i: (i.row, i.code))
         raise ImportRejected(f"roster rejected: {len(issues)} issue(s)", report=report)
@@ -434,26 +526,21 @@ def import_roster(
                 unit.parent_id = parent_id
                 unit.updated_at = moment
                 session.add(unit)
-    if actor_id is not None:
-        scope_codes = {r.values["scope_code"] for r in rows if r.values.get("scope_code")}
-        code_of_unit = {u.id: c for c, u in units_db.items()}
-        moved_from = set()
-        for r in rows:
-            existing = people_db.get(r.values["cadre_code"])
-            if existing is not None and existing.unit_id in code_of_unit:
-                moved_from.add(code_of_unit[existing.unit_id])
-        for code in sorted(set(unit_decl) | scope_codes | moved_from):
-            require_role(
-                session,
-                actor_id=actor_id,
-                roles=[Role.ADMIN],
-                unit_id=units_db[code].id or 0,
-                action="import_roster",
-            )
+    if actor_id is not None:  # the units created just now (existing ones were checked before planning)
+        for code in sorted(_units_touched(rows, unit_decl=unit_decl, people_db=people_db, units_db=units_db)):
+            if units_db[code].created_at == moment:
+                require_role(
+                    session,
+                    actor_id=actor_id,
+                    roles=[Role.ADMIN],
+                    unit_id=units_db[code].id or 0,
+                    action="import_roster",
+                )
     session.flush()
 
     # People first without managers (a manager may come later in the file), then managers.
     created: list[Person] = []
+    reactivated: list[Person] = []
     updated: dict[str, dict[str, Any]] = {}
     for row in rows:
         v = row.values
@@ -475,6 +562,10 @@ def import_roster(
         changes = {k: [getattr(person, k), val] for k, val in wanted.items() if getattr(person, k) != val}
         if "phone" in changes:
             changes["phone"] = ["…", "…"]  # never copy personal data into the log
+        if changes.pop("active", None) is not None:
+            reactivated.append(person)
+            person.active = True
+            person.updated_at = moment
         if changes:
             for key, val in wanted.items():
                 setattr(person, key, val)
@@ -507,11 +598,24 @@ def import_roster(
         + [
             {"entity": "person", "entity_id": people_db[code].id, "action": "update", "detail": changes}
             for code, changes in updated.items()
+        ]
+        + [
+            {
+                "entity": "person",
+                "entity_id": p.id,
+                "action": "activate",
+                "detail": {"cadre_code": p.cadre_code, "source": "roster", "active": [False, True]},
+            }
+            for p in reactivated
         ],
     )
+    reactivated_ids = {p.id for p in reactivated if p.id is not None}
     report.people_created = len(created)
     report.people_updated = len(updated)
-    report.people_unchanged = len(rows) - len(created) - len(updated)
+    report.people_reactivated = len(reactivated)
+    report.people_unchanged = (
+        len(rows) - len(created) - len(set(updated) | {p.cadre_code for p in reactivated})
+    )
     session.flush()
 
     # Roles: added when missing, scoped to "Phạm vi" or the person's unit.
@@ -560,12 +664,412 @@ def import_roster(
     )
     report.roles_granted = len(granted)
     session.flush()
+    _apply_removals(session, plan=plan, report=report, actor_id=actor_id, moment=moment)
+    changed_people = {a.person_id for a in granted} | {a.person_id for a in plan.revoke} | reactivated_ids
+    if changed_people:
+        report.telegram_user_ids = sorted(
+            set(report.telegram_user_ids)
+            | set(
+                session.exec(
+                    select(TelegramLink.telegram_user_id).where(
+                        col(TelegramLink.person_id).in_(changed_people)
+                    )
+                ).all()
+            )
+        )
     report.accepted = True
     log.info(
-        "roster imported: %s rows, %s people created, %s updated, %s units created",
+        "roster %s: %s rows, %s people created, %s updated, %s reactivated, %s deactivated, %s units created,"
+        " %s roles granted, %s revoked",
+        "planned" if dry_run else "imported",
         report.rows,
         report.people_created,
         report.people_updated,
+        report.people_reactivated,
+        report.people_deactivated,
         report.units_created,
+        report.roles_granted,
+        report.roles_revoked,
     )
     return report
+
+
+def _units_touched(
+    rows: list[_Row],
+    *,
+    unit_decl: dict[str, tuple[str, str, int]],
+    people_db: dict[str, Person],
+    units_db: dict[str, Unit],
+) -> set[str]:
+    """Codes of the units an import changes: its rows' units, the roles' scopes, the units people leave."""
+    scope_codes = {r.values["scope_code"] for r in rows if r.values.get("scope_code")}
+    code_of_unit = {u.id: c for c, u in units_db.items()}
+    moved_from = set()
+    for r in rows:
+        existing = people_db.get(r.values["cadre_code"])
+        if existing is not None and existing.unit_id in code_of_unit:
+            moved_from.add(code_of_unit[existing.unit_id])
+    return set(unit_decl) | scope_codes | moved_from
+
+
+@dataclass
+class _Removals:
+    """What an authoritative import takes away, computed before anything is written."""
+
+    deactivate: list[Person] = field(default_factory=list)
+    revoke: list[RoleAssignment] = field(default_factory=list)
+    revoke_reason: dict[int, str] = field(
+        default_factory=dict
+    )  # assignment id → "deactivated" | "not_listed"
+    kept_outside_scope: int = 0
+    issues: list[RowIssue] = field(default_factory=list)
+
+
+def _plan_removals(
+    session: Session,
+    *,
+    rows: list[_Row],
+    parsed_roles: dict[int, list[Role]],
+    units_db: dict[str, Unit],
+    people_db: dict[str, Person],
+    unit_codes: set[str],
+    actor_id: int | None,
+    authoritative: bool,
+) -> _Removals:
+    """People to deactivate and roles to revoke, plus the lock-out issues (last admin, the importer themself)."""
+    plan = _Removals()
+    assignments = list(
+        session.exec(select(RoleAssignment).where(col(RoleAssignment.revoked_at).is_(None))).all()
+    )
+    by_id = {p.id: p for p in people_db.values()}
+    code_of_unit = {u.id: code for code, u in units_db.items()}
+    row_of = {r.values["cadre_code"]: r.number for r in rows}
+    listed: dict[str, set[tuple[str, str]]] = {}
+    for row in rows:
+        scope = row.values.get("scope_code") or row.values["unit_code"]
+        listed[row.values["cadre_code"]] = {(role.value, scope) for role in parsed_roles[row.number]}
+    if authoritative:
+        unit_ids = {units_db[code].id for code in unit_codes if code in units_db}
+        plan.deactivate = sorted(
+            (
+                p
+                for p in people_db.values()
+                if p.active and p.unit_id in unit_ids and p.cadre_code not in row_of
+            ),
+            key=lambda p: p.cadre_code,
+        )
+        gone = {p.id for p in plan.deactivate}
+        roles_column = bool(rows) and "roles" in rows[0].values
+        reach = None if actor_id is None else scope_units(session, person_id=actor_id, roles=[Role.ADMIN])
+        for assignment in assignments:
+            person = by_id.get(assignment.person_id)
+            if person is None or assignment.id is None:
+                continue
+            if assignment.person_id in gone:
+                plan.revoke.append(assignment)
+                plan.revoke_reason[assignment.id] = "deactivated"
+            elif roles_column and person.cadre_code in listed:
+                key = (assignment.role, code_of_unit.get(assignment.unit_id, ""))
+                if key in listed[person.cadre_code]:
+                    continue
+                if reach is not None and assignment.unit_id not in reach:
+                    plan.kept_outside_scope += 1
+                    continue
+                plan.revoke.append(assignment)
+                plan.revoke_reason[assignment.id] = "not_listed"
+    # Lock-out checks: somebody must still administer the system, and an admin never removes themself.
+    revoked_ids = {a.id for a in plan.revoke}
+    gone = {p.id for p in plan.deactivate}
+    admins_before = sorted(
+        {
+            by_id[a.person_id].cadre_code
+            for a in assignments
+            if a.role == Role.ADMIN.value and a.person_id in by_id and by_id[a.person_id].active
+        }
+    )
+    admins_after = {
+        by_id[a.person_id].cadre_code
+        for a in assignments
+        if a.role == Role.ADMIN.value
+        and a.id not in revoked_ids
+        and a.person_id in by_id
+        and a.person_id not in gone
+        and (by_id[a.person_id].active or by_id[a.person_id].cadre_code in row_of)
+    } | {code for code, roles in listed.items() if any(role == Role.ADMIN.value for role, _ in roles)}
+    if admins_before and not admins_after:
+        last = admins_before[0]
+        plan.issues.append(
+            RowIssue(row=row_of.get(last, 0), code="last_admin", column=COLUMN_LABELS["roles"], value=last)
+        )
+    actor = by_id.get(actor_id) if actor_id is not None else None
+    if actor is not None:
+        if actor.id in gone:
+            plan.issues.append(RowIssue(row=0, code="self_deactivation", value=actor.cadre_code))
+        elif actor.cadre_code not in admins_after:
+            plan.issues.append(
+                RowIssue(
+                    row=row_of.get(actor.cadre_code, 0),
+                    code="self_admin_revoked",
+                    column=COLUMN_LABELS["roles"],
+                    value=actor.cadre_code,
+                )
+            )
+    return plan
+
+
+def _apply_removals(
+    session: Session, *, plan: _Removals, report: RosterReport, actor_id: int | None, moment: datetime
+) -> None:
+    """Deactivate, sign out, void invites and revoke roles as planned; one audit entry for each."""
+    entries: list[dict[str, Any]] = []
+    gone_ids = [p.id for p in plan.deactivate if p.id is not None]
+    for person in plan.deactivate:
+        person.active = False
+        person.updated_at = moment
+        session.add(person)
+        entries.append(
+            {
+                "entity": "person",
+                "entity_id": person.id,
+                "action": "deactivate",
+                "detail": {"cadre_code": person.cadre_code, "source": "roster", "active": [True, False]},
+            }
+        )
+    report.people_deactivated = len(plan.deactivate)
+    report.deactivated = [f"{p.full_name} ({p.cadre_code})" for p in plan.deactivate[:NAMES_SHOWN]]
+    if gone_ids:
+        links = list(
+            session.exec(select(TelegramLink).where(col(TelegramLink.person_id).in_(gone_ids))).all()
+        )
+        for link in links:
+            entries.append(
+                {
+                    "entity": "telegram_link",
+                    "entity_id": link.person_id,
+                    "action": "unlink",
+                    "detail": {"telegram_user_id": link.telegram_user_id, "source": "roster"},
+                }
+            )
+            session.delete(link)
+        report.links_removed = len(links)
+        report.telegram_user_ids = sorted(link.telegram_user_id for link in links)
+        invites = list(
+            session.exec(
+                select(InviteCode).where(
+                    col(InviteCode.person_id).in_(gone_ids),
+                    col(InviteCode.redeemed_at).is_(None),
+                    col(InviteCode.expires_at) > moment,
+                )
+            ).all()
+        )
+        for invite in invites:
+            invite.expires_at = moment
+            session.add(invite)
+            entries.append(
+                {
+                    "entity": "invite_code",
+                    "entity_id": invite.id,
+                    "action": "void",
+                    "detail": {"person_id": invite.person_id, "source": "roster"},
+                }
+            )
+        report.invites_voided = len(invites)
+    for assignment in plan.revoke:
+        assignment.revoked_at = moment
+        assignment.revoked_by_id = actor_id
+        session.add(assignment)
+        assert assignment.id is not None
+        entries.append(
+            {
+                "entity": "role_assignment",
+                "entity_id": assignment.id,
+                "action": "revoke",
+                "detail": {
+                    "person_id": assignment.person_id,
+                    "role": assignment.role,
+                    "unit_id": assignment.unit_id,
+                    "source": "roster",
+                    "reason": plan.revoke_reason[assignment.id],
+                },
+            }
+        )
+    report.roles_revoked = len(plan.revoke)
+    report.roles_kept_outside_scope = plan.kept_outside_scope
+    session.flush()
+    record_audits(session, actor_id=actor_id, now=moment, entries=entries)
+
+
+# --- uploads waiting for confirmation -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterOutcome:
+    """An upload's fate: applied (`upload_id` None) or waiting for confirmation (`report` is the preview)."""
+
+    report: RosterReport
+    upload_id: int | None = None
+
+
+MODES = ("full", "supplement")
+
+
+def import_or_stage(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    actor_id: int | None,
+    now: datetime | None = None,
+    ttl: timedelta = STAGED_TTL,
+) -> RosterOutcome:
+    """Apply the roster at once unless it takes something away; then keep the file for confirmation.
+
+    One pass: the import runs inside a savepoint; when it would deactivate someone or revoke a role the savepoint
+    is rolled back and the file is stored as a pending `RosterUpload` (the report is the preview). The actor's
+    older pending uploads, and any pending upload older than `ttl`, are cancelled and emptied.
+    Raises `ImportRejected` like `import_roster` (nothing stored).
+    """
+    moment = utc_now(now)
+    savepoint = session.begin_nested()
+    try:
+        report = import_roster(session, data=data, filename=filename, actor_id=actor_id, now=moment)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if not report.destructive:
+        savepoint.commit()
+        return RosterOutcome(report=report)
+    savepoint.rollback()
+    report.dry_run = True
+    report.telegram_user_ids = []
+    stale = col(RosterUpload.created_at) < moment - ttl
+    if actor_id is not None:
+        stale = stale | (col(RosterUpload.uploaded_by_id) == actor_id)
+    session.execute(
+        update(RosterUpload)
+        .where(col(RosterUpload.state) == RosterUploadState.PENDING.value, stale)
+        .values(state=RosterUploadState.CANCELLED.value, decided_at=moment, data=b"")
+        .execution_options(synchronize_session=False)
+    )
+    upload = RosterUpload(filename=filename, data=data, uploaded_by_id=actor_id, created_at=moment)
+    session.add(upload)
+    session.flush()
+    assert upload.id is not None
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="roster_upload",
+        entity_id=upload.id,
+        action="stage",
+        now=moment,
+        detail={
+            "rows": report.rows,
+            "deactivate": report.people_deactivated,
+            "revoke": report.roles_revoked,
+        },
+    )
+    log.info(
+        "roster upload %s waits for confirmation: %s to deactivate, %s roles to revoke",
+        upload.id,
+        report.people_deactivated,
+        report.roles_revoked,
+    )
+    return RosterOutcome(report=report, upload_id=upload.id)
+
+
+def _claim_upload(
+    session: Session, *, upload_id: int, actor_id: int | None, moment: datetime, state: str, mode: str | None
+) -> RosterUpload:
+    """Move a pending upload to `state` exactly once (a second tap or a race gets `ConcurrentUpdate`)."""
+    upload = session.get(RosterUpload, upload_id)
+    if upload is None:
+        raise ValidationFailed("no such roster upload", field="roster_upload", reason="unknown")
+    if upload.uploaded_by_id != actor_id:
+        raise PermissionDenied(
+            "only the admin who uploaded the roster can confirm it", action="roster_upload"
+        )
+    if upload.state != RosterUploadState.PENDING.value:
+        raise ConcurrentUpdate(f"roster upload already {upload.state}", state=upload.state)
+    claimed = session.execute(
+        update(RosterUpload)
+        .where(
+            col(RosterUpload.id) == upload_id,
+            col(RosterUpload.state) == RosterUploadState.PENDING.value,
+        )
+        .values(state=state, decided_at=moment, mode=mode, data=b"")
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(upload)
+        raise ConcurrentUpdate("roster upload decided at the same moment", state=upload.state)
+    return upload
+
+
+def apply_staged_roster(
+    session: Session,
+    *,
+    upload_id: int,
+    actor_id: int | None,
+    mode: str = "full",
+    now: datetime | None = None,
+    ttl: timedelta = STAGED_TTL,
+) -> RosterReport:
+    """Apply a pending upload once: `mode` "full" (authoritative, as previewed) or "supplement" (adds/updates only).
+
+    The database may have changed since the preview: the file is validated and planned again, in this transaction.
+    Raises `ConcurrentUpdate` (params `state`: applied | cancelled) when it was already decided, `ValidationFailed`
+    (field `roster_upload`, reason `expired` | `unknown`), `PermissionDenied` for anyone but the uploader, and
+    whatever `import_roster` raises (the upload then stays pending).
+    """
+    moment = utc_now(now)
+    if mode not in MODES:
+        raise ValidationFailed(f"unknown mode {mode!r}", field="mode", allowed=list(MODES))
+    upload = session.get(RosterUpload, upload_id)
+    pending = upload is not None and upload.state == RosterUploadState.PENDING.value
+    if pending and upload is not None and utc_now(upload.created_at) < moment - ttl:
+        raise ValidationFailed("roster upload expired", field="roster_upload", reason="expired")
+    data = bytes(upload.data) if upload is not None else b""
+    claimed = _claim_upload(
+        session,
+        upload_id=upload_id,
+        actor_id=actor_id,
+        moment=moment,
+        state=RosterUploadState.APPLIED.value,
+        mode=mode,
+    )
+    report = import_roster(
+        session,
+        data=data,
+        filename=claimed.filename,
+        actor_id=actor_id,
+        now=moment,
+        authoritative=mode == "full",
+    )
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="roster_upload",
+        entity_id=upload_id,
+        action="apply",
+        now=moment,
+        detail={"mode": mode, "deactivated": report.people_deactivated, "revoked": report.roles_revoked},
+    )
+    return report
+
+
+def cancel_staged_roster(
+    session: Session, *, upload_id: int, actor_id: int | None, now: datetime | None = None
+) -> None:
+    """Drop a pending upload (its file is erased); `ConcurrentUpdate` when it was already decided."""
+    moment = utc_now(now)
+    _claim_upload(
+        session,
+        upload_id=upload_id,
+        actor_id=actor_id,
+        moment=moment,
+        state=RosterUploadState.CANCELLED.value,
+        mode=None,
+    )
+    record_audit(
+        session, actor_id=actor_id, entity="roster_upload", entity_id=upload_id, action="cancel", now=moment
+    )

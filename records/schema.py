@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -324,6 +324,30 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
+class RosterUploadState(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+
+
+class RosterUpload(SQLModel, table=True):
+    """A roster file waiting for an admin's confirmation (its import would deactivate people or revoke roles).
+
+    The file is kept only while pending: applying or cancelling empties `data`.
+    """
+
+    __tablename__ = "roster_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    state: str = Field(default=RosterUploadState.PENDING.value, index=True)
+    created_at: datetime
+    decided_at: datetime | None = None
+    mode: str | None = None  # "full" or "supplement" once applied
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Unit,
     Person,
@@ -338,4 +362,5 @@ TABLES: tuple[type[SQLModel], ...] = (
     Rotation,
     RotationReview,
     AuditEntry,
+    RosterUpload,
 )
