@@ -231,17 +231,18 @@ def import_roster(
     actor_id: int | None = None,
     now: datetime | None = None,
     dry_run: bool = False,
-    authoritative: bool = True,
+    authoritative: bool = False,
 ) -> RosterReport:
     """Validate then apply a roster file; returns the report when applied.
 
     Raises `ImportRejected` (with `.params["report"]`) when any row is invalid: nothing is written.
-    Re-importing updates people and units by code. With `authoritative` (the default) the file is the whole
-    truth for the units of its rows: an active person of those units missing from the file is deactivated (roles
+    Re-importing updates people and units by code. With `authoritative=True` (what the bot and the command line
+    always use, through `import_or_stage` / `apply_staged_roster`) the file is the whole truth for the units of
+    its rows: an active person of those units missing from the file is deactivated (roles
     revoked, Telegram link removed, unused invites voided; history kept), and for a person in the file the
     "Vai trò" column (when the file has it) is the complete list of their roles: unlisted ones are revoked,
-    except those scoped beyond the importing admin's reach. `authoritative=False` (a supplementary file) only
-    adds and updates. The import is refused (row issues) when it would leave no admin at all, deactivate the
+    except those scoped beyond the importing admin's reach. `authoritative=False` (the default for scripts and
+    supplementary files) only adds and updates, as before. The import is refused (row issues) when it would leave no admin at all, deactivate the
     importing admin or take their admin role away. `dry_run=True` computes the same report and writes nothing
     (everything runs inside a savepoint that is rolled back).
     """
@@ -932,7 +933,9 @@ def import_or_stage(
     moment = utc_now(now)
     savepoint = session.begin_nested()
     try:
-        report = import_roster(session, data=data, filename=filename, actor_id=actor_id, now=moment)
+        report = import_roster(
+            session, data=data, filename=filename, actor_id=actor_id, now=moment, authoritative=True
+        )
     except BaseException:
         savepoint.rollback()
         raise
