@@ -260,3 +260,61 @@ ROSTER_ISSUES: dict[str, str] = {
 }
 ROSTER_ISSUE_FALLBACK = "dữ liệu không hợp lệ ({code})"
 ROSTER_SUMMARY = "{rows} dòng; thêm {created}, cập nhật {updated}, không đổi {unchanged} người; thêm {units} đơn vị; cấp {roles} vai trò."
+
+# --- Roster re-import: authoritative for its units, confirmed when it takes something away -----------------
+ROSTER_ISSUES.update(
+    {
+        "last_admin": "sau khi nhập sẽ không còn ai có vai trò quản trị («{value}» là quản trị viên cuối cùng); "
+        "giữ «quản trị» trong cột «Vai trò» của ít nhất một người",
+        "self_deactivation": "bạn («{value}») không có trong danh sách đơn vị của mình nên sẽ bị ngừng kích hoạt; "
+        "thêm dòng của bạn vào tệp",
+        "self_admin_revoked": "tệp bỏ vai trò quản trị của chính bạn («{value}»); "
+        "thêm «quản trị» vào cột «Vai trò» ở dòng của bạn",
+    }
+)
+ROSTER_SUMMARY_REACTIVATED = "Kích hoạt lại {count} người."
+ROSTER_SUMMARY_DEACTIVATED = "Ngừng kích hoạt {count} người không còn trong danh sách."
+ROSTER_SUMMARY_REVOKED = "Thu hồi {count} vai trò."
+ROSTER_NOT_YOURS = "❌ Danh sách <b>{name}</b> có đơn vị hoặc phạm vi nằm ngoài quyền quản trị của bạn nên chưa nhập dòng nào."
+ROSTER_PREVIEW_HEADER = (
+    "⚠️ Danh sách <b>{name}</b> được coi là đầy đủ cho các đơn vị có trong tệp. Nếu áp dụng:"
+)
+ROSTER_PREVIEW_DEACTIVATE = (
+    "• <b>Ngừng kích hoạt {count} người</b> không còn trong danh sách "
+    "(thu hồi vai trò, đăng xuất Telegram, hủy mã mời chưa dùng; lịch sử vẫn giữ):"
+)
+ROSTER_PREVIEW_NAME = "   – {name}"
+ROSTER_PREVIEW_MORE = "   … và {count} người khác."
+ROSTER_PREVIEW_REVOKE = "• <b>Thu hồi {count} vai trò</b> không còn ghi trong cột «Vai trò»."
+ROSTER_PREVIEW_ALSO = (
+    "• Ngoài ra: thêm {created}, cập nhật {updated}, kích hoạt lại {reactivated} người; cấp {roles} vai trò."
+)
+ROSTER_PREVIEW_KEPT = "• Giữ nguyên {count} vai trò có phạm vi ngoài quyền quản trị của bạn."
+ROSTER_PREVIEW_ASK = (
+    "\nBấm <b>«Áp dụng»</b> để nhập đầy đủ như trên, <b>«Chỉ bổ sung»</b> để chỉ thêm và cập nhật "
+    "(không ngừng kích hoạt, không thu hồi ai), hoặc <b>«Hủy»</b>."
+)
+BUTTON_ROSTER_APPLY = "✅ Áp dụng"
+BUTTON_ROSTER_ADD_ONLY = "➕ Chỉ bổ sung"
+ROSTER_APPLIED = "✅ Đã áp dụng danh sách cán bộ: {summary}"
+ROSTER_APPLIED_ADD_ONLY = (
+    "✅ Đã bổ sung danh sách cán bộ (không ngừng kích hoạt, không thu hồi ai): {summary}"
+)
+ROSTER_CANCELLED = "Đã hủy, danh sách cán bộ không thay đổi."
+ROSTER_PREVIEW_GONE = "Bản xem trước này đã bị hủy hoặc đã được thay bằng tệp gửi sau."
+ROSTER_PREVIEW_EXPIRED = "Bản xem trước đã hết hạn (quá 24 giờ). Vui lòng gửi lại tệp danh sách."
+ROSTER_PREVIEW_NOT_YOURS = "Chỉ người đã gửi tệp danh sách này mới được áp dụng hoặc hủy."
+ROSTER_REJECTED_NOW = (
+    "❌ Dữ liệu đã thay đổi từ lúc xem trước nên danh sách không còn hợp lệ; <b>chưa nhập dòng nào</b>. "
+    "Vui lòng sửa các dòng sau rồi gửi lại:"
+)
+NOT_ON_ROSTER = (
+    "Bạn không còn trong danh sách cán bộ nên không thể đăng nhập. "
+    "Nếu có nhầm lẫn, vui lòng liên hệ <b>{support}</b>."
+)
+ROSTER_FILE_ERROR = "• {message}"
+ROSTER_PREVIEW_BLOCKED = "⚠️ Không thể coi <b>{name}</b> là danh sách đầy đủ của các đơn vị trong tệp vì:"
+ROSTER_PREVIEW_ASK_ADD_ONLY = (
+    "\nBấm <b>«Chỉ bổ sung»</b> để chỉ thêm và cập nhật những người có trong tệp "
+    "(không ngừng kích hoạt, không thu hồi ai), hoặc <b>«Hủy»</b>."
+)

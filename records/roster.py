@@ -125,7 +125,8 @@ class RosterReport:
     units_created: int = 0
     units_updated: int = 0
     roles_granted: int = 0
-    roles_revoked: int = 0
+    roles_revoked: int = 0  # all revocations: the deactivated people's roles and the unlisted ones
+    roles_revoked_unlisted: int = 0  # of which: held by people in the file, no longer in their "Vai trò"
     roles_kept_outside_scope: int = 0  # not listed, but scoped beyond the importing admin's reach
     links_removed: int = 0
     invites_voided: int = 0
@@ -895,6 +896,7 @@ def _apply_removals(
             }
         )
     report.roles_revoked = len(plan.revoke)
+    report.roles_revoked_unlisted = sum(1 for reason in plan.revoke_reason.values() if reason == "not_listed")
     report.roles_kept_outside_scope = plan.kept_outside_scope
     session.flush()
     record_audits(session, actor_id=actor_id, now=moment, entries=entries)
@@ -903,12 +905,20 @@ def _apply_removals(
 # --- uploads waiting for confirmation -------------------------------------------------------------
 
 
+LOCKOUT_CODES = frozenset({"last_admin", "self_deactivation", "self_admin_revoked"})
+
+
 @dataclass(frozen=True)
 class RosterOutcome:
-    """An upload's fate: applied (`upload_id` None) or waiting for confirmation (`report` is the preview)."""
+    """An upload's fate: applied (`upload_id` None) or waiting for confirmation (`report` is the preview).
+
+    `blocked` lists the lock-out issues that forbid applying the file as the full roster: the preview is then
+    the supplementary ("add only") import, the only mode that can be confirmed.
+    """
 
     report: RosterReport
     upload_id: int | None = None
+    blocked: list[RowIssue] = field(default_factory=list)
 
 
 MODES = ("full", "supplement")
@@ -926,23 +936,37 @@ def import_or_stage(
     """Apply the roster at once unless it takes something away; then keep the file for confirmation.
 
     One pass: the import runs inside a savepoint; when it would deactivate someone or revoke a role the savepoint
-    is rolled back and the file is stored as a pending `RosterUpload` (the report is the preview). The actor's
+    is rolled back and the file is stored as a pending `RosterUpload` (the report is the preview). A file refused
+    as the full roster only for lock-out reasons (`LOCKOUT_CODES`) is staged too, with `blocked` set. The actor's
     older pending uploads, and any pending upload older than `ttl`, are cancelled and emptied.
     Raises `ImportRejected` like `import_roster` (nothing stored).
     """
     moment = utc_now(now)
+    blocked: list[RowIssue] = []
     savepoint = session.begin_nested()
     try:
         report = import_roster(
             session, data=data, filename=filename, actor_id=actor_id, now=moment, authoritative=True
         )
+    except ImportRejected as exc:
+        savepoint.rollback()
+        rejected = exc.params.get("report")
+        issues = rejected.issues if isinstance(rejected, RosterReport) else []
+        if not issues or any(issue.code not in LOCKOUT_CODES for issue in issues):
+            raise
+        # Not acceptable as the full roster; maybe as a supplement (the admin decides).
+        blocked = list(issues)
+        report = import_roster(
+            session, data=data, filename=filename, actor_id=actor_id, now=moment, dry_run=True
+        )
     except BaseException:
         savepoint.rollback()
         raise
-    if not report.destructive:
-        savepoint.commit()
-        return RosterOutcome(report=report)
-    savepoint.rollback()
+    else:
+        if not report.destructive:
+            savepoint.commit()
+            return RosterOutcome(report=report)
+        savepoint.rollback()
     report.dry_run = True
     report.telegram_user_ids = []
     stale = col(RosterUpload.created_at) < moment - ttl
@@ -977,7 +1001,7 @@ def import_or_stage(
         report.people_deactivated,
         report.roles_revoked,
     )
-    return RosterOutcome(report=report, upload_id=upload.id)
+    return RosterOutcome(report=report, upload_id=upload.id, blocked=blocked)
 
 
 def _claim_upload(

@@ -7,6 +7,8 @@ stateDiagram-v2
     ingesting --> idle: found number, title, date, articles, relations / refused with the reason
     idle --> importing: admin sends CSV/XLSX
     importing --> idle: summary / row-level report (nothing imported)
+    importing --> confirm_roster: would deactivate people or revoke roles (file kept in roster_upload)
+    confirm_roster --> idle: Áp dụng (full) / Chỉ bổ sung (adds only) / Hủy; a second tap: "already done"
     idle --> confirm_remove: /vanban → 🗑 button
     confirm_remove --> idle: confirm (a second tap: "already removed") / cancel
     idle --> ask_replacement: /vanban → ⚠️ button (step doc:replace)
@@ -20,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,7 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.access import current_user, ensure_private, ensure_role
+from bot.access import current_user, ensure_private, ensure_role, user_cache
 from bot.conversation import StepRouter, end_step, start_step
 from bot.feature import ANYONE, CommandSpec, Feature
 from bot.jobs import JobRegistry
@@ -48,7 +51,7 @@ from bot.services import Services, services_of
 from knowledge import find_numbers
 from records import roster
 from records.db import session_scope
-from records.errors import ImportRejected
+from records.errors import ConcurrentUpdate, ImportRejected, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +164,13 @@ async def _ingest(context: ContextTypes.DEFAULT_TYPE, progress: Message, *, name
     await _edit(progress, header.format(name=escaped) + "\n\n" + render_document_info(outcome.document))
 
 
+@dataclass(frozen=True)
+class RosterBlock:
+    """Issues to render like a rejected report's."""
+
+    issues: list[roster.RowIssue]
+
+
 def _roster_report_lines(report: Any) -> list[str]:
     lines = []
     for issue in report.issues[:MAX_ROSTER_ISSUES_SHOWN]:
@@ -168,15 +178,91 @@ def _roster_report_lines(report: Any) -> list[str]:
         message = template.format(
             column=escape(issue.column or ""), value=escape(issue.value or ""), code=escape(issue.code)
         )
-        lines.append(texts.ROSTER_ROW_ERROR.format(row=issue.row, message=message))
+        if issue.row > 0:
+            lines.append(texts.ROSTER_ROW_ERROR.format(row=issue.row, message=message))
+        else:
+            lines.append(texts.ROSTER_FILE_ERROR.format(message=message))
     if len(report.issues) > MAX_ROSTER_ISSUES_SHOWN:
         lines.append(texts.ROSTER_MORE_ERRORS.format(count=len(report.issues) - MAX_ROSTER_ISSUES_SHOWN))
     return lines
 
 
-def _apply_roster(engine: Any, *, data: bytes, filename: str, actor_id: int | None) -> Any:
+def _import_or_stage(
+    engine: Any, *, data: bytes, filename: str, actor_id: int | None
+) -> roster.RosterOutcome:
     with session_scope(engine) as session:
-        return roster.import_roster(session, data=data, filename=filename, actor_id=actor_id)
+        return roster.import_or_stage(session, data=data, filename=filename, actor_id=actor_id)
+
+
+def _apply_staged(engine: Any, *, upload_id: int, actor_id: int | None, mode: str) -> roster.RosterReport:
+    with session_scope(engine) as session:
+        return roster.apply_staged_roster(session, upload_id=upload_id, actor_id=actor_id, mode=mode)
+
+
+def _cancel_staged(engine: Any, *, upload_id: int, actor_id: int | None) -> None:
+    with session_scope(engine) as session:
+        roster.cancel_staged_roster(session, upload_id=upload_id, actor_id=actor_id)
+
+
+def roster_summary(report: roster.RosterReport) -> str:
+    """The counts of an applied import, in Vietnamese."""
+    summary = texts.ROSTER_SUMMARY.format(
+        rows=report.rows,
+        created=report.people_created,
+        updated=report.people_updated,
+        unchanged=report.people_unchanged,
+        units=report.units_created,
+        roles=report.roles_granted,
+    )
+    extra = []
+    if report.people_reactivated:
+        extra.append(texts.ROSTER_SUMMARY_REACTIVATED.format(count=report.people_reactivated))
+    if report.people_deactivated:
+        extra.append(texts.ROSTER_SUMMARY_DEACTIVATED.format(count=report.people_deactivated))
+    if report.roles_revoked:
+        extra.append(texts.ROSTER_SUMMARY_REVOKED.format(count=report.roles_revoked))
+    return " ".join([summary, *extra])
+
+
+def roster_preview(outcome: roster.RosterOutcome, *, name: str) -> str:
+    """What a destructive import would do, for the admin to confirm (names escaped here)."""
+    report = outcome.report
+    also = texts.ROSTER_PREVIEW_ALSO.format(
+        created=report.people_created,
+        updated=report.people_updated,
+        reactivated=report.people_reactivated,
+        roles=report.roles_granted,
+    )
+    if outcome.blocked:
+        return "\n".join(
+            [
+                texts.ROSTER_PREVIEW_BLOCKED.format(name=escape(name)),
+                *_roster_report_lines(RosterBlock(issues=outcome.blocked)),
+                also,
+                texts.ROSTER_PREVIEW_ASK_ADD_ONLY,
+            ]
+        )
+    lines = [texts.ROSTER_PREVIEW_HEADER.format(name=escape(name))]
+    if report.people_deactivated:
+        lines.append(texts.ROSTER_PREVIEW_DEACTIVATE.format(count=report.people_deactivated))
+        lines.extend(texts.ROSTER_PREVIEW_NAME.format(name=escape(n)) for n in report.deactivated)
+        hidden = report.people_deactivated - len(report.deactivated)
+        if hidden > 0:
+            lines.append(texts.ROSTER_PREVIEW_MORE.format(count=hidden))
+    if report.roles_revoked_unlisted:
+        lines.append(texts.ROSTER_PREVIEW_REVOKE.format(count=report.roles_revoked_unlisted))
+    lines.append(also)
+    if report.roles_kept_outside_scope:
+        lines.append(texts.ROSTER_PREVIEW_KEPT.format(count=report.roles_kept_outside_scope))
+    lines.append(texts.ROSTER_PREVIEW_ASK)
+    return "\n".join(lines)
+
+
+def _forget_users(context: ContextTypes.DEFAULT_TYPE, report: roster.RosterReport) -> None:
+    """Drop cached identities whose access just changed, so their next message sees the new roles."""
+    cache = user_cache(context)
+    for telegram_user_id in report.telegram_user_ids:
+        cache.forget(telegram_user_id)
 
 
 async def _import_roster(
@@ -191,8 +277,8 @@ async def _import_roster(
     services = services_of(context)
     await _edit(progress, texts.ROSTER_RECEIVED.format(name=escape(name)))
     try:
-        report = await asyncio.to_thread(
-            _apply_roster, services.db, data=data, filename=name, actor_id=actor_id
+        outcome = await asyncio.to_thread(
+            _import_or_stage, services.db, data=data, filename=name, actor_id=actor_id
         )
     except ImportRejected as exc:
         rejected = exc.params.get("report")
@@ -201,16 +287,82 @@ async def _import_roster(
         if rejected is not None and update.effective_chat is not None:
             await send_html(context, update.effective_chat.id, "\n".join(_roster_report_lines(rejected)))
         return
-    summary = texts.ROSTER_SUMMARY.format(
-        rows=report.rows,
-        created=report.people_created,
-        updated=report.people_updated,
-        unchanged=report.people_unchanged,
-        units=report.units_created,
-        roles=report.roles_granted,
-    )
+    except PermissionDenied:
+        log.info("roster upload outside the admin's scope")
+        await _edit(progress, texts.ROSTER_NOT_YOURS.format(name=escape(name)))
+        return
+    report = outcome.report
+    if outcome.upload_id is not None:
+        upload_id = outcome.upload_id
+        choices = [
+            InlineKeyboardButton(texts.BUTTON_ROSTER_ADD_ONLY, callback_data=f"roster:add:{upload_id}")
+        ]
+        if not outcome.blocked:
+            choices.insert(
+                0, InlineKeyboardButton(texts.BUTTON_ROSTER_APPLY, callback_data=f"roster:full:{upload_id}")
+            )
+        markup = InlineKeyboardMarkup(
+            [choices, [InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=f"roster:no:{upload_id}")]]
+        )
+        log.info("roster upload %s waits for confirmation", upload_id)
+        await progress.edit_text(
+            roster_preview(outcome, name=name), parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+        return
+    _forget_users(context, report)
     log.info("roster imported: %d rows", report.rows)
-    await _edit(progress, texts.ROSTER_OK.format(name=escape(name), summary=summary))
+    await _edit(progress, texts.ROSTER_OK.format(name=escape(name), summary=roster_summary(report)))
+
+
+async def on_roster_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """roster:full:<id> | roster:add:<id> | roster:no:<id> — the admin's answer to a roster preview."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    if not await ensure_private(update, context):
+        return
+    user = await ensure_role(update, context, *ADMIN)
+    if user is None:
+        return
+    parts = query.data.split(":")
+    if len(parts) != 3 or parts[1] not in ("full", "add", "no") or not parts[2].isdigit():
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    services = services_of(context)
+    action, upload_id = parts[1], int(parts[2])
+    try:
+        if action == "no":
+            await asyncio.to_thread(_cancel_staged, services.db, upload_id=upload_id, actor_id=user.person_id)
+            await query.answer(texts.ACTION_CANCELLED)
+            await query.edit_message_text(texts.ROSTER_CANCELLED, parse_mode=ParseMode.HTML)
+            return
+        mode = "full" if action == "full" else "supplement"
+        report = await asyncio.to_thread(
+            _apply_staged, services.db, upload_id=upload_id, actor_id=user.person_id, mode=mode
+        )
+    except ConcurrentUpdate as exc:
+        done = exc.params.get("state") == "applied"
+        await query.answer(texts.DUPLICATE_ACTION if done else texts.ROSTER_PREVIEW_GONE, show_alert=True)
+        return
+    except ValidationFailed:  # expired or unknown
+        await query.answer(texts.ROSTER_PREVIEW_EXPIRED, show_alert=True)
+        await query.edit_message_reply_markup(None)
+        return
+    except PermissionDenied:
+        await query.answer(texts.ROSTER_PREVIEW_NOT_YOURS, show_alert=True)
+        return
+    except ImportRejected as exc:  # the database changed since the preview and the file no longer fits
+        rejected = exc.params.get("report")
+        await query.answer()
+        await query.edit_message_text(texts.ROSTER_REJECTED_NOW, parse_mode=ParseMode.HTML)
+        if rejected is not None and update.effective_chat is not None:
+            await send_html(context, update.effective_chat.id, "\n".join(_roster_report_lines(rejected)))
+        return
+    _forget_users(context, report)
+    log.info("roster upload %s applied (%s)", upload_id, mode)
+    await query.answer()
+    header = texts.ROSTER_APPLIED if mode == "full" else texts.ROSTER_APPLIED_ADD_ONLY
+    await query.edit_message_text(header.format(summary=roster_summary(report)), parse_mode=ParseMode.HTML)
 
 
 # --- /vanban --------------------------------------------------------------------------------------
@@ -353,6 +505,7 @@ async def replace_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("vanban", list_documents))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^doc:"))
+    app.add_handler(CallbackQueryHandler(on_roster_button, pattern=r"^roster:"))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))
     router.add_step(REPLACE_STEP, replace_step)
 

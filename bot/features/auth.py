@@ -102,6 +102,12 @@ async def _redeem_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, 
             chat.id, texts.INVITE_INVALID.format(support=support), parse_mode=ParseMode.HTML
         )
         return
+    except RecordsError as exc:  # the invite's person was deactivated (no longer on the roster)
+        log.info("invite sign-in refused: %s", exc.code)
+        await context.bot.send_message(
+            chat.id, texts.NOT_ON_ROSTER.format(support=support), parse_mode=ParseMode.HTML
+        )
+        return
     await _after_link(update, context, person)
 
 

@@ -348,3 +348,22 @@ def test_two_confirmations_at_once_apply_once(db_engine: Engine, org: Org) -> No
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "deactivate")
         ).one()
     assert deactivations == 1
+
+
+def test_a_file_that_would_lock_the_admin_out_is_staged_for_add_only(db_engine: Engine, org: Org) -> None:
+    admin = org.people["TU01"]
+    newcomer = ROSTER_CSV.splitlines()[0] + "\nTU09,Người Mới,0901000099,Chuyên viên,TU,,,,cán bộ,\n"
+    with session_scope(db_engine) as session:
+        outcome = import_or_stage(
+            session, data=newcomer.encode(), filename="r.csv", actor_id=admin, now=LATER
+        )
+    assert outcome.upload_id is not None
+    assert {i.code for i in outcome.blocked} == {"last_admin", "self_deactivation"}
+    assert (outcome.report.people_created, outcome.report.people_deactivated) == (1, 0)
+    with pytest.raises(ImportRejected), session_scope(db_engine) as session:  # full mode stays refused
+        apply_staged_roster(session, upload_id=outcome.upload_id, actor_id=admin, now=LATER)
+    with session_scope(db_engine) as session:
+        report = apply_staged_roster(
+            session, upload_id=outcome.upload_id, actor_id=admin, mode="supplement", now=LATER
+        )
+    assert report.people_created == 1 and _count(db_engine, Person) == 10
