@@ -15,15 +15,52 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
+HELP_OPTION = "hiện hướng dẫn này rồi thoát"
+POSITIONALS_TITLE = "tham số"
+OPTIONS_TITLE = "tùy chọn"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="canbo",
-        description="Trợ lý Công tác Cán bộ — regulation Q&A, evaluations and summaries (offline-first).",
+        description=(
+            "Trợ lý Công tác Cán bộ — hỏi đáp quy định có trích dẫn, đánh giá cán bộ hằng tháng, "
+            "tổng hợp và báo cáo (chạy được không cần Internet)."
+        ),
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH", required=True)
     for module in (cli_run, cli_playground, cli_qa, cli_records, cli_reports, cli_health):
         module.register(sub)
+    _localise(parser)
     return parser
+
+
+def _localise(parser: argparse.ArgumentParser) -> None:
+    """Vietnamese for argparse's own words in every (sub)command's help: -h and the section titles."""
+    parser._positionals.title = POSITIONALS_TITLE
+    parser._optionals.title = OPTIONS_TITLE
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            action.help = HELP_OPTION
+        elif isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _localise(child)
+
+
+class TqdmAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes log lines through `tqdm.write` so a progress bar on the same terminal is redrawn below them.
+
+    Without it an INFO line printed while `canbo ingest` / `canbo reindex` shows a bar lands in the middle of the
+    bar. When no bar is active `tqdm.write` is a plain write.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # never let logging break the command
+            self.handleError(record)
 
 
 class SecretRedactor(logging.Filter):
@@ -54,6 +91,7 @@ def configure_logging(level: str, *, secrets: list[str] | None = None) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[TqdmAwareHandler(sys.stderr)],
     )
     redactor = SecretRedactor(secrets or [])
     for handler in logging.getLogger().handlers:

@@ -13,15 +13,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "playground",
         help="thử toàn bộ bot trong trình duyệt, không cần Telegram (dữ liệu mẫu riêng)",
         description=(
-            "Start the real bot against a local Bot API and serve a Telegram-like chat page on 127.0.0.1. "
-            "Demo data lives in <CANBO_DATA_DIR>/playground, never in the real data directory."
+            "Chạy bot thật với một Bot API cục bộ và mở trang trò chuyện giống Telegram trên 127.0.0.1. "
+            "Dữ liệu mẫu nằm trong <CANBO_DATA_DIR>/playground, không bao giờ ghi vào thư mục dữ liệu thật."
         ),
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address of the page (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=8765, help="port of the page (default 8765; 0 = any free port)"
+        "--host", default="127.0.0.1", metavar="ĐỊA_CHỈ", help="địa chỉ của trang (mặc định 127.0.0.1)"
     )
-    parser.add_argument("--people", type=int, default=120, help="size of the demo roster (default 120)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        metavar="CỔNG",
+        help="cổng của trang (mặc định 8765; 0 = một cổng trống bất kỳ)",
+    )
+    parser.add_argument(
+        "--people",
+        type=int,
+        default=120,
+        metavar="SỐ_NGƯỜI",
+        help="số cán bộ của danh sách mẫu (mặc định 120)",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -26,8 +26,12 @@ from records.rules import load_rules
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NEEDS_CONFIRMATION = 0, 1, 2, 3
 ROLE_CHOICES = ("cadre", "reviewer", "head", "staff", "admin")
+ROLE_HELP = (
+    "cadre (cán bộ), reviewer (người nhận xét, đánh giá), head (thủ trưởng), "
+    "staff (chuyên viên Ban Tổ chức) hoặc admin (quản trị)"
+)
 DUE_KINDS = {
     "plan": "đăng ký kế hoạch công tác",
     "self_assessment": "tự đánh giá",
@@ -44,6 +48,20 @@ MSG_NO_FILE = "Không đọc được tệp {path}: {reason}."
 MSG_ROSTER_OK = "Đã nhập danh sách cán bộ: "
 MSG_ROSTER_REJECTED = "Danh sách bị từ chối, chưa nhập dòng nào. Sửa các lỗi sau rồi nhập lại:"
 MSG_ROW = "  Dòng {row}: {text}"
+MSG_FILE_ISSUE = "  {text}"
+MSG_ROSTER_REACTIVATED = "Kích hoạt lại {count} người."
+MSG_ROSTER_DEACTIVATED = "Ngừng kích hoạt {count} người không còn trong danh sách:"
+MSG_ROSTER_NAME = "  – {name}"
+MSG_ROSTER_MORE = "  … và {count} người khác."
+MSG_ROSTER_REVOKED = (
+    "Thu hồi {count} vai trò (của người bị ngừng kích hoạt và vai trò không còn ghi trong cột «Vai trò»)."
+)
+MSG_ROSTER_PREVIEW = "XEM TRƯỚC — chưa thay đổi gì. Nếu áp dụng:"
+MSG_ROSTER_CONFIRM = (
+    "Chạy lại với --yes để áp dụng đầy đủ như trên, hoặc với --bo-sung để chỉ thêm và cập nhật "
+    "(không ngừng kích hoạt, không thu hồi ai)."
+)
+MSG_ROSTER_TRY_SUPPLEMENT = "Nếu đây là tệp bổ sung (chỉ có một phần cán bộ), chạy lại với --bo-sung."
 MSG_NO_PERSON = "Không có cán bộ mã «{code}» (kiểm tra cột «Mã cán bộ» của danh sách đã nhập)."
 MSG_NO_UNIT = "Không có đơn vị mã «{code}»."
 MSG_INVITE = "Mã mời dùng một lần cho {name} ({code}): {invite}\nHết hạn lúc {expires} (UTC). Gửi mã này riêng cho người được mời."
@@ -63,44 +81,71 @@ MSG_ERROR = "Lỗi: {reason}"
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this area's subcommands to the `canbo` parser."""
     db = sub.add_parser("db", help="cơ sở dữ liệu: nâng cấp lược đồ")
-    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub = db.add_subparsers(dest="db_command", metavar="THAO_TÁC", required=True)
     db_sub.add_parser("upgrade", help="tạo/nâng cấp các bảng lên phiên bản mới nhất").set_defaults(
         handler=run_db_upgrade
     )
 
     roster = sub.add_parser("roster", help="danh sách cán bộ")
-    roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
-    imp = roster_sub.add_parser("import", help="nhập danh sách từ tệp CSV hoặc XLSX (nhập lại sẽ cập nhật)")
-    imp.add_argument("file", type=Path, help="tệp .csv hoặc .xlsx")
+    roster_sub = roster.add_subparsers(dest="roster_command", metavar="THAO_TÁC", required=True)
+    imp = roster_sub.add_parser(
+        "import",
+        help="nhập danh sách từ tệp CSV hoặc XLSX (tệp là danh sách đầy đủ của các đơn vị có trong tệp)",
+        description=(
+            "Nhập danh sách cán bộ. Tệp được coi là danh sách đầy đủ của các đơn vị có trong tệp: người của các "
+            "đơn vị đó không có trong tệp sẽ bị ngừng kích hoạt (thu hồi vai trò, đăng xuất Telegram, hủy mã mời "
+            "chưa dùng; lịch sử vẫn giữ), và cột «Vai trò» là toàn bộ vai trò của người có trong tệp. Khi có người "
+            "bị ngừng kích hoạt hoặc vai trò bị thu hồi, lệnh chỉ in bản xem trước; chạy lại với --yes để áp dụng."
+        ),
+    )
+    imp.add_argument("file", type=Path, metavar="TỆP", help="tệp .csv hoặc .xlsx")
+    mode = imp.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--yes",
+        action="store_true",
+        help="áp dụng cả việc ngừng kích hoạt và thu hồi vai trò (sau khi xem trước)",
+    )
+    mode.add_argument(
+        "--bo-sung",
+        dest="supplement",
+        action="store_true",
+        help="tệp bổ sung: chỉ thêm và cập nhật, không ngừng kích hoạt, không thu hồi ai",
+    )
     imp.set_defaults(handler=run_roster_import)
 
     invite = sub.add_parser("invite", help="tạo mã mời đăng nhập dùng một lần cho một cán bộ")
-    invite.add_argument("cadre_code", help="mã cán bộ")
-    invite.add_argument("--days", type=int, default=7, help="số ngày hiệu lực (mặc định 7)")
+    invite.add_argument("cadre_code", metavar="MÃ_CÁN_BỘ", help="mã cán bộ")
+    invite.add_argument(
+        "--days", type=int, default=7, metavar="SỐ_NGÀY", help="số ngày hiệu lực, 1–90 (mặc định 7)"
+    )
     invite.set_defaults(handler=run_invite)
 
     roles = sub.add_parser("roles", help="vai trò và phạm vi")
-    roles_sub = roles.add_subparsers(dest="roles_command", metavar="ACTION", required=True)
+    roles_sub = roles.add_subparsers(dest="roles_command", metavar="THAO_TÁC", required=True)
     for name, helptext in (("grant", "cấp vai trò"), ("revoke", "thu hồi vai trò")):
         p = roles_sub.add_parser(name, help=helptext)
-        p.add_argument("cadre_code")
-        p.add_argument("role", choices=ROLE_CHOICES)
-        p.add_argument("unit_code", help="mã đơn vị phạm vi (bao gồm các đơn vị cấp dưới)")
+        p.add_argument("cadre_code", metavar="MÃ_CÁN_BỘ", help="mã cán bộ")
+        p.add_argument("role", choices=ROLE_CHOICES, metavar="VAI_TRÒ", help=ROLE_HELP)
+        p.add_argument(
+            "unit_code", metavar="MÃ_ĐƠN_VỊ", help="mã đơn vị phạm vi (bao gồm các đơn vị cấp dưới)"
+        )
         p.set_defaults(handler=run_roles_change)
     lst = roles_sub.add_parser("list", help="xem vai trò của một cán bộ")
-    lst.add_argument("cadre_code")
+    lst.add_argument("cadre_code", metavar="MÃ_CÁN_BỘ", help="mã cán bộ")
     lst.set_defaults(handler=run_roles_list)
 
     due = sub.add_parser(
         "due", help="ai còn việc đến hạn (kế hoạch, tự đánh giá, nhận xét, quyết định, luân chuyển)"
     )
-    due.add_argument("--date", dest="on", default=None, help="ngày xem (mặc định hôm nay), dạng 2026-06-02")
+    due.add_argument(
+        "--date", dest="on", default=None, metavar="NGÀY", help="ngày xem (mặc định hôm nay), dạng 2026-06-02"
+    )
     due.set_defaults(handler=run_due)
 
     rules = sub.add_parser("rules", help="quy tắc đánh giá")
-    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    rules_sub = rules.add_subparsers(dest="rules_command", metavar="THAO_TÁC", required=True)
     check = rules_sub.add_parser("check", help="kiểm tra một tệp quy tắc (mặc định: CANBO_RULES_FILE)")
-    check.add_argument("file", nargs="?", type=Path, default=None)
+    check.add_argument("file", nargs="?", type=Path, default=None, metavar="TỆP", help="tệp quy tắc .toml")
     check.set_defaults(handler=run_rules_check)
 
 
@@ -138,19 +183,36 @@ def run_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def format_roster_report(report: RosterReport) -> str:
     """The row report in Vietnamese (also usable by the bot)."""
     if report.accepted:
-        return MSG_ROSTER_OK + ROSTER_SUMMARY.format(
-            rows=report.rows,
-            created=report.people_created,
-            updated=report.people_updated,
-            unchanged=report.people_unchanged,
-            units=report.units_created,
-            roles=report.roles_granted,
-        )
+        lines = [
+            MSG_ROSTER_OK
+            + ROSTER_SUMMARY.format(
+                rows=report.rows,
+                created=report.people_created,
+                updated=report.people_updated,
+                unchanged=report.people_unchanged,
+                units=report.units_created,
+                roles=report.roles_granted,
+            )
+        ]
+        if report.people_reactivated:
+            lines.append(MSG_ROSTER_REACTIVATED.format(count=report.people_reactivated))
+        if report.people_deactivated:
+            lines.append(MSG_ROSTER_DEACTIVATED.format(count=report.people_deactivated))
+            lines.extend(MSG_ROSTER_NAME.format(name=name) for name in report.deactivated)
+            if report.people_deactivated > len(report.deactivated):
+                lines.append(
+                    MSG_ROSTER_MORE.format(count=report.people_deactivated - len(report.deactivated))
+                )
+        if report.roles_revoked:
+            lines.append(MSG_ROSTER_REVOKED.format(count=report.roles_revoked))
+        return "\n".join(lines)
     lines = [MSG_ROSTER_REJECTED]
     for issue in report.issues:
         template = ROSTER_ISSUES.get(issue.code, ROSTER_ISSUE_FALLBACK)
         text = template.format(column=issue.column or "", value=issue.value or "", code=issue.code)
-        lines.append(MSG_ROW.format(row=issue.row, text=text))
+        lines.append(
+            MSG_ROW.format(row=issue.row, text=text) if issue.row > 0 else MSG_FILE_ISSUE.format(text=text)
+        )
     return "\n".join(lines)
 
 
@@ -163,14 +225,28 @@ def run_roster_import(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
 
     def work(engine: Engine) -> int:
-        try:
-            with session_scope(engine) as session:
-                report = import_roster(session, data=data, filename=path.name)
-        except ImportRejected as exc:
-            rejected = exc.params["report"]
-            assert isinstance(rejected, RosterReport)
-            print(format_roster_report(rejected), file=sys.stderr)
-            return EXIT_FAILED
+        # One pass: applied in a transaction that is committed only when allowed (--yes, or nothing taken away).
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                report = import_roster(
+                    session, data=data, filename=path.name, authoritative=not args.supplement
+                )
+            except ImportRejected as exc:
+                session.rollback()
+                rejected = exc.params["report"]
+                assert isinstance(rejected, RosterReport)
+                print(format_roster_report(rejected), file=sys.stderr)
+                if any(issue.code == "last_admin" for issue in rejected.issues):
+                    print(MSG_ROSTER_TRY_SUPPLEMENT, file=sys.stderr)
+                return EXIT_FAILED
+            if report.destructive and not args.yes:
+                session.rollback()
+                report.dry_run = True
+                print(MSG_ROSTER_PREVIEW)
+                print(format_roster_report(report).removeprefix(MSG_ROSTER_OK))
+                print(MSG_ROSTER_CONFIRM)
+                return EXIT_NEEDS_CONFIRMATION
+            session.commit()
         print(format_roster_report(report))
         return EXIT_OK
 

@@ -79,11 +79,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="In bản tổng hợp đánh giá, xếp loại một kỳ; tùy chọn ghi tệp Excel và biểu đồ PNG.",
     )
     report.add_argument(
-        "--period", required=True, help="kỳ đánh giá, ví dụ 2026-10 (hoặc 2026-Q4 nếu theo quý)"
+        "--period", required=True, metavar="KỲ", help="kỳ đánh giá, ví dụ 2026-10 (hoặc 2026-Q4 nếu theo quý)"
     )
-    report.add_argument("--unit", help="mã đơn vị (mặc định: đơn vị cấp cao nhất duy nhất)")
-    report.add_argument("--xlsx", type=Path, help="ghi bảng tính Excel vào tệp này")
-    report.add_argument("--png", type=Path, help="ghi biểu đồ PNG vào tệp này")
+    report.add_argument(
+        "--unit", metavar="MÃ_ĐƠN_VỊ", help="mã đơn vị (mặc định: đơn vị cấp cao nhất duy nhất)"
+    )
+    report.add_argument("--xlsx", type=Path, metavar="TỆP", help="ghi bảng tính Excel vào tệp này")
+    report.add_argument("--png", type=Path, metavar="TỆP", help="ghi biểu đồ PNG vào tệp này")
     report.add_argument("--year", action="store_true", help="thêm trang tổng hợp cả năm vào tệp Excel")
     report.set_defaults(handler=run_report)
 
@@ -93,9 +95,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Tạo dữ liệu mẫu cố định theo seed: cây đơn vị, cán bộ, vai trò, đánh giá, chương trình "
         "hành động, luân chuyển; in các tài khoản mẫu.",
     )
-    demo.add_argument("--people", type=int, default=300, help="số cán bộ (mặc định 300, tối thiểu 20)")
-    demo.add_argument("--seed", type=int, default=2026, help="hạt giống ngẫu nhiên (cùng seed, cùng dữ liệu)")
-    demo.add_argument("--months", type=int, default=12, help="số kỳ tháng cần tạo (mặc định 12)")
+    demo.add_argument(
+        "--people", type=int, default=300, metavar="SỐ_NGƯỜI", help="số cán bộ (mặc định 300, tối thiểu 20)"
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=2026,
+        metavar="SEED",
+        help="hạt giống ngẫu nhiên (cùng seed, cùng dữ liệu)",
+    )
+    demo.add_argument(
+        "--months", type=int, default=12, metavar="SỐ_THÁNG", help="số kỳ tháng cần tạo (mặc định 12)"
+    )
     demo.set_defaults(handler=run_demo_data)
 
     data = sub.add_parser(
@@ -103,9 +115,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="xuất toàn bộ dữ liệu cá nhân của một cán bộ (JSON; tùy chọn Excel)",
         description="Xuất mọi dữ liệu hệ thống lưu về một cán bộ (theo yêu cầu của chủ thể dữ liệu).",
     )
-    data.add_argument("cadre_code", help="mã cán bộ")
-    data.add_argument("--json", type=Path, help="ghi JSON vào tệp này (mặc định: in ra màn hình)")
-    data.add_argument("--xlsx", type=Path, help="ghi bản Excel dễ đọc vào tệp này")
+    data.add_argument("cadre_code", metavar="MÃ_CÁN_BỘ", help="mã cán bộ")
+    data.add_argument(
+        "--json", type=Path, metavar="TỆP", help="ghi JSON vào tệp này (mặc định: in ra màn hình)"
+    )
+    data.add_argument("--xlsx", type=Path, metavar="TỆP", help="ghi bản Excel dễ đọc vào tệp này")
     data.set_defaults(handler=run_person_data)
 
     anon = sub.add_parser(
@@ -113,7 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="ẩn danh một cán bộ đã nghỉ (xóa tên, số điện thoại, liên kết Telegram; giữ kết quả xếp loại)",
         description="Ẩn danh một cán bộ đã nghỉ việc. Không thể hoàn tác: cần --yes để xác nhận.",
     )
-    anon.add_argument("cadre_code", help="mã cán bộ")
+    anon.add_argument("cadre_code", metavar="MÃ_CÁN_BỘ", help="mã cán bộ")
     anon.add_argument("--yes", action="store_true", help="xác nhận ẩn danh (không thể hoàn tác)")
     anon.set_defaults(handler=run_anonymise)
 

@@ -126,9 +126,13 @@ def test_roster_upload_with_a_bad_row_imports_nothing_then_a_good_one(bot_world:
             assert find_person_by_code(session, cadre_code="CB10") is None
     finally:
         engine.dispose()
+    # A file is the whole roster of its units: CB01 and CB02 (also in BD) are missing, so it is previewed first.
     good = header + "CB10,Đỗ Văn Mới,0901000010,BD,cán bộ\n"
     sent = world.upload_document(ADMIN_ID, good.encode("utf-8"), "bo-sung.csv", mime_type="text/csv")
-    body = _wait_edit(bot_world, ADMIN_ID, "Đã nhập danh sách", after=sent.message_id)
+    preview = bot_world.telegram.wait_for_text(ADMIN_ID, "Nếu áp dụng", after=sent.message_id, timeout=60)
+    assert "Ngừng kích hoạt 2 người" in preview.body and "Lê Văn Cán (CB01)" in preview.body
+    world.press_button(ADMIN_ID, ADMIN_ID, preview.message_id, text="➕ Chỉ bổ sung")
+    body = _wait_edit(bot_world, ADMIN_ID, "Đã bổ sung danh sách", after=sent.message_id)
     assert "thêm 1" in body
 
 
