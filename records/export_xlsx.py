@@ -43,6 +43,16 @@ PEOPLE_HEADERS = (
     "Tự xếp loại",
     "Xếp loại cuối cùng",
 )
+OVERRIDE_HEADERS = (
+    "Mã đơn vị",
+    "Tên đơn vị",
+    "Mã cán bộ",
+    "Họ và tên",
+    "Xếp loại",
+    "Người quyết định",
+    "Thời điểm quyết định (UTC)",
+    "Lý do",
+)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 TITLE_FONT = Font(bold=True, size=14)
@@ -170,6 +180,25 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
         ws.append(["Không có đơn vị vượt mức quy định."])
     for breach in summary.breaches:
         ws.append([_styled(ws, breach.describe(), font=WARN_FONT)])
+    if summary.overrides:
+        ws.append([])
+        ws.append([_styled(ws, "Quyết định xếp loại vượt tỷ lệ đã được xác nhận", font=BOLD)])
+        ws.append(_header(ws, OVERRIDE_HEADERS))
+        for o in summary.overrides:
+            decided = WriteOnlyCell(ws, value=o.decided_at.replace(tzinfo=None))
+            decided.number_format = DATE_FORMAT
+            ws.append(
+                [
+                    o.unit_code,
+                    o.unit_name,
+                    o.person_code,
+                    o.person_name,
+                    o.grade,
+                    o.decided_by or "Quản trị hệ thống",
+                    decided,
+                    o.reason,
+                ]
+            )
 
 
 def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[PersonStatus]) -> None:

@@ -16,7 +16,7 @@ from records.access import require_role, scope_units
 from records.errors import NotFound, ValidationFailed
 from records.periods import Period
 from records.rules import QuotaRule, Rules
-from records.schema import Evaluation, Person, Role, Unit
+from records.schema import AuditEntry, Evaluation, Person, Role, Unit
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,29 @@ class QuotaBreach:
 
 
 @dataclass(frozen=True)
+class QuotaOverride:
+    """A decision confirmed over a quota breach: who decided which grade for whom, and the reason given."""
+
+    unit_code: str
+    unit_name: str
+    evaluation_id: int
+    person_code: str
+    person_name: str
+    grade: str
+    decided_by: str  # the head's name ("" when decided from the command line)
+    decided_at: datetime
+    reason: str
+
+    def describe(self) -> str:
+        """Vietnamese, one line."""
+        by = self.decided_by or "quản trị hệ thống"
+        return (
+            f"{self.unit_name} ({self.unit_code}): {self.person_name} ({self.person_code}) loại {self.grade}, "
+            f"{by} quyết định ngày {self.decided_at:%d/%m/%Y}; lý do: {self.reason}"
+        )
+
+
+@dataclass(frozen=True)
 class UnitSummary:
     """One unit of the subtree: its own people (not its children's) and their counts."""
 
@@ -202,6 +225,7 @@ class PeriodSummary:
     units: tuple[UnitSummary, ...]  # the summarised unit first, then its subtree depth-first
     total: Counts
     breaches: tuple[QuotaBreach, ...] = ()
+    overrides: tuple[QuotaOverride, ...] = ()  # decisions confirmed over a breach, in the breaching units
     previous_period: str | None = None
     previous: Counts | None = None
     generated_at: datetime | None = None
@@ -279,6 +303,11 @@ def render_summary_text(summary: PeriodSummary, *, max_units: int = 30) -> str:
     if summary.breaches:
         lines.append("Vượt tỷ lệ quy định:")
         lines += [f"  ⚠ {b.describe()}" for b in summary.breaches]
+        if summary.overrides:
+            lines.append("Quyết định xếp loại vượt tỷ lệ đã được xác nhận (kèm lý do):")
+            lines += [f"  • {o.describe()}" for o in summary.overrides[:max_units]]
+            if len(summary.overrides) > max_units:
+                lines.append(f"  … và {len(summary.overrides) - max_units} quyết định khác")
     else:
         lines.append("Tỷ lệ xếp loại: không có đơn vị vượt mức quy định.")
     late_units = sorted(
@@ -602,6 +631,8 @@ def summarize_period(
             quotas=rules.quotas,
         )
     total = sum_counts(u.counts for u in units)
+    breaching = {node.id: node for node, _ in ordered if any(b.unit_code == node.code for b in breaches)}
+    overrides = _quota_overrides(session, period=parsed, units=breaching) if breaching else []
     previous: Counts | None = None
     if compare:
         before = _aggregate_counts(
@@ -625,10 +656,86 @@ def summarize_period(
         units=tuple(units),
         total=total,
         breaches=tuple(breaches),
+        overrides=tuple(overrides),
         previous_period=str(parsed.previous) if compare else None,
         previous=previous,
         generated_at=now or datetime.now(UTC),
     )
+
+
+def _quota_overrides(
+    session: Session, *, period: Period, units: Mapping[int, _UnitNode]
+) -> list[QuotaOverride]:
+    """The decided records of `units` whose latest decision carries a quota-override reason.
+
+    Only the units breaching a quota are asked (an override is recorded only when the decision broke one), so
+    the query touches a handful of units' records, not the whole subtree.
+    """
+    E, P, _ = _tables()
+    A = AuditEntry.__table__  # type: ignore[attr-defined]
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                A.c.id,
+                A.c.entity_id,
+                A.c.actor_id,
+                A.c.at,
+                A.c.detail,
+                E.c.unit_id,
+                E.c.person_id,
+                E.c.final_grade,
+            )
+            .join(E, A.c.entity_id == E.c.id)
+            .where(
+                A.c.entity == "evaluation",
+                A.c.action == "decide",
+                E.c.period == str(period),
+                E.c.state == "decided",
+                E.c.unit_id.in_(list(units)),
+            )
+            .order_by(A.c.entity_id, A.c.id)
+        )
+        .all()
+    )
+    latest: dict[int, Any] = {}
+    for (
+        row
+    ) in rows:  # ordered by audit id: the last decision of each record wins (reopened and decided again)
+        latest[int(row.entity_id)] = row
+    chosen = [
+        row
+        for row in latest.values()
+        if isinstance(row.detail, dict) and isinstance(row.detail.get("quota_override"), dict)
+    ]
+    if not chosen:
+        return []
+    ids = {int(r.person_id) for r in chosen} | {int(r.actor_id) for r in chosen if r.actor_id is not None}
+    names = {
+        int(r.id): (r.cadre_code, r.full_name)
+        for r in session.connection().execute(
+            select(P.c.id, P.c.cadre_code, P.c.full_name).where(P.c.id.in_(ids))
+        )
+    }
+    out = []
+    for row in chosen:
+        unit = units[int(row.unit_id)]
+        code, name = names.get(int(row.person_id), ("", ""))
+        out.append(
+            QuotaOverride(
+                unit_code=unit.code,
+                unit_name=unit.name,
+                evaluation_id=int(row.entity_id),
+                person_code=code,
+                person_name=name,
+                grade=str(row.final_grade or row.detail.get("grade") or ""),
+                decided_by=names.get(int(row.actor_id), ("", ""))[1] if row.actor_id is not None else "",
+                decided_at=row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC),
+                reason=str(row.detail["quota_override"].get("reason", "")),
+            )
+        )
+    out.sort(key=lambda o: (o.unit_code, o.decided_at, o.person_code))
+    return out
 
 
 def yearly_rollup(

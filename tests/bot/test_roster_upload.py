@@ -59,7 +59,7 @@ def db(tmp_path: Path) -> Iterator[Engine]:
 
 
 def _services(tmp_path: Path, db: Engine) -> Services:
-    settings = Settings(_env_file=None, CANBO_DATA_DIR=str(tmp_path))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, CANBO_DATA_DIR=str(tmp_path))  # type: ignore[call-arg,arg-type]
     return Services(settings=settings, db=db, qa=None)
 
 
