@@ -195,3 +195,156 @@ class DiacriticRestorer:
 def marked_syllables(words: Sequence[str]) -> list[str]:
     """pyvi words ("cán_bộ") back to their marked syllables, in order."""
     return [s for w in words for s in w.split("_") if s]
+
+
+# Question words and function words: they say what kind of answer is wanted, not what it is about, so
+# they are never a question's key concepts. General Vietnamese, not tuned to any question set.
+_QUESTION_PHRASES = """
+    bao nhiêu|bao lâu|bao giờ|thế nào|như thế nào|như nào|ra sao|sao|tại sao|vì sao|gì|cái gì|ai|nào|
+    khi nào|lúc nào|ở đâu|đâu|mấy|có|không|có không|phải không|được|được không|có được|có phải|phải|
+    là|là gì|thì|mà|và|hoặc|hay|với|của|cho|theo|trong|ngoài|ở|tại|đến|từ|để|bởi|về|vào|ra|lên|
+    xuống|trên|dưới|này|đó|kia|ấy|những|các|một|mỗi|nếu|khi|bị|cần|cần phải|nên|có thể|đã|sẽ|đang|
+    vẫn|còn|cũng|chỉ|rất|quá|lại|như|như vậy|vậy|à|nhé|hả|nhỉ|chứ|thuộc|gồm|gồm những|bao gồm|cụ thể|
+    hiện nay|hiện tại|năm nay|tháng này|thế|thì phải|có cần|muốn|hỏi|xin|cho hỏi|việc|người|cái|
+    số|lần|quy định|theo quy định|như thế|sau|trước|khoảng|tổng|tất cả|hết|đi|do|cả
+    """
+QUESTION_WORDS: frozenset[str] = frozenset(" ".join(w.split()) for w in _QUESTION_PHRASES.split("|")) - {""}
+_PLAIN_QUESTION_WORDS = frozenset(strip_diacritics(w) for w in QUESTION_WORDS)
+
+
+def is_question_word(marked: str, *, accent_free: bool = False) -> bool:
+    """True for question and function words ("bao nhiêu", "có", "thì").
+
+    For a question typed without marks (`marked` is then its restored form), phrases and syllables left
+    unmarked are compared accent-free; a restored single syllable keeps its marks ("cán" is not "cần").
+    """
+    if marked in QUESTION_WORDS:
+        return True
+    if accent_free and (" " in marked or not has_diacritics(marked)):
+        return strip_diacritics(marked) in _PLAIN_QUESTION_WORDS
+    return False
+
+
+_LEXICON_FILE = ("pyvi", "models/words.txt")
+_lexicon_lock = threading.Lock()
+_lexicon: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+def vietnamese_lexicon() -> tuple[frozenset[str], frozenset[str]]:
+    """(words, syllables) of pyvi's bundled Vietnamese word list (31k entries), loaded once."""
+    global _lexicon
+    with _lexicon_lock:
+        if _lexicon is None:
+            from importlib import resources
+
+            package, name = _LEXICON_FILE
+            text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+            words = frozenset(fold(line.strip()) for line in text.splitlines() if line.strip())
+            syllables = frozenset(s for w in words for s in w.split())
+            _lexicon = (words, syllables)
+        return _lexicon
+
+
+def is_vietnamese_word(marked: str, *, accent_free: bool = False) -> bool:
+    """True when every syllable of `marked` ("nhà ở", "chuền") is a syllable of the Vietnamese lexicon.
+
+    A typo ("chuền", "địng", "côg") usually is not; a real word the corpus lacks ("phụ cấp") is.
+    """
+    parts = fold(marked).split()
+    if accent_free:  # typed without marks: compare with the lexicon's accent-free syllables
+        plain = _plain_lexicon_syllables()
+        return bool(parts) and all(strip_diacritics(p) in plain for p in parts)
+    _, syllables = vietnamese_lexicon()
+    return bool(parts) and all(p in syllables for p in parts)
+
+
+_plain_syllables: frozenset[str] | None = None
+
+
+def _plain_lexicon_syllables() -> frozenset[str]:
+    global _plain_syllables
+    if _plain_syllables is None:
+        _plain_syllables = frozenset(strip_diacritics(s) for s in vietnamese_lexicon()[1])
+    return _plain_syllables
+
+
+@dataclass(frozen=True)
+class QuestionTerm:
+    """A content word of a question: its marked form, accent-free syllables, and whether it is real Vietnamese.
+
+    `neighbours` are the accent-free bigrams it forms with the syllables just before and after it in the
+    question: finding one of them next to an accent-free match tells a typo ("xuất sắt") from another word
+    that merely loses the same marks ("lương" is not "lượng").
+    """
+
+    text: str
+    syllables: tuple[str, ...]
+    well_formed: bool
+    neighbours: tuple[tuple[str, str], ...] = ()
+    accent_free: bool = False  # the question was typed without marks: only accent-free matching applies
+
+
+_ABBREVIATION_KEYS = frozenset(fold(k) for k in ABBREVIATIONS)
+
+
+def question_terms(question: str, *, accent_free: bool = False) -> list[QuestionTerm]:
+    """The content words of a question, in order, without question/function words, numbers and abbreviations.
+
+    Words are pyvi's segmentation ("nhà_ở"); a question typed without marks should be passed in its
+    restored form with `accent_free=True` (well-formedness is then judged on accent-free syllables).
+    A word repeated is kept once.
+    """
+    marked_words = _segment(fold(question))
+    raw_tokens = {fold(t) for t in _RAW_TOKEN_RE.findall(unicodedata.normalize("NFC", question))}
+    # Syllables inside a question phrase ("bao nhiêu", even when segmented as "báo" + "nhiều") are skipped.
+    pieces = [" ".join(_TOKEN_RE.findall(fold(w.replace("_", " ")))) for w in marked_words]
+    all_syllables = [s for p in pieces for s in p.split()]
+    in_phrase = [False] * len(all_syllables)
+    for size in (3, 2):
+        for i in range(len(all_syllables) - size + 1):
+            if is_question_word(" ".join(all_syllables[i : i + size]), accent_free=accent_free):
+                in_phrase[i : i + size] = [True] * size
+    plain_all = [strip_diacritics(s) for s in all_syllables]
+    terms: list[QuestionTerm] = []
+    seen: set[tuple[str, ...]] = set()
+    position = 0
+    for marked in pieces:
+        marked_syllables = marked.split()
+        start = position
+        skip = in_phrase[position : position + len(marked_syllables)]
+        position += len(marked_syllables)
+        # A compound's edge syllables that are function words go ("tháng một" → "tháng"), unless every
+        # syllable would go and the compound is itself a word ("đi lại", not a question phrase).
+        whole = (list(marked_syllables), list(skip), start)
+        while marked_syllables and (
+            skip[0] or is_question_word(marked_syllables[0], accent_free=accent_free)
+        ):
+            marked_syllables, skip, start = marked_syllables[1:], skip[1:], start + 1
+        while marked_syllables and (
+            skip[-1] or is_question_word(marked_syllables[-1], accent_free=accent_free)
+        ):
+            marked_syllables, skip = marked_syllables[:-1], skip[:-1]
+        if not marked_syllables and len(whole[0]) > 1 and not any(whole[1]):
+            if " ".join(whole[0]) in vietnamese_lexicon()[0]:
+                marked_syllables, skip, start = whole
+        end = start + len(marked_syllables)
+        neighbours = tuple(
+            (plain_all[i], plain_all[i + 1])
+            for i in (start - 1, end - 1)
+            if i >= 0 and i + 1 < len(plain_all)
+        )
+        marked = " ".join(marked_syllables)
+        if not marked or any(ch.isdigit() for ch in marked):
+            continue
+        if marked in _ABBREVIATION_KEYS or any(marked in t and ("/" in t or "-" in t) for t in raw_tokens):
+            continue  # abbreviations and pieces of document numbers ("qđ", "tw" in "65-QĐ/TW")
+        plain = strip_diacritics(marked)
+        if len(plain) < 2:
+            continue
+        syllables = tuple(plain.split())
+        if syllables in seen:
+            continue
+        seen.add(syllables)
+        well_formed = is_vietnamese_word(marked, accent_free=accent_free)
+        terms.append(QuestionTerm(marked, syllables, well_formed, neighbours, accent_free))
+    return terms

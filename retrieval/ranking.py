@@ -4,11 +4,12 @@ preference for documents in force, and the confidence used to refuse instead of 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.analysis import analyse, has_diacritics
+from retrieval.analysis import QuestionTerm, analyse, fold, has_diacritics, marked_syllables, question_terms
 from retrieval.index import Snapshot
 
 _TYPE_WORDS = {
@@ -46,11 +47,16 @@ class RankingParams:
     doc_name_weight: float = 0.3
     superseded_penalty: float = 0.15
     chunk_coverage_weight: float = 0.1
-    # found = cos_weight * top cosine + coverage_weight * top coverage >= threshold
-    confidence_cos_weight: float = 1.0
-    confidence_coverage_weight: float = 0.3
-    confidence_bigram_weight: float = 0.3
-    confidence_threshold: float = 0.962
+    # Refusal: a logistic model of "the loaded texts do not answer this question", fitted on the dev set by
+    # bench/tune_dev.py (its intercept holds the cut chosen at a <= 5% wrong-refusal budget). Refuse when
+    #   refusal_intercept + cosine_coef * top cosine + missing_coef * missing + absent_coef * absent >= 0
+    # missing = content words of the question found in none of the top `uncovered_units` units;
+    # absent = those of them that are real Vietnamese words no unit of the whole index contains.
+    refusal_intercept: float = 42.622
+    refusal_cosine_coef: float = -52.956
+    refusal_missing_coef: float = 1.429
+    refusal_absent_coef: float = 1.609
+    uncovered_units: int = 3
 
 
 @dataclass
@@ -61,8 +67,12 @@ class Ranked:
     dense: list[float]  # raw cosine of each unit's best chunk
     coverage: list[float]  # idf-weighted share of the question's syllables in each unit
     bigram_coverage: list[float]  # the same for syllable bigrams
-    confidence: float
+    confidence: float  # probability (refusal model) that the loaded texts answer the question
     found: bool
+    uncovered: float = 0.0  # idf-weighted share of the question's content words absent from the top units
+    missing: list[str] = field(default_factory=list)  # content words found in none of the top units
+    absent: list[str] = field(default_factory=list)  # of those, real words the whole index lacks
+    refusal_logit: float = 0.0  # log-odds that the question is not answered here (>= 0: refused)
 
 
 def _contains(seq: list[str], sub: list[str]) -> bool:
@@ -102,6 +112,116 @@ def _named_by_type_and_digit(syllables: list[str], digits: str) -> bool:
     return False
 
 
+@dataclass
+class _UnitText:
+    """The syllable streams of some units, accent-free and marked (heading, chunks, document title)."""
+
+    plain: list[list[str]]
+    marked: list[list[str]]
+    plain_bigrams: set[tuple[str, str]]
+
+
+def _unit_text(snapshot: Snapshot, units: list[int]) -> _UnitText:
+    plain: list[list[str]] = []
+    marked: list[list[str]] = []
+    for unit in units:
+        u = snapshot.units[unit]
+        rows = [snapshot.chunks[c] for c in range(u.first, u.last)]
+        plain.append(list(rows[0].head_syllables))
+        marked.append(marked_syllables(rows[0].head_words))
+        for row in rows:
+            plain.append(row.syllables)
+            marked.append(marked_syllables(row.words))
+        doc = snapshot.docs.get(u.doc_id)
+        if doc is not None:
+            plain.append(analyse(doc.title, segment=False).syllables)
+            marked.append(fold(doc.title).split())
+    bigrams = {pair for stream in plain for pair in itertools.pairwise(stream)}
+    return _UnitText(plain, marked, bigrams)
+
+
+def _covers(text: _UnitText, term: QuestionTerm) -> bool:
+    """Whether the units contain the term: compounds and accent-free questions by accent-free syllables;
+    a single marked syllable by its marks, or accent-free when a neighbouring pair also matches (a typo)."""
+    plain = list(term.syllables)
+    if not any(_contains(s, plain) for s in text.plain):
+        return False
+    if term.accent_free or len(plain) > 1 or not term.well_formed:
+        return True
+    marked = term.text.split()
+    if any(_contains(s, marked) for s in text.marked):
+        return True
+    return any(pair in text.plain_bigrams for pair in term.neighbours)
+
+
+def term_weight(snapshot: Snapshot, term: QuestionTerm) -> float | None:
+    """The term's idf in the index (its rarest bigram for compounds); None for a likely typo.
+
+    A term the index never contains weighs the maximum idf when it is a real Vietnamese word (a concept
+    the loaded texts do not treat) and None when it is malformed (a typo says nothing about coverage).
+    """
+    lex = snapshot.lexical
+    if len(term.syllables) == 1:
+        field, keys = lex.syllables, [term.syllables[0]]
+    else:
+        field, keys = lex.bigrams, [f"{a}_{b}" for a, b in itertools.pairwise(term.syllables)]
+    cols = [field.vocab.get(k) for k in keys]
+    if any(c is None for c in cols):
+        return float(np.log1p((field.n_docs + 0.5) / 0.5)) if term.well_formed else None
+    return max(float(field.idf[c]) for c in cols if c is not None)
+
+
+@dataclass
+class ConceptGaps:
+    """Which content words of a question some units leave out (see `concept_gaps`)."""
+
+    missing: list[QuestionTerm]  # in none of the units
+    absent: list[QuestionTerm]  # missing and well-formed words that no unit of the index contains
+    uncovered: float  # idf-weighted share of the content words that are missing
+
+
+def concept_gaps(snapshot: Snapshot, terms: list[QuestionTerm], units: list[int]) -> ConceptGaps:
+    """The question's content words that none of `units` contains; likely typos are left out entirely."""
+    text = _unit_text(snapshot, units)
+    missing: list[QuestionTerm] = []
+    absent: list[QuestionTerm] = []
+    total = lost = 0.0
+    for term in terms:
+        weight = term_weight(snapshot, term)
+        if weight is None:
+            continue
+        total += weight
+        if _covers(text, term):
+            continue
+        lost += weight
+        missing.append(term)
+        if term.well_formed and not _in_index(snapshot, term):
+            absent.append(term)
+    return ConceptGaps(missing, absent, lost / total if total else 0.0)
+
+
+def _in_index(snapshot: Snapshot, term: QuestionTerm) -> bool:
+    lex = snapshot.lexical
+    if len(term.syllables) == 1:
+        return term.syllables[0] in lex.syllables.vocab
+    return all(f"{a}_{b}" in lex.bigrams.vocab for a, b in itertools.pairwise(term.syllables))
+
+
+def uncovered_share(snapshot: Snapshot, terms: list[QuestionTerm], units: list[int]) -> float:
+    """Idf-weighted share of the question's content words found in none of `units` (0 = all covered)."""
+    return concept_gaps(snapshot, terms, units).uncovered
+
+
+def refusal_logit(*, cosine: float, missing: int, absent: int, params: RankingParams) -> float:
+    """Log-odds that the loaded texts do not answer the question; the answer is refused when it is >= 0."""
+    return (
+        params.refusal_intercept
+        + params.refusal_cosine_coef * cosine
+        + params.refusal_missing_coef * missing
+        + params.refusal_absent_coef * absent
+    )
+
+
 def coverage_of(snapshot: Snapshot, unit: int, query_syllables: list[str], *, bigrams: bool = False) -> float:
     """Share of the question's accent-free syllables (or bigrams), idf-weighted, that occur in the unit."""
     field = snapshot.lexical.bigrams if bigrams else snapshot.lexical.syllables
@@ -132,6 +252,7 @@ class QueryFeatures:
     chunk_cos: np.ndarray
     dense: np.ndarray  # per unit: best chunk cosine
     doc_names: np.ndarray  # per unit: document-name match
+    terms: list[QuestionTerm] = field(default_factory=list)  # content words, for the refusal decision
 
 
 def model_text(snapshot: Snapshot, question: str) -> str:
@@ -142,7 +263,8 @@ def model_text(snapshot: Snapshot, question: str) -> str:
 def query_features(snapshot: Snapshot, *, question: str, query_vec: np.ndarray) -> QueryFeatures:
     accented = has_diacritics(question)
     tokens = analyse(question, segment=accented)
-    words = tokens.words if accented else analyse(snapshot.restorer.restore(question)).words
+    restored = question if accented else snapshot.restorer.restore(question)
+    words = tokens.words if accented else analyse(restored).words
     lex = snapshot.lexical
     fields = (
         lex.words.score(words),
@@ -157,6 +279,7 @@ def query_features(snapshot: Snapshot, *, question: str, query_vec: np.ndarray) 
         chunk_cos=chunk_cos,
         dense=np.maximum.reduceat(chunk_cos, snapshot.unit_starts),
         doc_names=doc_name_scores(snapshot, tokens.syllables)[snapshot.unit_doc],
+        terms=question_terms(restored, accent_free=not accented),
     )
 
 
@@ -185,7 +308,7 @@ def rank(
 ) -> Ranked:
     """Score every unit, return the top k with their best chunk and the refusal decision."""
     if snapshot.empty:
-        return Ranked([], [], [], [], [], [], 0.0, False)
+        return Ranked([], [], [], [], [], [], 0.0, False, uncovered=1.0)
     f = query_features(snapshot, question=question, query_vec=query_vec)
     return rank_features(snapshot, f, k=k, params=params)
 
@@ -219,11 +342,11 @@ def rank_features(snapshot: Snapshot, f: QueryFeatures, *, k: int, params: Ranki
                 best, best_score = c, score
         best_chunks.append(best)
     top_dense = [float(dense[u]) for u in units]
-    confidence = (
-        params.confidence_cos_weight * top_dense[0]
-        + params.confidence_coverage_weight * coverage[0]
-        + params.confidence_bigram_weight * bigram_coverage[0]
+    gaps = concept_gaps(snapshot, f.terms, units[: params.uncovered_units])
+    logit = refusal_logit(
+        cosine=top_dense[0], missing=len(gaps.missing), absent=len(gaps.absent), params=params
     )
+    confidence = 1.0 / (1.0 + math.exp(min(logit, 50.0)))  # probability that the question is answered here
     return Ranked(
         units=units,
         scores=[float(fused[u]) for u in units],
@@ -232,5 +355,9 @@ def rank_features(snapshot: Snapshot, f: QueryFeatures, *, k: int, params: Ranki
         coverage=coverage,
         bigram_coverage=bigram_coverage,
         confidence=confidence,
-        found=confidence >= params.confidence_threshold,
+        found=logit < 0.0,
+        uncovered=gaps.uncovered,
+        missing=[t.text for t in gaps.missing],
+        absent=[t.text for t in gaps.absent],
+        refusal_logit=logit,
     )
