@@ -324,9 +324,13 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
             skip[-1] or is_question_word(marked_syllables[-1], accent_free=accent_free)
         ):
             marked_syllables, skip = marked_syllables[:-1], skip[:-1]
-        if not marked_syllables and len(whole[0]) > 1 and not any(whole[1]):
-            if " ".join(whole[0]) in vietnamese_lexicon()[0]:
-                marked_syllables, skip, start = whole
+        if (
+            not marked_syllables
+            and len(whole[0]) > 1
+            and not any(whole[1])
+            and " ".join(whole[0]) in vietnamese_lexicon()[0]
+        ):
+            marked_syllables, skip, start = whole
         end = start + len(marked_syllables)
         neighbours = tuple(
             (plain_all[i], plain_all[i + 1])

@@ -81,7 +81,10 @@ def test_concept_gaps_tell_typos_from_missing_words(tmp_path: Path, e5: Embedder
         number="7-QĐ/TU",
         title="về xếp loại chất lượng",
         articles=[
-            ("Mức xếp loại", ["Cán bộ hoàn thành xuất sắc nhiệm vụ khi đạt từ 90 điểm; chất lượng được công khai."]),
+            (
+                "Mức xếp loại",
+                ["Cán bộ hoàn thành xuất sắc nhiệm vụ khi đạt từ 90 điểm; chất lượng được công khai."],
+            ),
             ("Khen thưởng", ["Tập thể tiêu biểu được đề nghị khen thưởng cuối năm."]),
         ],
     )
