@@ -184,14 +184,15 @@ def main() -> int:
             run_level(server, user_ids[:5], 3.0)  # warm-up
             results = []
             for users, think in [(u, t) for t in args.think for u in args.users]:
-                cpu_before = cpu_seconds(bot.pid)
+                cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
                 result = run_level(server, user_ids[:users], args.seconds, think)
                 cpu_ms = (cpu_seconds(bot.pid) - cpu_before) * 1000 / max(1, result["replies"])
+                own_ms = (time.process_time() - own_before) * 1000 / max(1, result["replies"])
                 results.append(result)
                 print(
                     f"{users:4d} users, think {think:.1f} s: {result['replies_per_s']:6.1f} replies/s, "
                     f"p50 {result['p50_ms']:6.0f} ms, p95 {result['p95_ms']:6.0f} ms, "
-                    f"bot CPU {cpu_ms:.0f} ms/reply "
+                    f"bot CPU {cpu_ms:.0f} ms/reply, local API and users {own_ms:.0f} ms/reply "
                     f"({result['replies']} replies in {result['seconds']:.1f} s, {result['lost']} unanswered)"
                 )
             rss, peak = rss_kib(bot.pid)

@@ -17,8 +17,11 @@ stateDiagram-v2
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
@@ -33,6 +36,79 @@ log = logging.getLogger(__name__)
 StepHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, dict[str, Any]], Awaitable[None]]
 TextHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 Interceptor = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]
+
+STATES_KEY = "canbo.conversation_states"
+MAX_CACHED_STATES = 20_000
+_Key = tuple[int, int]
+_Entry = tuple[str, str, datetime] | None  # (step, JSON data, updated at), or None when idle
+
+
+class ConversationCache:
+    """Write-through cache of conversation steps, so most messages need no database read.
+
+    Sound because this process is the only writer: one bot process polls (or receives the webhook for) a
+    token, and every step change goes through `start_step`/`end_step`. Entries hold the JSON text, so each
+    read returns fresh objects exactly like a database read.
+    """
+
+    def __init__(self, *, max_entries: int = MAX_CACHED_STATES) -> None:
+        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, key: _Key) -> tuple[bool, botstate.ConversationState | None]:
+        """(cached?, state)."""
+        if key not in self._entries:
+            return False, None
+        self._entries.move_to_end(key)
+        entry = self._entries[key]
+        if entry is None:
+            return True, None
+        step, data, updated_at = entry
+        return True, botstate.ConversationState(
+            chat_id=key[0], user_id=key[1], state=step, data=json.loads(data), updated_at=updated_at
+        )
+
+    def has(self, key: _Key) -> bool:
+        return key in self._entries
+
+    def put(self, key: _Key, state: botstate.ConversationState | None) -> None:
+        entry = (
+            None
+            if state is None
+            else (state.state, json.dumps(state.data, ensure_ascii=False), state.updated_at)
+        )
+        self.put_entry(key, entry)
+
+    def put_entry(self, key: _Key, entry: _Entry) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def forget(self, key: _Key) -> None:
+        self._entries.pop(key, None)
+
+
+def _cache(context: ContextTypes.DEFAULT_TYPE) -> ConversationCache:
+    cache: ConversationCache = context.application.bot_data.setdefault(STATES_KEY, ConversationCache())
+    return cache
+
+
+async def load_state(
+    context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int
+) -> botstate.ConversationState | None:
+    """The user's conversation step in this chat (from the cache, else the database), or None when idle."""
+    cache, key = _cache(context), (chat_id, user_id)
+    cached, state = cache.get(key)
+    if cached:
+        return state
+    state = await asyncio.to_thread(
+        botstate.load_conversation, services_of(context).db, chat_id=chat_id, user_id=user_id
+    )
+    if cache.has(key):  # a step started or ended while we read: that write is newer
+        return cache.get(key)[1]
+    cache.put(key, state)
+    return state
 
 
 class StepRouter:
@@ -65,11 +141,8 @@ class StepRouter:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
-        services = services_of(context)
         async with self._locks.hold(user.id):  # one message of a user at a time: steps never interleave
-            state = await asyncio.to_thread(
-                botstate.load_conversation, services.db, chat_id=chat.id, user_id=user.id
-            )
+            state = await load_state(context, chat_id=chat.id, user_id=user.id)
             if state is not None:
                 handler = self._steps.get(state.state)
                 if handler is not None:
@@ -94,12 +167,31 @@ async def start_step(
 ) -> None:
     """Persist the user's next step before replying (so a crash right after still resumes it)."""
     services = services_of(context)
-    await asyncio.to_thread(
-        botstate.save_conversation, services.db, chat_id=chat_id, user_id=user_id, state=step, data=data or {}
-    )
+    cache, key = _cache(context), (chat_id, user_id)
+    cache.put_entry(key, (step, json.dumps(data or {}, ensure_ascii=False), datetime.now(UTC)))
+    try:
+        await asyncio.to_thread(
+            botstate.save_conversation,
+            services.db,
+            chat_id=chat_id,
+            user_id=user_id,
+            state=step,
+            data=data or {},
+        )
+    except BaseException:
+        cache.forget(key)  # the next read goes to the database
+        raise
 
 
 async def end_step(context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int) -> bool:
     """Forget the user's step; True when there was one."""
     services = services_of(context)
-    return await asyncio.to_thread(botstate.clear_conversation, services.db, chat_id=chat_id, user_id=user_id)
+    cache, key = _cache(context), (chat_id, user_id)
+    cache.put_entry(key, None)
+    try:
+        return await asyncio.to_thread(
+            botstate.clear_conversation, services.db, chat_id=chat_id, user_id=user_id
+        )
+    except BaseException:
+        cache.forget(key)
+        raise

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Text, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
@@ -236,24 +238,16 @@ def save_conversation(
     encoded = json.dumps(data or {}, ensure_ascii=False)
     if len(encoded) > MAX_STATE_DATA_CHARS:
         raise ValidationFailed("conversation data too large", field="data", limit=MAX_STATE_DATA_CHARS)
-    for _attempt in range(2):
-        with Session(engine) as session:
-            row = session.get(BotConversation, (chat_id, user_id))
-            if row is None:
-                session.add(
-                    BotConversation(
-                        chat_id=chat_id, user_id=user_id, state=state, data=encoded, updated_at=_now()
-                    )
-                )
-            else:
-                row.state, row.data, row.updated_at = state, encoded, _now()
-                session.add(row)
-            try:
-                session.commit()
-                return
-            except IntegrityError:  # a concurrent insert of the same key: retry as an update
-                session.rollback()
-    raise ConcurrentUpdate("conversation changed concurrently")
+    values = {"chat_id": chat_id, "user_id": user_id, "state": state, "data": encoded, "updated_at": _now()}
+    insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(BotConversation).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["chat_id", "user_id"],
+        set_={"state": state, "data": encoded, "updated_at": values["updated_at"]},
+    )
+    with Session(engine) as session:  # one statement: no read, no race between two first steps
+        session.execute(statement)
+        session.commit()
 
 
 def clear_conversation(engine: Engine, *, chat_id: int, user_id: int) -> bool:

@@ -86,6 +86,23 @@ def _answer_keyboard(answer_id: int, answer: Any) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+def _ask_and_record(
+    services: Services, *, chat_id: int, user_id: int, question: str
+) -> tuple[Any, botstate.AnswerRecord]:
+    """Retrieve, then store the answer (its id goes into the buttons): one trip to a worker thread."""
+    answer = services.qa.ask(question)
+    citations = answer.citations if answer.found else answer.nearest
+    record = botstate.record_answer(
+        services.db,
+        chat_id=chat_id,
+        user_id=user_id,
+        question=question,
+        found=bool(answer.found),
+        chunk_ids=[c.chunk_id for c in citations],
+    )
+    return answer, record
+
+
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Retrieve (off the event loop), store the answer, reply with citations and buttons."""
     services = services_of(context)
@@ -107,21 +124,14 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if not is_private(update):
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     try:
-        answer = await call_qa(services, services.qa.ask, question)
+        answer, record = await call_qa(
+            services, _ask_and_record, services, chat_id=chat.id, user_id=tg_user.id, question=question
+        )
     except RetrievalError as exc:  # e.g. the Chroma server is down: say what is wrong
         log.warning("question not answered: %s", exc.code)
         await reply_html(update, context, texts.QA_UNAVAILABLE.format(reason=texts.describe_error(exc.code)))
         return
     citations = answer.citations if answer.found else answer.nearest
-    record = await asyncio.to_thread(
-        botstate.record_answer,
-        services.db,
-        chat_id=chat.id,
-        user_id=tg_user.id,
-        question=question,
-        found=bool(answer.found),
-        chunk_ids=[c.chunk_id for c in citations],
-    )
     log.info("answered question %s found=%s citations=%d", record.id, answer.found, len(citations))
     html = render_answer(
         found=answer.found, answer=answer.answer, citations=answer.citations, nearest=answer.nearest

@@ -24,7 +24,6 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -34,15 +33,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import texts_workflows as tw
 from bot.access import CurrentUser, ensure_private, ensure_role, ensure_signed_in
-from bot.conversation import StepRouter, end_step, start_step
+from bot.conversation import StepRouter, end_step, load_state, start_step
 from bot.feature import CommandSpec, Feature
 from bot.features import workflow as wf
 from bot.features.evaluation import grade_label, read_typed_points, render_tasks
 from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
-from bot.services import services_of
-from records import botstate, evaluations, programmes
+from records import evaluations, programmes
 from records.errors import QuotaExceeded, RecordsError
 from records.rules import Rules
 from records.views import EvaluationView
@@ -387,9 +385,7 @@ async def _records_error(
 async def _adjusted_so_far(
     context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, eid: int
 ) -> dict[str, float]:
-    state = await asyncio.to_thread(
-        botstate.load_conversation, services_of(context).db, chat_id=chat_id, user_id=user_id
-    )
+    state = await load_state(context, chat_id=chat_id, user_id=user_id)
     if state is None or state.state != REVIEW_COMMENT or int(state.data.get("eid", 0)) != eid:
         return {}
     return {str(k): float(v) for k, v in dict(state.data.get("points", {})).items()}

@@ -25,10 +25,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot import texts
 from bot import texts_workflows as tw
+from bot.conversation import load_state
 from bot.messages import escape
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
-from records import botstate, people
+from records import people
 from records.db import session_scope
 from records.errors import RecordsError, ValidationFailed
 from records.periods import Period
@@ -223,7 +224,5 @@ async def load_step(
     context: ContextTypes.DEFAULT_TYPE, *, chat_id: int, user_id: int
 ) -> tuple[str, dict[str, Any]] | None:
     """The user's stored conversation step and its data, if any."""
-    state = await asyncio.to_thread(
-        botstate.load_conversation, services_of(context).db, chat_id=chat_id, user_id=user_id
-    )
+    state = await load_state(context, chat_id=chat_id, user_id=user_id)
     return None if state is None else (state.state, dict(state.data))
