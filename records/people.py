@@ -13,7 +13,7 @@ from records.access import require_role
 from records.audit import record_audit
 from records.clock import utc_now
 from records.errors import AlreadyLinked, NotFound, ValidationFailed
-from records.schema import Person, Role, TelegramLink, Unit
+from records.schema import InviteCode, Person, Role, TelegramLink, Unit
 from records.views import PersonView, TelegramLinkView, UnitView
 
 log = logging.getLogger(__name__)
@@ -298,8 +298,41 @@ def set_person_active(
         session.add(person)
         if not active:
             unlink_telegram(session, actor_id=actor_id, person_id=person_id, now=moment)
+            void_invites(session, actor_id=actor_id, person_ids=[person_id], now=moment)
         session.flush()
     return person_view(session, person)
+
+
+def void_invites(
+    session: Session, *, actor_id: int | None, person_ids: list[int], now: datetime, source: str | None = None
+) -> int:
+    """Expire the unused, unexpired invite codes of these people now (audited); returns how many."""
+    if not person_ids:
+        return 0
+    invites = list(
+        session.exec(
+            select(InviteCode).where(
+                col(InviteCode.person_id).in_(person_ids),
+                col(InviteCode.redeemed_at).is_(None),
+                col(InviteCode.expires_at) > now,
+            )
+        ).all()
+    )
+    for invite in invites:
+        invite.expires_at = now
+        session.add(invite)
+        assert invite.id is not None
+        record_audit(
+            session,
+            actor_id=actor_id,
+            entity="invite_code",
+            entity_id=invite.id,
+            action="void",
+            now=now,
+            detail={"person_id": invite.person_id, **({"source": source} if source else {})},
+        )
+    session.flush()
+    return len(invites)
 
 
 def telegram_links(session: Session, *, person_ids: set[int] | None = None) -> dict[int, TelegramLinkView]:

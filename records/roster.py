@@ -18,9 +18,8 @@ from records.access import require_role, scope_units
 from records.audit import record_audit, record_audits
 from records.clock import utc_now
 from records.errors import ConcurrentUpdate, ImportRejected, PermissionDenied, ValidationFailed
-from records.people import normalise_phone
+from records.people import normalise_phone, void_invites
 from records.schema import (
-    InviteCode,
     Person,
     Role,
     RoleAssignment,
@@ -855,27 +854,9 @@ def _apply_removals(
             session.delete(link)
         report.links_removed = len(links)
         report.telegram_user_ids = sorted(link.telegram_user_id for link in links)
-        invites = list(
-            session.exec(
-                select(InviteCode).where(
-                    col(InviteCode.person_id).in_(gone_ids),
-                    col(InviteCode.redeemed_at).is_(None),
-                    col(InviteCode.expires_at) > moment,
-                )
-            ).all()
+        report.invites_voided = void_invites(
+            session, actor_id=actor_id, person_ids=gone_ids, now=moment, source="roster"
         )
-        for invite in invites:
-            invite.expires_at = moment
-            session.add(invite)
-            entries.append(
-                {
-                    "entity": "invite_code",
-                    "entity_id": invite.id,
-                    "action": "void",
-                    "detail": {"person_id": invite.person_id, "source": "roster"},
-                }
-            )
-        report.invites_voided = len(invites)
     for assignment in plan.revoke:
         assignment.revoked_at = moment
         assignment.revoked_by_id = actor_id

@@ -16,7 +16,7 @@ from records.audit import list_audit
 from records.db import session_scope
 from records.errors import ConcurrentUpdate, ImportRejected, InviteExpired, PermissionDenied, ValidationFailed
 from records.invites import issue_invite, redeem_invite
-from records.people import find_person_by_code, find_person_by_telegram, link_telegram
+from records.people import find_person_by_code, find_person_by_telegram, link_telegram, set_person_active
 from records.roster import (
     RosterReport,
     apply_staged_roster,
@@ -367,3 +367,12 @@ def test_a_file_that_would_lock_the_admin_out_is_staged_for_add_only(db_engine: 
             session, upload_id=outcome.upload_id, actor_id=admin, mode="supplement", now=LATER
         )
     assert report.people_created == 1 and _count(db_engine, Person) == 10
+
+
+def test_deactivating_by_hand_also_voids_unused_invites(db_engine: Engine, org: Org) -> None:
+    dung = org.people["BD03"]
+    with session_scope(db_engine) as session:
+        invite = issue_invite(session, actor_id=None, person_id=dung, now=LATER)
+        set_person_active(session, actor_id=org.people["TU01"], person_id=dung, active=False, now=LATER)
+    with pytest.raises(InviteExpired), session_scope(db_engine) as session:
+        redeem_invite(session, code=invite.code, telegram_user_id=9_000_000_203, now=LATER)
