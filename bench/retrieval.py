@@ -1,7 +1,7 @@
 # ruff: noqa: E402
 """Retrieval benchmarks: ALQAC quality (product vs plain BM25), dev-set quality and refusals, speed, memory.
 
-Usage: .venv/bin/python bench/retrieval.py [--alqac] [--dev] [--speed] [--tune]   (no flag: everything)
+Usage: .venv/bin/python bench/retrieval.py [--alqac] [--refusal] [--dev] [--speed] [--tune]   (no flag: all)
 Passage embeddings of the ALQAC corpus are cached in bench/out/embeddings.sqlite (model + text hash).
 """
 
@@ -39,6 +39,7 @@ from retrieval.lexical import BM25Field
 from retrieval.ranking import RankingParams, fuse, query_features
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev_questions.jsonl"
+VAL_SET = Path(__file__).resolve().parent / "data" / "val_questions.jsonl"
 
 
 def peak_mb() -> float:
@@ -112,7 +113,7 @@ def run_alqac(tune: bool) -> None:
         n_units = len(engine._snapshot.units)
         print(f"ALQAC index: {len(law_of)} laws, {n_units} articles, {len(engine._snapshot.chunks)} passages")
         print(f"  index build (cached embeddings): {build_s:.1f} s; peak RSS {peak_mb():.0f} MB")
-        rounds = [("default params", None)]
+        rounds: list[tuple[str, str | None]] = [("default params", None)]
         if tune:
             rounds.append(("tuned on ALQAC dev", "tune"))
         for label, action in rounds:
@@ -129,6 +130,46 @@ def run_alqac(tune: bool) -> None:
         for name, qs in (("dev", dev), ("test", test)):
             ranks, build = bm25_baseline(qs)
             print(f"  plain BM25 {name} ({len(qs)} q): {fmt(metrics(ranks))}  (build {build:.1f} s)")
+
+
+def run_alqac_refusal() -> None:
+    """Refusal check: laws split in two halves; each half indexed alone. A question whose gold laws are all
+    in the index should be answered (and found); one whose gold laws are all withheld should be refused."""
+    docs = load_corpus()
+    questions = load_questions()
+    laws = sorted(d.meta.title for d in docs)
+    halves = [set(laws[0::2]), set(laws[1::2])]
+    print(f"ALQAC refusal check: {len(laws)} laws in two halves of {len(halves[0])} and {len(halves[1])}")
+    counts = {split: {"answerable": [0, 0], "withheld": [0, 0]} for split in ("dev", "test")}
+    ranks: dict[str, list[int | None]] = {"dev": [], "test": []}
+    for half in halves:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(index_dir=Path(tmp), embedder=CachedEmbedder(make_embedder()))
+            engine.ingest_documents([d for d in docs if d.meta.title in half])
+            law_of = {d.doc_id: d.title for d in engine.documents()}
+            for q in questions:
+                gold = {law for law, _ in q.relevant}
+                if gold <= half:
+                    kind = "answerable"
+                elif not gold & half:
+                    kind = "withheld"
+                else:
+                    continue
+                cites, _, found = engine.search(q.text, k=10)
+                c = counts[q.split][kind]
+                c[0] += 1
+                c[1] += not found
+                if kind == "answerable":
+                    keys = [(law_of[x.doc_id], str(x.article)) for x in cites]
+                    ranks[q.split].append(next((i for i, k in enumerate(keys) if k in q.relevant), None))
+    for split in ("dev", "test"):
+        ans, withheld = counts[split]["answerable"], counts[split]["withheld"]
+        print(
+            f"  {split}: gold law withheld {withheld[0]} q, refused {withheld[1] / max(withheld[0], 1):.1%}; "
+            f"gold law loaded {ans[0]} q, wrongly refused {ans[1] / max(ans[0], 1):.1%} "
+            f"({fmt(metrics(ranks[split]))})",
+            flush=True,
+        )
 
 
 def tune_params(engine: QAEngine, dev: list, law_of: dict[str, str]) -> None:
@@ -179,17 +220,18 @@ def tune_params(engine: QAEngine, dev: list, law_of: dict[str, str]) -> None:
 
 
 def run_dev() -> None:
-    if not DEV_SET.exists():
-        print(f"dev set missing: {DEV_SET}")
-        return
     import knowledge
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(index_dir=Path(tmp), embedder=CachedEmbedder(make_embedder()))
         engine.ingest_paths(knowledge.sample_corpus_paths())
-        report = evaluate(engine, load_dev_questions(DEV_SET))
-        print("Dev set (sample corpus):")
-        print("  " + report.summary())
+        for label, path in (("Dev set", DEV_SET), ("Validation set (never tuned on)", VAL_SET)):
+            if not path.exists():
+                print(f"{label} missing: {path}")
+                continue
+            report = evaluate(engine, load_dev_questions(path))
+            print(f"{label} (sample corpus):")
+            print("  " + report.summary())
 
 
 def run_speed() -> None:
@@ -289,8 +331,11 @@ def main() -> int:
     parser.add_argument("--dev", action="store_true")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--tune", action="store_true", help="grid-search fusion weights on ALQAC dev")
+    parser.add_argument(
+        "--refusal", action="store_true", help="ALQAC refusal check: half the laws withheld from the index"
+    )
     args = parser.parse_args()
-    everything = not (args.alqac or args.dev or args.speed)
+    everything = not (args.alqac or args.dev or args.speed or args.refusal)
     print(
         f"# retrieval bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
         f"({os.cpu_count()} cores, Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f})"
@@ -298,6 +343,8 @@ def main() -> int:
     print(f"params: {RankingParams()}")
     if everything or args.alqac:
         run_alqac(args.tune)
+    if everything or args.refusal:
+        run_alqac_refusal()
     if everything or args.dev:
         run_dev()
     if everything or args.speed:
