@@ -121,6 +121,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         token=settings.telegram_bot_token.get_secret_value(),
         api_base=settings.telegram_api_base,
         rate_limit=settings.telegram_rate_limit,
+        gc_freeze=True,
     )
     try:
         if settings.webhook_url and settings.webhook_secret is not None:

@@ -233,3 +233,26 @@ def test_oversized_upload_is_refused_before_download(
     body, downloads = asyncio.run(scenario())
     assert "qua-lon.txt" in body and "Giới hạn là 1 MB" in body
     assert downloads == 0
+
+
+def test_the_running_bot_keeps_its_long_lived_heap_out_of_collections(
+    telegram: FakeTelegram, tmp_path: Path, db: Engine
+) -> None:
+    import gc
+
+    services = make_services(tmp_path, db)
+    long_lived = [{"n": i} for i in range(1000)]  # stands in for the index snapshot
+
+    async def scenario() -> tuple[int, list[str]]:
+        app = build_application(services, token=telegram.token, api_base=telegram.base_url, gc_freeze=True)
+        async with running(app):
+            assert app.job_queue is not None
+            return gc.get_freeze_count(), [job.name or "" for job in app.job_queue.jobs()]
+
+    gc.unfreeze()
+    try:
+        frozen, jobs = asyncio.run(scenario())
+    finally:
+        gc.unfreeze()
+    assert frozen >= len(long_lived) and "bot:gc" in jobs
+    assert gc.get_freeze_count() == 0
