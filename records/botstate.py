@@ -173,13 +173,16 @@ def create_tables(engine: Engine) -> None:
 def claim_update(engine: Engine, *, update_id: int, run_id: str) -> bool:
     """Claim an update for handling. False when it was already handled (or is being handled) by this run
     or finished by any run; an update started by a crashed earlier run is claimed again."""
-    with Session(engine) as session:
-        session.add(BotUpdate(update_id=update_id, run_id=run_id))
-        try:
-            session.commit()
+    insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    with engine.begin() as conn:  # Core, not the ORM: this runs for every update
+        inserted = conn.execute(
+            insert(BotUpdate)
+            .values(update_id=update_id, run_id=run_id, status="started", created_at=_now())
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(BotUpdate.update_id)  # type: ignore[call-overload]
+        ).first()
+        if inserted is not None:
             return True
-        except IntegrityError:
-            session.rollback()
     with Session(engine) as session:
         result = session.execute(
             update(BotUpdate)
@@ -196,11 +199,10 @@ def claim_update(engine: Engine, *, update_id: int, run_id: str) -> bool:
 
 def finish_update(engine: Engine, *, update_id: int) -> None:
     """Mark a claimed update as fully handled."""
-    with Session(engine) as session:
-        session.execute(
+    with engine.begin() as conn:
+        conn.execute(
             update(BotUpdate).where(BotUpdate.update_id == update_id).values(status="done")  # type: ignore[arg-type]
         )
-        session.commit()
 
 
 def prune_updates(engine: Engine, *, older_than: timedelta) -> int:
