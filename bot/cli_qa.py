@@ -53,29 +53,31 @@ REASONS = {
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this area's subcommands to the `canbo` parser."""
-    p = sub.add_parser("ingest", help="load regulation files or folders into the index")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (recursed)")
-    p.add_argument("--samples", action="store_true", help="load the shipped sample corpus")
-    p.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    p = sub.add_parser("ingest", help="nạp tệp hoặc thư mục văn bản quy định vào chỉ mục")
+    p.add_argument(
+        "paths", nargs="*", type=Path, metavar="ĐƯỜNG_DẪN", help="tệp hoặc thư mục (duyệt cả thư mục con)"
+    )
+    p.add_argument("--samples", action="store_true", help="nạp bộ văn bản mẫu đi kèm")
+    p.add_argument("--json", action="store_true", help="in mỗi tệp một đối tượng JSON")
     p.set_defaults(handler=run_ingest)
 
-    p = sub.add_parser("docs", help="list loaded documents")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("docs", help="danh sách văn bản đã nạp")
+    p.add_argument("--json", action="store_true", help="in dạng JSON")
     p.set_defaults(handler=run_docs)
 
-    p = sub.add_parser("ask", help="answer a question with citations")
-    p.add_argument("question", nargs="?", help="the question (Vietnamese, with or without diacritics)")
-    p.add_argument("--batch", type=Path, help="a file with one question a line")
-    p.add_argument("--json", action="store_true", help="JSON output (one object per line with --batch)")
-    p.add_argument("-k", type=int, default=5, help="number of citations")
+    p = sub.add_parser("ask", help="trả lời một câu hỏi kèm trích dẫn")
+    p.add_argument("question", nargs="?", metavar="CÂU_HỎI", help="câu hỏi (tiếng Việt, có hoặc không dấu)")
+    p.add_argument("--batch", type=Path, metavar="TỆP", help="tệp câu hỏi, mỗi dòng một câu")
+    p.add_argument("--json", action="store_true", help="in dạng JSON (với --batch: mỗi câu một dòng)")
+    p.add_argument("-k", type=int, default=5, metavar="SỐ", help="số trích dẫn (mặc định 5)")
     p.set_defaults(handler=run_ask)
 
-    p = sub.add_parser("eval", help="Recall@1/5, MRR@10 and refusal rates on a question set (.jsonl)")
-    p.add_argument("file", type=Path)
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("eval", help="đo Recall@1/5, MRR@10 và tỷ lệ từ chối trên một bộ câu hỏi (.jsonl)")
+    p.add_argument("file", type=Path, metavar="TỆP", help="bộ câu hỏi .jsonl")
+    p.add_argument("--json", action="store_true", help="in dạng JSON")
     p.set_defaults(handler=run_eval)
 
-    p = sub.add_parser("reindex", help="rebuild the vector index with the configured embedding model")
+    p = sub.add_parser("reindex", help="lập lại chỉ mục vector bằng mô hình nhúng đã cấu hình")
     p.set_defaults(handler=run_reindex)
 
 
@@ -291,8 +293,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  Recall@1  {report.recall_at_1:.3f}")
         print(f"  Recall@5  {report.recall_at_5:.3f}")
         print(f"  MRR@10    {report.mrr_at_10:.3f}")
-        print(f"  unanswerable refused      {report.unanswerable_refused:.1%} ({report.unanswerable})")
-        print(f"  answerable wrongly refused {report.answerable_refused:.1%} ({report.answerable})")
+        print(f"  câu ngoài phạm vi bị từ chối   {report.unanswerable_refused:.1%} ({report.unanswerable})")
+        print(f"  câu có đáp án bị từ chối nhầm {report.answerable_refused:.1%} ({report.answerable})")
     return 0
 
 

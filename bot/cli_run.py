@@ -31,7 +31,7 @@ MESSAGES = {
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `canbo run` to the `canbo` parser."""
-    parser = sub.add_parser("run", help="Chạy bot Telegram (polling, hoặc webhook khi có CANBO_WEBHOOK_URL)")
+    parser = sub.add_parser("run", help="chạy bot Telegram (polling, hoặc webhook khi có CANBO_WEBHOOK_URL)")
     parser.add_argument("--no-samples", action="store_true", help="không nạp văn bản mẫu vào kho trống")
     parser.set_defaults(handler=run)
 
