@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -45,7 +46,8 @@ from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
 from bot.menu import set_default_menus, sync_menu
 from bot.services import FEATURES_KEY, SERVICES_KEY, Services
-from records import botstate
+from records import botstate, roster
+from records.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,13 @@ async def _expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data[SERVICES_KEY]
     services.bot_username = app.bot.username or ""
-    pruned = await asyncio.to_thread(botstate.prune_updates, services.db, older_than=UPDATE_RETENTION)
-    log.info("bot @%s ready; %d old update ids pruned", services.bot_username, pruned)
+    pruned, purged = await asyncio.to_thread(_housekeeping, services.db)
+    log.info(
+        "bot @%s ready; %d old update ids pruned, %d expired roster files erased",
+        services.bot_username,
+        pruned,
+        purged,
+    )
     await set_default_menus(app.bot, app.bot_data[FEATURES_KEY])
     await restore_jobs(app)
     if app.job_queue is not None:  # in memory on purpose: re-created at every start
@@ -116,10 +123,18 @@ async def _refreeze(context: ContextTypes.DEFAULT_TYPE) -> None:
     freeze_heap()
 
 
+def _housekeeping(db: Engine) -> tuple[int, int]:
+    """Forget old update ids; erase roster files nobody confirmed in time (names and phone numbers)."""
+    pruned = botstate.prune_updates(db, older_than=UPDATE_RETENTION)
+    with session_scope(db) as session:
+        purged = roster.purge_expired_uploads(session)
+    return pruned, purged
+
+
 async def _prune_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.application.bot_data[SERVICES_KEY]
-    pruned = await asyncio.to_thread(botstate.prune_updates, services.db, older_than=UPDATE_RETENTION)
-    log.info("%d old update ids pruned", pruned)
+    pruned, purged = await asyncio.to_thread(_housekeeping, services.db)
+    log.info("%d old update ids pruned, %d expired roster files erased", pruned, purged)
 
 
 def install_features(

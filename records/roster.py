@@ -905,6 +905,27 @@ class RosterOutcome:
 MODES = ("full", "supplement")
 
 
+def _cancel_pending(session: Session, *, moment: datetime, ttl: timedelta, uploader_id: int | None) -> int:
+    """Cancel and empty pending uploads older than `ttl` (and all of `uploader_id`'s, when given)."""
+    stale = col(RosterUpload.created_at) < moment - ttl
+    if uploader_id is not None:
+        stale = stale | (col(RosterUpload.uploaded_by_id) == uploader_id)
+    result = session.execute(
+        update(RosterUpload)
+        .where(col(RosterUpload.state) == RosterUploadState.PENDING.value, stale)
+        .values(state=RosterUploadState.CANCELLED.value, decided_at=moment, data=b"")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def purge_expired_uploads(
+    session: Session, *, now: datetime | None = None, ttl: timedelta = STAGED_TTL
+) -> int:
+    """Erase the content of roster files left unconfirmed past `ttl` (they hold names and phone numbers)."""
+    return _cancel_pending(session, moment=utc_now(now), ttl=ttl, uploader_id=None)
+
+
 def import_or_stage(
     session: Session,
     *,
@@ -950,15 +971,7 @@ def import_or_stage(
         savepoint.rollback()
     report.dry_run = True
     report.telegram_user_ids = []
-    stale = col(RosterUpload.created_at) < moment - ttl
-    if actor_id is not None:
-        stale = stale | (col(RosterUpload.uploaded_by_id) == actor_id)
-    session.execute(
-        update(RosterUpload)
-        .where(col(RosterUpload.state) == RosterUploadState.PENDING.value, stale)
-        .values(state=RosterUploadState.CANCELLED.value, decided_at=moment, data=b"")
-        .execution_options(synchronize_session=False)
-    )
+    _cancel_pending(session, moment=moment, ttl=ttl, uploader_id=actor_id)
     upload = RosterUpload(filename=filename, data=data, uploaded_by_id=actor_id, created_at=moment)
     session.add(upload)
     session.flush()

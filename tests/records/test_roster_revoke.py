@@ -376,3 +376,25 @@ def test_deactivating_by_hand_also_voids_unused_invites(db_engine: Engine, org: 
         set_person_active(session, actor_id=org.people["TU01"], person_id=dung, active=False, now=LATER)
     with pytest.raises(InviteExpired), session_scope(db_engine) as session:
         redeem_invite(session, code=invite.code, telegram_user_id=9_000_000_203, now=LATER)
+
+
+def test_a_roster_file_nobody_confirms_is_erased_after_it_expires(db_engine: Engine, org: Org) -> None:
+    from records.roster import purge_expired_uploads
+
+    admin = org.people["TU01"]
+    with session_scope(db_engine) as session:
+        outcome = import_or_stage(
+            session, data=WITHOUT_EM.encode(), filename="r.csv", actor_id=admin, now=LATER
+        )
+    assert outcome.upload_id is not None
+    with session_scope(db_engine) as session:  # still within the day: kept for the admin to confirm
+        assert purge_expired_uploads(session, now=LATER + timedelta(hours=23)) == 0
+    with session_scope(db_engine) as session:
+        assert purge_expired_uploads(session, now=LATER + timedelta(hours=25)) == 1
+    with Session(db_engine) as session:
+        upload = session.get(RosterUpload, outcome.upload_id)
+        assert upload is not None and upload.data == b"" and upload.state == "cancelled"
+    with pytest.raises(ConcurrentUpdate), session_scope(db_engine) as session:
+        apply_staged_roster(
+            session, upload_id=outcome.upload_id, actor_id=admin, now=LATER + timedelta(hours=25)
+        )
