@@ -88,17 +88,23 @@ def logits(beta: np.ndarray, rows: list[Row]) -> np.ndarray:
 
 
 def calibrate(beta: np.ndarray, rows: list[Row], *, budget: float) -> float:
-    """Intercept shift so that at most `budget` of the answerable questions are refused (logit >= 0).
+    """Intercept shift: refuse the most unanswerable questions while refusing at most `budget` of the
+    answerable ones, and among equally good cuts the one refusing the fewest answerable questions.
 
-    The cut sits halfway between the last answerable logit allowed to pass and the next one up.
+    The cut sits halfway between the last answerable logit refused and the next one down.
     """
     answerable = np.sort(logits(beta, [r for r in rows if not r.unanswerable]))[::-1]
-    allowed = int(np.floor(budget * len(answerable)))
-    upper = answerable[allowed - 1] if allowed > 0 else answerable[0] + 1.0
-    lower = answerable[allowed] if allowed < len(answerable) else answerable[-1] - 1.0
-    # refuse when logit >= cut: everything above `lower` that is answerable (at most `allowed`) is refused
-    cut = (upper + lower) / 2
-    return -cut
+    unanswerable = logits(beta, [r for r in rows if r.unanswerable])
+    best: tuple[int, float] | None = None
+    for refused in range(int(np.floor(budget * len(answerable))) + 1):
+        upper = answerable[refused - 1] if refused > 0 else max(answerable[0], unanswerable.max()) + 1.0
+        lower = answerable[refused] if refused < len(answerable) else answerable[-1] - 1.0
+        cut = (upper + lower) / 2
+        caught = int((unanswerable >= cut).sum())
+        if best is None or caught > best[0]:
+            best = (caught, cut)
+    assert best is not None
+    return -best[1]
 
 
 def rates(beta: np.ndarray, rows: list[Row]) -> tuple[float, float]:

@@ -206,7 +206,8 @@ _QUESTION_PHRASES = """
     xuống|trên|dưới|này|đó|kia|ấy|những|các|một|mỗi|nếu|khi|bị|cần|cần phải|nên|có thể|đã|sẽ|đang|
     vẫn|còn|cũng|chỉ|rất|quá|lại|như|như vậy|vậy|à|nhé|hả|nhỉ|chứ|thuộc|gồm|gồm những|bao gồm|cụ thể|
     hiện nay|hiện tại|năm nay|tháng này|thế|thì phải|có cần|muốn|hỏi|xin|cho hỏi|việc|người|cái|
-    số|lần|quy định|theo quy định|như thế|sau|trước|khoảng|tổng|tất cả|hết|đi|do|cả
+    số|lần|quy định|theo quy định|như thế|sau|trước|khoảng|tổng|tất cả|hết|đi|do|cả|
+    đúng hay sai|hay sai|đúng không|có đúng không|sau đây|dưới đây|trả lời|câu trả lời|đúng nhất|chọn câu
     """
 QUESTION_WORDS: frozenset[str] = frozenset(" ".join(w.split()) for w in _QUESTION_PHRASES.split("|")) - {""}
 _PLAIN_QUESTION_WORDS = frozenset(strip_diacritics(w) for w in QUESTION_WORDS)

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.analysis import QuestionTerm, analyse, fold, has_diacritics, marked_syllables, question_terms
+from retrieval.analysis import (
+    QuestionTerm,
+    analyse,
+    fold,
+    has_diacritics,
+    marked_syllables,
+    question_terms,
+    strip_diacritics,
+)
 from retrieval.index import Snapshot
 
 _TYPE_WORDS = {
@@ -52,10 +61,10 @@ class RankingParams:
     #   refusal_intercept + cosine_coef * top cosine + missing_coef * missing + absent_coef * absent >= 0
     # missing = content words of the question found in none of the top `uncovered_units` units;
     # absent = those of them that are real Vietnamese words no unit of the whole index contains.
-    refusal_intercept: float = 42.622
-    refusal_cosine_coef: float = -52.956
-    refusal_missing_coef: float = 1.429
-    refusal_absent_coef: float = 1.609
+    refusal_intercept: float = 44.318
+    refusal_cosine_coef: float = -55.056
+    refusal_missing_coef: float = 1.481
+    refusal_absent_coef: float = 1.678
     uncovered_units: int = 3
 
 
@@ -112,6 +121,10 @@ def _named_by_type_and_digit(syllables: list[str], digits: str) -> bool:
     return False
 
 
+_SYMBOL_WORDS = {"%": "phần trăm"}  # symbols the texts write where questions use words
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
 @dataclass
 class _UnitText:
     """The syllable streams of some units, accent-free and marked (heading, chunks, document title)."""
@@ -132,10 +145,14 @@ def _unit_text(snapshot: Snapshot, units: list[int]) -> _UnitText:
         for row in rows:
             plain.append(row.syllables)
             marked.append(marked_syllables(row.words))
+            for symbol, words in _SYMBOL_WORDS.items():
+                if symbol in row.text:  # "20%" answers "bao nhiêu phần trăm"
+                    plain.append(strip_diacritics(words).split())
+                    marked.append(words.split())
         doc = snapshot.docs.get(u.doc_id)
         if doc is not None:
             plain.append(analyse(doc.title, segment=False).syllables)
-            marked.append(fold(doc.title).split())
+            marked.append(_WORD_RE.findall(fold(doc.title)))
     bigrams = {pair for stream in plain for pair in itertools.pairwise(stream)}
     return _UnitText(plain, marked, bigrams)
 
