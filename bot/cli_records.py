@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.settings import Settings
-from bot.texts import ROSTER_ISSUE_FALLBACK, ROSTER_ISSUES, ROSTER_SUMMARY, describe_error
+from bot.texts import ROSTER_ISSUE_FALLBACK, ROSTER_ISSUES, describe_error, roster_counts
 from records.access import grant_role, revoke_role, roles_of
 from records.db import make_engine, session_scope
 from records.due import list_due
@@ -183,17 +183,7 @@ def run_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def format_roster_report(report: RosterReport) -> str:
     """The row report in Vietnamese (also usable by the bot)."""
     if report.accepted:
-        lines = [
-            MSG_ROSTER_OK
-            + ROSTER_SUMMARY.format(
-                rows=report.rows,
-                created=report.people_created,
-                updated=report.people_updated,
-                unchanged=report.people_unchanged,
-                units=report.units_created,
-                roles=report.roles_granted,
-            )
-        ]
+        lines = [MSG_ROSTER_OK + roster_counts(report)]
         if report.people_reactivated:
             lines.append(MSG_ROSTER_REACTIVATED.format(count=report.people_reactivated))
         if report.people_deactivated:

@@ -6,6 +6,8 @@ caller (bot.messages.escape); the strings themselves are valid Telegram HTML.
 
 from __future__ import annotations
 
+from typing import Any
+
 # --- Commands (ASCII names; descriptions shown in the Telegram menu and /trogiup) ----------------------
 COMMAND_DESCRIPTIONS: dict[str, str] = {
     "start": "Bắt đầu, đăng nhập bằng số điện thoại",
@@ -260,6 +262,19 @@ ROSTER_ISSUES: dict[str, str] = {
 }
 ROSTER_ISSUE_FALLBACK = "dữ liệu không hợp lệ ({code})"
 ROSTER_SUMMARY = "{rows} dòng; thêm {created}, cập nhật {updated}, không đổi {unchanged} người; thêm {units} đơn vị; cấp {roles} vai trò."
+
+
+def roster_counts(report: Any) -> str:
+    """ROSTER_SUMMARY filled from a records.roster.RosterReport (the bot's and the CLI's wording)."""
+    return ROSTER_SUMMARY.format(
+        rows=report.rows,
+        created=report.people_created,
+        updated=report.people_updated,
+        unchanged=report.people_unchanged,
+        units=report.units_created,
+        roles=report.roles_granted,
+    )
+
 
 # --- Roster re-import: authoritative for its units, confirmed when it takes something away -----------------
 ROSTER_ISSUES.update(

@@ -206,14 +206,7 @@ def _cancel_staged(engine: Any, *, upload_id: int, actor_id: int | None) -> None
 
 def roster_summary(report: roster.RosterReport) -> str:
     """The counts of an applied import, in Vietnamese."""
-    summary = texts.ROSTER_SUMMARY.format(
-        rows=report.rows,
-        created=report.people_created,
-        updated=report.people_updated,
-        unchanged=report.people_unchanged,
-        units=report.units_created,
-        roles=report.roles_granted,
-    )
+    summary = texts.roster_counts(report)
     extra = []
     if report.people_reactivated:
         extra.append(texts.ROSTER_SUMMARY_REACTIVATED.format(count=report.people_reactivated))
