@@ -111,11 +111,18 @@ def superseded_warnings(citations: Iterable[CitationLike]) -> list[str]:
 
 
 def render_answer(
-    *, found: bool, answer: str, citations: Sequence[CitationLike], nearest: Sequence[CitationLike]
+    *,
+    found: bool,
+    answer: str,
+    citations: Sequence[CitationLike],
+    nearest: Sequence[CitationLike],
+    unmentioned: Sequence[str] = (),
 ) -> str:
     """The full reply to a question (HTML, possibly longer than one message: split it before sending)."""
     if not found:
         blocks = [texts.NOT_FOUND]
+        if unmentioned:
+            blocks.append(texts.UNMENTIONED.format(words=", ".join(f"«{escape(w)}»" for w in unmentioned)))
         if nearest:
             blocks.append(
                 "\n".join([texts.NEAREST_HEADER] + [render_citation(i, c) for i, c in enumerate(nearest, 1)])

@@ -85,6 +85,7 @@ QUESTION_TOO_SHORT = (
 QUESTION_TOO_LONG = "Câu hỏi quá dài (tối đa {limit} ký tự). Vui lòng rút gọn và gửi lại."
 CITATIONS_HEADER = "<b>Căn cứ:</b>"
 NEAREST_HEADER = "<b>Các điều gần nhất đã tìm thấy (có thể không đúng ý bạn):</b>"
+UNMENTIONED = "Các văn bản đã nạp không nhắc đến {words}."
 SUPERSEDED_WARNING = "⚠️ Văn bản {number} đã được thay thế bởi văn bản {replaced_by}; nên tra cứu văn bản mới."
 SUPERSEDED_WARNING_UNKNOWN = "⚠️ Văn bản {number} đã được thay thế; nên tra cứu văn bản còn hiệu lực."
 SAMPLE_MARK = " <i>(văn bản mẫu)</i>"

@@ -19,13 +19,13 @@ from langchain_core.language_models import BaseChatModel
 from knowledge.errors import FileTooLarge, KnowledgeError, UnreadableFile
 from knowledge.model import Chunk, ParsedDocument, Relation
 from retrieval import wording
-from retrieval.analysis import analyse
+from retrieval.analysis import analyse, has_diacritics
 from retrieval.embedding import DEFAULT_MODEL, Embedder, make_embedder
 from retrieval.errors import ChunkNotFound, DocumentNotFound, EmptyQuestion, NothingToIndex, RetrievalError
 from retrieval.index import ChunkRow, DocRecord, Snapshot, build_snapshot
 from retrieval.llm import LLMAnswerer, LLMSettings, make_chat_model
 from retrieval.passages import passage_text
-from retrieval.ranking import RankingParams, model_text, rank
+from retrieval.ranking import Ranked, RankingParams, model_text, rank
 from retrieval.store import ChromaStore, Metadata, make_client
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,9 @@ class Answer:
     nearest: list[Citation]
     confidence: float = 0.0
     generated: bool = False  # True when an LLM wrote `answer` (citations are then the ones it used)
+    # On a refusal: words of the question that no loaded document contains at all (so the reply can say
+    # plainly what the documents do not treat).
+    unmentioned: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,7 @@ class Answer:
             "answer": self.answer,
             "citations": [c.to_json() for c in self.citations],
             "nearest": [c.to_json() for c in self.nearest],
+            "unmentioned": list(self.unmentioned),
         }
 
 
@@ -598,6 +602,10 @@ class QAEngine:
 
     def search(self, question: str, *, k: int = 5) -> tuple[list[Citation], float, bool]:
         """Ranked citations (one per article, best first), the confidence and whether it clears the threshold."""
+        cites, ranked = self._search(question, k=k)
+        return cites, ranked.confidence, ranked.found
+
+    def _search(self, question: str, *, k: int) -> tuple[list[Citation], Ranked]:
         text = (question or "").strip()
         if not text:
             raise EmptyQuestion("the question is empty")
@@ -605,15 +613,16 @@ class QAEngine:
         self._maybe_refresh()
         snap = self._snapshot
         if snap.empty:
-            return [], 0.0, False
+            return [], Ranked([], [], [], [], [], [], 0.0, False)
         query_vec = self.embedder.embed_query(model_text(snap, text))
         ranked = rank(snap, question=text, query_vec=query_vec, k=k, params=self.params)
         cites = [self._citation(snap, c, s) for c, s in zip(ranked.best_chunks, ranked.scores, strict=True)]
-        return cites, ranked.confidence, ranked.found
+        return cites, ranked
 
     def ask(self, question: str, *, k: int = 5) -> Answer:
         """Cited answer (extractive by default, LLM-written when configured), or a refusal with the nearest."""
-        cites, confidence, found = self.search(question, k=k)
+        cites, ranked = self._search(question, k=k)
+        confidence, found = ranked.confidence, ranked.found
         text = question.strip()
         if not cites:
             return Answer(
@@ -621,7 +630,17 @@ class QAEngine:
             )
         if not found:
             nearest = cites[:3]
-            return Answer(text, False, wording.refusal(nearest), [], nearest, confidence)
+            # Named only when typed with diacritics: restored accent-free words can read oddly ("hut").
+            unmentioned = list(dict.fromkeys(ranked.absent)) if has_diacritics(text) else []
+            return Answer(
+                text,
+                False,
+                wording.refusal(nearest, unmentioned=unmentioned),
+                [],
+                nearest,
+                confidence,
+                unmentioned=unmentioned,
+            )
         if self.answerer is not None:
             reply = self.answerer.answer(text, cites)
             if reply is not None:

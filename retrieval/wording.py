@@ -12,6 +12,7 @@ NOT_FOUND = (
 )
 NO_DOCUMENTS = "Chưa có văn bản nào được nạp. Quản trị viên cần nạp văn bản quy định trước khi hỏi đáp."
 NEAREST_INTRO = "Các nội dung gần nhất (có thể không trả lời đúng câu hỏi):"
+UNMENTIONED = "Các văn bản đã nạp không nhắc đến: {words}."
 ALSO = "Ngoài ra, "
 SAMPLE_MARK = " (văn bản mẫu)"
 SUPERSEDED_NOTE = "Lưu ý: {doc} đã được thay thế bởi {replaced_by}; nên tham khảo văn bản thay thế."
@@ -163,11 +164,14 @@ def extractive_answer(citations: Sequence[Citable]) -> str:
     return "\n\n".join(lines)
 
 
-def refusal(nearest: Sequence[Citable]) -> str:
-    if not nearest:
-        return NOT_FOUND
-    items = [f"- {source_phrase(c)[0].upper()}{source_phrase(c)[1:]}" for c in nearest]
-    return "\n".join([NOT_FOUND, "", NEAREST_INTRO, *items])
+def refusal(nearest: Sequence[Citable], *, unmentioned: Sequence[str] = ()) -> str:
+    lines = [NOT_FOUND]
+    if unmentioned:
+        lines.append(UNMENTIONED.format(words=", ".join(f"«{w}»" for w in unmentioned)))
+    if nearest:
+        items = [f"- {source_phrase(c)[0].upper()}{source_phrase(c)[1:]}" for c in nearest]
+        lines.extend(["", NEAREST_INTRO, *items])
+    return "\n".join(lines)
 
 
 def llm_passages(citations: Sequence[Citable]) -> str:

@@ -134,7 +134,11 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     citations = answer.citations if answer.found else answer.nearest
     log.info("answered question %s found=%s citations=%d", record.id, answer.found, len(citations))
     html = render_answer(
-        found=answer.found, answer=answer.answer, citations=answer.citations, nearest=answer.nearest
+        found=answer.found,
+        answer=answer.answer,
+        citations=answer.citations,
+        nearest=answer.nearest,
+        unmentioned=getattr(answer, "unmentioned", ()),
     )
     await send_html(context, chat.id, html, _answer_keyboard(record.id, answer))
 

@@ -78,6 +78,13 @@ def test_nothing_found_lists_nearest_articles() -> None:
     assert html.startswith("Tôi chưa tìm thấy") and "Các điều gần nhất" in html and "65-QĐ/TW" in html
 
 
+def test_nothing_found_names_what_the_documents_do_not_mention() -> None:
+    html = render_answer(
+        found=False, answer="", citations=[], nearest=[make_citation()], unmentioned=["phụ cấp", "<thu hút>"]
+    )
+    assert "Các văn bản đã nạp không nhắc đến «phụ cấp», «&lt;thu hút&gt;»." in html
+
+
 def test_long_article_splits_into_valid_messages() -> None:
     text = "\n\n".join(f"{i}. " + "Cán bộ <được> luân chuyển & đánh giá. " * 30 for i in range(1, 40))
     parts = split_message(render_article(make_citation(), text))

@@ -136,6 +136,17 @@ def test_nearest_articles_of_a_refusal_are_on_the_topic(samples: QAEngine) -> No
     assert answer.nearest[0].doc_number in {"65-QĐ/TW", "98-QĐ/TW", "138/2020/NĐ-CP"}
 
 
+def test_a_refusal_names_the_words_no_loaded_document_contains(samples: QAEngine) -> None:
+    answer = samples.ask("Phụ cấp thu hút cho cán bộ luân chuyển đến vùng khó khăn là bao nhiêu?")
+    assert not answer.found
+    assert {"phụ cấp", "thu hút"} <= set(answer.unmentioned)
+    assert "luân chuyển" not in answer.unmentioned and "cán bộ" not in answer.unmentioned
+    assert "Các văn bản đã nạp không nhắc đến: «phụ cấp», «thu hút»" in answer.answer
+    assert answer.to_json()["unmentioned"] == answer.unmentioned
+    typed_bare = samples.ask("phu cap thu hut can bo luan chuyen vung kho khan bao nhieu")
+    assert not typed_bare.found and typed_bare.unmentioned == []  # restored words are not shown back
+
+
 @pytest.mark.parametrize(
     ("question", "doc_number", "article"),
     [
