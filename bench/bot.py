@@ -5,7 +5,9 @@ directory, sample corpus loaded), then simulates N users, each asking a question
 and asking the next one, for a fixed duration per load level. With `--think 0` (closed loop) every user asks
 again at once: that measures capacity, and latency is then queueing (users / throughput). With `--think S`
 each user reads the answer for a random time (exponential, mean S seconds) before asking again, as people do:
-50 users with a 1.5 s think time offer about 30 questions/s, and p50/p95 are the reply latency at that load.
+50 users with a 1.5 s think time offer about 30 questions/s, and p50/p95 are the reply latency at that load
+(users start at random times too, as independent people do). Finally every user asks at the same instant
+once, and the time until the last of those answers is printed (a burst drains at the capacity).
 
     .venv/bin/python bench/bot.py [--users 50 200] [--seconds 20] [--think 0 1.5] [--rate-limit 30]
 
@@ -88,7 +90,10 @@ def run_level(
     start = time.perf_counter()
     with lock:
         for user_id in user_ids:
-            ask(user_id)
+            if think > 0:  # users arrive at random, as they would: no burst of every user at once
+                thinking[user_id] = start + rng.expovariate(1.0 / think)
+            else:
+                ask(user_id)
     deadline = start + seconds
     finished_at = deadline
     while True:
@@ -124,6 +129,7 @@ def run_level(
         "replies_per_s": len(latencies) / elapsed if elapsed else 0.0,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000 if latencies else float("nan"),
+        "max_ms": latencies[-1] * 1000 if latencies else float("nan"),
         "lost": len(outstanding),
     }
 
@@ -194,6 +200,12 @@ def main() -> int:
                     f"p50 {result['p50_ms']:6.0f} ms, p95 {result['p95_ms']:6.0f} ms, "
                     f"bot CPU {cpu_ms:.0f} ms/reply, local API and users {own_ms:.0f} ms/reply "
                     f"({result['replies']} replies in {result['seconds']:.1f} s, {result['lost']} unanswered)"
+                )
+            for users in args.users:  # everyone asking at the same instant (a meeting, a group announcement)
+                burst = run_level(server, user_ids[:users], 0.0, 0.0)
+                print(
+                    f"{users:4d} questions at the same instant: p50 {burst['p50_ms']:6.0f} ms, "
+                    f"p95 {burst['p95_ms']:6.0f} ms, last answered after {burst['max_ms']:.0f} ms"
                 )
             rss, peak = rss_kib(bot.pid)
             print(
