@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,7 +13,9 @@ import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.playground import demo_personas
+from bot.localapi.web import GROUP_CHAT_ID, GROUP_TITLE
+from bot.playground import Playground, demo_personas
+from bot.settings import Settings
 from tests.fakes.telegram import FakeTelegram, ptb_polling
 
 PERSONAS = demo_personas()
@@ -233,3 +236,225 @@ def test_typing_status_shows_until_the_bot_answers(telegram: FakeTelegram) -> No
     typing, after = asyncio.run(scenario())
     assert (typing, after) == ("typing", None)
     assert telegram.world.chat_actions == [(CADRE.user_id, "typing")]
+
+
+# --- The playground group -----------------------------------------------------------------------------
+GROUP_ID = GROUP_CHAT_ID
+REVIEWER = PERSONAS[1]
+
+
+async def answer_when_addressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group bot in miniature: answers a mention of itself or a reply to its message, ignores chatter."""
+    message = update.effective_message
+    assert message is not None and message.text is not None and message.from_user is not None
+    mentioned = f"@{context.bot.username}" in message.text
+    original = message.reply_to_message
+    replied = (
+        original is not None and original.from_user is not None and original.from_user.id == context.bot.id
+    )
+    if not (mentioned or replied):
+        return
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Xem Điều 6", callback_data="qa:art:1:0")]])
+    await message.reply_text(f"Căn cứ Điều 6 — trả lời {message.from_user.full_name}", reply_markup=markup)
+
+
+async def open_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    await query.answer("Đang mở Điều 6")
+    await context.bot.send_message(query.message.chat.id, "Điều 6. Thời gian luân chuyển")
+
+
+def test_group_is_listed_and_members_see_each_other_and_the_bot(telegram: FakeTelegram) -> None:
+    handlers = [
+        MessageHandler(filters.ChatType.GROUPS & filters.TEXT, answer_when_addressed),
+        CallbackQueryHandler(open_article),
+    ]
+
+    async def scenario() -> dict[str, Any]:
+        base = f"{telegram.base_url}/playground/api"
+        async with ptb_polling(telegram, handlers), aiohttp.ClientSession() as session:
+            _, people = await _json(session, "GET", f"{base}/people")
+            _, first = await _json(
+                session, "GET", f"{base}/chat?user_id={REVIEWER.user_id}&chat_id={GROUP_ID}&since=0"
+            )
+            # The cadre's private chat, idle: a group message by someone else ends its long poll early.
+            _, private = await _json(session, "GET", f"{base}/chat?user_id={CADRE.user_id}&since=0")
+            private_poll = asyncio.ensure_future(
+                _json(
+                    session,
+                    "GET",
+                    f"{base}/chat?user_id={CADRE.user_id}&since={private['version']}&wait=20",
+                )
+            )
+            await _json(
+                session,
+                "POST",
+                f"{base}/send",
+                json={"user_id": REVIEWER.user_id, "chat_id": GROUP_ID, "text": "Chiều nay họp chi bộ nhé"},
+            )
+            started = time.monotonic()
+            _, woken = await private_poll
+            woken_after = time.monotonic() - started
+            status, asked = await _json(
+                session,
+                "POST",
+                f"{base}/send",
+                json={
+                    "user_id": CADRE.user_id,
+                    "chat_id": str(GROUP_ID),
+                    "text": "@canbo_test_bot thời gian luân chuyển là bao lâu?",
+                },
+            )
+            assert status == 200
+            answer = await asyncio.to_thread(
+                telegram.wait_for_text, GROUP_ID, "Căn cứ", after=asked["message_id"]
+            )
+            status, replied = await _json(
+                session,
+                "POST",
+                f"{base}/send",
+                json={
+                    "user_id": REVIEWER.user_id,
+                    "chat_id": GROUP_ID,
+                    "text": "Còn với cán bộ nữ thì sao?",
+                    "reply_to_message_id": answer.message_id,
+                },
+            )
+            assert status == 200
+            second = await asyncio.to_thread(
+                telegram.wait_for_text, GROUP_ID, "trả lời Trần Thị Bình", after=replied["message_id"]
+            )
+            status, pressed = await _json(
+                session,
+                "POST",
+                f"{base}/press",
+                json={
+                    "user_id": REVIEWER.user_id,
+                    "chat_id": GROUP_ID,
+                    "message_id": second.message_id,
+                    "data": "qa:art:1:0",
+                },
+            )
+            assert status == 200
+            await asyncio.to_thread(telegram.wait_for_text, GROUP_ID, "Điều 6. Thời gian")
+            await asyncio.to_thread(
+                telegram.world.wait_until, lambda: pressed["query_id"] in telegram.world.callback_answers, 10
+            )
+            views = {}
+            for person in (CADRE, REVIEWER):
+                _, views[person.role] = await _json(
+                    session,
+                    "GET",
+                    f"{base}/chat?user_id={person.user_id}&chat_id={GROUP_ID}&since={first['version']}",
+                )
+            _, cadre_private = await _json(
+                session, "GET", f"{base}/chat?user_id={CADRE.user_id}&since={private['version']}"
+            )
+            return {
+                "people": people,
+                "first": first,
+                "woken": woken,
+                "woken_after": woken_after,
+                "views": views,
+                "cadre_private": cadre_private,
+                "pressed": pressed,
+            }
+
+    result = asyncio.run(scenario())
+    assert result["people"]["groups"] == [
+        {"chat_id": GROUP_ID, "title": GROUP_TITLE, "member_ids": sorted(p.user_id for p in PERSONAS)}
+    ]
+    assert result["first"]["messages"] == [] and result["first"]["chat_id"] == GROUP_ID
+    assert result["woken_after"] < 10 and result["woken"]["messages"] == []
+    assert result["woken"]["activity"][str(GROUP_ID)] > result["woken"]["activity"][str(CADRE.user_id)]
+
+    cadre_view, reviewer_view = result["views"]["cadre"], result["views"]["reviewer"]
+    drawn = [(m["sender"], m["from_bot"], m["html"]) for m in cadre_view["messages"]]
+    assert drawn == [(m["sender"], m["from_bot"], m["html"]) for m in reviewer_view["messages"]]
+    assert drawn == [
+        ("Trần Thị Bình", False, "Chiều nay họp chi bộ nhé"),
+        ("Nguyễn Văn An", False, "@canbo_test_bot thời gian luân chuyển là bao lâu?"),
+        ("Trợ lý Cán bộ", True, "Căn cứ Điều 6 — trả lời Nguyễn Văn An"),
+        ("Trần Thị Bình", False, "Còn với cán bộ nữ thì sao?"),
+        ("Trợ lý Cán bộ", True, "Căn cứ Điều 6 — trả lời Trần Thị Bình"),
+        ("Trợ lý Cán bộ", True, "Điều 6. Thời gian luân chuyển"),
+    ]
+    by_text = {m["html"]: m for m in cadre_view["messages"]}
+    assert by_text["Còn với cán bộ nữ thì sao?"]["reply_to"] == {
+        "message_id": by_text["Căn cứ Điều 6 — trả lời Nguyễn Văn An"]["message_id"],
+        "sender": "Trợ lý Cán bộ",
+        "text": "Căn cứ Điều 6 — trả lời Nguyễn Văn An",
+    }
+    assert by_text["Chiều nay họp chi bộ nhé"]["from_id"] == REVIEWER.user_id
+    # The answer to a button press is shown to the person who pressed it, not to the whole group.
+    assert reviewer_view["answers"] == [
+        {"query_id": result["pressed"]["query_id"], "text": "Đang mở Điều 6", "show_alert": False}
+    ]
+    assert cadre_view["answers"] == []
+    # Nothing of the group leaks into a private chat.
+    assert result["cadre_private"]["messages"] == []
+    assert telegram.world.messages(CADRE.user_id) == []
+
+
+def test_chats_outside_the_persona_are_refused_and_nothing_is_recorded(telegram: FakeTelegram) -> None:
+    telegram.world.add_group(-555, "Nhóm khác", [REVIEWER.user_id])
+    telegram.world.add_user(42, "Người ngoài")
+    before = telegram.world.version
+
+    async def scenario() -> list[tuple[int, Any]]:
+        base = f"{telegram.base_url}/playground/api"
+        cadre = CADRE.user_id
+        async with aiohttp.ClientSession() as session:
+            return [
+                await _json(session, "GET", f"{base}/chat?user_id={cadre}&chat_id={REVIEWER.user_id}"),
+                await _json(session, "GET", f"{base}/chat?user_id={cadre}&chat_id=-555"),
+                await _json(session, "GET", f"{base}/chat?user_id={cadre}&chat_id=nhom"),
+                await _json(
+                    session, "POST", f"{base}/send", json={"user_id": cadre, "chat_id": 42, "text": "chào"}
+                ),
+                await _json(
+                    session,
+                    "POST",
+                    f"{base}/send",
+                    json={"user_id": REVIEWER.user_id, "chat_id": -555, "text": "chào"},
+                ),
+                await _json(
+                    session, "POST", f"{base}/send", json={"user_id": cadre, "chat_id": True, "text": "chào"}
+                ),
+                await _json(
+                    session,
+                    "POST",
+                    f"{base}/send",
+                    json={"user_id": cadre, "chat_id": GROUP_ID, "text": "chào", "reply_to_message_id": 7},
+                ),
+                await _json(
+                    session,
+                    "POST",
+                    f"{base}/press",
+                    json={"user_id": cadre, "chat_id": REVIEWER.user_id, "message_id": 1, "data": "x"},
+                ),
+                await _json(session, "POST", f"{base}/contact", json={"user_id": cadre, "chat_id": GROUP_ID}),
+            ]
+
+    results = asyncio.run(scenario())
+    assert [status for status, _ in results] == [403, 403, 400, 403, 403, 400, 400, 403, 400]
+    not_member = (
+        "Bạn không ở trong cuộc trò chuyện này: chỉ dùng được tin nhắn riêng của mình với bot "
+        "và nhóm thử nghiệm."
+    )
+    assert results[0][1]["error"] == not_member and results[4][1]["error"] == not_member
+    assert results[2][1]["error"] == "Mã cuộc trò chuyện không hợp lệ."
+    assert results[6][1]["error"] == "Tin nhắn bạn muốn trả lời không còn trong cuộc trò chuyện này."
+    assert results[8][1]["error"] == "Chỉ chia sẻ số điện thoại trong tin nhắn riêng với bot."
+    assert telegram.world.version == before  # nothing was sent, pressed or shared
+    assert telegram.world.last_update_id == 700_000_000
+
+
+def test_the_playground_creates_its_group_with_every_persona(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, CANBO_DATA_DIR=tmp_path)  # type: ignore[call-arg]
+    playground = Playground(settings, port=0)
+    group = playground.server.world.chat(GROUP_CHAT_ID)
+    assert (group.title, group.type) == ("Nhóm Ban Tổ chức (thử nghiệm)", "supergroup")
+    assert group.member_ids == {p.user_id for p in playground.personas}
+    assert playground.page.chats_of(playground.personas[2]) == [playground.personas[2].user_id, GROUP_CHAT_ID]
