@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bot.localapi.web import GROUP_CHAT_ID
 from bot.playground import Playground, SeedStep
 from bot.settings import Settings
 
@@ -177,10 +178,15 @@ def _chats_on_failure(playground: Playground) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for person in playground.personas:
-            for message in playground.server.world.messages(person.user_id)[-8:]:
-                who = "bot" if message.from_bot else person.role
-                print(f"[{who} #{message.message_id}] {message.body[:300]!r} {message.button_texts}")
+        world = playground.server.world
+        roles = {p.user_id: p.role for p in playground.personas}
+        chats = [p.user_id for p in playground.personas] + [GROUP_CHAT_ID]
+        for chat_id in chats:
+            for message in world.messages(chat_id)[-8:]:
+                who = "bot" if message.from_bot else roles.get(message.from_id, str(message.from_id))
+                print(
+                    f"[{chat_id} {who} #{message.message_id}] {message.body[:300]!r} {message.button_texts}"
+                )
         raise
 
 
@@ -292,4 +298,87 @@ def test_staff_requests_the_summary_and_gets_the_chart_and_the_excel_file(
     if os.environ.get("CANBO_UPDATE_SCREENSHOT"):
         staff.locator(".msg.bot .bubble img").first.scroll_into_view_if_needed()
         staff.screenshot(path=str(SCREENSHOT.with_name("playground-summary.png")))
+    context.close()
+
+
+@pytest.mark.browser
+def test_group_answers_a_mention_with_citations_and_sends_personal_commands_to_a_private_chat(
+    playground: Playground, browser: Any, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 860}, locale="vi-VN")
+    with _chats_on_failure(playground):
+        cadre = _open_as(context, playground, "cadre")
+        reviewer = _open_as(context, playground, "reviewer")
+        for page in (cadre, reviewer):
+            page.click('[data-testid="tab-group"]')
+            page.wait_for_selector('[data-testid="tab-group"].active')
+            page.locator("#bot-name", has_text="Nhóm Ban Tổ chức (thử nghiệm)").wait_for()
+        hint = cadre.locator("#group-hint")
+        assert hint.is_visible() and "@canbo_playground_bot" in hint.inner_text()
+        assert "trả lời" in hint.inner_text().lower()
+
+        _send(reviewer, "Chào cả nhóm, chiều nay họp chi bộ nhé")
+        cadre.locator(".msg.other", has_text="chiều nay họp chi bộ").wait_for()
+        assert cadre.locator(".msg.other .sender").last.inner_text() == "Trần Thị Bình"
+
+        cadre.click(".bot-mention")  # the hint's @name goes into the input
+        question = cadre.input_value("#text") + "thời gian luân chuyển cán bộ là bao lâu?"
+        assert question.startswith("@canbo_playground_bot ")
+        _send(cadre, question)
+        answer = cadre.locator(".msg.bot", has_text="Căn cứ").last
+        answer.wait_for()
+        text = answer.inner_text()
+        assert "65-QĐ/TW" in text and "Điều 6" in text
+        assert answer.locator(".sender").inner_text() == "Trợ lý Cán bộ (bot)"
+        # The other member sees the question (with the asker's name) and the same answer.
+        reviewer.locator(".msg.other", has_text="thời gian luân chuyển").wait_for()
+        reviewer.locator(".msg.bot", has_text="65-QĐ/TW").last.wait_for()
+        # Chatter without a mention got no answer.
+        chatter_id = int(
+            cadre.locator(".msg.other", has_text="chiều nay họp").get_attribute("data-message-id")
+        )
+        question_id = int(
+            cadre.locator(".msg.user", has_text="luân chuyển").last.get_attribute("data-message-id")
+        )
+        bot_ids = [m.message_id for m in playground.server.world.bot_messages(GROUP_CHAT_ID)]
+        assert not [i for i in bot_ids if chatter_id < i < question_id]
+        if os.environ.get("CANBO_UPDATE_SCREENSHOT"):
+            cadre.screenshot(path=str(SCREENSHOT.with_name("playground-group.png")))
+        else:
+            cadre.screenshot(path=str(tmp_path / "playground-group.png"))
+
+        # Inline buttons work in the group as in a private chat.
+        bot_messages = cadre.locator(".msg.bot").count()
+        answer.locator(".inline-row button", has_text="Điều 6").first.click()
+        cadre.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {bot_messages}")
+        assert "Điều 6" in cadre.locator(".msg.bot").last.inner_text()
+
+        # Replying to the bot's message asks it too (no mention needed).
+        reviewer.locator(".msg.bot", has_text="Căn cứ").last.locator(".reply-button").click()
+        reviewer.locator("#reply-bar", has_text="Trả lời Trợ lý Cán bộ").wait_for()
+        bot_messages = reviewer.locator(".msg.bot").count()
+        _send(reviewer, "Cán bộ luân chuyển được đánh giá định kỳ thế nào?")
+        assert reviewer.locator("#reply-bar").is_hidden()
+        reviewer.locator(".msg.user .quote", has_text="Trợ lý Cán bộ").last.wait_for()
+        reviewer.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {bot_messages}")
+
+        # Personal work is redirected to a private chat; the link opens this person's private chat.
+        _send(cadre, "/danhgia")
+        redirect = cadre.locator(".msg.bot", has_text="chỉ dùng trong tin nhắn riêng").last
+        redirect.wait_for()
+        redirect.locator("a", has_text="nhắn riêng cho bot").click()
+        cadre.wait_for_selector('[data-testid="tab-private"].active')
+        cadre.locator("#bot-name", has_text="@canbo_playground_bot").wait_for()
+        assert cadre.locator("#group-hint").is_hidden()
+        cadre.wait_for_timeout(300)  # the first long poll has drawn the private history
+        assert cadre.locator(".msg.other").count() == 0  # the group's messages stay in the group
+        assert cadre.locator(".msg", has_text="chiều nay họp chi bộ").count() == 0
+        assert "c=" not in cadre.evaluate("location.hash")
+        # New messages in the group while the cadre is in the private chat: a mark on the group's tab.
+        assert cadre.locator('[data-testid="tab-group"] .unread').is_hidden()
+        _send(reviewer, "Cảm ơn, đã rõ")
+        cadre.locator('[data-testid="tab-group"] .unread').wait_for()
+        cadre.click('[data-testid="tab-group"]')
+        cadre.locator(".msg.other", has_text="Cảm ơn, đã rõ").wait_for()
+        assert cadre.locator('[data-testid="tab-group"] .unread').is_hidden()
     context.close()
