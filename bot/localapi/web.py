@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import mimetypes
+import re
 from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 25.0
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 STATIC_FILES = ("index.html", "app.js", "style.css")
+_CHAT_ID_RE = re.compile(r"-?[0-9]{1,20}")
 GROUP_CHAT_ID = -1_007_000_000_001
 GROUP_TITLE = "Nhóm Ban Tổ chức (thử nghiệm)"
 ERRORS = {
@@ -164,7 +166,7 @@ class PlaygroundPage:
         chat_id: int | None = None
         if isinstance(raw, int) and not isinstance(raw, bool):
             chat_id = raw
-        elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        elif isinstance(raw, str) and _CHAT_ID_RE.fullmatch(raw.strip()):
             chat_id = int(raw.strip())
         if chat_id is None:
             raise web.HTTPBadRequest(

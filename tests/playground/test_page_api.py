@@ -410,6 +410,7 @@ def test_chats_outside_the_persona_are_refused_and_nothing_is_recorded(telegram:
                 await _json(session, "GET", f"{base}/chat?user_id={cadre}&chat_id={REVIEWER.user_id}"),
                 await _json(session, "GET", f"{base}/chat?user_id={cadre}&chat_id=-555"),
                 await _json(session, "GET", f"{base}/chat?user_id={cadre}&chat_id=nhom"),
+                await _json(session, "GET", f"{base}/chat?user_id={cadre}&chat_id=--5"),
                 await _json(
                     session, "POST", f"{base}/send", json={"user_id": cadre, "chat_id": 42, "text": "chào"}
                 ),
@@ -438,15 +439,15 @@ def test_chats_outside_the_persona_are_refused_and_nothing_is_recorded(telegram:
             ]
 
     results = asyncio.run(scenario())
-    assert [status for status, _ in results] == [403, 403, 400, 403, 403, 400, 400, 403, 400]
+    assert [status for status, _ in results] == [403, 403, 400, 400, 403, 403, 400, 400, 403, 400]
     not_member = (
         "Bạn không ở trong cuộc trò chuyện này: chỉ dùng được tin nhắn riêng của mình với bot "
         "và nhóm thử nghiệm."
     )
-    assert results[0][1]["error"] == not_member and results[4][1]["error"] == not_member
-    assert results[2][1]["error"] == "Mã cuộc trò chuyện không hợp lệ."
-    assert results[6][1]["error"] == "Tin nhắn bạn muốn trả lời không còn trong cuộc trò chuyện này."
-    assert results[8][1]["error"] == "Chỉ chia sẻ số điện thoại trong tin nhắn riêng với bot."
+    assert results[0][1]["error"] == not_member and results[5][1]["error"] == not_member
+    assert results[2][1]["error"] == results[3][1]["error"] == "Mã cuộc trò chuyện không hợp lệ."
+    assert results[7][1]["error"] == "Tin nhắn bạn muốn trả lời không còn trong cuộc trò chuyện này."
+    assert results[9][1]["error"] == "Chỉ chia sẻ số điện thoại trong tin nhắn riêng với bot."
     assert telegram.world.version == before  # nothing was sent, pressed or shared
     assert telegram.world.last_update_id == 700_000_000
 
@@ -458,3 +459,23 @@ def test_the_playground_creates_its_group_with_every_persona(tmp_path: Path) -> 
     assert (group.title, group.type) == ("Nhóm Ban Tổ chức (thử nghiệm)", "supergroup")
     assert group.member_ids == {p.user_id for p in playground.personas}
     assert playground.page.chats_of(playground.personas[2]) == [playground.personas[2].user_id, GROUP_CHAT_ID]
+
+
+def test_upload_goes_to_the_chosen_chat_and_only_to_the_persona_s_chats(telegram: FakeTelegram) -> None:
+    async def scenario() -> list[int]:
+        statuses = []
+        async with aiohttp.ClientSession() as session:
+            for chat_id in (GROUP_ID, REVIEWER.user_id):
+                form = aiohttp.FormData()
+                form.add_field("user_id", str(CADRE.user_id))
+                form.add_field("chat_id", str(chat_id))
+                form.add_field("file", b"Danh sach", filename="danh_sach.txt", content_type="text/plain")
+                async with session.post(f"{telegram.base_url}/playground/api/upload", data=form) as response:
+                    statuses.append(response.status)
+        return statuses
+
+    assert asyncio.run(scenario()) == [200, 403]
+    [uploaded] = telegram.world.messages(GROUP_ID)
+    assert uploaded.from_id == CADRE.user_id and uploaded.document is not None
+    assert uploaded.document.data == b"Danh sach"
+    assert telegram.world.messages(REVIEWER.user_id) == [] and telegram.world.messages(CADRE.user_id) == []
