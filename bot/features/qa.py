@@ -140,7 +140,15 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         nearest=answer.nearest,
         unmentioned=getattr(answer, "unmentioned", ()),
     )
-    await send_html(context, chat.id, html, _answer_keyboard(record.id, answer))
+    asked = update.effective_message
+    in_group = asked is not None and not is_private(update)  # a group answer quotes whose question it is
+    await send_html(
+        context,
+        chat.id,
+        html,
+        _answer_keyboard(record.id, answer),
+        reply_to=asked.message_id if in_group and asked is not None else None,
+    )
 
 
 async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

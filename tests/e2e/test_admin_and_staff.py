@@ -251,6 +251,11 @@ def test_group_chat_answers_when_addressed_and_keeps_personal_things_private(bot
     )
     answer = bot_world.telegram.wait_for_text(group, "Căn cứ", after=sent.message_id, timeout=30)
     assert not [m for m in world.bot_messages(group) if chatter.message_id < m.message_id < sent.message_id]
+    first_part = min(
+        (m for m in world.bot_messages(group) if sent.message_id < m.message_id <= answer.message_id),
+        key=lambda m: m.message_id,
+    )
+    assert first_part.reply_to_message_id == sent.message_id  # the answer quotes whose question it is
     sent = world.send_text(CADRE_ID, "/hoi luân chuyển cán bộ", chat_id=group)
     bot_world.telegram.wait_for_text(group, "Căn cứ", after=sent.message_id, timeout=30)
     sent = world.send_text(CADRE_ID, "/toi", chat_id=group)
@@ -258,7 +263,6 @@ def test_group_chat_answers_when_addressed_and_keeps_personal_things_private(bot
     assert "Lê Văn Cán" not in redirect.body
     sent = world.upload_document(ADMIN_ID, LEAVE_DOCX, "nghi-phep.docx", chat_id=group)
     bot_world.telegram.wait_for_text(group, "chỉ dùng trong tin nhắn riêng", after=sent.message_id)
-    del answer
     group_menu = [c["command"] for c in world.commands_for(group)]
     assert "hoi" in group_menu and "toi" not in group_menu
 
