@@ -293,7 +293,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  Recall@1  {report.recall_at_1:.3f}")
         print(f"  Recall@5  {report.recall_at_5:.3f}")
         print(f"  MRR@10    {report.mrr_at_10:.3f}")
-        print(f"  câu ngoài phạm vi bị từ chối   {report.unanswerable_refused:.1%} ({report.unanswerable})")
+        print(f"  câu ngoài phạm vi bị từ chối  {report.unanswerable_refused:.1%} ({report.unanswerable})")
         print(f"  câu có đáp án bị từ chối nhầm {report.answerable_refused:.1%} ({report.answerable})")
     return 0
 
