@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ Interceptor = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]]
 
 STATES_KEY = "canbo.conversation_states"
 MAX_CACHED_STATES = 20_000
+CACHE_TTL_S = 300.0
 _Key = tuple[int, int]
 _Entry = tuple[str, str, datetime] | None  # (step, JSON data, updated at), or None when idle
 
@@ -46,21 +48,40 @@ _Entry = tuple[str, str, datetime] | None  # (step, JSON data, updated at), or N
 class ConversationCache:
     """Write-through cache of conversation steps, so most messages need no database read.
 
-    Sound because this process is the only writer: one bot process polls (or receives the webhook for) a
-    token, and every step change goes through `start_step`/`end_step`. Entries hold the JSON text, so each
-    read returns fresh objects exactly like a database read.
+    Sound because this process is the only writer in normal operation: one bot process polls (or receives
+    the webhook for) a token, and every step change goes through `start_step`/`end_step`. Entries expire
+    after `ttl_s` so a change made by another process (e.g. `canbo person-data` anonymising someone) is
+    seen within minutes. Entries hold the JSON text, so each read returns fresh objects like a database read.
     """
 
-    def __init__(self, *, max_entries: int = MAX_CACHED_STATES) -> None:
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+    def __init__(
+        self,
+        *,
+        max_entries: int = MAX_CACHED_STATES,
+        ttl_s: float = CACHE_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._entries: OrderedDict[_Key, tuple[float, _Entry]] = OrderedDict()
         self._max = max_entries
+        self._ttl = ttl_s
+        self._clock = clock
+
+    def _fresh(self, key: _Key) -> tuple[float, _Entry] | None:
+        item = self._entries.get(key)
+        if item is None:
+            return None
+        if self._clock() - item[0] > self._ttl:
+            del self._entries[key]
+            return None
+        return item
 
     def get(self, key: _Key) -> tuple[bool, botstate.ConversationState | None]:
         """(cached?, state)."""
-        if key not in self._entries:
+        item = self._fresh(key)
+        if item is None:
             return False, None
         self._entries.move_to_end(key)
-        entry = self._entries[key]
+        entry = item[1]
         if entry is None:
             return True, None
         step, data, updated_at = entry
@@ -69,7 +90,7 @@ class ConversationCache:
         )
 
     def has(self, key: _Key) -> bool:
-        return key in self._entries
+        return self._fresh(key) is not None
 
     def put(self, key: _Key, state: botstate.ConversationState | None) -> None:
         entry = (
@@ -80,7 +101,7 @@ class ConversationCache:
         self.put_entry(key, entry)
 
     def put_entry(self, key: _Key, entry: _Entry) -> None:
-        self._entries[key] = entry
+        self._entries[key] = (self._clock(), entry)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)

@@ -87,6 +87,16 @@ def test_cache_returns_fresh_copies_and_stays_bounded() -> None:
     assert not cache.has((1, 1))
 
 
+def test_cached_steps_expire_so_changes_by_other_processes_are_seen() -> None:
+    now = [1000.0]
+    cache = ConversationCache(ttl_s=300, clock=lambda: now[0])
+    cache.put((1, 1), None)
+    now[0] += 299
+    assert cache.get((1, 1)) == (True, None)
+    now[0] += 2  # 301 s after it was stored: the database is asked again
+    assert cache.get((1, 1)) == (False, None) and not cache.has((1, 1))
+
+
 def test_steps_are_read_from_the_database_once_and_survive_a_restart(
     telegram: FakeTelegram, tmp_path: Path, state_engine: Engine
 ) -> None:
