@@ -362,6 +362,27 @@ ROTATION_NOTIFY_DONE = "🔄 Đánh giá luân chuyển ({kind}) của bạn đ�
 # --- /dulieu -------------------------------------------------------------------------------------------------
 MYDATA_COMMAND = "Tải toàn bộ dữ liệu cá nhân của tôi (JSON, Excel)"
 MYDATA_WORKING = "⏳ Đang chuẩn bị dữ liệu cá nhân của bạn…"
+MYDATA_FIX_HINT = "Nếu có thông tin chưa đúng, bạn có quyền đề nghị đính chính."
+BUTTON_MYDATA_FIX = "✏️ Đề nghị đính chính"
+MYDATA_FIX_ASK = (
+    "Hãy ghi rõ thông tin nào chưa đúng và cần sửa thế nào (tối đa {limit} ký tự), rồi gửi. "
+    "Gửi /huy nếu thôi."
+)
+MYDATA_FIX_TOO_SHORT = "Đề nghị quá ngắn: hãy ghi rõ thông tin nào chưa đúng và cần sửa thế nào."
+MYDATA_FIX_TOO_LONG = "Đề nghị quá dài (tối đa {limit} ký tự). Vui lòng rút gọn và gửi lại."
+MYDATA_FIX_NOTICE = (
+    "✏️ <b>Đề nghị đính chính dữ liệu cá nhân</b>\n"
+    "Người đề nghị: {name} ({code}), {unit}\n"
+    "Nội dung: {text}\n"
+    "Vui lòng kiểm tra và sửa trong danh sách cán bộ hoặc hồ sơ đánh giá, rồi báo lại cho người đề nghị."
+)
+MYDATA_FIX_SENT = (
+    "✅ Đã ghi nhận và chuyển đề nghị đính chính cho quản trị viên và Ban Tổ chức phụ trách đơn vị của bạn."
+)
+MYDATA_FIX_SENT_NOBODY = (
+    "✅ Đã ghi nhận đề nghị đính chính. Hiện chưa có quản trị viên hay cán bộ Ban Tổ chức nào phụ trách "
+    "đơn vị của bạn đăng nhập bot; đề nghị vẫn được lưu và sẽ được xử lý."
+)
 MYDATA_CAPTION_JSON = "Dữ liệu cá nhân của bạn (JSON, đầy đủ)"
 MYDATA_CAPTION_XLSX = (
     "Dữ liệu cá nhân của bạn (Excel, dễ đọc). Việc tải dữ liệu đã được ghi vào nhật ký truy cập."

@@ -16,10 +16,10 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
-from records.access import has_role
+from records.access import has_role, unit_chain
 from records.audit import record_audit
 from records.clock import utc_now
-from records.errors import NotFound, PermissionDenied
+from records.errors import NotFound, PermissionDenied, ValidationFailed
 from records.schema import (
     ActionItem,
     ActionProgramme,
@@ -40,6 +40,9 @@ from records.schema import (
 log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "canbo.personal-data/1"
+CORRECTION_MIN_CHARS = 10
+CORRECTION_MAX_CHARS = 1000
+CORRECTION_HANDLERS = (Role.ADMIN, Role.STAFF)
 REDACTED = "[đã ẩn danh]"
 ANON_NAME = "Cán bộ đã ẩn danh"
 ANON_CODE_PREFIX = "ANDANH-"
@@ -582,3 +585,49 @@ def _detach_bot_rows(session: Session, telegram_ids: set[int], person_id: int) -
     ):
         count += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
     return count
+
+
+def request_correction(
+    session: Session, *, person_id: int, text: str, now: datetime | None = None
+) -> list[int]:
+    """A person asks for their data to be corrected: recorded in the audit log about them (so it appears in
+    their own export) and handed to the admins and committee staff whose scope covers their unit.
+
+    Returns the person ids to tell, nearest unit first (never the requester). `ValidationFailed`
+    (field `text`, reason `too_short` | `too_long`) for a request too short to act on or too long.
+    """
+    moment = utc_now(now)
+    person = _load(session, person_id)
+    body = " ".join(text.split())
+    if len(body) < CORRECTION_MIN_CHARS:
+        raise ValidationFailed("correction request too short", field="text", reason="too_short")
+    if len(body) > CORRECTION_MAX_CHARS:
+        raise ValidationFailed(
+            "correction request too long", field="text", reason="too_long", limit=CORRECTION_MAX_CHARS
+        )
+    record_audit(
+        session,
+        actor_id=person_id,
+        entity="person",
+        entity_id=person_id,
+        action="correction_request",
+        now=moment,
+        detail={"text": body},
+    )
+    chain = unit_chain(session, person.unit_id)
+    rank = {unit_id: i for i, unit_id in enumerate(chain)}
+    rows = session.exec(
+        select(RoleAssignment.person_id, RoleAssignment.unit_id)
+        .join(Person, col(Person.id) == col(RoleAssignment.person_id))
+        .where(
+            col(RoleAssignment.role).in_([str(r) for r in CORRECTION_HANDLERS]),
+            col(RoleAssignment.unit_id).in_(chain),
+            col(RoleAssignment.revoked_at).is_(None),
+            col(Person.active).is_(True),
+            col(RoleAssignment.person_id) != person_id,
+        )
+    ).all()
+    nearest: dict[int, int] = {}
+    for handler_id, unit_id in rows:
+        nearest[handler_id] = min(nearest.get(handler_id, len(chain)), rank[unit_id])
+    return sorted(nearest, key=lambda pid: (nearest[pid], pid))

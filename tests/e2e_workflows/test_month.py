@@ -267,3 +267,12 @@ def test_own_data_export(flow: Flow) -> None:
     assert "Hoàng Văn Em" in json.dumps(data, ensure_ascii=False)
     assert "Phạm Thị Dung" not in json.dumps(data, ensure_ascii=False)  # nobody else's records
     assert openpyxl.load_workbook(io.BytesIO(xlsx_doc.document.data)).sheetnames
+    # The right to correct: the request goes to committee staff over the unit (not another district's).
+    hint = flow.wait("BD04", "đề nghị đính chính", after=before)
+    flow.press("BD04", hint, "✏️ Đề nghị đính chính", "Hãy ghi rõ")
+    flow.say("BD04", "sai", "quá ngắn")
+    before_tu, before_hk = flow.last_id("TU01"), flow.last_id("HK03")
+    flow.say("BD04", "Chức vụ của tôi ghi sai, đúng là Phó Trưởng phòng", "Đã ghi nhận và chuyển")
+    notice = flow.wait("TU01", "Đề nghị đính chính dữ liệu cá nhân", after=before_tu)
+    assert "Hoàng Văn Em" in notice.body and "Phó Trưởng phòng" in notice.body
+    assert not [m for m in flow.telegram.world.messages(USERS["HK03"]) if m.message_id > before_hk]
