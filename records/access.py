@@ -61,6 +61,26 @@ def _active_assignments(session: Session, person_id: int) -> list[RoleAssignment
     )
 
 
+def role_holders(session: Session, *, unit_id: int, roles: Iterable[Role | str]) -> list[int]:
+    """Active people holding one of `roles` with a scope covering `unit_id`, nearest unit first (then by id)."""
+    chain = unit_chain(session, unit_id)
+    rank = {unit: i for i, unit in enumerate(chain)}
+    rows = session.exec(
+        select(RoleAssignment.person_id, RoleAssignment.unit_id)
+        .join(Person, col(Person.id) == col(RoleAssignment.person_id))
+        .where(
+            col(RoleAssignment.role).in_([str(r) for r in roles]),
+            col(RoleAssignment.unit_id).in_(chain),
+            col(RoleAssignment.revoked_at).is_(None),
+            col(Person.active).is_(True),
+        )
+    ).all()
+    nearest: dict[int, int] = {}
+    for person_id, unit in rows:
+        nearest[int(person_id)] = min(nearest.get(int(person_id), len(chain)), rank[unit])
+    return sorted(nearest, key=lambda pid: (nearest[pid], pid))
+
+
 def has_role(session: Session, *, person_id: int, roles: Iterable[Role | str], unit_id: int) -> bool:
     """Whether the person holds one of `roles` with a scope covering `unit_id`."""
     wanted = {str(r) for r in roles}

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, func, select
 
-from records.access import has_role, require_role, scope_units, unit_chain
+from records.access import has_role, require_role, role_holders, scope_units
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import (
@@ -36,7 +36,6 @@ from records.schema import (
     EvaluationTask,
     Person,
     Role,
-    RoleAssignment,
     TaskResult,
     Unit,
 )
@@ -1110,14 +1109,5 @@ def next_actors(session: Session, *, evaluation_id: int) -> list[int]:
         role = Role.HEAD
     else:
         return []
-    holders = session.exec(
-        select(RoleAssignment.person_id)
-        .join(Person, col(Person.id) == RoleAssignment.person_id)
-        .where(
-            RoleAssignment.role == role.value,
-            col(RoleAssignment.revoked_at).is_(None),
-            col(RoleAssignment.unit_id).in_(unit_chain(session, row.unit_id)),
-            col(Person.active).is_(True),
-        )
-    ).all()
-    return sorted({int(pid) for pid in holders if pid != row.person_id})
+    holders = role_holders(session, unit_id=row.unit_id, roles=[role])
+    return sorted(pid for pid in holders if pid != row.person_id)

@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
-from records.access import has_role, unit_chain
+from records.access import has_role, role_holders
 from records.audit import record_audit
 from records.clock import utc_now
 from records.errors import NotFound, PermissionDenied, ValidationFailed
@@ -614,20 +614,5 @@ def request_correction(
         now=moment,
         detail={"text": body},
     )
-    chain = unit_chain(session, person.unit_id)
-    rank = {unit_id: i for i, unit_id in enumerate(chain)}
-    rows = session.exec(
-        select(RoleAssignment.person_id, RoleAssignment.unit_id)
-        .join(Person, col(Person.id) == col(RoleAssignment.person_id))
-        .where(
-            col(RoleAssignment.role).in_([str(r) for r in CORRECTION_HANDLERS]),
-            col(RoleAssignment.unit_id).in_(chain),
-            col(RoleAssignment.revoked_at).is_(None),
-            col(Person.active).is_(True),
-            col(RoleAssignment.person_id) != person_id,
-        )
-    ).all()
-    nearest: dict[int, int] = {}
-    for handler_id, unit_id in rows:
-        nearest[handler_id] = min(nearest.get(handler_id, len(chain)), rank[unit_id])
-    return sorted(nearest, key=lambda pid: (nearest[pid], pid))
+    handlers = role_holders(session, unit_id=person.unit_id, roles=CORRECTION_HANDLERS)
+    return [pid for pid in handlers if pid != person_id]
