@@ -170,13 +170,17 @@ def create_tables(engine: Engine) -> None:
 # --- Processed updates ----------------------------------------------------------------------------
 
 
+def _insert(engine: Engine, table: Any) -> Any:
+    """INSERT in the engine's dialect, for `on_conflict_do_…` (SQLite and PostgreSQL share that API)."""
+    return postgresql_insert(table) if engine.dialect.name == "postgresql" else sqlite_insert(table)
+
+
 def claim_update(engine: Engine, *, update_id: int, run_id: str) -> bool:
     """Claim an update for handling. False when it was already handled (or is being handled) by this run
     or finished by any run; an update started by a crashed earlier run is claimed again."""
-    insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
     with engine.begin() as conn:  # Core, not the ORM: this runs for every update
         inserted = conn.execute(
-            insert(BotUpdate)
+            _insert(engine, BotUpdate)
             .values(update_id=update_id, run_id=run_id, status="started", created_at=_now())
             .on_conflict_do_nothing(index_elements=["update_id"])
             .returning(BotUpdate.update_id)  # type: ignore[call-overload]
@@ -241,8 +245,7 @@ def save_conversation(
     if len(encoded) > MAX_STATE_DATA_CHARS:
         raise ValidationFailed("conversation data too large", field="data", limit=MAX_STATE_DATA_CHARS)
     values = {"chat_id": chat_id, "user_id": user_id, "state": state, "data": encoded, "updated_at": _now()}
-    insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(BotConversation).values(**values)
+    statement = _insert(engine, BotConversation).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["chat_id", "user_id"],
         set_={"state": state, "data": encoded, "updated_at": values["updated_at"]},

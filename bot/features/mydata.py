@@ -29,6 +29,7 @@ from records.personal_data import (
     personal_data_xlsx_bytes,
     request_correction,
 )
+from records.views import PersonView
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ async def fix_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dic
         return
     person_id, now = user.person_id, wf.now_of(context)
 
-    def submit(session: Session) -> tuple[list[wf.Recipient], people.PersonView]:
+    def submit(session: Session) -> tuple[list[wf.Recipient], PersonView]:
         handlers = request_correction(session, person_id=person_id, text=message.text or "", now=now)
         return wf.chats_of(session, handlers), people.get_person(session, person_id=person_id)
 

@@ -138,16 +138,16 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         answer=answer.answer,
         citations=answer.citations,
         nearest=answer.nearest,
-        unmentioned=getattr(answer, "unmentioned", ()),
+        unmentioned=answer.unmentioned,
     )
     asked = update.effective_message
-    in_group = asked is not None and not is_private(update)  # a group answer quotes whose question it is
     await send_html(
         context,
         chat.id,
         html,
         _answer_keyboard(record.id, answer),
-        reply_to=asked.message_id if in_group and asked is not None else None,
+        # In a group the answer quotes whose question it is.
+        reply_to=asked.message_id if asked is not None and not is_private(update) else None,
     )
 
 
