@@ -89,10 +89,24 @@ def fold(text: str) -> str:
     return _TONE_RE.sub(lambda m: _TONE_FIXES[m.group(1)], text)
 
 
+def _base_letter(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Every precomposed Latin letter with marks (Vietnamese and others) to its base letter, in one table.
+_STRIP_TABLE = {
+    code: _base_letter(chr(code)) for code in range(0xC0, 0x2000) if _base_letter(chr(code)) != chr(code)
+}
+_STRIP_TABLE.update({ord("đ"): "d", ord("Đ"): "D"})
+
+
 def strip_diacritics(text: str) -> str:
     """ "đánh giá cán bộ" → "danh gia can bo" (also đ → d)."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
+    out = text.translate(_STRIP_TABLE)
+    if out.isascii():
+        return out
+    decomposed = unicodedata.normalize("NFD", out)  # combining marks typed separately
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 

@@ -34,23 +34,26 @@ _NUMBER_RE = re.compile(
 
 @dataclass
 class Streams:
-    """The syllables of some texts, accent-free and marked, to look a question's terms up in."""
+    """The syllables of some texts, accent-free and marked, to look a question's terms up in.
 
-    plain: list[list[str]] = field(default_factory=list)
-    marked: list[list[str]] = field(default_factory=list)
+    Each stream is kept as one space-joined string with a space at both ends, so a term is found with one
+    substring search."""
+
+    plain: list[str] = field(default_factory=list)
+    marked: list[str] = field(default_factory=list)
     plain_bigrams: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, text: str) -> None:
         if not text:
             return
         plain = analyse(text, segment=False).syllables
-        self.plain.append(plain)
-        self.marked.append(_WORD_RE.findall(fold(text)))
+        self.plain.append(f" {' '.join(plain)} ")
+        self.marked.append(f" {' '.join(_WORD_RE.findall(fold(text)))} ")
         self.plain_bigrams.update(itertools.pairwise(plain))
         for symbol, words in _SYMBOL_WORDS.items():
             if symbol in text:  # "20%" answers "bao nhiêu phần trăm"
-                self.plain.append(strip_diacritics(words).split())
-                self.marked.append(words.split())
+                self.plain.append(f" {strip_diacritics(words)} ")
+                self.marked.append(f" {words} ")
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Streams:
@@ -65,21 +68,16 @@ class Streams:
         )
 
 
-def _contains(seq: Sequence[str], sub: Sequence[str]) -> bool:
-    n = len(sub)
-    return n > 0 and any(list(seq[i : i + n]) == list(sub) for i in range(len(seq) - n + 1))
-
-
 def covers(streams: Streams, term: QuestionTerm) -> bool:
     """Whether the texts contain the term: compounds and accent-free questions by accent-free syllables;
     a single marked syllable by its marks, or accent-free when a neighbouring pair also matches (a typo)."""
-    plain = list(term.syllables)
-    if not any(_contains(s, plain) for s in streams.plain):
+    plain = f" {' '.join(term.syllables)} "
+    if not any(plain in stream for stream in streams.plain):
         return False
-    if term.accent_free or len(plain) > 1 or not term.well_formed:
+    if term.accent_free or len(term.syllables) > 1 or not term.well_formed:
         return True
-    marked = term.text.split()
-    if any(_contains(s, marked) for s in streams.marked):
+    marked = f" {term.text} "
+    if any(marked in stream for stream in streams.marked):
         return True
     return any(pair in streams.plain_bigrams for pair in term.neighbours)
 
@@ -137,10 +135,24 @@ def absent_terms(snapshot: Snapshot, terms: Sequence[QuestionTerm]) -> list[Ques
 
 def unit_context(snapshot: Snapshot, unit: int) -> Streams:
     """What every passage of a unit shares: its article heading and its document's title."""
-    u = snapshot.units[unit]
-    row = snapshot.chunks[u.first]
-    doc = snapshot.docs.get(u.doc_id)
-    return Streams.of([row.article_heading, doc.title if doc else ""])
+    key = ("context", unit)
+    cached = snapshot.memo.get(key)
+    if cached is None:
+        u = snapshot.units[unit]
+        row = snapshot.chunks[u.first]
+        doc = snapshot.docs.get(u.doc_id)
+        cached = snapshot.memo[key] = Streams.of([row.article_heading, doc.title if doc else ""])
+    assert isinstance(cached, Streams)
+    return cached
+
+
+def chunk_streams(snapshot: Snapshot, chunk: int) -> Streams:
+    key = ("chunk", chunk)
+    cached = snapshot.memo.get(key)
+    if cached is None:
+        cached = snapshot.memo[key] = Streams.of([snapshot.chunks[chunk].text])
+    assert isinstance(cached, Streams)
+    return cached
 
 
 def unit_streams(snapshot: Snapshot, units: Sequence[int]) -> Streams:
@@ -149,8 +161,21 @@ def unit_streams(snapshot: Snapshot, units: Sequence[int]) -> Streams:
         u = snapshot.units[unit]
         out = out.merged(unit_context(snapshot, unit))
         for c in range(u.first, u.last):
-            out.add(snapshot.chunks[c].text)
+            out = out.merged(chunk_streams(snapshot, c))
     return out
+
+
+def segment_streams(snapshot: Snapshot, chunk: int) -> list[tuple[Segment, Streams, bool]]:
+    """Each segment of a chunk with its streams (its khoản's lead line included) and whether it holds a number."""
+    key = ("segments", chunk)
+    cached = snapshot.memo.get(key)
+    if cached is None:
+        cached = snapshot.memo[key] = [
+            (seg, Streams.of([seg.lead, seg.text]), bool(_NUMBER_RE.search(seg.text)))
+            for seg in segments_of(snapshot, chunk)
+        ]
+    assert isinstance(cached, list)
+    return cached
 
 
 @dataclass
@@ -194,10 +219,8 @@ def pinpoint(
     best: tuple[float, Pinpoint] | None = None
     for c in range(u.first, u.last):
         cos = float(chunk_cos[c]) if chunk_cos is not None else 0.0
-        for seg in segments_of(snapshot, c):
-            streams = context.merged(Streams.of([seg.lead, seg.text]))
-            g = gap(snapshot, terms, streams)
-            number = bool(_NUMBER_RE.search(seg.text))
+        for seg, streams, number in segment_streams(snapshot, c):
+            g = gap(snapshot, terms, context.merged(streams))
             score = (1.0 - g.share) + (0.15 if wants_number and number else 0.0) + 0.05 * cos
             if best is None or score > best[0] + 1e-9:
                 best = (score, Pinpoint(unit, c, seg, g, number))

@@ -227,6 +227,8 @@ class Snapshot:
     amendments: dict[int, list[Amendment]] = field(default_factory=dict)
     unit_amended: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     unit_of_chunk: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Derived per-chunk and per-unit data computed on first use (the snapshot never changes once built).
+    memo: dict[tuple[str, int], object] = field(default_factory=dict)
 
     def unit_key(self, unit: int) -> tuple[str, bool, str]:
         """(doc_id, in attachment, article) of a unit."""

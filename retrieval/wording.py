@@ -19,7 +19,7 @@ SAMPLE_MARK = " (văn bản mẫu)"
 SUPERSEDED_NOTE = "⚠️ {doc} đã được thay thế bởi {replaced_by}; nên áp dụng văn bản thay thế."
 SUPERSEDED_ASKED_NOTE = "⚠️ Đây là quy định cũ theo câu hỏi: {doc} đã được thay thế bởi {replaced_by}."
 AMENDED_NOTE = "⚠️ Điều này đã được sửa đổi, bổ sung: xem {by}."
-CONTEXT_LINE = "(Trích {article}; bấm «Xem toàn văn» để đọc cả điều.)"
+CONTEXT_LINE = "(Trích {article}; xem toàn văn điều để đọc đủ các khoản.)"
 UNCERTAIN_INTRO = (
     "Chưa tìm thấy quy định trả lời thật sát câu hỏi. Nội dung gần nhất dưới đây có thể không trả lời "
     "đúng câu hỏi, xin kiểm tra lại:"
