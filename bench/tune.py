@@ -147,6 +147,137 @@ def report(name: str, z: np.ndarray, rows: list[Row], cut: float) -> str:
     return f"{name:<8} unanswerable {int(una.sum()):>4} refused {u:6.1%}   answerable {int((~una).sum()):>4} not answered {a:5.1%}"
 
 
+@dataclass
+class FusionCase:
+    corpus: str
+    fields: tuple[np.ndarray, np.ndarray, np.ndarray]
+    dense: np.ndarray
+    whole: np.ndarray  # per unit: cosine with the article's mean vector
+    names: np.ndarray  # per unit
+    superseded: np.ndarray  # per unit: the version-preference direction (-1 not wanted, 0)
+    amended: np.ndarray
+    accent_free: bool
+    gold: set[int]  # unit indices of the first part
+
+
+def fusion_cases(engine: object, corpus: str, questions: list[LabelledQuestion]) -> list[FusionCase]:
+    """Per question, every ranking component (the model runs once per question)."""
+    from retrieval.evaluation import resolve
+    from retrieval.query import read_query
+    from retrieval.ranking import RankingParams, document_intent, query_fields
+
+    snap = engine._snapshot  # type: ignore[attr-defined]
+    keys = {snap.unit_key(u): u for u in range(len(snap.units))}
+    unit_pref = RankingParams(superseded_penalty=1.0)
+    out = []
+    for q in questions:
+        if not q.answerable:
+            continue
+        gold = {keys[k] for p in q.parts[0] for k in resolve(engine, p) if k in keys}  # type: ignore[arg-type]
+        if not gold:
+            continue
+        query = read_query(q.question, snap.restorer)
+        vec = engine.embedder.embed_query(query.search_text)  # type: ignore[attr-defined]
+        dense = np.maximum.reduceat(snap.embeddings @ vec, snap.unit_starts)
+        whole = snap.unit_embeddings @ vec
+        intent = document_intent(snap, query, unit_pref)
+        out.append(
+            FusionCase(
+                corpus,
+                query_fields(snap, query),
+                dense,
+                whole,
+                intent.names[snap.unit_doc],
+                intent.adjust[snap.unit_doc],
+                snap.unit_amended.astype(np.float32),
+                query.accent_free,
+                gold,
+            )
+        )
+    return out
+
+
+def fusion_mrr(cases: list[FusionCase], params: object) -> dict[str, float]:
+    p = params
+    per: dict[str, list[float]] = {}
+    for c in cases:
+        ww = p.restored_word_weight if c.accent_free else p.word_weight  # type: ignore[attr-defined]
+        lex = ww * c.fields[0] + p.syllable_weight * c.fields[1] + p.bigram_weight * c.fields[2]  # type: ignore[attr-defined]
+        top = float(lex.max())
+        lex = lex / top if top > 0 else lex
+        wd = p.article_dense_weight  # type: ignore[attr-defined]
+        d = (1 - wd) * c.dense + wd * c.whole if wd else c.dense
+        ordered = np.sort(d)[::-1]
+        floor = float(ordered[min(p.dense_floor_rank, len(ordered) - 1)])  # type: ignore[attr-defined]
+        span = float(ordered[0]) - floor
+        dn = np.clip((d - floor) / span, 0, 1) if span > 1e-6 else np.ones_like(d)
+        fused = p.lexical_weight * lex + p.dense_weight * dn + p.doc_name_weight * c.names  # type: ignore[attr-defined]
+        fused = fused + p.superseded_penalty * c.superseded - p.amended_penalty * c.amended  # type: ignore[attr-defined]
+        top10 = np.argsort(-fused)[:10]
+        rank = next((i for i, u in enumerate(top10) if int(u) in c.gold), None)
+        per.setdefault(c.corpus, []).append(1 / (rank + 1) if rank is not None else 0.0)
+    return {k: float(np.mean(v)) for k, v in per.items()}
+
+
+def tune_fusion() -> None:
+    """Grid search of the fusion weights on the tuned questions of every corpus (mean of corpus MRR@10)."""
+    import itertools
+    from dataclasses import replace
+
+    import knowledge
+    from retrieval.ranking import RankingParams
+
+    cases: list[FusionCase] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _ = product_engine(Path(tmp), knowledge.sample_corpus_paths())
+        cases += fusion_cases(engine, "samples", load_questions(DEV_SET))
+    tune = [q for q in regs_questions() if q.split == "tune"]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _ = product_engine(Path(tmp), [REGS / "docs"])
+        cases += fusion_cases(engine, "regs", tune)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_law_files(Path(tmp) / "laws")
+        engine, _ = product_engine(Path(tmp) / "index", [Path(tmp) / "laws"])
+        cases += fusion_cases(engine, "alqac", [q for q in alqac_questions() if q.split == "dev"])
+    base = RankingParams()
+
+    def score(params: RankingParams) -> float:
+        return float(np.mean(list(fusion_mrr(cases, params).values())))
+
+    best = (score(base), base)
+    print(f"fusion start: {fusion_mrr(cases, base)} mean {best[0]:.4f}", flush=True)
+    grid = itertools.product(
+        (0.45, 0.5, 0.55, 0.6),
+        (0.5, 1.0),
+        (0.5, 1.0),
+        (0.25, 0.5),
+        (0.15, 0.3),
+        (20, 50),
+        (0.0, 0.2, 0.35, 0.5),
+    )
+    for lw, ww, sw, bw, dn, floor, ad in grid:
+        params = replace(
+            base,
+            lexical_weight=lw,
+            dense_weight=1 - lw,
+            word_weight=ww,
+            restored_word_weight=ww,
+            syllable_weight=sw,
+            bigram_weight=bw,
+            doc_name_weight=dn,
+            dense_floor_rank=floor,
+            article_dense_weight=ad,
+        )
+        m = score(params)
+        if m > best[0] + 1e-4:
+            best = (m, params)
+            print(
+                f"  {fusion_mrr(cases, params)} mean {m:.4f}  lw={lw} ww={ww} sw={sw} bw={bw} dn={dn} floor={floor} ad={ad}",
+                flush=True,
+            )
+    print(f"best: {best[1]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -154,7 +285,11 @@ def main() -> int:
     parser.add_argument("--collect", action="store_true")
     parser.add_argument("--budget", type=float, default=0.04)
     parser.add_argument("--c", type=float, default=1.0)
+    parser.add_argument("--fusion", action="store_true", help="grid-search the fusion weights instead")
     args = parser.parse_args()
+    if args.fusion:
+        tune_fusion()
+        return 0
     rows = collect() if args.collect or not OUT.exists() else load_rows()
     corpora = sorted({r.corpus for r in rows})
     y = np.asarray([r.unanswerable for r in rows], dtype=float)

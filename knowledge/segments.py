@@ -63,7 +63,13 @@ def split_passage(text: str, *, heading: str = "", clause: str | None = None) ->
     flush()
     out: list[Segment] = []
     for seg in segments:
-        if seg.clause is None and seg.point is None and len(seg.text) > _MIN_SENTENCE_SPLIT:
+        lines = seg.text.split("\n")
+        if len(seg.text) > _MIN_SENTENCE_SPLIT and len(lines) > 2:
+            # a long khoản written as lines ("Bước 1: …", "- …"): each line, read after the khoản's first line
+            out.append(Segment(seg.clause, seg.point, lines[0], seg.lead))
+            lead = lines[0] if not seg.lead else f"{seg.lead} … {lines[0]}"
+            out.extend(Segment(seg.clause, seg.point, line, lead) for line in lines[1:])
+        elif seg.clause is None and seg.point is None and len(seg.text) > _MIN_SENTENCE_SPLIT:
             out.extend(Segment(None, None, part) for part in _SENTENCE_END_RE.split(seg.text) if part.strip())
         else:
             out.append(seg)

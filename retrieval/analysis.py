@@ -52,6 +52,27 @@ ABBREVIATIONS: dict[str, str] = {
     "BLHS": "bộ luật hình sự",
     "BLDS": "bộ luật dân sự",
     "BLLĐ": "bộ luật lao động",
+    # Common in personnel work (unambiguous in capitals).
+    "BN": "bổ nhiệm",
+    "BNL": "bổ nhiệm lại",
+    "CBCC": "cán bộ công chức",
+    "TĐKT": "thi đua khen thưởng",
+    "HĐTĐKT": "hội đồng thi đua khen thưởng",
+    "DTTS": "dân tộc thiểu số",
+    "CSDL": "cơ sở dữ liệu",
+    "LLCT": "lý luận chính trị",
+    "CCLLCT": "cao cấp lý luận chính trị",
+    "TCLLCT": "trung cấp lý luận chính trị",
+    "BHXH": "bảo hiểm xã hội",
+    "ĐTBD": "đào tạo bồi dưỡng",
+    "BCĐ": "ban chỉ đạo",
+    "BCS": "ban cán sự",
+    "BTCTW": "ban tổ chức trung ương",
+    "BTCTU": "ban tổ chức thành ủy",
+    "NLĐ": "người lao động",
+    "QLNN": "quản lý nhà nước",
+    "ĐH": "đại hội",
+    "PCT": "phó chủ tịch",
 }
 # Lower-case forms that are unambiguous even when typed in lower case on a phone.
 _LOWER_SAFE = {k.lower(): v for k, v in ABBREVIATIONS.items() if "đ" in k.lower() or len(k) >= 4}

@@ -95,6 +95,48 @@ def judge(
     return Judged(ranked, pin, features, logit, status_of(logit, params), absent)
 
 
+def amended_first(
+    snapshot: Snapshot, ranked: Ranked, terms: Sequence[QuestionTerm], *, wants_number: bool
+) -> Ranked:
+    """When the best article was changed by a "sửa đổi, bổ sung" passage where the question points (the
+    same khoản, or the whole article), that passage comes first: it is the text in force."""
+    if not ranked.units:
+        return ranked
+    top = ranked.units[0]
+    changes = snapshot.amendments.get(top)
+    if not changes:
+        return ranked
+    pin = pinpoint(snapshot, top, terms, wants_number=wants_number, chunk_cos=ranked.chunk_cos)
+    clause = pin.segment.clause or snapshot.chunks[pin.chunk].clause
+    hits = [a for a in changes if a.clause is None or clause is None or a.clause == clause]
+    if not hits:
+        return ranked
+    by = int(snapshot.unit_of_chunk[hits[0].by_chunk])
+    units = [by, *[u for u in ranked.units if u != by]]
+    position = {u: i for i, u in enumerate(ranked.units)}
+
+    def pick(values: list[float], default: float) -> list[float]:
+        return [values[position[u]] if u in position else default for u in units]
+
+    dense = (
+        ranked.chunk_cos[snapshot.units[by].first : snapshot.units[by].last].max()
+        if ranked.chunk_cos is not None
+        else 0.0
+    )
+    best = [ranked.best_chunks[position[u]] if u in position else hits[0].by_chunk for u in units]
+    return Ranked(
+        units=units[: len(ranked.units)],
+        scores=[ranked.scores[0], *pick(ranked.scores, ranked.scores[0])[1:]][: len(ranked.units)],
+        best_chunks=best[: len(ranked.units)],
+        dense=pick(ranked.dense, float(dense))[: len(ranked.units)],
+        lexical=pick(ranked.lexical, 1.0)[: len(ranked.units)],
+        named=ranked.named,
+        missing_documents=ranked.missing_documents,
+        old_docs=ranked.old_docs,
+        chunk_cos=ranked.chunk_cos,
+    )
+
+
 def plan_answer(
     snapshot: Snapshot,
     query: Query,
@@ -106,6 +148,7 @@ def plan_answer(
 ) -> Plan:
     """Decide what to quote. A question asking several things is answered part by part: each part is looked
     for in the question's top articles, and ranked on its own when they do not cover it."""
+    ranked = amended_first(snapshot, ranked, query.terms, wants_number=query.wants_number)
     whole = judge(snapshot, ranked, query.terms, wants_number=query.wants_number, params=params)
     parts: list[PartAnswer] = []
     for part in query.parts:

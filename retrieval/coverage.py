@@ -192,7 +192,7 @@ class Pinpoint:
     def text(self) -> str:
         """The quote: a điểm with the first line of its khoản, or the segment itself."""
         seg = self.segment
-        if seg.point and seg.lead and seg.lead != seg.text:
+        if seg.lead and seg.lead != seg.text:
             return f"{seg.lead} … {seg.text}"
         return seg.text
 

@@ -211,6 +211,7 @@ class Snapshot:
     docs: dict[str, DocRecord]
     chunks: list[ChunkRow]
     embeddings: np.ndarray  # (n_chunks, dim), rows in `chunks` order
+    unit_embeddings: np.ndarray  # (n_units, dim): the normalised mean of each unit's chunk vectors
     units: list[Unit]
     unit_starts: np.ndarray
     unit_doc: np.ndarray  # unit -> index into doc_order
@@ -293,6 +294,7 @@ def build_snapshot(
         chunks=rows,
         embeddings=np.ascontiguousarray(embeddings, dtype=np.float32),
         units=units,
+        unit_embeddings=_unit_means(embeddings, units, dim),
         unit_starts=np.asarray([u.first for u in units], dtype=np.int64),
         unit_doc=unit_doc,
         doc_order=doc_order,
@@ -320,6 +322,17 @@ def build_snapshot(
     )
 
 
+def _unit_means(embeddings: np.ndarray, units: list[Unit], dim: int) -> np.ndarray:
+    """Each unit's chunk vectors averaged and renormalised: the article read as a whole."""
+    if not units:
+        return np.zeros((0, dim), dtype=np.float32)
+    starts = np.asarray([u.first for u in units], dtype=np.int64)
+    sums = np.add.reduceat(np.asarray(embeddings, dtype=np.float32), starts, axis=0)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(sums / norms, dtype=np.float32)
+
+
 def _amendments(
     docs: dict[str, DocRecord], rows: list[ChunkRow], units: list[Unit], unit_of_chunk: np.ndarray
 ) -> dict[int, list[Amendment]]:
@@ -341,11 +354,17 @@ def _amendments(
         if len(targets) != 1:
             continue  # none loaded, or several: which article of which document is not clear
         target = targets[0]
+        # A decision issuing a Quy định is amended in its Quy định: "sửa đổi … của Quy định ban hành kèm theo …"
+        attached_only = any(
+            r.in_attachment for r in rows if r.doc_id == target
+        ) and "quy dinh" in strip_diacritics(doc.title.lower())
         for ci, row in enumerate(rows):
             if row.doc_id != doc.doc_id:
                 continue
             for action, article, clause, point in find_amendments(row.text):
                 for ui in unit_by_key.get((target, article), []):
+                    if attached_only and not rows[units[ui].first].in_attachment:
+                        continue
                     amendment = Amendment(target, article, clause, point, action, doc.doc_id, ci)
                     if amendment not in out.setdefault(ui, []):
                         out[ui].append(amendment)

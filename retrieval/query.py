@@ -214,14 +214,14 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
     )
     pieces = split_parts(search_text)
     if len(pieces) > 1:
-        by_text = {t.syllables: t for t in terms}
         groups: list[tuple[str, tuple[QuestionTerm, ...]]] = []
         pending: tuple[str, tuple[QuestionTerm, ...]] = (
             "",
             (),
         )  # a fragment too small to be a part ("Được bao nhiêu điểm") joins the next one
         for piece in pieces:
-            own = tuple(by_text.get(t.syllables, t) for t in question_terms(piece, accent_free=accent_free))
+            plain_piece = f" {_plain(piece)} "
+            own = tuple(t for t in terms if f" {' '.join(t.syllables)} " in plain_piece)
             text_so_far = f"{pending[0]} {piece}".strip()
             terms_so_far = pending[1] + own
             if len(own) >= _MIN_PART_TERMS:

@@ -47,6 +47,7 @@ class RankingParams:
     lexical_weight: float = 0.5
     dense_weight: float = 0.5
     dense_floor_rank: int = 50
+    article_dense_weight: float = 0.0  # the question's cosine with the whole article (mean of its khoản)
     doc_name_weight: float = 0.3
     superseded_penalty: float = 0.15  # a replaced document's articles, unless the question asks for it
     amended_penalty: float = 0.1  # an article changed by a "sửa đổi, bổ sung" document of its own
@@ -73,11 +74,6 @@ class Ranked:
     chunk_cos: np.ndarray | None = None  # cosine of every chunk with the question
 
 
-def _contains(seq: list[str], sub: list[str]) -> bool:
-    n = len(sub)
-    return n > 0 and any(seq[i : i + n] == sub for i in range(len(seq) - n + 1))
-
-
 def _named_by_type_and_digit(syllables: list[str], digits: str) -> bool:
     for j, syl in enumerate(syllables):
         if syl == digits and j > 0:
@@ -87,11 +83,17 @@ def _named_by_type_and_digit(syllables: list[str], digits: str) -> bool:
     return False
 
 
-def _mentions(syllables: list[str], number: list[str]) -> float:
+def _mentions(syllables: list[str], number: list[str], joined: str = "") -> float:
     """1.0 when the question contains a number ("65 qd tw"), 0.8 for "quy định 65" style, else 0."""
-    if len(number) >= 2 and _contains(syllables, number):
+    joined = joined or f" {' '.join(syllables)} "
+    if len(number) >= 2 and f" {' '.join(number)} " in joined:
         return 1.0
-    if number and number[0].isdigit() and _named_by_type_and_digit(syllables, number[0]):
+    if (
+        number
+        and number[0].isdigit()
+        and f" {number[0]} " in joined
+        and _named_by_type_and_digit(syllables, number[0])
+    ):
         return 0.8
     return 0.0
 
@@ -116,12 +118,13 @@ class DocumentIntent:
 def document_intent(snapshot: Snapshot, query: Query, params: RankingParams) -> DocumentIntent:
     """The documents a question names, which version of a replaced text it wants, and names not loaded."""
     syllables = query.name_syllables or query.syllables
+    joined = f" {' '.join(syllables)} "
     bigrams = {f"{a}_{b}" for a, b in itertools.pairwise(syllables)}
     n = len(snapshot.doc_order)
     names = np.zeros(n, dtype=np.float32)
     by_number = np.zeros(n, dtype=np.float32)  # named by its own number (the old and new texts share titles)
     for i, number in enumerate(snapshot.doc_number_syllables):
-        names[i] = by_number[i] = _mentions(syllables, number)
+        names[i] = by_number[i] = _mentions(syllables, number, joined)
         title = snapshot.doc_title_bigrams[i]
         if title and title <= bigrams:
             names[i] = max(names[i], 1.0)
@@ -131,10 +134,10 @@ def document_intent(snapshot: Snapshot, query: Query, params: RankingParams) -> 
     for i, replaced in enumerate(snapshot.doc_replaces):
         for number in replaced:
             if " ".join(number) not in loaded_keys:
-                names[i] = max(names[i], _mentions(syllables, number))
+                names[i] = max(names[i], _mentions(syllables, number, joined))
     for i, amended in enumerate(snapshot.doc_amends):
         for number in amended:
-            names[i] = max(names[i], _mentions(syllables, number) * 0.9)
+            names[i] = max(names[i], _mentions(syllables, number, joined) * 0.9)
     position = {d: i for i, d in enumerate(snapshot.doc_order)}
     adjust = np.zeros(n, dtype=np.float32)
     old_docs: list[str] = []
@@ -218,12 +221,24 @@ def fuse(
     return np.asarray(fused, dtype=np.float32), np.asarray(lex_n, dtype=np.float32)
 
 
+def unit_dense(
+    snapshot: Snapshot, chunk_cos: np.ndarray, query_vec: np.ndarray, params: RankingParams
+) -> np.ndarray:
+    """Per unit: its best chunk's cosine, blended with the whole article's when so configured."""
+    best = np.maximum.reduceat(chunk_cos, snapshot.unit_starts)
+    if not params.article_dense_weight:
+        return best
+    whole = snapshot.unit_embeddings @ query_vec.astype(np.float32)
+    w = params.article_dense_weight
+    return np.asarray((1.0 - w) * best + w * whole, dtype=np.float32)
+
+
 def rank(snapshot: Snapshot, query: Query, *, query_vec: np.ndarray, k: int, params: RankingParams) -> Ranked:
     """Score every unit and return the top k with their best chunk."""
     if snapshot.empty:
         return Ranked([], [], [], [], [])
     chunk_cos = snapshot.embeddings @ query_vec.astype(np.float32)
-    dense = np.maximum.reduceat(chunk_cos, snapshot.unit_starts)
+    dense = unit_dense(snapshot, chunk_cos, query_vec, params)
     intent = document_intent(snapshot, query, params)
     fused, lex_n = fuse(
         snapshot,

@@ -83,7 +83,11 @@ def test_answer_escapes_document_text_and_warns_about_replaced_documents_once() 
 
 def test_a_refusal_names_documents_that_are_not_loaded() -> None:
     html = render_answer(
-        found=False, answer="", citations=[], nearest=[make_citation()], missing_documents=["Luật <Viên chức>"]
+        found=False,
+        answer="",
+        citations=[],
+        nearest=[make_citation()],
+        missing_documents=["Luật <Viên chức>"],
     )
     assert "Văn bản «Luật &lt;Viên chức&gt;» chưa được nạp vào hệ thống." in html
 
