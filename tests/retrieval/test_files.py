@@ -112,12 +112,10 @@ def test_too_large_file_is_refused_before_reading(tmp_path: Path, e5: Embedder) 
 
 
 @pytest.mark.skipif(not DEV_SET.exists(), reason="bench/data/dev_questions.jsonl not present")
-def test_dev_set_labels_resolve_and_every_question_is_counted(loaded: tuple[QAEngine, list]) -> None:
+def test_dev_set_labels_resolve_in_the_loaded_texts(loaded: tuple[QAEngine, list]) -> None:
     """The shipped dev set still points at real passages; its figures are printed by bench/, not asserted."""
     engine, _ = loaded
     questions = load_questions(DEV_SET)
     report = evaluate(engine, questions)
-    assert report.unresolved == []
-    assert len(report.results) == len(questions)
-    assert report.answerable + report.unanswerable == len(questions)
-    assert {r.status for r in report.results} <= {"answered", "uncertain", "refused"}
+    assert report.unresolved == []  # every labelled quote is found in the loaded texts
+    assert [r.qid for r in report.results] == [q.qid for q in questions]
