@@ -40,15 +40,16 @@ _TYPE_WORDS = {
 class RankingParams:
     """Fusion weights, version preferences and the refusal model (see docs/retrieval.md)."""
 
-    word_weight: float = 1.0
-    restored_word_weight: float = 1.0  # word field for accent-free questions (marks restored from the index)
+    # fusion weights: bench/tune.py --fusion on the tuned questions of three corpora (docs/benchmarks.md)
+    word_weight: float = 0.5
+    restored_word_weight: float = 0.5  # word field for accent-free questions (marks restored from the index)
     syllable_weight: float = 0.5
     bigram_weight: float = 0.5
-    lexical_weight: float = 0.5
-    dense_weight: float = 0.5
-    dense_floor_rank: int = 50
+    lexical_weight: float = 0.55
+    dense_weight: float = 0.45
+    dense_floor_rank: int = 20
     article_dense_weight: float = 0.0  # the question's cosine with the whole article (mean of its khoản)
-    doc_name_weight: float = 0.3
+    doc_name_weight: float = 0.15
     superseded_penalty: float = 0.15  # a replaced document's articles, unless the question asks for it
     amended_penalty: float = 0.1  # an article changed by a "sửa đổi, bổ sung" document of its own
     chunk_coverage_weight: float = 0.1
