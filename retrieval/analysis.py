@@ -454,6 +454,19 @@ _ABBREVIATION_KEYS = frozenset(fold(k) for k in ABBREVIATIONS)
 # pronouns, adverbs, particles. They never carry a question's subject.
 FUNCTION_TAGS = frozenset({"C", "CC", "E", "I", "L", "M", "P", "R", "T", "F"})
 
+# Person words and politeness formulae, which pyvi often tags as nouns and verbs: Vietnamese personal
+# pronouns and the kinship terms used as pronouns (a closed class), greetings and thanks. They address the
+# reader ("Dạ em chào anh … em cảm ơn anh") and never carry the rule asked about.
+ADDRESS_WORDS = frozenset(
+    {
+        "tôi", "tớ", "mình", "ta", "tao", "chúng tôi", "chúng ta", "chúng mình", "bọn mình", "bọn em",
+        "em", "anh", "chị", "ông", "bà", "cô", "chú", "bác", "cậu", "dì", "bạn", "các bạn", "họ", "nó",
+        "anh chị", "anh em", "ad", "admin", "bot",
+        "dạ", "vâng", "ạ", "nhé", "nhỉ", "ơi", "chào", "xin chào", "kính chào", "cảm ơn", "cám ơn", "xin",
+        "làm ơn", "nhờ", "hỏi", "hỏi chút", "giúp", "giúp đỡ",
+    }
+)  # fmt: skip
+
 
 def _pos_tags(words: list[str]) -> list[str]:
     """pyvi's part-of-speech tag of each segmented word (same order and length)."""
@@ -476,7 +489,11 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
     """
     marked_words = _segment(fold(question))
     tags = _pos_tags(marked_words)
-    raw_tokens = {fold(t) for t in _RAW_TOKEN_RE.findall(unicodedata.normalize("NFC", question))}
+    raw = _RAW_TOKEN_RE.findall(unicodedata.normalize("NFC", question))
+    raw_tokens = {fold(t) for t in raw}
+    # capitals that are no known abbreviation ("KT", "VP"): their meaning is unknown, so they say nothing
+    # about whether a passage covers the question
+    unknown_caps = {fold(t) for t in raw if 2 <= len(t) <= 6 and t.isupper() and t.isalpha()}
     # Syllables inside a question phrase ("bao nhiêu", even when segmented as "báo" + "nhiều") are skipped.
     pieces = [" ".join(_TOKEN_RE.findall(fold(w.replace("_", " ")))) for w in marked_words]
     all_syllables = [s for p in pieces for s in p.split()]
@@ -523,6 +540,8 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
             continue
         if marked in _ABBREVIATION_KEYS or any(marked in t and ("/" in t or "-" in t) for t in raw_tokens):
             continue  # abbreviations and pieces of document numbers ("qđ", "tw" in "65-QĐ/TW")
+        if marked in ADDRESS_WORDS or any(s in unknown_caps for s in marked_syllables):
+            continue
         plain = strip_diacritics(marked)
         if len(plain) < 2:
             continue

@@ -162,6 +162,18 @@ def split_parts(text: str) -> list[str]:
     return out
 
 
+def asking_sentences(text: str) -> str:
+    """The sentences of a message that ask something, when others only greet or give background ("Dạ em
+    chào anh. Quý vừa rồi em được giao thêm 2 việc … Em tính điểm thưởng là 11 điểm có đúng không?");
+    the text itself when every sentence asks or none does."""
+    sentences = [s.strip(" ,.?;:") for s in _SENTENCE_SPLIT_RE.split(unicodedata.normalize("NFC", text))]
+    sentences = [s for s in sentences if s]
+    asking = [s for s in sentences if _asks(s)]
+    if not asking or len(asking) == len(sentences):
+        return text
+    return ". ".join(asking)
+
+
 _VERSION_WORDS = ("theo quy dinh", "quy dinh", "van ban", "nam", "ban hanh", "ban hanh nam")
 
 
@@ -199,6 +211,10 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
     search_text = without_version_cues(restored) if (old or years) else restored
     typed = analyse(without_version_cues(text) if (old or years) else text, segment=False)
     terms = question_terms(search_text, accent_free=accent_free)
+    focus = asking_sentences(search_text)
+    if focus != search_text:  # greetings and background around the question: judge the question itself
+        plain_focus = f" {_plain(focus)} "
+        terms = [t for t in terms if f" {' '.join(t.syllables)} " in plain_focus] or terms
     query = Query(
         text=text,
         restored=restored,
@@ -212,7 +228,7 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
         search_text=search_text,
         name_syllables=analyse(text, segment=False).syllables,
     )
-    pieces = split_parts(search_text)
+    pieces = split_parts(focus)
     if len(pieces) > 1:
         groups: list[tuple[str, tuple[QuestionTerm, ...]]] = []
         pending: tuple[str, tuple[QuestionTerm, ...]] = (
