@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts, updates
+from bot import leases, texts, updates
 from bot.conversation import StepRouter
 from bot.feature import Feature
 from bot.features import (
@@ -96,14 +96,28 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         pruned,
         purged,
     )
+    await leases.keep_alive(services.db, services.run_id)
     await set_default_menus(app.bot, app.bot_data[FEATURES_KEY])
     await restore_jobs(app)
     if app.job_queue is not None:  # in memory on purpose: re-created at every start
+        app.job_queue.run_repeating(
+            _keep_alive, interval=leases.RENEW_EVERY, first=leases.RENEW_EVERY, name="bot:alive"
+        )
         app.job_queue.run_repeating(_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="bot:prune")
     if app.bot_data.get(FREEZE_KEY):
         freeze_heap()
         if app.job_queue is not None:
             app.job_queue.run_repeating(_refreeze, interval=FREEZE_EVERY, first=FREEZE_EVERY, name="bot:gc")
+
+
+async def _keep_alive(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    await leases.keep_alive(services.db, services.run_id)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data[SERVICES_KEY]
+    await leases.end_run(services.db, services.run_id)
 
 
 def freeze_heap() -> None:
@@ -190,6 +204,7 @@ def build_application(
         .concurrent_updates(concurrency)
         .connection_pool_size(concurrency + 8)
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .build()
     )
     install_features(app, services, features=features)
