@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text, case, delete, func, or_, select, update
+from sqlalchemy import BigInteger, Column, Text, case, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -652,3 +652,10 @@ def live_leases(engine: Engine, *, prefix: str = "") -> list[LeaseRecord]:
             .order_by(BotLease.name)  # type: ignore[arg-type]
         ).all()
     return [LeaseRecord(r.name, r.holder, r.acquired_at, r.expires_at) for r in rows]
+
+
+def live_runs(engine: Engine) -> list[str]:
+    """Run ids of the bot processes alive on this database now ([] before the leases table exists)."""
+    if "bot_lease" not in inspect(engine).get_table_names():
+        return []
+    return [lease.holder for lease in live_leases(engine, prefix="run:")]
