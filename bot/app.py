@@ -91,8 +91,9 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services.bot_username = app.bot.username or ""
     pruned, purged = await asyncio.to_thread(_housekeeping, services.db)
     log.info(
-        "bot @%s ready; %d old update ids pruned, %d expired roster files erased",
+        "bot @%s ready (run %s); %d old update ids pruned, %d expired roster files erased",
         services.bot_username,
+        services.run_id,
         pruned,
         purged,
     )
