@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 DOCUMENT_SUFFIXES = frozenset({".pdf", ".docx", ".txt", ".md", ".html", ".htm"})
 ROSTER_SUFFIXES = frozenset({".csv", ".xlsx"})
 REPLACE_STEP = "doc:replace"
+# The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
+DOCUMENT_BUTTONS = r"^doc:(?:(?:rm|rmok|rep):[0-9a-f]{12}|cancel)$"
+ROSTER_BUTTONS = r"^roster:(?:full|add|no):\d+$"
 MAX_ROSTER_ISSUES_SHOWN = 30
 ADMIN = ("admin",)
 DOCUMENT_LOCKS = KeyedLocks()
@@ -497,8 +500,8 @@ async def replace_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
 
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("vanban", list_documents))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^doc:"))
-    app.add_handler(CallbackQueryHandler(on_roster_button, pattern=r"^roster:"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=DOCUMENT_BUTTONS))
+    app.add_handler(CallbackQueryHandler(on_roster_button, pattern=ROSTER_BUTTONS))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))
     router.add_step(REPLACE_STEP, replace_step)
 

@@ -154,8 +154,7 @@ def test_the_days_work_goes_out_once_with_both_processes_running(pair: Pair) -> 
     world.wait_until(lambda: all(pair.count(u, "quá hạn 3 ngày") for u in pair.everyone()) or None, 90)
     world.wait_until(
         lambda: (
-            (pair.count(USERS["TU01"], "Tổng hợp tự động")
-            and pair.count(USERS["HK03"], "Tổng hợp tự động"))
+            (pair.count(USERS["TU01"], "Tổng hợp tự động") and pair.count(USERS["HK03"], "Tổng hợp tự động"))
             or None
         ),
         60,
