@@ -257,7 +257,8 @@ ROSTER_ISSUES: dict[str, str] = {
     "unknown_role": "vai trò «{value}» không hợp lệ (cán bộ, người nhận xét, thủ trưởng, chuyên viên, quản trị)",
     "unknown_scope": "phạm vi «{value}» không phải mã đơn vị đã có",
     "empty_file": "tệp không có dòng dữ liệu nào",
-    "too_many_rows": "tệp có quá nhiều dòng ({value})",
+    "too_many_rows": "tệp có quá nhiều dòng (tối đa {value} người mỗi tệp): vui lòng chia thành nhiều tệp",
+    "unpacked_too_large": "tệp XLSX khi giải nén lớn bất thường (có thể bị hỏng hoặc độc hại): vui lòng mở bằng Excel, lưu lại rồi gửi lại",
     "unreadable": "không đọc được tệp (hỏng hoặc không đúng định dạng)",
     "bad_format": "định dạng tệp không được hỗ trợ (chỉ nhận CSV, XLSX)",
 }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
 import unicodedata
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePath
@@ -32,6 +35,7 @@ from records.schema import (
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 50_000
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # an .xlsx whose parts unpack to more is refused unread (zip bomb)
 NAMES_SHOWN = 20  # deactivated people named in a report (the count is always exact)
 STAGED_TTL = timedelta(hours=24)  # a roster waiting for confirmation expires after this
 
@@ -103,6 +107,7 @@ class RowIssue:
     code: str  # missing_column | missing_value | duplicate_code | duplicate_phone | phone_taken | bad_phone
     # | unknown_unit | unknown_parent | unit_conflict | unit_cycle | unknown_manager | self_manager
     # | manager_cycle | unknown_role | unknown_scope | empty_file | too_many_rows | unreadable | bad_format
+    # | unpacked_too_large
     # | last_admin | self_deactivation | self_admin_revoked
     column: str | None = None
     value: str | None = None
@@ -153,21 +158,49 @@ def _cell(value: object) -> str:
     return " ".join(str(value).split())
 
 
+def _non_empty(rows: Iterable[Iterable[Any]]) -> list[list[str]]:
+    """The non-empty rows as text, read no further than one past the header and MAX_ROWS (a million-row file
+    costs what a 50,001-row one does: the caller reports it as too long)."""
+    out: list[list[str]] = []
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        if any(cells):
+            out.append(cells)
+            if len(out) > MAX_ROWS + 1:
+                break
+    return out
+
+
+def _unpacked_size(data: bytes) -> int:
+    """What the parts of a zip container declare they unpack to (Python's zipfile never reads past it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0  # not a zip: openpyxl reports it as unreadable
+
+
 def _read_rows(data: bytes, filename: str) -> list[list[str]]:
     suffix = PurePath(filename).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
+        if _unpacked_size(data) > MAX_UNPACKED_BYTES:
+            raise ValidationFailed("spreadsheet unpacks too large", field="file", reason="unpacked_too_large")
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a corrupt file
             raise ValidationFailed("unreadable spreadsheet", field="file", reason=type(exc).__name__) from exc
         try:
             sheet = workbook.worksheets[0]
-            return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            return _non_empty(sheet.iter_rows(values_only=True))
+        except Exception as exc:  # a damaged sheet part fails while streaming
+            raise ValidationFailed("unreadable spreadsheet", field="file", reason=type(exc).__name__) from exc
         finally:
             workbook.close()
     if suffix in (".csv", ".txt", ""):
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+            data = data.decode("utf-16", errors="replace").encode("utf-8")
         for encoding in ("utf-8-sig", "cp1258"):
             try:
                 text = data.decode(encoding)
@@ -181,7 +214,7 @@ def _read_rows(data: bytes, filename: str) -> list[list[str]]:
             dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-        return [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text), dialect)]
+        return _non_empty(csv.reader(io.StringIO(text), dialect))
     raise ValidationFailed(
         f"unsupported roster format {suffix!r}: use .csv or .xlsx", field="file", suffix=suffix
     )
@@ -192,7 +225,12 @@ def parse_roster(data: bytes, filename: str) -> tuple[list[_Row], list[RowIssue]
     try:
         table = _read_rows(data, filename)
     except ValidationFailed as exc:
-        code = "bad_format" if exc.params.get("suffix") is not None else "unreadable"
+        if exc.params.get("suffix") is not None:
+            code = "bad_format"
+        elif exc.params.get("reason") == "unpacked_too_large":
+            code = "unpacked_too_large"
+        else:
+            code = "unreadable"
         return [], [RowIssue(row=0, code=code, value=filename)]
     table = [row for row in table if any(cell for cell in row)]
     if not table:
@@ -209,7 +247,7 @@ def parse_roster(data: bytes, filename: str) -> tuple[list[_Row], list[RowIssue]
         if req not in columns.values()
     ]
     if len(table) - 1 > MAX_ROWS:
-        issues.append(RowIssue(row=0, code="too_many_rows", value=str(len(table) - 1)))
+        issues.append(RowIssue(row=0, code="too_many_rows", value=str(MAX_ROWS)))
     if len(table) == 1:
         issues.append(RowIssue(row=1, code="empty_file"))
     rows = []
