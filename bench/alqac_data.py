@@ -88,6 +88,34 @@ def load_corpus(path: Path = ALQAC_DIR / "corpus.jsonl") -> list[ParsedDocument]
     return docs
 
 
+def law_file_name(law_id: str) -> str:
+    return law_id.replace("/", "-") + ".txt"
+
+
+def write_law_files(
+    folder: Path, path: Path = ALQAC_DIR / "corpus.jsonl", *, laws: set[str] | None = None
+) -> dict[str, str]:
+    """Each law as the plain-text file a committee would load: its name in capitals, then "Điều N. …" and the
+    body of every article. Returns {file name: law_id}; `laws` keeps only those laws."""
+    rows_by_law: dict[str, list[dict]] = defaultdict(list)
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            rows_by_law[row["law_id"]].append(row)
+    folder.mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}
+    for law_id, rows in rows_by_law.items():
+        if laws is not None and law_id not in laws:
+            continue
+        parts = [law_id.upper(), ""]
+        for row in rows:
+            parts.extend([row["title"], (row.get("text") or "").strip() or "(Bãi bỏ)", ""])
+        name = law_file_name(law_id)
+        (folder / name).write_text("\n".join(parts), encoding="utf-8")
+        names[name] = law_id
+    return names
+
+
 def load_questions(path: Path = ALQAC_DIR / "questions.jsonl") -> list[Question]:
     out = []
     with path.open(encoding="utf-8") as fh:

@@ -7,6 +7,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,9 @@ CACHE_PATH = Path(__file__).resolve().parent / "out" / "embeddings.sqlite"
 class CachedEmbedder:
     """Passages come from the cache when present; queries always run the model."""
 
-    def __init__(self, inner: Embedder, path: Path = CACHE_PATH) -> None:
+    def __init__(self, inner: Embedder, path: Path = CACHE_PATH, *, workers: int = 2) -> None:
         self.inner = inner
+        self.workers = workers
         self.name = inner.name
         self.dim = inner.dim
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,20 +41,26 @@ class CachedEmbedder:
             marks = ",".join("?" * len(part))
             for key, blob in self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", part):
                 found[key] = np.frombuffer(blob, dtype=np.float32)
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        step = 64
+        missing = list(dict.fromkeys(i for i, k in enumerate(keys) if k not in found))
+        step = 32
         t0 = time.perf_counter()
-        for start in range(0, len(missing), step):
-            idx = missing[start : start + step]
-            vecs = self.inner.embed_passages([texts[i] for i in idx])
-            rows = [(keys[i], vecs[j].astype(np.float32).tobytes()) for j, i in enumerate(idx)]
-            self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
-            self._db.commit()
-            for j, i in enumerate(idx):
-                found[keys[i]] = vecs[j]
-            done = start + len(idx)
-            rate = done / max(time.perf_counter() - t0, 1e-9)
-            print(f"  embedded {done}/{len(missing)} ({rate:.1f}/s)", file=sys.stderr, flush=True)
+        batches = [missing[start : start + step] for start in range(0, len(missing), step)]
+        done = 0
+        # The inner embedder keeps a pool of models (one per core): batches run in parallel threads.
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for idx, vecs in zip(
+                batches,
+                pool.map(lambda b: self.inner.embed_passages([texts[i] for i in b]), batches),
+                strict=True,
+            ):
+                rows = [(keys[i], vecs[j].astype(np.float32).tobytes()) for j, i in enumerate(idx)]
+                self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
+                self._db.commit()
+                for j, i in enumerate(idx):
+                    found[keys[i]] = vecs[j]
+                done += len(idx)
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                print(f"  embedded {done}/{len(missing)} ({rate:.1f}/s)", file=sys.stderr, flush=True)
         self.misses += len(missing)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -34,6 +34,8 @@ MSG = {
     "sources": "Căn cứ:",
     "nearest": "Các nội dung gần nhất:",
     "eval_done": "Đánh giá trên {n} câu hỏi:",
+    "eval_by_kind": "Theo loại câu hỏi (R@k, MRR@10, tỷ lệ từ chối; «uncertain» = trả lời kèm cảnh báo):",
+    "eval_unresolved": "Không tìm thấy trong chỉ mục chỗ trả lời đã ghi cho các câu: {qids}",
     "reindex_done": "Đã lập lại chỉ mục {n} đoạn bằng mô hình {model}.",
     "error": "Lỗi ({code}): {detail}",
     "error_hint_embedding_mismatch": "Chạy `canbo reindex` để lập lại chỉ mục bằng mô hình đã cấu hình.",
@@ -295,6 +297,13 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  MRR@10    {report.mrr_at_10:.3f}")
         print(f"  câu ngoài phạm vi bị từ chối  {report.unanswerable_refused:.1%} ({report.unanswerable})")
         print(f"  câu có đáp án bị từ chối nhầm {report.answerable_refused:.1%} ({report.answerable})")
+        print(MSG["eval_by_kind"])
+        for split in report.splits():
+            if split:
+                print(f" [{split}]")
+            print(report.table(split=split or None))
+        if report.unresolved:
+            print((MSG["eval_unresolved"]).format(qids=", ".join(report.unresolved)))
     return 0
 
 

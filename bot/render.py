@@ -22,6 +22,7 @@ class CitationLike(Protocol):
     point: str | None
     in_attachment: bool
     attachment_title: str | None
+    attachment_type: str | None
     status: str
     replaced_by: str | None
     is_sample: bool
@@ -71,7 +72,11 @@ def document_label(citation: CitationLike) -> str:
             doc_type=_type_name(citation.doc_type), title=citation.doc_title
         )
     if citation.in_attachment and citation.attachment_title:
-        return texts.CITE_ATTACHMENT.format(attachment=citation.attachment_title, doc=doc)
+        return texts.CITE_ATTACHMENT.format(
+            attachment_type=_type_name(citation.attachment_type or "QUY ĐỊNH"),
+            attachment=citation.attachment_title,
+            doc=doc,
+        )
     return doc
 
 
@@ -117,10 +122,19 @@ def render_answer(
     citations: Sequence[CitationLike],
     nearest: Sequence[CitationLike],
     unmentioned: Sequence[str] = (),
+    missing_documents: Sequence[str] = (),
+    generated: bool = False,
 ) -> str:
-    """The full reply to a question (HTML, possibly longer than one message: split it before sending)."""
+    """The full reply to a question (HTML, possibly longer than one message: split it before sending).
+
+    An extractive answer already carries its notes (one warning per replaced document, amendments); an
+    LLM-written one gets the warnings here."""
     if not found:
         blocks = [texts.NOT_FOUND]
+        if missing_documents:
+            blocks.append(
+                texts.MISSING_DOCUMENTS.format(docs=", ".join(f"«{escape(d)}»" for d in missing_documents))
+            )
         if unmentioned:
             blocks.append(texts.UNMENTIONED.format(words=", ".join(f"«{escape(w)}»" for w in unmentioned)))
         if nearest:
@@ -129,7 +143,7 @@ def render_answer(
             )
         return "\n\n".join(blocks)
     blocks = [escape(answer.strip())]
-    warnings = superseded_warnings(citations)
+    warnings = superseded_warnings(citations) if generated else []
     if warnings:
         blocks.append("\n".join(warnings))
     if citations:

@@ -86,6 +86,7 @@ QUESTION_TOO_LONG = "Câu hỏi quá dài (tối đa {limit} ký tự). Vui lòn
 CITATIONS_HEADER = "<b>Căn cứ:</b>"
 NEAREST_HEADER = "<b>Các điều gần nhất đã tìm thấy (có thể không đúng ý bạn):</b>"
 UNMENTIONED = "Các văn bản đã nạp không nhắc đến {words}."
+MISSING_DOCUMENTS = "Văn bản {docs} chưa được nạp vào hệ thống."
 SUPERSEDED_WARNING = "⚠️ Văn bản {number} đã được thay thế bởi văn bản {replaced_by}; nên tra cứu văn bản mới."
 SUPERSEDED_WARNING_UNKNOWN = "⚠️ Văn bản {number} đã được thay thế; nên tra cứu văn bản còn hiệu lực."
 SAMPLE_MARK = " <i>(văn bản mẫu)</i>"
@@ -236,7 +237,7 @@ CITE_DOC_WITH_NUMBER = "{doc_type} số {number}"
 CITE_DOC_NO_NUMBER = "{doc_type} {title}"
 CITE_DOC_DEFAULT_TYPE = "Văn bản"
 CITE_DATE = "ngày {date}"
-CITE_ATTACHMENT = "{attachment} ban hành kèm theo {doc}"
+CITE_ATTACHMENT = "{attachment_type} {attachment} ban hành kèm theo {doc}"
 CITE_ITEM = "{index}. {where} {doc}{date}{sample}"
 
 # Roster row issues (records.roster.RowIssue.code) → wording; {column} and {value} are escaped by the caller.

@@ -1,4 +1,5 @@
-"""Units of a parsed body → citable chunks: one per short Điều, per khoản when long, per điểm when longer."""
+"""Units of a parsed body → citable chunks: one per khoản (text before the first khoản joins it), one per
+Điều without khoản, per điểm when a khoản is long; each chunk repeats its article heading."""
 
 from __future__ import annotations
 
@@ -96,15 +97,29 @@ def _unit_pieces(unit: Unit, max_chars: int) -> list[_Piece]:
     all_lines = [line for block in unit.blocks for line in _block_lines(block)]
     whole = _join(prefix, all_lines)
     numbered = [block for block in unit.blocks if block.label]
-    if len(whole) <= max_chars:
+    if len(whole) <= max_chars and len(numbered) < 2:
         intro = unit.blocks[0]
         only = numbered[0].label if len(numbered) == 1 and not intro.lines and not intro.points else None
         return [_Piece(whole, only)]
     pieces: list[_Piece] = []
-    for block in unit.blocks:
+    carried: list[str] = []  # a short lead-in ("… gồm các nội dung sau:") is read with the first khoản
+    for i, block in enumerate(unit.blocks):
         if not block.lines and not block.points:
             continue
-        pieces.extend(_block_pieces(prefix, block, max_chars))
+        if (
+            i == 0
+            and block.label is None
+            and not block.points
+            and len(unit.blocks) > 1
+            and len(_join([], block.lines)) <= 300
+        ):
+            carried = list(block.lines)
+            continue
+        if carried and len(_join([*prefix, *carried], _block_lines(block))) > max_chars:
+            pieces.append(_Piece(_join(prefix, carried)))  # too long together: the lead-in stands alone
+            carried = []
+        pieces.extend(_block_pieces([*prefix, *carried], block, max_chars))
+        carried = []
     return pieces
 
 

@@ -22,7 +22,9 @@ DOC_TYPES: tuple[str, ...] = (
     "CHỈ THỊ",
     "THÔNG TƯ LIÊN TỊCH",
     "THÔNG TƯ",
+    "BỘ LUẬT",
     "LUẬT",
+    "HIẾN PHÁP",
     "PHÁP LỆNH",
     "KẾ HOẠCH",
     "CHƯƠNG TRÌNH",
@@ -48,6 +50,8 @@ TYPE_BY_CODE: dict[str, str] = {
     "TB": "THÔNG BÁO",
     "QC": "QUY CHẾ",
 }
+# Types whose title is a name ("LUẬT VIÊN CHỨC" → "Luật Viên chức"), not a subject line ("về ...").
+NAMED_TYPES = frozenset({"BỘ LUẬT", "LUẬT", "HIẾN PHÁP", "PHÁP LỆNH", "ĐIỀU LỆ"})
 CLASSIFICATIONS = ("TUYỆT MẬT", "TỐI MẬT", "MẬT")
 SAMPLE_MARK = "VĂN BẢN MẪU MINH HỌA"
 
@@ -147,11 +151,32 @@ def match_type_line(segment: str) -> tuple[str, str] | None:
             if rest.endswith(":") or stripped.endswith(":"):
                 return None  # "QUYẾT ĐỊNH:" introduces the articles of a decision
             if rest and not (
-                is_upper_text(rest) or rest[:1].islower() or fold(rest).startswith(("ve ", "ban hanh"))
+                is_upper_text(rest)
+                or rest[:1].islower()
+                or fold(rest).startswith(("ve ", "ban hanh"))
+                or (doc_type in NAMED_TYPES and not any(ch.isalpha() for ch in rest))  # "HIẾN PHÁP 2013"
             ):
                 continue
             return doc_type, rest
     return None
+
+
+def display_title(title: str, doc_type: str | None) -> str:
+    """A title printed in capitals, as it reads in a sentence: "VỀ LUÂN CHUYỂN CÁN BỘ" → "về luân chuyển
+    cán bộ", "VIÊN CHỨC 2010" (of a LUẬT) → "Viên chức 2010". Codes and numbers ("01/VBHN-VPQH") are kept."""
+    if not is_upper_text(title):
+        return title
+    words = []
+    depth = 0
+    for word in title.split():
+        depth += word.count("(")
+        keep = depth > 0 or any(ch.isdigit() for ch in word) or "/" in word or "-" in word.strip("-–")
+        words.append(word if keep else word.lower())
+        depth = max(0, depth - word.count(")"))
+    text = " ".join(words)
+    if doc_type in NAMED_TYPES and text[:1].isalpha():
+        text = text[0].upper() + text[1:]
+    return text
 
 
 def classification_of(segment: str) -> str | None:
@@ -295,7 +320,7 @@ def _scan_header(lines: list[str], *, start: int, scan_lines: int) -> Header:
                 break  # "BỘ CHÍNH TRỊ" above the preamble of a decision
             title_parts.append(line)
             index += 1
-        header.title = re.sub(r"\s+", " ", " ".join(title_parts)).strip()
+        header.title = display_title(re.sub(r"\s+", " ", " ".join(title_parts)).strip(), header.doc_type)
         if index < len(lines):
             attached = _ATTACHED_TO_RE.match(lines[index])
             if attached:

@@ -17,6 +17,9 @@ _EFFECTIVE_RE = re.compile(
 )
 _EVIDENCE_MAX = 300
 _KEYWORD_RE = re.compile(r"thay\s+thế|sửa\s+đổi|bổ\s+sung", re.IGNORECASE)
+_PARTIAL_RE = re.compile(
+    r"(?:bai bo|thay the|sua doi|bo sung)\s*,?\s*(?:cac\s+|mot so\s+)?(?:diem|khoan|dieu|cum tu)\b"
+)
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[a-zđ]\s*\)|[-+•]\s|\d{1,2}\s*[.)]\s)")
 
 
@@ -30,6 +33,9 @@ def _kind_of(sentence: str, *, is_guidance: bool) -> RelationKind | None:
     if folded.startswith(("can cu", "xet de nghi", "theo de nghi")):
         # "Căn cứ Quy định số 132-QĐ/TW ..., Ban Tổ chức Trung ương hướng dẫn như sau:"
         return RelationKind.GUIDES if is_guidance and "huong dan" in folded else None
+    if _PARTIAL_RE.search(folded):
+        # "Bãi bỏ điểm c khoản 1 Điều 5 …", "thay thế cụm từ …": a change to some articles, not a replacement
+        return RelationKind.AMENDS
     if "thay the" in folded or "bai bo" in folded or "het hieu luc" in folded:
         return RelationKind.REPLACES
     if "sua doi" in folded or "bo sung" in folded:

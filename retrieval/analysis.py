@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import threading
 import unicodedata
@@ -51,6 +52,27 @@ ABBREVIATIONS: dict[str, str] = {
     "BLHS": "bộ luật hình sự",
     "BLDS": "bộ luật dân sự",
     "BLLĐ": "bộ luật lao động",
+    # Common in personnel work (unambiguous in capitals).
+    "BN": "bổ nhiệm",
+    "BNL": "bổ nhiệm lại",
+    "CBCC": "cán bộ công chức",
+    "TĐKT": "thi đua khen thưởng",
+    "HĐTĐKT": "hội đồng thi đua khen thưởng",
+    "DTTS": "dân tộc thiểu số",
+    "CSDL": "cơ sở dữ liệu",
+    "LLCT": "lý luận chính trị",
+    "CCLLCT": "cao cấp lý luận chính trị",
+    "TCLLCT": "trung cấp lý luận chính trị",
+    "BHXH": "bảo hiểm xã hội",
+    "ĐTBD": "đào tạo bồi dưỡng",
+    "BCĐ": "ban chỉ đạo",
+    "BCS": "ban cán sự",
+    "BTCTW": "ban tổ chức trung ương",
+    "BTCTU": "ban tổ chức thành ủy",
+    "NLĐ": "người lao động",
+    "QLNN": "quản lý nhà nước",
+    "ĐH": "đại hội",
+    "PCT": "phó chủ tịch",
 }
 # Lower-case forms that are unambiguous even when typed in lower case on a phone.
 _LOWER_SAFE = {k.lower(): v for k, v in ABBREVIATIONS.items() if "đ" in k.lower() or len(k) >= 4}
@@ -73,7 +95,8 @@ _TONE_FIXES = {
     "uỹ": "ũy",
     "uỵ": "ụy",
 }
-_TONE_RE = re.compile("(" + "|".join(_TONE_FIXES) + r")(?!\w)")
+# "uý" after "q" is "quý" (the tone already sits on the main vowel): only "thuỷ", "uỷ" … move.
+_TONE_RE = re.compile("(?<!q)(" + "|".join(_TONE_FIXES) + r")(?!\w)")
 _TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _RAW_TOKEN_RE = re.compile(r"[^\W_]+(?:[-/][^\W_]+)*", re.UNICODE)
 _VIETNAMESE_MARKS = re.compile("[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]")
@@ -87,10 +110,24 @@ def fold(text: str) -> str:
     return _TONE_RE.sub(lambda m: _TONE_FIXES[m.group(1)], text)
 
 
+def _base_letter(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Every precomposed Latin letter with marks (Vietnamese and others) to its base letter, in one table.
+_STRIP_TABLE = {
+    code: _base_letter(chr(code)) for code in range(0xC0, 0x2000) if _base_letter(chr(code)) != chr(code)
+}
+_STRIP_TABLE.update({ord("đ"): "d", ord("Đ"): "D"})
+
+
 def strip_diacritics(text: str) -> str:
     """ "đánh giá cán bộ" → "danh gia can bo" (also đ → d)."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
+    out = text.translate(_STRIP_TABLE)
+    if out.isascii():
+        return out
+    decomposed = unicodedata.normalize("NFD", out)  # combining marks typed separately
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
@@ -147,49 +184,168 @@ def analyse(text: str, *, segment: bool = True) -> Analysed:
 
 
 class DiacriticRestorer:
-    """Puts marks back on accent-free questions using the loaded texts' own syllable pairs.
+    """Puts marks back on syllables typed without them, using the loaded texts' own syllable pairs.
 
-    "thoi gian luan chuyen can bo" → "thời gian luân chuyển cán bộ" when those pairs occur in the
-    index, so the dense model (which reads marks) and the word field can be used for phone typing.
+    "thoi gian luan chuyen can bo" → "thời gian luân chuyển cán bộ" when those pairs occur in the index,
+    so the dense model (which reads marks) and the word field can be used for phone typing. The marked
+    form of each syllable is chosen jointly for the whole text (Viterbi over an interpolated bigram model of
+    the index's marked syllables), so one frequent neighbour does not decide alone ("theo quy định" stays,
+    though "theo quý" is also in the index).
     """
 
     def __init__(self, sequences: Iterable[Sequence[str]]) -> None:
-        pair_counts: Counter[tuple[str, str]] = Counter()
+        pair_counts: Counter[str] = Counter()
         uni_counts: Counter[str] = Counter()
         for seq in sequences:
             uni_counts.update(seq)
-            pair_counts.update(itertools.pairwise(seq))
-        self.unigrams: dict[str, str] = {}
-        best_uni: dict[str, int] = {}
-        for accented, count in uni_counts.items():
-            key = strip_diacritics(accented)
-            if count > best_uni.get(key, 0):
-                best_uni[key], self.unigrams[key] = count, accented
-        self.pairs: dict[tuple[str, str], tuple[str, str]] = {}
-        best_pair: dict[tuple[str, str], int] = {}
-        for (a, b), count in pair_counts.items():
-            pair_key = (strip_diacritics(a), strip_diacritics(b))
-            if count > best_pair.get(pair_key, 0):
-                best_pair[pair_key], self.pairs[pair_key] = count, (a, b)
+            pair_counts.update(f"{a} {b}" for a, b in itertools.pairwise(seq))
+        prior = _restoration_prior()
+        self.counts = uni_counts
+        self.pair_counts = pair_counts
+        self.continuations = Counter(pair.split(" ", 1)[0] for pair in pair_counts)  # distinct next syllables
+        self.prior = prior
+        self.total = max(sum(uni_counts.values()), 1) + prior.total
+        by_plain: dict[str, Counter[str]] = {}
+        for source in (uni_counts, prior.counts):
+            for marked, count in source.items():
+                by_plain.setdefault(strip_diacritics(marked), Counter())[marked] += count
+        self.forms: dict[str, list[str]] = {
+            plain: [m for m, _ in items.most_common()] for plain, items in by_plain.items()
+        }
+        # Plain forms that the texts (or question phrases) write without marks ("theo", "quy", "bao"): in a
+        # question typed with marks such a syllable is taken as typed.
+        self.unmarked = frozenset(m for m in uni_counts if not _VIETNAMESE_MARKS.search(m)) | prior.unmarked
+
+    def _count(self, syllable: str) -> float:
+        """How often the syllable is seen: in the loaded texts, and in question phrases (weight 5)."""
+        return self.counts.get(syllable, 0) + self.prior.counts.get(syllable, 0)
+
+    def _log_next(self, a: str, b: str) -> float:
+        """log P(b | a): pairs of the loaded texts and of question phrases, interpolated with how often b is
+        seen (Witten-Bell: the more distinct syllables follow a, the more the estimate backs off)."""
+        pb = (self._count(b) + 0.1) / self.total
+        seen = self._count(a)
+        if seen <= 0:
+            return math.log(pb)
+        pair = f"{a} {b}"
+        joint = self.pair_counts.get(pair, 0) + self.prior.pairs.get(pair, 0)
+        kinds = self.continuations.get(a, 0) + self.prior.continuations.get(a, 0)
+        weight = seen / (seen + max(kinds, 1))
+        return math.log(weight * joint / seen + (1.0 - weight) * pb)
 
     def restore(self, text: str) -> str:
-        """The most likely marked form of `text` (unchanged if it already has marks)."""
-        if has_diacritics(text):
+        """`text` with marks put back on the syllables typed without them (marked syllables, abbreviations,
+        numbers and codes are kept as typed; case and punctuation are kept). When most of the text is
+        marked, only syllables the loaded texts never write unmarked are restored ("quy dinh" in
+        "qd 12 quy dinh gì về tuổi")."""
+        text = unicodedata.normalize("NFC", text)
+        matches = list(_TOKEN_RE.finditer(text))
+        if not matches:
             return text
-        syllables = _TOKEN_RE.findall(fold(text))
-        chosen: list[str] = []
-        for i, syl in enumerate(syllables):
-            pick: str | None = None
-            if i > 0:
-                prev = self.pairs.get((syllables[i - 1], syl))
-                if prev is not None and prev[0] == chosen[-1]:
-                    pick = prev[1]
-            if pick is None and i + 1 < len(syllables):
-                nxt = self.pairs.get((syl, syllables[i + 1]))
-                if nxt is not None:
-                    pick = nxt[0]
-            chosen.append(pick or self.unigrams.get(syl, syl))
-        return " ".join(chosen)
+        folded = [fold(m.group(0)) for m in matches]
+        plain = [strip_diacritics(f) for f in folded]
+        mostly_plain = typed_without_marks(text)
+        options: list[list[str]] = []
+        words = vietnamese_lexicon()[0] if not mostly_plain else frozenset()
+        for i, (m, f, p) in enumerate(zip(matches, folded, plain, strict=True)):
+            fixed = _keeps_marks(m.group(0), f)
+            if not fixed and not mostly_plain:
+                # Typed with marks elsewhere: an unmarked syllable stands when the texts write it so, or when it
+                # makes a word with a neighbour as typed ("thu hút", "bao lâu"); "quy dinh" is restored.
+                neighbours = [f"{folded[j]} {f}" for j in (i - 1,) if j >= 0] + [
+                    f"{f} {folded[j]}" for j in (i + 1,) if j < len(folded)
+                ]
+                fixed = f in self.unmarked or any(w in words for w in neighbours)
+            forms = self.forms.get(p, [])
+            options.append([f] if fixed or not forms else forms)
+        # Viterbi over the candidate forms.
+        scores = [math.log((self._count(o) + 0.1) / self.total) for o in options[0]]
+        back: list[list[int]] = []
+        for i in range(1, len(options)):
+            row, ptr = [], []
+            for b in options[i]:
+                steps = [scores[j] + self._log_next(a, b) for j, a in enumerate(options[i - 1])]
+                best = max(range(len(steps)), key=steps.__getitem__)
+                row.append(steps[best])
+                ptr.append(best)
+            scores, back = row, [*back, ptr]
+        path = [0] * len(options)
+        path[-1] = max(range(len(scores)), key=scores.__getitem__)
+        for i in range(len(options) - 1, 0, -1):
+            path[i - 1] = back[i - 1][path[i]]
+        picked = [options[i][path[i]] for i in range(len(options))]
+        out: list[str] = []
+        last = 0
+        for m, new, f in zip(matches, picked, folded, strict=True):
+            out.append(text[last : m.start()])
+            original = m.group(0)
+            if new == f:
+                out.append(original)
+            else:
+                out.append(new[:1].upper() + new[1:] if original[:1].isupper() else new)
+            last = m.end()
+        out.append(text[last:])
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Prior:
+    """Question phrases ("bao nhiêu", "có thể", "ở đâu", weight 5): the words questions have and regulations
+    rarely do, so a question typed without marks restores them too."""
+
+    counts: Counter[str]
+    pairs: Counter[str]
+    continuations: Counter[str]  # distinct syllables seen after each syllable
+    unmarked: frozenset[str]
+    total: int
+
+
+_prior: _Prior | None = None
+
+
+def _restoration_prior() -> _Prior:
+    global _prior
+    if _prior is None:
+        counts: Counter[str] = Counter()
+        pairs: Counter[str] = Counter()
+        for phrase in QUESTION_WORDS:
+            parts = _TOKEN_RE.findall(phrase)
+            for syl in parts:
+                counts[syl] += 5
+            for a, b in itertools.pairwise(parts):
+                pairs[f"{a} {b}"] += 5
+        unmarked = frozenset(syl for syl in counts if not _VIETNAMESE_MARKS.search(syl))
+        continuations = Counter(pair.split(" ", 1)[0] for pair in pairs)
+        _prior = _Prior(counts, pairs, continuations, unmarked, sum(counts.values()))
+    return _prior
+
+
+def _keeps_marks(token: str, folded: str) -> bool:
+    """Syllables never restored: already marked, numbers, abbreviations typed in capitals ("QĐ", "UBND")."""
+    return (
+        bool(_VIETNAMESE_MARKS.search(folded))
+        or any(ch.isdigit() for ch in token)
+        or (len(token) > 1 and token.isupper())
+    )
+
+
+def marked_share(text: str) -> float:
+    """Share of the syllables typed with Vietnamese marks, leaving out numbers, codes and abbreviations."""
+    count = marked = 0
+    for raw in _RAW_TOKEN_RE.findall(unicodedata.normalize("NFC", text)):
+        if any(ch.isdigit() for ch in raw) or "/" in raw or "-" in raw:
+            continue  # a number or a code ("98-QĐ/TW")
+        for token in _TOKEN_RE.findall(raw):
+            if (len(token) > 1 and token.isupper()) or token in ABBREVIATIONS or token.lower() in _LOWER_SAFE:
+                continue
+            count += 1
+            marked += bool(_VIETNAMESE_MARKS.search(fold(token)))
+    return marked / count if count else 1.0
+
+
+def typed_without_marks(text: str) -> bool:
+    """True for text typed (mostly) without marks, as on a phone: "QĐ 98 quy dinh gi ve thoi han"."""
+    return marked_share(text) < 0.5
 
 
 def marked_syllables(words: Sequence[str]) -> list[str]:
@@ -283,9 +439,32 @@ class QuestionTerm:
     well_formed: bool
     neighbours: tuple[tuple[str, str], ...] = ()
     accent_free: bool = False  # the question was typed without marks: only accent-free matching applies
+    pos: str = ""  # pyvi's part-of-speech tag ("N", "V", "A" …)
+
+    @property
+    def nameable(self) -> bool:
+        """A noun or verb: a concept worth naming when no document mentions it ("phụ cấp", "thu hút")."""
+        return self.pos.startswith(("N", "V"))
 
 
 _ABBREVIATION_KEYS = frozenset(fold(k) for k in ABBREVIATIONS)
+
+
+# Closed word classes of pyvi's tag set: conjunctions, prepositions, interjections, determiners, numerals,
+# pronouns, adverbs, particles. They never carry a question's subject.
+FUNCTION_TAGS = frozenset({"C", "CC", "E", "I", "L", "M", "P", "R", "T", "F"})
+
+
+def _pos_tags(words: list[str]) -> list[str]:
+    """pyvi's part-of-speech tag of each segmented word (same order and length)."""
+    if not words:
+        return []
+    from pyvi import ViPosTagger
+
+    with _pyvi_lock:
+        _tagged_words, tags = ViPosTagger.postagging(" ".join(words))
+    tags = [str(t) for t in tags]
+    return tags if len(tags) == len(words) else [""] * len(words)
 
 
 def question_terms(question: str, *, accent_free: bool = False) -> list[QuestionTerm]:
@@ -296,6 +475,7 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
     A word repeated is kept once.
     """
     marked_words = _segment(fold(question))
+    tags = _pos_tags(marked_words)
     raw_tokens = {fold(t) for t in _RAW_TOKEN_RE.findall(unicodedata.normalize("NFC", question))}
     # Syllables inside a question phrase ("bao nhiêu", even when segmented as "báo" + "nhiều") are skipped.
     pieces = [" ".join(_TOKEN_RE.findall(fold(w.replace("_", " ")))) for w in marked_words]
@@ -309,7 +489,7 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
     terms: list[QuestionTerm] = []
     seen: set[tuple[str, ...]] = set()
     position = 0
-    for marked in pieces:
+    for marked, tag in zip(pieces, tags, strict=True):
         marked_syllables = marked.split()
         start = position
         skip = in_phrase[position : position + len(marked_syllables)]
@@ -339,7 +519,7 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
             if i >= 0 and i + 1 < len(plain_all)
         )
         marked = " ".join(marked_syllables)
-        if not marked or any(ch.isdigit() for ch in marked):
+        if not marked or any(ch.isdigit() for ch in marked) or tag in FUNCTION_TAGS:
             continue
         if marked in _ABBREVIATION_KEYS or any(marked in t and ("/" in t or "-" in t) for t in raw_tokens):
             continue  # abbreviations and pieces of document numbers ("qđ", "tw" in "65-QĐ/TW")
@@ -351,5 +531,5 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
             continue
         seen.add(syllables)
         well_formed = is_vietnamese_word(marked, accent_free=accent_free)
-        terms.append(QuestionTerm(marked, syllables, well_formed, neighbours, accent_free))
+        terms.append(QuestionTerm(marked, syllables, well_formed, neighbours, accent_free, tag))
     return terms

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import sys
 import threading
 import time
@@ -19,13 +20,16 @@ from langchain_core.language_models import BaseChatModel
 from knowledge.errors import FileTooLarge, KnowledgeError, UnreadableFile
 from knowledge.model import Chunk, ParsedDocument, Relation
 from retrieval import wording
-from retrieval.analysis import analyse, has_diacritics
+from retrieval.analysis import analyse, fold
+from retrieval.answering import REFUSED, UNCERTAIN, plan_answer
+from retrieval.coverage import REFUSAL_FEATURES, Pinpoint
 from retrieval.embedding import DEFAULT_MODEL, Embedder, make_embedder
 from retrieval.errors import ChunkNotFound, DocumentNotFound, EmptyQuestion, NothingToIndex, RetrievalError
 from retrieval.index import ChunkRow, DocRecord, Snapshot, build_snapshot
 from retrieval.llm import LLMAnswerer, LLMSettings, make_chat_model
 from retrieval.passages import passage_text
-from retrieval.ranking import Ranked, RankingParams, model_text, rank
+from retrieval.query import read_query
+from retrieval.ranking import RankingParams, rank
 from retrieval.store import ChromaStore, Metadata, make_client
 
 log = logging.getLogger(__name__)
@@ -58,16 +62,24 @@ class Citation:
     chunk_id: str
     issuer: str | None = None
     attachment_type: str | None = None
+    # "Quy định số 65-QĐ/TW ngày 28/4/2022 của Bộ Chính trị" when a loaded document replaced this one
+    replaced_by_doc: str | None = None
+    # the passages of other documents that changed this article ("khoản 1 Điều 1 Quyết định số …")
+    amended_by: list[str] = field(default_factory=list)
+    pinpointed: bool = False  # `text` is the khoản/điểm/sentence that answers, not the whole chunk
+    asked_old: bool = False  # a replaced document the question asks about (named, its year, "quy định cũ")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "doc_number": self.doc_number,
+            "point": self.point,
             "doc_title": self.doc_title,
             "issued": self.issued.isoformat() if self.issued else None,
             "article": self.article,
             "clause": self.clause,
             "status": self.status,
             "replaced_by": self.replaced_by,
+            "amended_by": list(self.amended_by),
             "score": round(self.score, 4),
             "text": self.text,
         }
@@ -85,15 +97,29 @@ class Answer:
     # On a refusal: words of the question that no loaded document contains at all (so the reply can say
     # plainly what the documents do not treat).
     unmentioned: list[str] = field(default_factory=list)
+    # The ranking behind the answer, best first (one citation per article, k of them), whatever was decided.
+    ranked: list[Citation] = field(default_factory=list)
+    # A borderline case: the nearest passage is quoted but labelled as possibly not answering the question.
+    uncertain: bool = False
+    # A question asking several things: each part with its citation, or what the documents do not cover.
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    # Documents the question names that are not loaded ("98-QĐ/TW", "Luật Viên chức").
+    missing_documents: list[str] = field(default_factory=list)
+    # The refusal model's inputs (diagnostics, calibration).
+    features: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "found": self.found,
+            "uncertain": self.uncertain,
             "answer": self.answer,
             "citations": [c.to_json() for c in self.citations],
             "nearest": [c.to_json() for c in self.nearest],
             "unmentioned": list(self.unmentioned),
+            "missing_documents": list(self.missing_documents),
+            "parts": list(self.parts),
+            "confidence": round(self.confidence, 4),
         }
 
 
@@ -575,9 +601,24 @@ class QAEngine:
 
     # --- questions --------------------------------------------------------------------------------
 
-    def _citation(self, snap: Snapshot, chunk_index: int, score: float) -> Citation:
+    def _citation(
+        self, snap: Snapshot, chunk_index: int, score: float, *, pin: Pinpoint | None = None
+    ) -> Citation:
         row = snap.chunks[chunk_index]
         doc = snap.docs[row.doc_id]
+        clause, point, text = row.clause, row.point, row.text
+        if pin is not None:
+            seg = pin.segment
+            clause = seg.clause or row.clause
+            point = seg.point if seg.point else (row.point if seg.clause is None else None)
+            text = pin.text
+        replacer = snap.replacer(doc.doc_id)
+        unit = int(snap.unit_of_chunk[chunk_index]) if len(snap.unit_of_chunk) else -1
+        amended = []
+        for a in snap.amendments.get(unit, []):
+            if pin is not None and a.clause and clause and a.clause != clause:
+                continue  # another khoản of the article was changed
+            amended.append(self._amendment_phrase(snap, a.by_chunk, a.action))
         return Citation(
             doc_id=doc.doc_id,
             doc_number=doc.number,
@@ -586,26 +627,60 @@ class QAEngine:
             issued=doc.issued,
             article=row.article,
             article_heading=row.article_heading,
-            clause=row.clause,
-            point=row.point,
+            clause=clause,
+            point=point,
             in_attachment=row.in_attachment,
             attachment_title=doc.attachment_title,
             status="superseded" if doc.status == "superseded" else "in_force",
             replaced_by=doc.replaced_by,
             is_sample=doc.is_sample,
             score=score,
-            text=row.text,
+            text=text,
             chunk_id=row.chunk_id,
             issuer=doc.issuer,
             attachment_type=doc.attachment_type,
+            replaced_by_doc=wording.dated_name(_DocView(replacer)) if replacer is not None else None,
+            amended_by=list(dict.fromkeys(amended)),
+            pinpointed=pin is not None and text != row.text,
         )
 
-    def search(self, question: str, *, k: int = 5) -> tuple[list[Citation], float, bool]:
-        """Ranked citations (one per article, best first), the confidence and whether it clears the threshold."""
-        cites, ranked = self._search(question, k=k)
-        return cites, ranked.confidence, ranked.found
+    def _amendment_phrase(self, snap: Snapshot, chunk_index: int, action: str) -> str:
+        row = snap.chunks[chunk_index]
+        doc = snap.docs[row.doc_id]
+        cite = Citation(
+            doc_id=doc.doc_id,
+            doc_number=doc.number,
+            doc_title=doc.title,
+            doc_type=doc.doc_type,
+            issued=doc.issued,
+            article=row.article,
+            article_heading=row.article_heading,
+            clause=row.clause,
+            point=None,
+            in_attachment=row.in_attachment,
+            attachment_title=doc.attachment_title,
+            status="in_force",
+            replaced_by=None,
+            is_sample=False,
+            score=0.0,
+            text="",
+            chunk_id=row.chunk_id,
+            issuer=None,
+        )
+        return wording.source_phrase(cite)
 
-    def _search(self, question: str, *, k: int) -> tuple[list[Citation], Ranked]:
+    def search(self, question: str, *, k: int = 5) -> tuple[list[Citation], float, bool]:
+        """Ranked citations (one per article, best first), the confidence and whether it is answered."""
+        answer = self.ask(question, k=k, compose=False)
+        return answer.ranked, answer.confidence, answer.found
+
+    def ask(self, question: str, *, k: int = 5, compose: bool = True) -> Answer:
+        """Cited answer (extractive by default, LLM-written when configured), or a refusal with the nearest.
+
+        The answer leads with the khoản (or điểm, or sentence) that answers; a question asking several
+        things is answered part by part; a borderline case quotes the nearest passage, labelled as
+        possibly not answering. `compose=False` skips the LLM writer (rankings for tools and benchmarks).
+        """
         text = (question or "").strip()
         if not text:
             raise EmptyQuestion("the question is empty")
@@ -613,55 +688,166 @@ class QAEngine:
         self._maybe_refresh()
         snap = self._snapshot
         if snap.empty:
-            return [], Ranked([], [], [], [], [], [], 0.0, False)
-        query_vec = self.embedder.embed_query(model_text(snap, text))
-        ranked = rank(snap, question=text, query_vec=query_vec, k=k, params=self.params)
-        cites = [self._citation(snap, c, s) for c, s in zip(ranked.best_chunks, ranked.scores, strict=True)]
-        return cites, ranked
-
-    def ask(self, question: str, *, k: int = 5) -> Answer:
-        """Cited answer (extractive by default, LLM-written when configured), or a refusal with the nearest."""
-        cites, ranked = self._search(question, k=k)
-        confidence, found = ranked.confidence, ranked.found
-        text = question.strip()
-        if not cites:
-            return Answer(
-                text, False, wording.NO_DOCUMENTS if self._snapshot.empty else wording.NOT_FOUND, [], []
-            )
-        if not found:
+            return Answer(text, False, wording.NO_DOCUMENTS, [], [])
+        query = read_query(text, snap.restorer)
+        query_vec = self.embedder.embed_query(query.search_text)
+        depth = max(k, 10)
+        ranked = rank(snap, query, query_vec=query_vec, k=depth, params=self.params)
+        plan = plan_answer(snap, query, ranked, embed=self.embedder.embed_query, params=self.params, k=depth)
+        scores = dict(zip(ranked.units, ranked.scores, strict=True))
+        best_chunk = dict(zip(ranked.units, ranked.best_chunks, strict=True))
+        pins = {pin.unit: pin for pin in plan.quoted}
+        cites: list[Citation] = []
+        for unit in plan.order[:k]:
+            pin = pins.get(unit)
+            chunk = pin.chunk if pin is not None else best_chunk.get(unit, snap.units[unit].first)
+            cites.append(self._citation(snap, chunk, scores.get(unit, 0.0), pin=pin))
+        for c in cites:
+            c.asked_old = c.doc_id in ranked.old_docs
+        by_unit = dict(zip(plan.order[:k], cites, strict=False))
+        whole = plan.whole
+        confidence = whole.confidence if not plan.parts else max(p.judged.confidence for p in plan.parts)
+        missing_docs = list(dict.fromkeys(ranked.missing_documents))
+        # Words no loaded text mentions are named only when typed with marks (restored words can read oddly).
+        unmentioned = [t.text for t in whole.absent if t.nameable] if not query.accent_free else []
+        if plan.status == REFUSED:
             nearest = cites[:3]
-            # Named only when typed with diacritics: restored accent-free words can read oddly ("hut").
-            unmentioned = list(dict.fromkeys(ranked.absent)) if has_diacritics(text) else []
             return Answer(
                 text,
                 False,
-                wording.refusal(nearest, unmentioned=unmentioned),
+                wording.refusal(nearest, unmentioned=unmentioned, missing_documents=missing_docs),
                 [],
                 nearest,
                 confidence,
                 unmentioned=unmentioned,
+                ranked=cites,
+                missing_documents=missing_docs,
+                features=dict(zip(REFUSAL_FEATURES, whole.features, strict=True)),
             )
-        if self.answerer is not None:
+        quoted = [by_unit[pin.unit] for pin in plan.quoted if pin.unit in by_unit]
+        uncertain = plan.status == UNCERTAIN
+        features = dict(zip(REFUSAL_FEATURES, whole.features, strict=True))
+        if plan.parts:
+            items = []
+            for part in plan.parts:
+                cite = by_unit.get(part.judged.pin.unit) if part.judged.status != REFUSED else None
+                words = [t.text for t in part.judged.absent if t.nameable] if not query.accent_free else []
+                items.append(wording.PartItem(part.text, cite, part.judged.status == UNCERTAIN, words))
+            answer_text = wording.parts_answer(items)
+            return Answer(
+                text,
+                True,
+                answer_text,
+                quoted,
+                [],
+                confidence,
+                uncertain=uncertain,
+                ranked=cites,
+                parts=[wording.part_json(i) for i in items],
+                features=features,
+                missing_documents=missing_docs,
+            )
+        if compose and self.answerer is not None and not uncertain:
             reply = self.answerer.answer(text, cites)
             if reply is not None:
                 used = [cites[i] for i in reply.used]
-                return Answer(text, True, reply.text, used, [], confidence, generated=True)
-        quoted = [cites[0]]
-        if len(cites) > 1 and cites[1].score >= 0.92 * cites[0].score and cites[1].doc_id == cites[0].doc_id:
-            quoted.append(cites[1])
-        return Answer(text, True, wording.extractive_answer(quoted), cites, [], confidence)
+                return Answer(
+                    text,
+                    True,
+                    reply.text,
+                    used,
+                    [],
+                    confidence,
+                    generated=True,
+                    ranked=cites,
+                    features=features,
+                )
+        answer_text = wording.extractive_answer(quoted, uncertain=uncertain)
+        return Answer(
+            text,
+            True,
+            answer_text,
+            quoted,
+            [],
+            confidence,
+            uncertain=uncertain,
+            ranked=cites,
+            features=features,
+            missing_documents=missing_docs,
+        )
+
+    def find_passages(self, text: str, *, doc_ids: Sequence[str] | None = None) -> list[Citation]:
+        """Chunks whose text contains `text` (case-, space- and punctuation-insensitive), in index order."""
+        want = _plain_words(text)
+        if not want:
+            return []
+        snap = self._snapshot
+        allowed = set(doc_ids) if doc_ids is not None else None
+        out = []
+        for i, row in enumerate(snap.chunks):
+            if allowed is not None and row.doc_id not in allowed:
+                continue
+            if want in _plain_words(row.text):
+                out.append(self._citation(snap, i, 1.0))
+        return out
+
+    def has_article(self, doc_id: str, article: str, *, in_attachment: bool = False) -> bool:
+        """Whether the index holds Điều (or section) `article` of the document."""
+        snap = self._snapshot
+        return any(
+            r.doc_id == doc_id and str(r.article) == article and r.in_attachment == in_attachment
+            for r in snap.chunks
+        )
 
     def article(self, chunk_id: str) -> tuple[Citation, str]:
-        """The citation of a chunk and the full text of the Điều (or section) containing it."""
+        """The citation of a chunk and the full text of the Điều (or section) containing it, heading once."""
         snap = self._snapshot
         index = snap.chunk_index.get(chunk_id)
         if index is None:
             raise ChunkNotFound(f"no chunk {chunk_id!r} in the index", chunk_id=chunk_id)
-        unit = next(u for u in snap.units if u.first <= index < u.last)
+        unit = snap.units[int(snap.unit_of_chunk[index])]
         rows = snap.chunks[unit.first : unit.last]
         head = rows[0].article_heading
-        body = "\n".join(r.text for r in rows)
-        return self._citation(snap, index, 1.0), f"{head}\n{body}" if head else body
+        first = [line for line in rows[0].text.split("\n") if line.strip()]
+        # Every chunk of a long article repeats the heading lines on top ("II. …", "1. …"): keep them once.
+        prefix = first[: first.index(head) + 1] if head and head in first[:4] else []
+        lines: list[str] = list(prefix) if prefix else ([head] if head else [])
+        for row in rows:
+            own = [line for line in row.text.split("\n") if line.strip()]
+            if prefix and own[: len(prefix)] == prefix:
+                own = own[len(prefix) :]
+            for line in own:
+                if not lines or line != lines[-1]:
+                    lines.append(line)
+        body = "\n".join(lines)
+        cite = self._citation(snap, index, 1.0)
+        cite.clause = cite.point = None  # the whole article
+        return cite, body
+
+
+@dataclass
+class _DocView:
+    """A registry entry seen as something `wording.document_phrase` can name."""
+
+    doc: DocRecord
+
+    def __getattr__(self, name: str) -> Any:
+        doc = self.__dict__["doc"]
+        return {
+            "doc_number": doc.number,
+            "doc_title": doc.title,
+            "doc_type": doc.doc_type,
+            "issued": doc.issued,
+            "issuer": doc.issuer,
+            "is_sample": doc.is_sample,
+        }[name]
+
+
+def _plain_words(text: str) -> str:
+    return " ".join(_WORD_RE.findall(fold(text)))
+
+
+_WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _meta_of(doc: DocRecord) -> Any:

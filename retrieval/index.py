@@ -162,14 +162,48 @@ class Unit:
 
 
 _TITLE_NOISE = re.compile(r"\(.*?\)|\d+")
+# Types whose title is a name: the name is read with its type ("Luật Viên chức", "Bộ luật Hình sự").
+_NAMED_TYPES = {"LUẬT", "BỘ LUẬT", "HIẾN PHÁP", "PHÁP LỆNH", "ĐIỀU LỆ"}
 
 
-def title_bigrams(title: str) -> set[str]:
-    """Accent-free syllable bigrams of a document title without years and parentheses."""
+def title_bigrams(title: str, doc_type: str | None = None) -> set[str]:
+    """Accent-free syllable bigrams of a document's name without years and parentheses: its title ("về …"
+    dropped), with its type in front for laws and codes ("luật viên chức")."""
+    if doc_type and doc_type.upper() in _NAMED_TYPES:
+        title = f"{doc_type} {title}"
     syl = re.findall(r"[a-z]+", strip_diacritics(_TITLE_NOISE.sub(" ", title.lower())))
     if syl and syl[0] == "ve":
         syl = syl[1:]
     return {f"{a}_{b}" for a, b in itertools.pairwise(syl)}
+
+
+# "Sửa đổi, bổ sung khoản 2 Điều 8 như sau", "Bãi bỏ điểm c khoản 1 Điều 5", "Bổ sung Điều 12a".
+_AMEND_RE = re.compile(
+    r"(sửa đổi|bổ sung|bãi bỏ|thay thế|thay cụm từ)[^.:;\n]{0,60}?"
+    r"(?:điểm\s+([a-zđ])\s*,?\s*)?(?:khoản\s+(\d{1,2})\s*,?\s*)?điều\s+(\d{1,3}[a-zđ]?)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """An article of one document changed by a passage of another ("Sửa đổi khoản 2 Điều 8 như sau: …")."""
+
+    target_doc: str  # doc_id of the amended document
+    article: str  # the amended Điều ("8", "12a")
+    clause: str | None
+    point: str | None
+    action: str  # "sửa đổi" | "bổ sung" | "bãi bỏ" | "thay thế" …
+    by_doc: str  # doc_id of the amending document
+    by_chunk: int  # index of the amending chunk in the snapshot
+
+
+def find_amendments(text: str) -> list[tuple[str, str, str | None, str | None]]:
+    """(action, article, clause, point) of every article a passage says it changes."""
+    out = []
+    for m in _AMEND_RE.finditer(text):
+        out.append((m.group(1).lower(), m.group(4), m.group(3), m.group(2)))
+    return out
 
 
 @dataclass
@@ -177,6 +211,7 @@ class Snapshot:
     docs: dict[str, DocRecord]
     chunks: list[ChunkRow]
     embeddings: np.ndarray  # (n_chunks, dim), rows in `chunks` order
+    unit_embeddings: np.ndarray  # (n_units, dim): the normalised mean of each unit's chunk vectors
     units: list[Unit]
     unit_starts: np.ndarray
     unit_doc: np.ndarray  # unit -> index into doc_order
@@ -187,7 +222,27 @@ class Snapshot:
     doc_title_bigrams: list[set[str]] = field(default_factory=list)
     doc_number_syllables: list[list[str]] = field(default_factory=list)
     doc_replaces: list[list[list[str]]] = field(default_factory=list)  # numbers each document replaces
+    doc_amends: list[list[list[str]]] = field(default_factory=list)  # numbers each document amends
     restorer: DiacriticRestorer = field(default_factory=lambda: DiacriticRestorer([]))
+    # unit index -> the passages of other documents that changed it
+    amendments: dict[int, list[Amendment]] = field(default_factory=dict)
+    unit_amended: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    unit_of_chunk: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Derived per-chunk and per-unit data computed on first use (the snapshot never changes once built).
+    memo: dict[tuple[str, int], object] = field(default_factory=dict)
+
+    def unit_key(self, unit: int) -> tuple[str, bool, str]:
+        """(doc_id, in attachment, article) of a unit."""
+        row = self.chunks[self.units[unit].first]
+        return (row.doc_id, row.in_attachment, str(row.article))
+
+    def replacer(self, doc_id: str) -> DocRecord | None:
+        """The loaded document that replaced `doc_id`, if any."""
+        doc = self.docs.get(doc_id)
+        if doc is None or doc.status != "superseded" or not doc.replaced_by:
+            return None
+        key = number_key(doc.replaced_by)
+        return next((d for d in self.docs.values() if d.number and number_key(d.number) == key), None)
 
     @property
     def empty(self) -> bool:
@@ -226,12 +281,20 @@ def build_snapshot(
         unit_syllables[-1].extend(row.syllables)
     lexical = LexicalIndex(unit_words, unit_syllables)
     unit_doc = np.asarray([doc_pos[u.doc_id] for u in units], dtype=np.int64)
+    unit_of_chunk = np.zeros(len(rows), dtype=np.int64)
+    for ui, u in enumerate(units):
+        unit_of_chunk[u.first : u.last] = ui
+    amendments = _amendments(docs, rows, units, unit_of_chunk)
+    unit_amended = np.zeros(len(units), dtype=bool)
+    for ui in amendments:
+        unit_amended[ui] = True
     superseded_docs = np.asarray([docs[d].status == "superseded" for d in doc_order], dtype=bool)
     return Snapshot(
         docs=docs,
         chunks=rows,
         embeddings=np.ascontiguousarray(embeddings, dtype=np.float32),
         units=units,
+        unit_embeddings=_unit_means(embeddings, units, dim),
         unit_starts=np.asarray([u.first for u in units], dtype=np.int64),
         unit_doc=unit_doc,
         doc_order=doc_order,
@@ -239,7 +302,7 @@ def build_snapshot(
         lexical=lexical,
         chunk_index={row.chunk_id: i for i, row in enumerate(rows)},
         restorer=DiacriticRestorer(marked_syllables(r.head_words + r.words) for r in rows),
-        doc_title_bigrams=[title_bigrams(docs[d].title) for d in doc_order],
+        doc_title_bigrams=[title_bigrams(docs[d].title, docs[d].doc_type) for d in doc_order],
         doc_number_syllables=[number_key(docs[d].number).split() for d in doc_order],
         doc_replaces=[
             [
@@ -249,4 +312,60 @@ def build_snapshot(
             ]
             for d in doc_order
         ],
+        doc_amends=[
+            [number_key(r.target_number).split() for r in docs[d].relations if r.kind == RelationKind.AMENDS]
+            for d in doc_order
+        ],
+        amendments=amendments,
+        unit_amended=unit_amended,
+        unit_of_chunk=unit_of_chunk,
     )
+
+
+def _unit_means(embeddings: np.ndarray, units: list[Unit], dim: int) -> np.ndarray:
+    """Each unit's chunk vectors averaged and renormalised: the article read as a whole."""
+    if not units:
+        return np.zeros((0, dim), dtype=np.float32)
+    starts = np.asarray([u.first for u in units], dtype=np.int64)
+    sums = np.add.reduceat(np.asarray(embeddings, dtype=np.float32), starts, axis=0)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(sums / norms, dtype=np.float32)
+
+
+def _amendments(
+    docs: dict[str, DocRecord], rows: list[ChunkRow], units: list[Unit], unit_of_chunk: np.ndarray
+) -> dict[int, list[Amendment]]:
+    """Which units are changed by passages of documents that "sửa đổi, bổ sung" them (both loaded)."""
+    by_number = {number_key(d.number): d.doc_id for d in docs.values() if d.number}
+    unit_by_key: dict[tuple[str, str], list[int]] = {}
+    for ui, u in enumerate(units):
+        row = rows[u.first]
+        if row.article is not None:
+            unit_by_key.setdefault((row.doc_id, str(row.article)), []).append(ui)
+    out: dict[int, list[Amendment]] = {}
+    for doc in docs.values():
+        targets = [
+            by_number[number_key(r.target_number)]
+            for r in doc.relations
+            if r.kind == RelationKind.AMENDS and number_key(r.target_number) in by_number
+        ]
+        targets = [t for t in dict.fromkeys(targets) if t != doc.doc_id]
+        if len(targets) != 1:
+            continue  # none loaded, or several: which article of which document is not clear
+        target = targets[0]
+        # A decision issuing a Quy định is amended in its Quy định: "sửa đổi … của Quy định ban hành kèm theo …"
+        attached_only = any(
+            r.in_attachment for r in rows if r.doc_id == target
+        ) and "quy dinh" in strip_diacritics(doc.title.lower())
+        for ci, row in enumerate(rows):
+            if row.doc_id != doc.doc_id:
+                continue
+            for action, article, clause, point in find_amendments(row.text):
+                for ui in unit_by_key.get((target, article), []):
+                    if attached_only and not rows[units[ui].first].in_attachment:
+                        continue
+                    amendment = Amendment(target, article, clause, point, action, doc.doc_id, ci)
+                    if amendment not in out.setdefault(ui, []):
+                        out[ui].append(amendment)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -15,7 +16,18 @@ NEAREST_INTRO = "Các nội dung gần nhất (có thể không trả lời đú
 UNMENTIONED = "Các văn bản đã nạp không nhắc đến: {words}."
 ALSO = "Ngoài ra, "
 SAMPLE_MARK = " (văn bản mẫu)"
-SUPERSEDED_NOTE = "Lưu ý: {doc} đã được thay thế bởi {replaced_by}; nên tham khảo văn bản thay thế."
+SUPERSEDED_NOTE = "⚠️ {doc} đã được thay thế bởi {replaced_by}; nên áp dụng văn bản thay thế."
+SUPERSEDED_ASKED_NOTE = "⚠️ Đây là quy định cũ theo câu hỏi: {doc} đã được thay thế bởi {replaced_by}."
+AMENDED_NOTE = "⚠️ Điều này đã được sửa đổi, bổ sung: xem {by}."
+CONTEXT_LINE = "(Trích {article}; xem toàn văn điều để đọc đủ các khoản.)"
+UNCERTAIN_INTRO = (
+    "Chưa tìm thấy quy định trả lời thật sát câu hỏi. Nội dung gần nhất dưới đây có thể không trả lời "
+    "đúng câu hỏi, xin kiểm tra lại:"
+)
+MISSING_DOCUMENTS = "Văn bản {docs} chưa được nạp vào hệ thống."
+PARTS_INTRO = "Câu hỏi có {n} ý:"
+PART_NOT_COVERED = "Các văn bản đã nạp không quy định nội dung này."
+PART_UNCERTAIN = "(có thể chưa trả lời đúng ý này) "
 
 LLM_SYSTEM = (
     "Bạn là trợ lý công tác cán bộ. Chỉ trả lời dựa trên các đoạn trích được đánh số bên dưới. "
@@ -100,9 +112,44 @@ def _type_name(doc_type: str | None) -> str:
     return (doc_type or "Văn bản").strip().capitalize()
 
 
-def document_phrase(c: Citable) -> str:
-    """ "Quy định số 65-QĐ/TW ngày 28/4/2022 của Bộ Chính trị" (or the title when there is no number)."""
-    phrase = f"{_type_name(c.doc_type)} số {c.doc_number}" if c.doc_number else c.doc_title
+_NAMED_TYPES = {"LUẬT", "BỘ LUẬT", "HIẾN PHÁP", "PHÁP LỆNH", "ĐIỀU LỆ"}
+
+
+class Nameable(Protocol):
+    @property
+    def doc_number(self) -> str | None: ...
+    @property
+    def doc_title(self) -> str: ...
+    @property
+    def doc_type(self) -> str | None: ...
+    @property
+    def issued(self) -> date | None: ...
+    @property
+    def issuer(self) -> str | None: ...
+    @property
+    def is_sample(self) -> bool: ...
+
+
+def document_name(c: Nameable) -> str:
+    """ "Quy định số 65-QĐ/TW", "Luật Viên chức 2010", or the title of an unnumbered document."""
+    if c.doc_number:
+        return f"{_type_name(c.doc_type)} số {c.doc_number}"
+    if c.doc_type and c.doc_type.upper() in _NAMED_TYPES:
+        return f"{_type_name(c.doc_type)} {c.doc_title}".strip()
+    if c.doc_type and c.doc_title.lower().startswith("về "):
+        return f"{_type_name(c.doc_type)} {c.doc_title}"
+    return c.doc_title
+
+
+def dated_name(c: Nameable) -> str:
+    """ "Quy định số 65-QĐ/TW ngày 28/4/2022"."""
+    name = document_name(c)
+    return f"{name} ngày {format_date(c.issued)}" if c.issued else name
+
+
+def document_phrase(c: Nameable) -> str:
+    """ "Quy định số 65-QĐ/TW ngày 28/4/2022 của Bộ Chính trị" (or the name when there is no number)."""
+    phrase = document_name(c)
     if c.issued:
         phrase += f" ngày {format_date(c.issued)}"
     if c.issuer:
@@ -149,23 +196,97 @@ def quote(c: Citable) -> str:
     return f"Theo {source_phrase(c)}: «{quoted_text(c)}»"
 
 
-def superseded_note(c: Citable) -> str:
-    doc = f"{_type_name(c.doc_type)} số {c.doc_number}" if c.doc_number else c.doc_title
-    return SUPERSEDED_NOTE.format(doc=doc, replaced_by=c.replaced_by or "văn bản khác")
+def superseded_note(c: Citable, *, asked: bool = False) -> str:
+    doc = document_name(c)
+    replaced_by = getattr(c, "replaced_by_doc", None) or c.replaced_by or "văn bản khác"
+    return (SUPERSEDED_ASKED_NOTE if asked else SUPERSEDED_NOTE).format(doc=doc, replaced_by=replaced_by)
 
 
-def extractive_answer(citations: Sequence[Citable]) -> str:
-    """Quote the best clause (and a close second from another article), with superseded notes."""
-    lines: list[str] = []
+def _article_name(c: Citable) -> str:
+    heading = (getattr(c, "article_heading", "") or "").strip()
+    if heading:
+        return heading
+    return location_phrase(c) or "điều này"
+
+
+def _notes(c: Citable) -> list[str]:
+    notes = []
+    if getattr(c, "pinpointed", False):
+        notes.append(CONTEXT_LINE.format(article=_article_name(c)))
+    if c.status == "superseded":
+        notes.append(superseded_note(c, asked=bool(getattr(c, "asked_old", False))))
+    amended = list(getattr(c, "amended_by", []) or [])
+    if amended:
+        notes.append(AMENDED_NOTE.format(by="; ".join(amended)))
+    return notes
+
+
+def extractive_answer(citations: Sequence[Citable], *, uncertain: bool = False) -> str:
+    """Quote the khoản that answers (and a close second article), each with its notes: the article it is
+    taken from, one warning for a replaced document (naming the replacement and its date), amendments."""
+    lines: list[str] = [UNCERTAIN_INTRO] if uncertain else []
+    warned: set[str] = set()
     for i, c in enumerate(citations):
-        lines.append(quote(c) if i == 0 else ALSO + quote(c)[0].lower() + quote(c)[1:])
-        if c.status == "superseded":
-            lines.append(superseded_note(c))
+        text = quote(c)
+        lines.append(text if i == 0 else ALSO + text[0].lower() + text[1:])
+        for note in _notes(c):
+            if note.startswith("⚠️") and note in warned:
+                continue  # one warning per replaced document
+            warned.add(note)
+            lines.append(note)
     return "\n\n".join(lines)
 
 
-def refusal(nearest: Sequence[Citable], *, unmentioned: Sequence[str] = ()) -> str:
+@dataclass
+class PartItem:
+    """One part of a question and how it is answered (its citation, or None when no document covers it)."""
+
+    text: str
+    citation: Citable | None
+    uncertain: bool = False
+    unmentioned: Sequence[str] = ()
+
+
+def parts_answer(items: Sequence[PartItem]) -> str:
+    """ "Câu hỏi có 2 ý: 1. «…»: Theo … 2. «…»: Các văn bản đã nạp không quy định nội dung này." """
+    lines = [PARTS_INTRO.format(n=len(items))]
+    warned: set[str] = set()
+    for i, item in enumerate(items, start=1):
+        head = f"{i}. «{item.text}»:"
+        if item.citation is None:
+            extra = (
+                " " + UNMENTIONED.format(words=", ".join(f"«{w}»" for w in item.unmentioned))
+                if item.unmentioned
+                else ""
+            )
+            lines.append(f"{head} {PART_NOT_COVERED}{extra}")
+            continue
+        lines.append(f"{head} {PART_UNCERTAIN if item.uncertain else ''}{quote(item.citation)}")
+        for note in _notes(item.citation):
+            if note.startswith("⚠️") and note in warned:
+                continue
+            warned.add(note)
+            lines.append(note)
+    return "\n\n".join(lines)
+
+
+def part_json(item: PartItem) -> dict[str, object]:
+    c = item.citation
+    return {
+        "part": item.text,
+        "found": c is not None,
+        "uncertain": item.uncertain,
+        "source": source_phrase(c) if c is not None else None,
+        "unmentioned": list(item.unmentioned),
+    }
+
+
+def refusal(
+    nearest: Sequence[Citable], *, unmentioned: Sequence[str] = (), missing_documents: Sequence[str] = ()
+) -> str:
     lines = [NOT_FOUND]
+    if missing_documents:
+        lines.append(MISSING_DOCUMENTS.format(docs=", ".join(f"«{d}»" for d in missing_documents)))
     if unmentioned:
         lines.append(UNMENTIONED.format(words=", ".join(f"«{w}»" for w in unmentioned)))
     if nearest:

@@ -77,6 +77,8 @@ def _answer_keyboard(answer_id: int, answer: Any) -> InlineKeyboardMarkup:
             if len(buttons) == MAX_ARTICLE_BUTTONS:
                 break
         rows.extend([b] for b in buttons)
+        if answer.uncertain:  # the nearest passage may not answer: staff can still be asked
+            rows.append([InlineKeyboardButton(texts.BUTTON_HANDOFF, callback_data=f"qa:handoff:{answer_id}")])
     else:
         rows.append([InlineKeyboardButton(texts.BUTTON_HANDOFF, callback_data=f"qa:handoff:{answer_id}")])
     rows.append(
@@ -141,6 +143,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         citations=answer.citations,
         nearest=answer.nearest,
         unmentioned=answer.unmentioned,
+        missing_documents=answer.missing_documents,
+        generated=answer.generated,
     )
     asked = update.effective_message
     await send_html(

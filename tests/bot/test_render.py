@@ -44,16 +44,18 @@ def test_citation_line_names_clause_article_document_and_date() -> None:
 def test_attachment_and_sample_are_named() -> None:
     citation = make_citation(
         in_attachment=True,
-        attachment_title="Quy định",
+        attachment_title="đánh giá, xếp loại hằng tháng",
+        attachment_type="QUY ĐỊNH",
         doc_type="QUYẾT ĐỊNH",
         doc_number="1841-QĐ/TU",
         is_sample=True,
     )
     line = render_citation(2, citation)
-    assert "Quy định ban hành kèm theo Quyết định số 1841-QĐ/TU" in line and "(văn bản mẫu)" in line
+    assert "Quy định đánh giá, xếp loại hằng tháng ban hành kèm theo Quyết định số 1841-QĐ/TU" in line
+    assert "(văn bản mẫu)" in line
 
 
-def test_answer_escapes_document_text_and_warns_about_replaced_documents() -> None:
+def test_answer_escapes_document_text_and_warns_about_replaced_documents_once() -> None:
     old = make_citation(
         doc_number="98-QĐ/TW",
         status="superseded",
@@ -61,16 +63,33 @@ def test_answer_escapes_document_text_and_warns_about_replaced_documents() -> No
         issued=date(2017, 10, 7),
         clause=None,
     )
+    # An LLM-written answer gets one warning per replaced document from the renderer.
     html = render_answer(
         found=True,
         answer="Theo Điều 5: «thời gian <3 năm> & hơn»",
         citations=[make_citation(), old, old],
         nearest=[],
+        generated=True,
     )
     assert "«thời gian &lt;3 năm&gt; &amp; hơn»" in html
     assert html.count("đã được thay thế") == 1
     assert "Văn bản <b>98-QĐ/TW</b> đã được thay thế bởi văn bản <b>65-QĐ/TW</b>" in html
     assert "<b>Căn cứ:</b>" in html
+    # An extractive answer already carries its warning: the renderer adds none (it was printed twice).
+    extractive = "Theo Điều 5 …: «…»\n\n⚠️ Quy định số 98-QĐ/TW đã được thay thế bởi Quy định số 65-QĐ/TW."
+    html = render_answer(found=True, answer=extractive, citations=[old], nearest=[])
+    assert html.count("⚠️") == 1 and html.count("đã được thay thế") == 1
+
+
+def test_a_refusal_names_documents_that_are_not_loaded() -> None:
+    html = render_answer(
+        found=False,
+        answer="",
+        citations=[],
+        nearest=[make_citation()],
+        missing_documents=["Luật <Viên chức>"],
+    )
+    assert "Văn bản «Luật &lt;Viên chức&gt;» chưa được nạp vào hệ thống." in html
 
 
 def test_nothing_found_lists_nearest_articles() -> None:

@@ -77,8 +77,11 @@ def test_txt_encodings_decode_to_the_same_document(tmp_path: Path, encoding: str
     doc = load_document(write(tmp_path, f"quy-dinh-{encoding}.txt", encode(REGULATION)))
     assert doc.meta.number == "12-QĐ/TW"
     assert doc.meta.title == "về thử nghiệm bộ đọc văn bản"
-    assert [c.article for c in doc.chunks] == [1, 2]
+    # one chunk for Điều 1 (no khoản), one per khoản of Điều 2
+    assert [(c.article, c.clause) for c in doc.chunks] == [(1, None), (2, "1"), (2, "2")]
     assert "ủy, ưu tiên, Đảng, Ngữ" in doc.chunks[0].text
+    assert doc.chunks[1].text == "Điều 2. Thời gian\n1. Thời gian luân chuyển ít nhất là 3 năm."
+    assert doc.chunks[2].text == "Điều 2. Thời gian\n2. Đánh giá định kỳ 6 tháng một lần."
     assert_regulation(doc.text)
     assert doc.source_format == "txt"
 
@@ -126,13 +129,14 @@ def test_docx_renders_word_numbering_and_tables(tmp_path: Path) -> None:
     doc = load_document(write(tmp_path, "word.docx", data))
     assert doc.meta.number == "21-HD/BTCTW"
     assert doc.meta.doc_type == "HƯỚNG DẪN"
-    first = doc.chunks[0]
-    assert first.article == 1
-    assert (
-        "1. Hoàn thành xuất sắc nhiệm vụ.\n2. Hoàn thành tốt nhiệm vụ.\n3. Hoàn thành nhiệm vụ." in first.text
-    )
-    assert doc.chunks[1].article == 2
-    assert "HTXSNV | 90 - 100" in doc.chunks[1].text
+    # Word's automatic numbering is rendered as "1.", "2.", "3.": one chunk per khoản under its heading
+    assert [(c.article, c.clause) for c in doc.chunks] == [(1, "1"), (1, "2"), (1, "3"), (2, None)]
+    assert [c.text for c in doc.chunks[:3]] == [
+        "Điều 1. Mức xếp loại\n1. Hoàn thành xuất sắc nhiệm vụ.",
+        "Điều 1. Mức xếp loại\n2. Hoàn thành tốt nhiệm vụ.",
+        "Điều 1. Mức xếp loại\n3. Hoàn thành nhiệm vụ.",
+    ]
+    assert "HTXSNV | 90 - 100" in doc.chunks[3].text
     assert doc.source_format == "docx"
 
 
@@ -161,10 +165,12 @@ def test_pdf_text_layer_with_running_header_page_numbers_and_wrapping(tmp_path: 
     assert doc.meta.issued is not None and doc.meta.issued.isoformat() == "2024-09-09"
     assert "Tài liệu họp" not in doc.text  # running header removed
     assert "- 2 -" not in doc.text  # page numbers removed
-    first = doc.chunks[0]
-    assert f"1. {long_line} đến công tác theo quy định." in first.text  # wrapped line re-joined
-    assert "2. Thời gian luân chuyển ít nhất là ba năm." in first.text  # hyphenation fixed
-    assert [c.article for c in doc.chunks] == [1, 2, 3]
+    first, second = doc.chunks[0], doc.chunks[1]
+    assert (first.article, first.clause, second.article, second.clause) == (1, "1", 1, "2")
+    # wrapped line re-joined; hyphenation fixed
+    assert first.text == f"Điều 1. Đánh giá cán bộ\n1. {long_line} đến công tác theo quy định."
+    assert second.text == "Điều 1. Đánh giá cán bộ\n2. Thời gian luân chuyển ít nhất là ba năm."
+    assert [c.article for c in doc.chunks] == [1, 1, 2, 3]
     assert doc.meta.effective == doc.meta.issued
 
 

@@ -24,7 +24,7 @@ def test_all_caps_header_colon_articles_and_the_wrong_d() -> None:
     meta = doc.meta
     assert meta.number == "07-QĐi/TU"
     assert meta.issuer == "THÀNH ỦY HÀ NỘI"
-    assert meta.doc_type == "QUY ĐỊNH" and meta.title == "VỀ QUẢN LÝ CÁN BỘ"
+    assert meta.doc_type == "QUY ĐỊNH" and meta.title == "về quản lý cán bộ"  # read as in a sentence
     assert meta.issued == date(2023, 1, 5) and meta.place == "Hà Nội"
     assert meta.effective == date(2023, 2, 1)
     assert [c.article for c in doc.chunks] == [1, 2, 3]
@@ -57,13 +57,16 @@ def test_line_breaks_inside_headings_and_khoan_prefixes() -> None:
         "Điều 6.\nTrách nhiệm thi hành\nCác cơ quan thực hiện Quy định này.\n"
     )
     doc = parse_text(text, source_name="x.txt")
-    first = doc.chunks[0]
-    assert first.article_heading == "Điều 5. Thời gian luân chuyển và đánh giá cán bộ luân chuyển"
-    assert first.heading_path[0] == "Chương II. THỜI GIAN VÀ ĐÁNH GIÁ"
-    assert "Khoản 1. Thời gian luân chuyển ít nhất là 3 năm." in first.text
-    second = doc.chunks[1]
-    assert second.article == 6 and second.article_heading == "Điều 6. Trách nhiệm thi hành"
-    assert second.text == "Điều 6. Trách nhiệm thi hành\nCác cơ quan thực hiện Quy định này."
+    assert [(c.article, c.clause) for c in doc.chunks] == [(5, "1"), (5, "2"), (6, None)]
+    heading = "Điều 5. Thời gian luân chuyển và đánh giá cán bộ luân chuyển"
+    for chunk in doc.chunks[:2]:  # each khoản chunk carries the re-joined heading and chapter
+        assert chunk.article_heading == heading
+        assert chunk.heading_path == ["Chương II. THỜI GIAN VÀ ĐÁNH GIÁ", heading]
+    assert doc.chunks[0].text == f"{heading}\nKhoản 1. Thời gian luân chuyển ít nhất là 3 năm."
+    assert doc.chunks[1].text == f"{heading}\nKhoản 2. Cán bộ được đánh giá hằng năm."
+    last = doc.chunks[2]
+    assert last.article == 6 and last.article_heading == "Điều 6. Trách nhiệm thi hành"
+    assert last.text == "Điều 6. Trách nhiệm thi hành\nCác cơ quan thực hiện Quy định này."
 
 
 def test_parts_chapters_and_sections_form_the_heading_path() -> None:
@@ -103,7 +106,11 @@ def test_long_articles_split_per_clause_and_long_clauses_per_point() -> None:
     doc = parse_text(
         "Điều 3. Ngắn\nMột câu.\n" + _long_article(clauses=3, points=0, words=0), source_name="a.txt"
     )
-    assert [(c.article, c.clause) for c in doc.chunks] == [(3, None), (4, None)]  # short: one chunk
+    # short Điều 4 is still cut one chunk per khoản, each under the article heading
+    assert [(c.article, c.clause) for c in doc.chunks] == [(3, None), (4, "1"), (4, "2"), (4, "3")]
+    assert [c.text for c in doc.chunks[1:]] == [
+        f"Điều 4. Một điều rất dài\n{k}. Khoản thứ {k} quy định như sau:" for k in range(1, 4)
+    ]
 
     text = "Điều 3. Ngắn\nMột câu.\n" + _long_article(clauses=3, points=4, words=100)
     doc = parse_text(text, source_name="b.txt", max_chunk_chars=1200)
@@ -360,15 +367,18 @@ def test_a_web_copy_of_a_decree() -> None:
     doc = parse_text(WEB_COPY, source_name="nd.txt")
     meta = doc.meta
     assert (meta.number, meta.doc_type, meta.issuer) == ("138/2020/NĐ-CP", "NGHỊ ĐỊNH", "CHÍNH PHỦ")
-    assert meta.title == "QUY ĐỊNH VỀ TUYỂN DỤNG, SỬ DỤNG VÀ QUẢN LÝ CÔNG CHỨC"
+    assert meta.title == "quy định về tuyển dụng, sử dụng và quản lý công chức"
     assert meta.effective == meta.issued == date(2020, 11, 27)
     assert [(r.kind, r.target_number) for r in meta.relations] == [
         (RelationKind.REPLACES, "24/2010/NĐ-CP"),
         (RelationKind.REPLACES, "93/2010/NĐ-CP"),
     ]
     assert meta.relations[0].evidence.startswith("Các văn bản sau đây hết hiệu lực")
-    assert [c.article for c in doc.chunks] == [None, 1, 2]
+    assert [(c.article, c.clause) for c in doc.chunks] == [(None, None), (1, None), (2, "1"), (2, "2")]
     assert doc.chunks[0].text.startswith("Căn cứ Luật Tổ chức Chính phủ")
+    repeals = doc.chunks[-1].text  # khoản 2 keeps its điểm a) and b)
+    assert repeals.startswith("Điều 2. Hiệu lực thi hành\n2. Các văn bản sau đây hết hiệu lực")
+    assert "a) Nghị định số 24/2010/NĐ-CP" in repeals and "b) Nghị định số 93/2010/NĐ-CP" in repeals
     assert "Ban Bí thư" not in doc.chunks[-1].text
 
 
@@ -378,8 +388,10 @@ def test_a_list_restarting_inside_a_section_stays_inside_it() -> None:
         "1) Rà soát quy hoạch.\n2) Luân chuyển cán bộ.\n3. Tổ chức thực hiện.\n"
     )
     doc = parse_text(text, source_name="kl.txt")
-    assert [c.article for c in doc.chunks] == ["1", "2", "3"]
-    assert "1) Rà soát quy hoạch.\n2) Luân chuyển cán bộ." in doc.chunks[1].text
+    # the inner "1)", "2)" are khoản of section 2, not new sections
+    assert [(c.article, c.clause) for c in doc.chunks] == [("1", None), ("2", "1"), ("2", "2"), ("3", None)]
+    assert doc.chunks[1].text == "2. Nhiệm vụ thời gian tới:\n1) Rà soát quy hoạch."  # lead-in carried
+    assert doc.chunks[2].text == "2) Luân chuyển cán bộ."
 
 
 def test_a_letter_takes_its_subject_line_as_title_and_skips_site_noise() -> None:
@@ -477,3 +489,20 @@ def test_a_decision_issuing_a_guidance_written_in_sections() -> None:
         ("II.1", True),
         ("II.2", True),
     ]
+
+
+def test_a_lead_in_is_read_with_the_first_khoan_only_when_both_fit_in_a_chunk() -> None:
+    words = "cán bộ luân chuyển đánh giá xếp loại hằng tháng nhiệm vụ Đảng ủy ban Thành ủy quy"
+    short = "\n".join(["Điều 1. Phạm vi", "Điều này gồm các nội dung sau:", f"1. {words}.", f"2. {words}."])
+    chunks = parse_text(short, source_name="a.txt").chunks
+    assert [c.clause for c in chunks] == ["1", "2"]
+    assert chunks[0].text.startswith("Điều 1. Phạm vi\nĐiều này gồm các nội dung sau:\n1. ")
+    lead = [f"Phần mở đầu thứ {i} nói về {words}." for i in range(1, 4)]
+    long_text = "\n".join(
+        [f"Điều 1. {words}", *lead, f"1. {words}", *[f"{words.capitalize()}."] * 5, f"2. {words}"]
+    )
+    doc = parse_text(long_text, source_name="b.txt", max_chunk_chars=400)
+    assert all(len(c.text) <= 400 for c in doc.chunks)
+    # the lead-in stands on its own, not repeated on every piece of khoản 1
+    assert all(line not in c.text for c in doc.chunks if c.clause for line in lead)
+    assert all(sum(line in c.text for c in doc.chunks) == 1 for line in lead)

@@ -9,8 +9,8 @@ import pytest
 import knowledge
 from retrieval import QAEngine, make_engine
 from retrieval.analysis import is_vietnamese_word, question_terms
+from retrieval.coverage import absent_terms, gap, refusal_logit, unit_streams
 from retrieval.embedding import Embedder
-from retrieval.ranking import RankingParams, concept_gaps, refusal_logit
 from tests.retrieval.corpus import make_doc
 
 
@@ -64,11 +64,9 @@ def test_a_compound_of_function_syllables_is_kept_when_it_is_a_word() -> None:
 
 
 def test_refusal_logit_adds_evidence_linearly() -> None:
-    params = RankingParams(
-        refusal_intercept=10.0, refusal_cosine_coef=-10.0, refusal_missing_coef=1.0, refusal_absent_coef=2.0
-    )
-    assert refusal_logit(cosine=0.9, missing=0, absent=0, params=params) == pytest.approx(1.0)
-    assert refusal_logit(cosine=0.9, missing=2, absent=1, params=params) == pytest.approx(5.0)
+    weights = (-10.0, 1.0, 2.0)
+    assert refusal_logit((0.9, 0.0, 0.0), intercept=10.0, weights=weights) == pytest.approx(1.0)
+    assert refusal_logit((0.9, 2.0, 1.0), intercept=10.0, weights=weights) == pytest.approx(5.0)
 
 
 # --- concept gaps against a small hand-made index -----------------------------------------------------
@@ -93,8 +91,8 @@ def test_concept_gaps_tell_typos_from_missing_words(tmp_path: Path, e5: Embedder
     first = 0  # units follow article order within the only document
 
     def gaps(question: str) -> tuple[list[str], list[str]]:
-        g = concept_gaps(snapshot, question_terms(question), [first])
-        return [t.text for t in g.missing], [t.text for t in g.absent]
+        g = gap(snapshot, question_terms(question), unit_streams(snapshot, [first]))
+        return [t.text for t in g.missing], [t.text for t in absent_terms(snapshot, g.missing)]
 
     assert gaps("Cán bộ hoàn thành xuất sắc nhiệm vụ cần bao nhiêu điểm?") == ([], [])
     # A wrong mark that makes another real syllable ("sặc") is recognised by its neighbours;
@@ -105,8 +103,10 @@ def test_concept_gaps_tell_typos_from_missing_words(tmp_path: Path, e5: Embedder
     assert gaps("Cán bộ xuất sắc có được khen thưởng không?") == (["khen thưởng"], [])
     # A malformed word that the index lacks says nothing either way.
     assert gaps("cán bộ xuất sắc nhiệm vụ đươc bao nhiêu điễm") == ([], [])
-    g = concept_gaps(snapshot, question_terms("Cán bộ xuất sắc có được nâng lương không?"), [first])
-    assert 0.0 < g.uncovered < 1.0
+    g = gap(
+        snapshot, question_terms("Cán bộ xuất sắc có được nâng lương không?"), unit_streams(snapshot, [first])
+    )
+    assert 0.0 < g.share < 1.0
 
 
 # --- the real engine over the sample corpus -----------------------------------------------------------
