@@ -299,6 +299,12 @@ class Arena:
         )
         return self._outcome(uid, update_id, after, query_id)
 
+    def press(self, uid: int, message: ChatMessage, button: str) -> Outcome:
+        """`uid` presses the button labelled `button` on a bot message of their chat; waits until handled."""
+        after = self._last_message_id(message.chat_id)
+        query_id = self.telegram.world.press_button(uid, message.chat_id, message.message_id, text=button)
+        return self._outcome(message.chat_id, self.telegram.world.last_update_id, after, query_id)
+
     def say(self, uid: int, message: str, *, chat_id: int | None = None) -> Outcome:
         chat = uid if chat_id is None else chat_id
         after = self._last_message_id(chat)
