@@ -192,7 +192,7 @@ PROTECTED = frozenset(
         "person",
         "telegram_link",
         "role_assignment",
-        "invite",
+        "invite_code",
         "evaluation",
         "evaluation_task",
         "action_programme",
