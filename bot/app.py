@@ -42,6 +42,7 @@ from bot.features import (
     rotation,
     summary,
 )
+from bot.health import start_health_server
 from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
 from bot.menu import set_default_menus, sync_menu
@@ -73,6 +74,7 @@ UPDATE_RETENTION = timedelta(days=2)  # Telegram keeps undelivered updates for 2
 PRUNE_EVERY = timedelta(hours=6)
 FREEZE_EVERY = timedelta(minutes=10)
 FREEZE_KEY = "canbo.freeze_heap"
+HEALTH_KEY = "canbo.health_server"
 
 
 async def _ignore_unhandled_kinds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,6 +100,10 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         purged,
     )
     await leases.keep_alive(services.db, services.run_id)
+    if services.settings.health_port is not None:
+        app.bot_data[HEALTH_KEY] = await start_health_server(
+            services.db, host=services.settings.health_listen, port=services.settings.health_port
+        )
     await set_default_menus(app.bot, app.bot_data[FEATURES_KEY])
     await restore_jobs(app)
     if app.job_queue is not None:  # in memory on purpose: re-created at every start
@@ -118,6 +124,9 @@ async def _keep_alive(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data[SERVICES_KEY]
+    health = app.bot_data.pop(HEALTH_KEY, None)
+    if health is not None:
+        health.close()
     await leases.end_run(services.db, services.run_id)
 
 
