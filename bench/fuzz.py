@@ -255,9 +255,25 @@ class Fuzzer:
             self.act(rng, who, uid)
 
 
-def bot_errors(log_path: Path) -> list[str]:
+def bot_errors(log_path: Path) -> tuple[list[str], Counter[str]]:
+    """ERROR records (a traceback without one counts too), and the exceptions the tracebacks end with."""
     lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines() if log_path.exists() else []
-    return [line for line in lines if " ERROR " in line or line.startswith("Traceback")]
+    errors: list[str] = []
+    exceptions: Counter[str] = Counter()
+    previous = ""
+    for line in lines:
+        if " ERROR " in line or (line.startswith("Traceback") and " ERROR " not in previous):
+            errors.append(line)
+        elif (
+            line
+            and not line[0].isspace()
+            and not line[0].isdigit()
+            and not line.startswith(("Traceback", "During handling", "The above exception"))
+        ):
+            exceptions[line[:200]] += 1
+        if line and not line[0].isspace() and not line.startswith("Traceback"):
+            previous = line
+    return errors, exceptions
 
 
 def main() -> None:
@@ -311,7 +327,12 @@ def main() -> None:
         elapsed = time.monotonic() - started
         after = bd_rows(engine)
         engine.dispose()
-        errors = [line for bot in bots for line in bot_errors(bot.log_path)]
+        errors: list[str] = []
+        exceptions: Counter[str] = Counter()
+        for bot in bots:
+            found, raised = bot_errors(bot.log_path)
+            errors += found
+            exceptions.update(raised)
         writes = sorted(
             f"{table} {key}: {'removed' if (table, key) not in after else 'changed'}"
             for table, key in before
@@ -333,6 +354,8 @@ def main() -> None:
     )
     print(f"cross-unit reads: {len(tally.reads)}")
     print(f"cross-unit writes: {len(writes)}")
+    for line, count in exceptions.most_common(10):
+        print(f"  exception ×{count}: {line}")
     for title, lines in (
         ("log errors", errors),
         ("incident replies", tally.incidents),

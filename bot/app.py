@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -75,11 +76,19 @@ PRUNE_EVERY = timedelta(hours=6)
 FREEZE_EVERY = timedelta(minutes=10)
 FREEZE_KEY = "canbo.freeze_heap"
 HEALTH_KEY = "canbo.health_server"
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls but tab and line ends
 
 
 async def _ignore_unhandled_kinds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Edited messages, channel posts and other update kinds are not acted upon."""
     if update.message is None and update.callback_query is None:
+        raise ApplicationHandlerStop
+    message = update.message
+    if message is not None and CONTROL_CHARACTERS.search(message.text or message.caption or ""):
+        # PostgreSQL cannot store a NUL, a worksheet no control character: refused before anything is saved
+        log.info("update %s refused: control characters in the text", update.update_id)
+        await message.reply_text(texts.CONTROL_CHARACTERS)
+        await updates.finish(update, context)
         raise ApplicationHandlerStop
 
 

@@ -182,6 +182,7 @@ ROSTER_MORE_ERRORS = "… và {count} lỗi khác."
 # --- Generic errors -------------------------------------------------------------------------------
 INCIDENT = "Xin lỗi, đã có lỗi xảy ra khi xử lý yêu cầu của bạn. Mã sự cố: <code>{incident}</code>. Vui lòng thử lại sau ít phút."
 UNSUPPORTED_MESSAGE = "Tôi chưa hiểu loại tin nhắn này. Vui lòng gửi câu hỏi bằng chữ, hoặc gõ /trogiup."
+CONTROL_CHARACTERS = "Tin nhắn có ký tự điều khiển không hiển thị được (ví dụ ký tự NUL) nên chưa được xử lý. Vui lòng gõ lại nội dung rồi gửi lại."
 MESSAGE_TOO_LONG = "Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng rút gọn và gửi lại."
 BUTTON_EXPIRED = "Nút này đã hết hiệu lực. Vui lòng thực hiện lại."
 DUPLICATE_ACTION = "Thao tác này đã được thực hiện rồi."

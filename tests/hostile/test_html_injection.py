@@ -52,3 +52,11 @@ def test_a_roster_files_name_and_cells_are_shown_as_typed(arena: Arena) -> None:
     assert name in outcome.everything, outcome.texts
     assert PAYLOADS[1] in outcome.everything, outcome.texts  # the bad phone number, quoted in the report
     assert arena.digest() == before
+
+
+def test_control_characters_are_refused_before_anything_is_saved(arena: Arena) -> None:
+    before = arena.digest()
+    for typed in ("Luân chuyển\x00 cán bộ", "Báo cáo\x1b[31m | Kết quả"):
+        outcome = arena.say(USERS["HK04"], typed)
+        assert outcome.texts == [texts.CONTROL_CHARACTERS], outcome.texts
+    assert arena.digest() == before
