@@ -213,6 +213,7 @@ ERROR_CODES: dict[str, str] = {
     "permission_denied": "bạn không có quyền thực hiện thao tác này.",
     "invalid_transition": "trạng thái hiện tại không cho phép thao tác này.",
     "concurrent_update": "người khác vừa thực hiện thao tác này trước bạn; vui lòng xem lại.",
+    "lease_lost": "việc định kỳ đã được một tiến trình bot khác tiếp nhận; không cần làm gì thêm.",
     "validation": "dữ liệu chưa hợp lệ; vui lòng kiểm tra lại.",
     "rules_invalid": "tệp cấu hình quy tắc đánh giá không hợp lệ; vui lòng báo quản trị viên.",
     "import_rejected": "danh sách cán bộ có lỗi nên chưa nhập dòng nào.",

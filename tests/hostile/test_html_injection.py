@@ -24,10 +24,11 @@ def assert_literal(body: str, where: str) -> None:
 
 def test_a_question_and_the_staff_reply_are_echoed_as_typed(arena: Arena) -> None:
     cadre, staff = USERS["HK04"], USERS["HK03"]
+    seen = max((m.message_id for m in arena.telegram.world.messages(staff)), default=0)
     asked = arena.say(cadre, f"Phở bò {TYPED} có ngon không?")
     answer = next(m for m in asked.messages if texts.BUTTON_HANDOFF in m.button_texts)
     arena.press(cadre, answer, texts.BUTTON_HANDOFF)
-    to_staff = arena.telegram.wait_for_text(staff, "Câu hỏi chuyển đến Ban Tổ chức", after=0)
+    to_staff = arena.telegram.wait_for_text(staff, "Câu hỏi chuyển đến Ban Tổ chức", after=seen)
     assert_literal(to_staff.body, "hand-off to staff")
     arena.press(staff, to_staff, "✍️ Trả lời")
     sent = arena.say(staff, f"Trả lời: {TYPED}")
