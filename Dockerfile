@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CANBO_DATA_DIR=/data
 
 WORKDIR /app
+# pg_dump / pg_restore for `canbo backup` and `canbo restore` against the compose PostgreSQL (Debian 12's
+# client is version 15, the same as the postgres:15 service; it must not be older than the server).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml constraints.txt README.md ./
 COPY bot ./bot
 COPY knowledge ./knowledge

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -26,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts, updates
+from bot import leases, texts, updates
 from bot.conversation import StepRouter
 from bot.feature import Feature
 from bot.features import (
@@ -42,6 +43,7 @@ from bot.features import (
     rotation,
     summary,
 )
+from bot.health import start_health_server
 from bot.incidents import handle_error
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
 from bot.menu import set_default_menus, sync_menu
@@ -73,11 +75,20 @@ UPDATE_RETENTION = timedelta(days=2)  # Telegram keeps undelivered updates for 2
 PRUNE_EVERY = timedelta(hours=6)
 FREEZE_EVERY = timedelta(minutes=10)
 FREEZE_KEY = "canbo.freeze_heap"
+HEALTH_KEY = "canbo.health_server"
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls but tab and line ends
 
 
 async def _ignore_unhandled_kinds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Edited messages, channel posts and other update kinds are not acted upon."""
     if update.message is None and update.callback_query is None:
+        raise ApplicationHandlerStop
+    message = update.message
+    if message is not None and CONTROL_CHARACTERS.search(message.text or message.caption or ""):
+        # PostgreSQL cannot store a NUL, a worksheet no control character: refused before anything is saved
+        log.info("update %s refused: control characters in the text", update.update_id)
+        await message.reply_text(texts.CONTROL_CHARACTERS)
+        await updates.finish(update, context)
         raise ApplicationHandlerStop
 
 
@@ -91,19 +102,41 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services.bot_username = app.bot.username or ""
     pruned, purged = await asyncio.to_thread(_housekeeping, services.db)
     log.info(
-        "bot @%s ready; %d old update ids pruned, %d expired roster files erased",
+        "bot @%s ready (run %s); %d old update ids pruned, %d expired roster files erased",
         services.bot_username,
+        services.run_id,
         pruned,
         purged,
     )
+    await leases.keep_alive(services.db, services.run_id)
+    if services.settings.health_port is not None:
+        app.bot_data[HEALTH_KEY] = await start_health_server(
+            services.db, host=services.settings.health_listen, port=services.settings.health_port
+        )
     await set_default_menus(app.bot, app.bot_data[FEATURES_KEY])
     await restore_jobs(app)
     if app.job_queue is not None:  # in memory on purpose: re-created at every start
+        app.job_queue.run_repeating(
+            _keep_alive, interval=leases.RENEW_EVERY, first=leases.RENEW_EVERY, name="bot:alive"
+        )
         app.job_queue.run_repeating(_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="bot:prune")
     if app.bot_data.get(FREEZE_KEY):
         freeze_heap()
         if app.job_queue is not None:
             app.job_queue.run_repeating(_refreeze, interval=FREEZE_EVERY, first=FREEZE_EVERY, name="bot:gc")
+
+
+async def _keep_alive(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    await leases.keep_alive(services.db, services.run_id)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data[SERVICES_KEY]
+    health = app.bot_data.pop(HEALTH_KEY, None)
+    if health is not None:
+        health.close()
+    await leases.end_run(services.db, services.run_id)
 
 
 def freeze_heap() -> None:
@@ -190,6 +223,7 @@ def build_application(
         .concurrent_updates(concurrency)
         .connection_pool_size(concurrency + 8)
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .build()
     )
     install_features(app, services, features=features)

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot import cli_ops
 from bot.settings import Settings
 from bot.texts import ROSTER_ISSUE_FALLBACK, ROSTER_ISSUES, describe_error, roster_counts
 from records.access import grant_role, revoke_role, roles_of
@@ -85,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db_sub.add_parser("upgrade", help="tạo/nâng cấp các bảng lên phiên bản mới nhất").set_defaults(
         handler=run_db_upgrade
     )
+    cli_ops.register_db(db_sub)
 
     roster = sub.add_parser("roster", help="danh sách cán bộ")
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="THAO_TÁC", required=True)

@@ -7,7 +7,7 @@ import uuid
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -25,6 +25,11 @@ async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     error = context.error
     if isinstance(error, (NetworkError, TimedOut, RetryAfter)) and not isinstance(update, Update):
         log.warning("Telegram network problem: %s", type(error).__name__)
+        return
+    if isinstance(error, Conflict) and not isinstance(update, Update):
+        # Another process polls with the same token (a restart overlap, a second server): both keep
+        # working, every update is still handled once (bot.updates), but only one poller should be left.
+        log.warning("another bot process is polling with this token (Telegram: Conflict)")
         return
     incident = new_incident_id()
     update_id = update.update_id if isinstance(update, Update) else None

@@ -2,6 +2,10 @@
 
 A feature registers a job kind (`jobs.add_kind("remind", callback)`) in its `install`, then schedules with
 `await schedule_job(context.application, name=..., kind="remind", run_at=..., interval_s=...)`.
+
+Every process on the database queues every stored job. A one-time job runs in the process that takes its
+lease ("job:<name>", bot.leases) while it is still stored, and is deleted after it ran: it runs once. A
+repeating job's callback runs in every process; one that must not (the workflow tick) takes a lease itself.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from bot import leases
 from bot.services import SERVICES_KEY, Services
 from records import botstate
 
@@ -50,9 +55,17 @@ def _queue_job(app: Application, job: botstate.JobRecord) -> None:  # type: igno
         old.schedule_removal()
 
     async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
-        await callback(context, job.data)
-        if job.interval_s is None:
-            services: Services = context.application.bot_data[SERVICES_KEY]
+        if job.interval_s is not None:
+            await callback(context, job.data)
+            return
+        services: Services = context.application.bot_data[SERVICES_KEY]
+        async with leases.hold(services.db, f"job:{job.name}", services.run_id) as lease:
+            if not lease.held:
+                return  # another process is running it
+            stored = await asyncio.to_thread(botstate.list_jobs, services.db)
+            if not any(s.name == job.name and s.run_at == job.run_at for s in stored):
+                return  # another process ran it already (or it was rescheduled)
+            await callback(context, job.data)
             await asyncio.to_thread(botstate.delete_job, services.db, name=job.name)
 
     first = max(job.run_at, datetime.now(UTC) + timedelta(seconds=1))

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, alias="CANBO_WEBHOOK_SECRET")
     webhook_listen: str = Field(default="0.0.0.0", alias="CANBO_WEBHOOK_LISTEN")
     webhook_port: int = Field(default=8443, alias="CANBO_WEBHOOK_PORT")
+    # GET /healthz on this port (in polling and webhook mode) when set; for proxies and load balancers.
+    health_port: int | None = Field(default=None, ge=1, le=65535, alias="CANBO_HEALTH_PORT")
+    health_listen: str = Field(default="127.0.0.1", alias="CANBO_HEALTH_LISTEN")
     # Outgoing messages per second over all chats (Telegram's limit is about 30); 0 disables the cap.
     telegram_rate_limit: float = Field(default=30.0, ge=0, alias="CANBO_TELEGRAM_RATE_LIMIT")
 

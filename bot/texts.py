@@ -132,7 +132,8 @@ UPLOAD_UPDATED = "✅ Đã cập nhật văn bản từ tệp <b>{name}</b> (tha
 UPLOAD_UNCHANGED = "ℹ️ Tệp <b>{name}</b> không thay đổi so với lần nạp trước; không cần nạp lại."
 UPLOAD_REFUSED = "❌ Không nạp được tệp <b>{name}</b>: {reason}"
 UPLOAD_UNSUPPORTED = "❌ Tệp <b>{name}</b> không đúng định dạng. Văn bản: PDF, DOCX, TXT, MD, HTML; danh sách cán bộ: CSV, XLSX."
-UPLOAD_TOO_LARGE = "❌ Tệp <b>{name}</b> quá lớn ({size} MB). Giới hạn là {limit} MB."
+UPLOAD_TOO_LARGE = "❌ Tệp <b>{name}</b> quá lớn ({size} MB). Giới hạn là {limit} MB: vui lòng tách thành nhiều tệp nhỏ hơn rồi gửi lại."
+UPLOAD_UNPACKED_TOO_LARGE = "❌ Tệp <b>{name}</b> khi giải nén lớn bất thường (có thể bị hỏng hoặc độc hại) nên không được nạp. Vui lòng mở bằng Word, lưu lại rồi gửi lại."
 UPLOAD_NOT_ADMIN = (
     "Chỉ quản trị viên mới được nạp văn bản và danh sách cán bộ. Nếu cần, vui lòng liên hệ <b>{support}</b>."
 )
@@ -181,6 +182,7 @@ ROSTER_MORE_ERRORS = "… và {count} lỗi khác."
 # --- Generic errors -------------------------------------------------------------------------------
 INCIDENT = "Xin lỗi, đã có lỗi xảy ra khi xử lý yêu cầu của bạn. Mã sự cố: <code>{incident}</code>. Vui lòng thử lại sau ít phút."
 UNSUPPORTED_MESSAGE = "Tôi chưa hiểu loại tin nhắn này. Vui lòng gửi câu hỏi bằng chữ, hoặc gõ /trogiup."
+CONTROL_CHARACTERS = "Tin nhắn có ký tự điều khiển không hiển thị được (ví dụ ký tự NUL) nên chưa được xử lý. Vui lòng gõ lại nội dung rồi gửi lại."
 MESSAGE_TOO_LONG = "Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng rút gọn và gửi lại."
 BUTTON_EXPIRED = "Nút này đã hết hiệu lực. Vui lòng thực hiện lại."
 DUPLICATE_ACTION = "Thao tác này đã được thực hiện rồi."
@@ -211,6 +213,7 @@ ERROR_CODES: dict[str, str] = {
     "permission_denied": "bạn không có quyền thực hiện thao tác này.",
     "invalid_transition": "trạng thái hiện tại không cho phép thao tác này.",
     "concurrent_update": "người khác vừa thực hiện thao tác này trước bạn; vui lòng xem lại.",
+    "lease_lost": "việc định kỳ đã được một tiến trình bot khác tiếp nhận; không cần làm gì thêm.",
     "validation": "dữ liệu chưa hợp lệ; vui lòng kiểm tra lại.",
     "rules_invalid": "tệp cấu hình quy tắc đánh giá không hợp lệ; vui lòng báo quản trị viên.",
     "import_rejected": "danh sách cán bộ có lỗi nên chưa nhập dòng nào.",
@@ -258,8 +261,10 @@ ROSTER_ISSUES: dict[str, str] = {
     "unknown_role": "vai trò «{value}» không hợp lệ (cán bộ, người nhận xét, thủ trưởng, chuyên viên, quản trị)",
     "unknown_scope": "phạm vi «{value}» không phải mã đơn vị đã có",
     "empty_file": "tệp không có dòng dữ liệu nào",
-    "too_many_rows": "tệp có quá nhiều dòng ({value})",
-    "unreadable": "không đọc được tệp (hỏng hoặc không đúng định dạng)",
+    "too_many_rows": "tệp có quá nhiều dòng (tối đa {value} người mỗi tệp): vui lòng chia thành nhiều tệp",
+    "unpacked_too_large": "tệp XLSX khi giải nén lớn bất thường (quá nhiều dữ liệu, hoặc tệp hỏng hay độc hại): mỗi tệp tối đa 50.000 người; vui lòng chia nhỏ, hoặc mở bằng Excel, lưu lại rồi gửi lại",
+    "bad_encoding": "tệp CSV không ở bảng mã UTF-8 hay Windows-1258: vui lòng mở bằng Excel, lưu lại dạng «CSV UTF-8» rồi gửi lại",
+    "unreadable": "không đọc được tệp (hỏng hoặc không đúng định dạng): vui lòng mở bằng Excel, lưu lại dạng XLSX hoặc CSV UTF-8 rồi gửi lại",
     "bad_format": "định dạng tệp không được hỗ trợ (chỉ nhận CSV, XLSX)",
 }
 ROSTER_ISSUE_FALLBACK = "dữ liệu không hợp lệ ({code})"

@@ -1,20 +1,21 @@
-"""The bot's own durable state: processed updates, conversations, answers, feedback, staff hand-offs, jobs."""
+"""The bot's own durable state: processed updates, conversations, answers, feedback, staff hand-offs, jobs, leases."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text, delete, func, select, update
+from sqlalchemy import BigInteger, Column, Text, case, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from records.errors import ConcurrentUpdate, NotFound, ValidationFailed
+from records.errors import ConcurrentUpdate, LeaseLost, NotFound, ValidationFailed
 from records.schema import Person, RoleAssignment, TelegramLink
 
 MAX_STATE_DATA_CHARS = 20_000
@@ -106,6 +107,21 @@ class BotJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
 
 
+class BotLease(SQLModel, table=True):
+    """A named lease held by one bot process until `expires_at` (renewed while held).
+
+    Job runs hold "job:<name>" so that of several processes on one database only one runs a job; every
+    process holds "run:<run id>" while it is alive, so another can tell a crashed process from a busy one.
+    """
+
+    __tablename__ = "bot_lease"
+
+    name: str = Field(primary_key=True, max_length=160)
+    holder: str = Field(max_length=80)
+    acquired_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
 # --- Public views ---------------------------------------------------------------------------------
 
 
@@ -162,7 +178,15 @@ def create_tables(engine: Engine) -> None:
     """Create the bot tables directly (tests and first runs before migrations know them)."""
     tables = [
         SQLModel.metadata.tables[name]
-        for name in ("bot_update", "bot_conversation", "bot_answer", "bot_feedback", "bot_handoff", "bot_job")
+        for name in (
+            "bot_update",
+            "bot_conversation",
+            "bot_answer",
+            "bot_feedback",
+            "bot_handoff",
+            "bot_job",
+            "bot_lease",
+        )
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
 
@@ -175,9 +199,26 @@ def _insert(engine: Engine, table: Any) -> Any:
     return postgresql_insert(table) if engine.dialect.name == "postgresql" else sqlite_insert(table)
 
 
-def claim_update(engine: Engine, *, update_id: int, run_id: str) -> bool:
-    """Claim an update for handling. False when it was already handled (or is being handled) by this run
-    or finished by any run; an update started by a crashed earlier run is claimed again."""
+class Claim(StrEnum):
+    """What `claim_update` found."""
+
+    CLAIMED = "claimed"  # this run handles the update now
+    HANDLED = "handled"  # finished by some run, or already being handled by this one: drop it
+    BUSY = "busy"  # being handled by another live process: ask again later
+
+
+def run_lease_name(run_id: str) -> str:
+    """The lease a live process holds on its run id."""
+    return f"run:{run_id}"
+
+
+def claim_update(engine: Engine, *, update_id: int, run_id: str) -> Claim:
+    """Claim an update for handling.
+
+    HANDLED when it was finished by any run, or is being handled by this one; BUSY when another process
+    started it and is still alive (it holds its "run:" lease); an update started by a run that died
+    (no live lease) is claimed again.
+    """
     with engine.begin() as conn:  # Core, not the ORM: this runs for every update
         inserted = conn.execute(
             _insert(engine, BotUpdate)
@@ -186,19 +227,26 @@ def claim_update(engine: Engine, *, update_id: int, run_id: str) -> bool:
             .returning(BotUpdate.update_id)  # type: ignore[call-overload]
         ).first()
         if inserted is not None:
-            return True
-    with Session(engine) as session:
-        result = session.execute(
+            return Claim.CLAIMED
+        row = conn.execute(
+            select(BotUpdate.run_id, BotUpdate.status).where(BotUpdate.update_id == update_id)  # type: ignore[call-overload]
+        ).first()
+        if row is None or row.status != "started" or row.run_id == run_id:
+            return Claim.HANDLED
+        owner = row.run_id
+    if lease_holder(engine, name=run_lease_name(owner)) is not None:
+        return Claim.BUSY
+    with engine.begin() as conn:
+        result = conn.execute(
             update(BotUpdate)
             .where(
                 BotUpdate.update_id == update_id,  # type: ignore[arg-type]
                 BotUpdate.status == "started",  # type: ignore[arg-type]
-                BotUpdate.run_id != run_id,  # type: ignore[arg-type]
+                BotUpdate.run_id == owner,  # type: ignore[arg-type]
             )
             .values(run_id=run_id, created_at=_now())
         )
-        session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return Claim.CLAIMED if result.rowcount else Claim.HANDLED
 
 
 def finish_update(engine: Engine, *, update_id: int) -> None:
@@ -471,14 +519,51 @@ def save_job(
     if interval_s is not None and interval_s <= 0:
         raise ValidationFailed("interval must be positive", field="interval_s")
     encoded = json.dumps(data or {}, ensure_ascii=False)
-    with Session(engine) as session:
-        row = session.get(BotJob, name)
-        if row is None:
-            row = BotJob(name=name, kind=kind, run_at=run_at, interval_s=interval_s, data=encoded)
-        else:
-            row.kind, row.run_at, row.interval_s, row.data = kind, run_at, interval_s, encoded
-        session.add(row)
-        session.commit()
+    with engine.begin() as conn:
+        _upsert_job(conn, engine, name=name, kind=kind, run_at=run_at, interval_s=interval_s, data=encoded)
+
+
+def _upsert_job(
+    conn: Any, engine: Engine, *, name: str, kind: str, run_at: datetime, interval_s: int | None, data: str
+) -> None:
+    """One statement, so two processes saving the same job at once never collide on the key."""
+    values = {"kind": kind, "run_at": run_at, "interval_s": interval_s, "data": data}
+    conn.execute(
+        _insert(engine, BotJob)
+        .values(name=name, created_at=_now(), **values)
+        .on_conflict_do_update(index_elements=["name"], set_=values)
+    )
+
+
+def save_job_under_lease(
+    engine: Engine,
+    *,
+    lease: str,
+    holder: str,
+    ttl: timedelta,
+    name: str,
+    kind: str,
+    run_at: datetime,
+    interval_s: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Renew `lease` and save the job in one transaction; `LeaseLost` (nothing saved) when another
+    process holds the lease now. A job's progress is written only by the process that runs it."""
+    encoded = json.dumps(data or {}, ensure_ascii=False)
+    now = _now()
+    with engine.begin() as conn:
+        renewed = conn.execute(
+            update(BotLease)
+            .where(
+                BotLease.name == lease,  # type: ignore[arg-type]
+                BotLease.holder == holder,  # type: ignore[arg-type]
+                BotLease.expires_at >= now,  # type: ignore[arg-type]
+            )
+            .values(expires_at=now + ttl)
+        )
+        if not renewed.rowcount:
+            raise LeaseLost("the lease was taken over by another process", lease=lease)
+        _upsert_job(conn, engine, name=name, kind=kind, run_at=run_at, interval_s=interval_s, data=encoded)
 
 
 def delete_job(engine: Engine, *, name: str) -> bool:
@@ -499,3 +584,78 @@ def list_jobs(engine: Engine) -> list[JobRecord]:
             )
             for r in rows
         ]
+
+
+# --- Leases ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    name: str
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+
+
+def acquire_lease(engine: Engine, *, name: str, holder: str, ttl: timedelta) -> bool:
+    """Take `name` for `ttl` when it is free or expired, or renew it when `holder` has it already.
+
+    One statement (an upsert with a condition), so of two processes asking at once exactly one wins.
+    """
+    if ttl <= timedelta(0):
+        raise ValidationFailed("lease time must be positive", field="ttl")
+    now = _now()
+    table = BotLease.__table__  # type: ignore[attr-defined]
+    statement = _insert(engine, BotLease).values(
+        name=name, holder=holder, acquired_at=now, expires_at=now + ttl
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={
+            "holder": holder,
+            "expires_at": now + ttl,
+            "acquired_at": case((table.c.holder == holder, table.c.acquired_at), else_=now),
+        },
+        where=or_(table.c.expires_at < now, table.c.holder == holder),
+    ).returning(table.c.name)
+    with engine.begin() as conn:
+        return conn.execute(statement).first() is not None
+
+
+def release_lease(engine: Engine, *, name: str, holder: str) -> bool:
+    """Give `name` up (only its holder can); True when it was held."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(BotLease).where(BotLease.name == name, BotLease.holder == holder)  # type: ignore[arg-type]
+        )
+        return bool(result.rowcount)
+
+
+def lease_holder(engine: Engine, *, name: str) -> str | None:
+    """Who holds `name` now (None when free or expired)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(BotLease.holder).where(  # type: ignore[call-overload]
+                BotLease.name == name,  # type: ignore[arg-type]
+                BotLease.expires_at >= _now(),  # type: ignore[arg-type]
+            )
+        ).first()
+    return None if row is None else str(row.holder)
+
+
+def live_leases(engine: Engine, *, prefix: str = "") -> list[LeaseRecord]:
+    """Unexpired leases whose name starts with `prefix`, by name (for `canbo health`)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(BotLease)
+            .where(BotLease.name.startswith(prefix), BotLease.expires_at >= _now())  # type: ignore[attr-defined,arg-type]
+            .order_by(BotLease.name)  # type: ignore[arg-type]
+        ).all()
+    return [LeaseRecord(r.name, r.holder, r.acquired_at, r.expires_at) for r in rows]
+
+
+def live_runs(engine: Engine) -> list[str]:
+    """Run ids of the bot processes alive on this database now ([] before the leases table exists)."""
+    if "bot_lease" not in inspect(engine).get_table_names():
+        return []
+    return [lease.holder for lease in live_leases(engine, prefix="run:")]

@@ -34,6 +34,12 @@ class ConcurrentUpdate(RecordsError):
     code = "concurrent_update"
 
 
+class LeaseLost(RecordsError):
+    """Another process took over a job's lease: this one must stop running the job."""
+
+    code = "lease_lost"
+
+
 class ValidationFailed(RecordsError):
     """Input out of bounds or malformed; `params` say which field and what is allowed."""
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam, or_
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, func, select
 
 from records.access import has_role, require_role, role_holders, scope_units
@@ -420,6 +421,12 @@ def plan_tasks(
                 )
             )
     removed = [t for tid, t in current.items() if tid not in kept]
+    if removed:  # a copy made into a later period keeps its text, not the link to a task that is gone
+        session.execute(
+            sa_update(EvaluationTask)
+            .where(col(EvaluationTask.copied_from_id).in_([t.id for t in removed]))
+            .values(copied_from_id=None)
+        )
     for gone in removed:
         session.delete(gone)
     record_audit(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -76,10 +77,19 @@ def sheet_title(text: str, taken: set[str]) -> str:
     return name
 
 
+def _clean(value: object) -> object:
+    """Text without the control characters a worksheet cannot hold (a name or reason typed with one)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def _append(ws: WriteOnlyWorksheet, row: Sequence[object]) -> None:
+    ws.append([_clean(value) for value in row])
+
+
 def _styled(
     ws: WriteOnlyWorksheet, value: object, *, font: Font | None = None, header: bool = False
 ) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
+    cell = WriteOnlyCell(ws, value=_clean(value))
     if header:
         cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
     elif font is not None:
@@ -110,14 +120,14 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
     header_row = 5
     _widths(ws, [16, 44, 6, 10, 10, 10, 10, 12, 14, *[10] * len(codes)])
     ws.freeze_panes = f"C{header_row + 1}"
-    ws.append([_styled(ws, f"TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ {summary.period}", font=TITLE_FONT)])
-    ws.append([f"Đơn vị: {summary.unit_name} ({summary.unit_code})"])
-    ws.append([f"Lập lúc: {summary.generated_at:%d/%m/%Y %H:%M}" if summary.generated_at else None])
-    ws.append([])
-    ws.append(_header(ws, [*UNIT_HEADERS, "Đã quyết định", *[f"Loại {c}" for c in codes]]))
+    _append(ws, [_styled(ws, f"TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ {summary.period}", font=TITLE_FONT)])
+    _append(ws, [f"Đơn vị: {summary.unit_name} ({summary.unit_code})"])
+    _append(ws, [f"Lập lúc: {summary.generated_at:%d/%m/%Y %H:%M}" if summary.generated_at else None])
+    _append(ws, [])
+    _append(ws, _header(ws, [*UNIT_HEADERS, "Đã quyết định", *[f"Loại {c}" for c in codes]]))
     row = header_row
     for unit in summary.units:
-        ws.append(_unit_row(unit, codes))
+        _append(ws, _unit_row(unit, codes))
         row += 1
     t = summary.total
     totals: list[object] = [
@@ -132,26 +142,27 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
         t.decided,
     ]
     totals += [t.grades.get(c, 0) for c in codes]
-    ws.append([_styled(ws, v, font=BOLD) for v in totals])
-    ws.append([])
+    _append(ws, [_styled(ws, v, font=BOLD) for v in totals])
+    _append(ws, [])
     row += 2
 
     # Distribution block, the chart's data: grade, name, this period, previous period, change.
-    ws.append([])
+    _append(ws, [])
     dist_header = row + 1
     prev_label = f"Kỳ {summary.previous_period}" if summary.previous is not None else "Kỳ trước"
-    ws.append(_header(ws, ["Loại", "Mức xếp loại", f"Kỳ {summary.period}", prev_label, "Tăng/giảm"]))
+    _append(ws, _header(ws, ["Loại", "Mức xếp loại", f"Kỳ {summary.period}", prev_label, "Tăng/giảm"]))
     for code in codes:
         now = t.grades.get(code, 0)
         before = summary.previous.grades.get(code, 0) if summary.previous is not None else None
-        ws.append(
+        _append(
+            ws,
             [
                 code,
                 summary.grade_names.get(code, code),
                 now,
                 before,
                 now - before if before is not None else None,
-            ]
+            ],
         )
     if summary.previous is not None:
         for label, now_v, before_v in (
@@ -159,7 +170,7 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
             ("Nộp muộn", t.late, summary.previous.late),
             ("Chưa nộp", t.missing, summary.previous.missing),
         ):
-            ws.append(["", label, now_v, before_v, now_v - before_v])
+            _append(ws, ["", label, now_v, before_v, now_v - before_v])
     chart = BarChart()
     chart.type = "col"
     chart.title = f"Kết quả xếp loại kỳ {summary.period}"
@@ -174,20 +185,21 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
     chart.anchor = f"G{dist_header}"
     ws.add_chart(chart)
 
-    ws.append([])
-    ws.append([_styled(ws, "Kiểm tra tỷ lệ xếp loại", font=BOLD)])
+    _append(ws, [])
+    _append(ws, [_styled(ws, "Kiểm tra tỷ lệ xếp loại", font=BOLD)])
     if not summary.breaches:
-        ws.append(["Không có đơn vị vượt mức quy định."])
+        _append(ws, ["Không có đơn vị vượt mức quy định."])
     for breach in summary.breaches:
-        ws.append([_styled(ws, breach.describe(), font=WARN_FONT)])
+        _append(ws, [_styled(ws, breach.describe(), font=WARN_FONT)])
     if summary.overrides:
-        ws.append([])
-        ws.append([_styled(ws, "Quyết định xếp loại vượt tỷ lệ đã được xác nhận", font=BOLD)])
-        ws.append(_header(ws, OVERRIDE_HEADERS))
+        _append(ws, [])
+        _append(ws, [_styled(ws, "Quyết định xếp loại vượt tỷ lệ đã được xác nhận", font=BOLD)])
+        _append(ws, _header(ws, OVERRIDE_HEADERS))
         for o in summary.overrides:
             decided = WriteOnlyCell(ws, value=o.decided_at.replace(tzinfo=None))
             decided.number_format = DATE_FORMAT
-            ws.append(
+            _append(
+                ws,
                 [
                     o.unit_code,
                     o.unit_name,
@@ -197,7 +209,7 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
                     o.decided_by or "Quản trị hệ thống",
                     decided,
                     o.reason,
-                ]
+                ],
             )
 
 
@@ -205,14 +217,15 @@ def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[Per
     _widths(ws, [6, 14, 28, 24, 14, 26, 10, 17, 10, 11, 14])
     ws.freeze_panes = "D3"
     ws.auto_filter.ref = f"A2:{get_column_letter(len(PEOPLE_HEADERS))}{len(people) + 2}"
-    ws.append([_styled(ws, title, font=BOLD)])
-    ws.append(_header(ws, PEOPLE_HEADERS))
+    _append(ws, [_styled(ws, title, font=BOLD)])
+    _append(ws, _header(ws, PEOPLE_HEADERS))
     for n, p in enumerate(people, start=1):
         submitted: WriteOnlyCell | None = None
         if p.submitted_at is not None:
             submitted = WriteOnlyCell(ws, value=p.submitted_at.replace(tzinfo=None))
             submitted.number_format = DATE_FORMAT
-        ws.append(
+        _append(
+            ws,
             [
                 n,
                 p.code,
@@ -225,7 +238,7 @@ def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[Per
                 p.total_points,
                 p.proposed_grade,
                 p.final_grade,
-            ]
+            ],
         )
 
 
@@ -233,19 +246,23 @@ def _write_yearly_sheet(ws: WriteOnlyWorksheet, rollup: YearlyRollup) -> None:
     codes = list(rollup.grade_codes)
     _widths(ws, [14, 28, 14, *[9] * len(rollup.periods), *[9] * len(codes)])
     ws.freeze_panes = "D3"
-    ws.append([_styled(ws, f"Kết quả xếp loại năm {rollup.year} — {rollup.unit_name}", font=BOLD)])
-    ws.append(
-        _header(ws, ["Mã cán bộ", "Họ và tên", "Mã đơn vị", *rollup.periods, *[f"Số lần {c}" for c in codes]])
+    _append(ws, [_styled(ws, f"Kết quả xếp loại năm {rollup.year} — {rollup.unit_name}", font=BOLD)])
+    _append(
+        ws,
+        _header(
+            ws, ["Mã cán bộ", "Họ và tên", "Mã đơn vị", *rollup.periods, *[f"Số lần {c}" for c in codes]]
+        ),
     )
     for person in rollup.people:
-        ws.append(
+        _append(
+            ws,
             [
                 person.code,
                 person.full_name,
                 person.unit_code,
                 *[person.grades.get(p) for p in rollup.periods],
                 *[person.count(c) for c in codes],
-            ]
+            ],
         )
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import delete, or_, update
@@ -305,8 +306,9 @@ SECTION_TITLES = {
 
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        value = json.dumps(value, ensure_ascii=False)
+    # a question or a note typed with a control character: a worksheet cannot hold it
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _table(wb: Workbook, title: str, rows: Sequence[Mapping[str, Any]]) -> None:

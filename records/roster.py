@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
 import unicodedata
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePath
@@ -32,6 +35,10 @@ from records.schema import (
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 50_000
+# An .xlsx whose worksheets, or whose other parts, declare they unpack to more is refused unread (zip bomb).
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+MAX_UNPACKED_PARTS_BYTES = 64 * 1024 * 1024
+MAX_COLUMNS = 64  # cells read per row (a roster has a dozen columns; a sheet may claim 16,384)
 NAMES_SHOWN = 20  # deactivated people named in a report (the count is always exact)
 STAGED_TTL = timedelta(hours=24)  # a roster waiting for confirmation expires after this
 
@@ -103,6 +110,7 @@ class RowIssue:
     code: str  # missing_column | missing_value | duplicate_code | duplicate_phone | phone_taken | bad_phone
     # | unknown_unit | unknown_parent | unit_conflict | unit_cycle | unknown_manager | self_manager
     # | manager_cycle | unknown_role | unknown_scope | empty_file | too_many_rows | unreadable | bad_format
+    # | unpacked_too_large | bad_encoding
     # | last_admin | self_deactivation | self_admin_revoked
     column: str | None = None
     value: str | None = None
@@ -150,7 +158,35 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return " ".join(str(value).split())
+    # NFC: a Windows-1258 file writes the tone as a combining mark after the letter
+    return unicodedata.normalize("NFC", " ".join(str(value).split()))
+
+
+def _non_empty(rows: Iterable[Iterable[Any]]) -> list[list[str]]:
+    """The non-empty rows as text, read no further than one past the header and MAX_ROWS (a million-row file
+    costs what a 50,001-row one does: the caller reports it as too long)."""
+    out: list[list[str]] = []
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        if any(cells):
+            out.append(cells)
+            if len(out) > MAX_ROWS + 1:
+                break
+    return out
+
+
+def _unpacks_too_large(data: bytes) -> bool:
+    """Whether the parts of an .xlsx declare they unpack to more than the limits (Python's zipfile never
+    inflates past what a part declares). Worksheets are streamed and read no further than MAX_ROWS, so they
+    may be large; the other parts (shared strings, styles) are read whole into memory."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False  # not a zip: openpyxl reports it as unreadable
+    sheets = sum(i.file_size for i in infos if i.filename.startswith("xl/worksheets/"))
+    others = sum(i.file_size for i in infos if not i.filename.startswith("xl/worksheets/"))
+    return sheets > MAX_UNPACKED_BYTES or others > MAX_UNPACKED_PARTS_BYTES
 
 
 def _read_rows(data: bytes, filename: str) -> list[list[str]]:
@@ -158,30 +194,41 @@ def _read_rows(data: bytes, filename: str) -> list[list[str]]:
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
+        if _unpacks_too_large(data):
+            raise ValidationFailed("spreadsheet unpacks too large", field="file", reason="unpacked_too_large")
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a corrupt file
             raise ValidationFailed("unreadable spreadsheet", field="file", reason=type(exc).__name__) from exc
         try:
             sheet = workbook.worksheets[0]
-            return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            return _non_empty(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS))
+        except Exception as exc:  # a damaged sheet part fails while streaming
+            raise ValidationFailed("unreadable spreadsheet", field="file", reason=type(exc).__name__) from exc
         finally:
             workbook.close()
     if suffix in (".csv", ".txt", ""):
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+            data = data.decode("utf-16", errors="replace").encode("utf-8")
+        if b"\x00" in data[:65536]:  # no text encoding a roster uses has NUL bytes: a binary file renamed
+            raise ValidationFailed("binary data in a text file", field="file", reason="binary")
         for encoding in ("utf-8-sig", "cp1258"):
             try:
                 text = data.decode(encoding)
                 break
             except UnicodeDecodeError:
                 continue
-        else:  # pragma: no cover - cp1258 decodes almost anything
-            raise ValidationFailed("unreadable text encoding", field="file")
+        else:  # bytes cp1258 leaves undefined: another encoding, or not text at all
+            raise ValidationFailed("unknown text encoding", field="file", reason="bad_encoding")
         sample = text[:4096]
         try:
             dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-        return [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text), dialect)]
+        try:
+            return _non_empty(csv.reader(io.StringIO(text), dialect))
+        except csv.Error as exc:  # a NUL byte, a field over the csv module's limit: a binary file renamed
+            raise ValidationFailed("unreadable text file", field="file", reason="csv") from exc
     raise ValidationFailed(
         f"unsupported roster format {suffix!r}: use .csv or .xlsx", field="file", suffix=suffix
     )
@@ -192,7 +239,12 @@ def parse_roster(data: bytes, filename: str) -> tuple[list[_Row], list[RowIssue]
     try:
         table = _read_rows(data, filename)
     except ValidationFailed as exc:
-        code = "bad_format" if exc.params.get("suffix") is not None else "unreadable"
+        if exc.params.get("suffix") is not None:
+            code = "bad_format"
+        elif exc.params.get("reason") in ("unpacked_too_large", "bad_encoding"):
+            code = str(exc.params["reason"])
+        else:
+            code = "unreadable"
         return [], [RowIssue(row=0, code=code, value=filename)]
     table = [row for row in table if any(cell for cell in row)]
     if not table:
@@ -208,8 +260,8 @@ def parse_roster(data: bytes, filename: str) -> tuple[list[_Row], list[RowIssue]
         for req in REQUIRED
         if req not in columns.values()
     ]
-    if len(table) - 1 > MAX_ROWS:
-        issues.append(RowIssue(row=0, code="too_many_rows", value=str(len(table) - 1)))
+    if len(table) - 1 > MAX_ROWS:  # refused as a whole: its rows are not checked one by one
+        return [], [*issues, RowIssue(row=0, code="too_many_rows", value=str(MAX_ROWS))]
     if len(table) == 1:
         issues.append(RowIssue(row=1, code="empty_file"))
     rows = []

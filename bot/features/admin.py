@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,10 +59,23 @@ log = logging.getLogger(__name__)
 
 DOCUMENT_SUFFIXES = frozenset({".pdf", ".docx", ".txt", ".md", ".html", ".htm"})
 ROSTER_SUFFIXES = frozenset({".csv", ".xlsx"})
+MAX_DOCX_UNPACKED_BYTES = 256 * 1024 * 1024  # a .docx whose parts unpack to more is refused unread (zip bomb)
 REPLACE_STEP = "doc:replace"
+# The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
+DOCUMENT_BUTTONS = r"^doc:(?:(?:rm|rmok|rep):[0-9a-f]{12}|cancel)$"
+ROSTER_BUTTONS = r"^roster:(?:full|add|no):\d+$"
 MAX_ROSTER_ISSUES_SHOWN = 30
 ADMIN = ("admin",)
 DOCUMENT_LOCKS = KeyedLocks()
+
+
+def unpacked_size(data: bytes) -> int:
+    """What the parts of a zip container declare they unpack to (Python's zipfile never inflates past it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0  # not a zip: the loader says the file is unreadable
 
 
 def doc_key(doc_id: str) -> str:
@@ -128,6 +143,10 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 name=escape(name), size=f"{len(data) / 1024 / 1024:.1f}", limit=limit_mb
             ),
         )
+        return
+    if suffix == ".docx" and unpacked_size(data) > MAX_DOCX_UNPACKED_BYTES:
+        log.warning("a .docx upload that unpacks to over %d bytes was refused", MAX_DOCX_UNPACKED_BYTES)
+        await _edit(progress, texts.UPLOAD_UNPACKED_TOO_LARGE.format(name=escape(name)))
         return
     if suffix in ROSTER_SUFFIXES:
         await _import_roster(update, context, progress, name=name, data=data, actor_id=user.person_id)
@@ -497,8 +516,8 @@ async def replace_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
 
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("vanban", list_documents))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^doc:"))
-    app.add_handler(CallbackQueryHandler(on_roster_button, pattern=r"^roster:"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=DOCUMENT_BUTTONS))
+    app.add_handler(CallbackQueryHandler(on_roster_button, pattern=ROSTER_BUTTONS))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))
     router.add_step(REPLACE_STEP, replace_step)
 

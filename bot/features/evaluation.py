@@ -62,6 +62,14 @@ PLAN_TASK = "kh:task"
 SELF_NOTE = "dg:note"
 SELF_POINTS = "dg:points"
 SELF_COMMENT = "dg:comment"
+# The exact shapes of this feature's callback data: anything else (a forged or mangled button) is answered by
+# the app's expired-button handler instead of reaching the handlers below.
+PLAN_BUTTONS = r"^kh:(?:(?:add|copy|done):[^:]+|del:[^:]+:\d+)$"
+SELF_BUTTONS = (
+    r"^dg:(?:(?:card|skip|cmt|check):\d+|(?:task|wd|send):\d+:\d+|pts:\d+:[^:]+"
+    r"|res:\d+:\d+:[^:]+|val:\d+:[^:]+:[0-9.]+)$"
+)
+HISTORY_BUTTONS = r"^kq:hist:\d+$"
 MAX_TITLE = 500
 MAX_EXPECTED = 1000
 MAX_NOTE = 1000
@@ -1060,9 +1068,9 @@ def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  #
     app.add_handler(CommandHandler("kehoach", plan_command))
     app.add_handler(CommandHandler("danhgia", self_command))
     app.add_handler(CommandHandler("ketqua", results_command))
-    app.add_handler(CallbackQueryHandler(plan_button, pattern=r"^kh:"))
-    app.add_handler(CallbackQueryHandler(self_button, pattern=r"^dg:"))
-    app.add_handler(CallbackQueryHandler(history_button, pattern=r"^kq:"))
+    app.add_handler(CallbackQueryHandler(plan_button, pattern=PLAN_BUTTONS))
+    app.add_handler(CallbackQueryHandler(self_button, pattern=SELF_BUTTONS))
+    app.add_handler(CallbackQueryHandler(history_button, pattern=HISTORY_BUTTONS))
     router.add_step(PLAN_TASK, plan_task_step)
     router.add_step(SELF_NOTE, note_step)
     router.add_step(SELF_POINTS, points_step)

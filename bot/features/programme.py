@@ -48,6 +48,8 @@ POST_STEP = "ct:post"
 ITEM_STEP = "ct:item"
 PROGRESS_STEP = "ct:progress"
 RETURN_STEP = "ct:return"
+# The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
+PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
 EDITABLE = ("draft", "returned")
 MAX_COMMITMENT = 1000
 MAX_TARGET = 500
@@ -252,7 +254,11 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         elif action == "send" and mine and len(parts) == 4:
             await _submit(update, context, user, view, int(parts[3]))
         elif action == "prog" and mine and len(parts) == 4 and view.state == "confirmed":
-            index, item = next((i, it) for i, it in enumerate(view.items, 1) if it.id == int(parts[3]))
+            found = next(((i, it) for i, it in enumerate(view.items, 1) if it.id == int(parts[3])), None)
+            if found is None:
+                await query.answer(tw.RECORD_GONE, show_alert=True)
+                return
+            index, item = found
             await start_step(
                 context,
                 chat_id=chat.id,
@@ -509,7 +515,7 @@ async def return_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
     wf.setup(app)
     app.add_handler(CommandHandler("chuongtrinh", programme_command))
-    app.add_handler(CallbackQueryHandler(programme_button, pattern=r"^ct:"))
+    app.add_handler(CallbackQueryHandler(programme_button, pattern=PROGRAMME_BUTTONS))
     router.add_step(POST_STEP, post_step)
     router.add_step(ITEM_STEP, item_step)
     router.add_step(PROGRESS_STEP, progress_step)

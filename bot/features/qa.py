@@ -52,6 +52,8 @@ from retrieval.errors import RetrievalError
 log = logging.getLogger(__name__)
 
 STAFF_REPLY_STEP = "qa:staff_reply"
+# The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
+QA_BUTTONS = r"^qa:(?:(?:handoff|reply):\d+|art:\d+:\d+|fb:\d+:(?:up|down))$"
 MIN_QUESTION_CHARS = 3
 MAX_ARTICLE_BUTTONS = 3
 STAFF_ROLES = ("staff", "admin")
@@ -236,7 +238,7 @@ async def _show_article(
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     record = await _load_answer(services, answer_id)
-    if record is None or index >= len(record.chunk_ids):
+    if record is None or record.chat_id != update.effective_chat.id or index >= len(record.chunk_ids):
         await query.answer(texts.ANSWER_EXPIRED, show_alert=True)
         return
     try:
@@ -252,7 +254,11 @@ async def _show_article(
 
 async def _feedback(update: Update, services: Services, answer_id: int, vote: int) -> None:
     query = update.callback_query
-    assert query is not None
+    assert query is not None and update.effective_chat is not None
+    record = await _load_answer(services, answer_id)
+    if record is None or record.chat_id != update.effective_chat.id:  # a vote only where the answer was given
+        await query.answer(texts.ANSWER_EXPIRED, show_alert=True)
+        return
     try:
         outcome = await asyncio.to_thread(
             botstate.record_feedback, services.db, answer_id=answer_id, user_id=query.from_user.id, vote=vote
@@ -431,7 +437,7 @@ def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  #
     app.add_handler(CommandHandler("hoi", ask_command))
     app.add_handler(CommandHandler("cauhoi", list_open_handoffs))
     app.add_handler(CommandHandler("gopy", feedback_report))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^qa:"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=QA_BUTTONS))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_mention))
     router.add_step(STAFF_REPLY_STEP, staff_reply_step)
     router.set_default(private_question)

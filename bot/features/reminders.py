@@ -10,7 +10,13 @@ workflow clock. From `SEND_HOUR` local time each day it runs, at most once per d
   next tick; a person who blocked the bot is passed over;
 - once the self-assessment deadline of the previous period has passed: to each head, who in their units
   has still not submitted;
-- once the decision deadline has passed: the period summary (text, PNG, Excel) to each staff member.
+- once the decision deadline has passed: the period summary (text, PNG, Excel) to each staff member, with
+  the same cursor.
+
+With several processes on one database (a restart overlap, a second server) each one ticks, but only the
+holder of the lease "job:workflows:tick" (bot.leases) does the work; the cursor is saved together with a
+renewal of that lease, so when the holder dies the next one continues after the last person it reached,
+and a process that lost the lease stops before its next message. Each person gets each message once.
 
 ```mermaid
 stateDiagram-v2
@@ -29,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,6 +47,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot import leases
 from bot import texts_workflows as tw
 from bot.conversation import StepRouter
 from bot.feature import Feature
@@ -50,7 +57,7 @@ from bot.jobs import JobRegistry, schedule_job
 from bot.messages import escape
 from bot.services import services_of
 from records import access, botstate, due, people
-from records.errors import RecordsError
+from records.errors import LeaseLost, RecordsError
 from records.periods import Period, deadline
 from records.rules import Rules
 from records.views import DueItem
@@ -58,6 +65,7 @@ from records.views import DueItem
 log = logging.getLogger(__name__)
 
 TICK_JOB = "workflows:tick"
+TICK_LEASE = f"job:{TICK_JOB}"
 TICK_KIND = "workflow_tick"
 RUNNING_KEY = "canbo.workflow.running"
 SEND_HOUR = 8  # local time: nothing is sent before 08:00
@@ -184,9 +192,18 @@ def _load_state(engine: Any) -> dict[str, Any]:
     return {}
 
 
-def _save_state(engine: Any, state: dict[str, Any], interval_s: int) -> None:
-    botstate.save_job(
-        engine, name=TICK_JOB, kind=TICK_KIND, run_at=datetime.now(UTC), interval_s=interval_s, data=state
+def _save_state(engine: Any, state: dict[str, Any], interval_s: int, holder: str) -> None:
+    """The tick's progress, saved only while this process still holds the tick's lease (`LeaseLost`)."""
+    botstate.save_job_under_lease(
+        engine,
+        lease=TICK_LEASE,
+        holder=holder,
+        ttl=leases.LEASE_TTL,
+        name=TICK_JOB,
+        kind=TICK_KIND,
+        run_at=datetime.now(UTC),
+        interval_s=interval_s,
+        data=state,
     )
 
 
@@ -227,38 +244,58 @@ async def _send_one(context: ContextTypes.DEFAULT_TYPE, reminder: Reminder) -> b
     return False
 
 
-async def run_round(
-    context: ContextTypes.DEFAULT_TYPE,
-    key: str,
-    reminders: Sequence[Reminder],
-    state: dict[str, Any],
-    interval_s: int,
-) -> bool:
-    """Send `reminders` after the saved cursor of round `key`; True when the round finished."""
-    engine = services_of(context).db
-    current = state.get("round") or {}
-    cursor = int(current.get("cursor", 0)) if current.get("key") == key else 0
-    pending = [r for r in reminders if r.person_id > cursor]
-    log.info(
-        "round %s: %d to send (%d already sent before a restart)",
-        key,
-        len(pending),
-        len(reminders) - len(pending),
-    )
-    rate = services_of(context).settings.telegram_rate_limit * ROUND_SHARE
-    spacing = 1.0 / rate if rate > 0 else 0.0
-    last_start = 0.0
-    for reminder in pending:
-        # Strictly paced under the bot's limit (no catch-up bursts after a slow send): no 429 storms, and
-        # interactive replies keep a share of the budget.
-        await asyncio.sleep(max(0.0, last_start + spacing - time.monotonic()))
-        last_start = time.monotonic()
-        if not await _send_one(context, reminder):
-            return False
-        state["round"] = {"key": key, "cursor": reminder.person_id}
-        await asyncio.to_thread(_save_state, engine, state, interval_s)
-    state["round"] = {}
-    return True
+Send = Callable[[ContextTypes.DEFAULT_TYPE, Any], Awaitable[bool]]
+
+
+@dataclass
+class Round:
+    """What one tick run needs to send and record: the context, the held lease and the stored state."""
+
+    context: ContextTypes.DEFAULT_TYPE
+    lease: leases.HeldLease
+    state: dict[str, Any]
+    interval_s: int
+
+    async def save(self) -> None:
+        engine = services_of(self.context).db
+        await asyncio.to_thread(_save_state, engine, self.state, self.interval_s, self.lease.holder)
+
+    async def run(self, key: str, items: Sequence[Any], send: Send, *, paced: bool = True) -> bool:
+        """Send `items` (each with a `person_id`, in that order) after the saved cursor of round `key`;
+        True when the round finished, False when it stopped (network, or the lease was lost)."""
+        current = self.state.get("round") or {}
+        cursor = int(current.get("cursor", 0)) if current.get("key") == key else 0
+        pending = [r for r in items if r.person_id > cursor]
+        log.info(
+            "round %s: %d to send (%d already sent before a restart)",
+            key,
+            len(pending),
+            len(items) - len(pending),
+        )
+        rate = services_of(self.context).settings.telegram_rate_limit * ROUND_SHARE
+        spacing = 1.0 / rate if rate > 0 and paced else 0.0
+        last_start = 0.0
+        for item in pending:
+            # Strictly paced under the bot's limit (no catch-up bursts after a slow send): no 429 storms, and
+            # interactive replies keep a share of the budget.
+            await asyncio.sleep(max(0.0, last_start + spacing - time.monotonic()))
+            last_start = time.monotonic()
+            if not self.lease.held:
+                log.warning("round %s stopped: another process took it over", key)
+                return False
+            if not await send(self.context, item):
+                return False
+            self.state["round"] = {"key": key, "cursor": item.person_id}
+            await self.save()
+        self.state["round"] = {}
+        return True
+
+
+@dataclass(frozen=True)
+class SummaryRecipient:
+    person_id: int
+    chat_id: int
+    unit_code: str
 
 
 async def tick(context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
@@ -270,7 +307,12 @@ async def tick(context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None
 
     async def work() -> None:
         try:
-            await run_due_work(context)
+            services = services_of(context)
+            async with leases.hold(services.db, TICK_LEASE, services.run_id) as lease:
+                if lease.held:  # otherwise another process is doing today's work
+                    await run_due_work(context, lease)
+        except LeaseLost:
+            log.warning("workflow tick stopped: another process took it over")
         except RecordsError as exc:
             log.warning("workflow tick stopped: %s", exc.code)
         finally:
@@ -279,7 +321,7 @@ async def tick(context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None
     app.create_task(work(), name="workflow-tick")
 
 
-async def run_due_work(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLease) -> None:
     """Reminders of the day, late lists and summaries of the previous period, each once."""
     services = services_of(context)
     rules = wf.rules_of(context)
@@ -288,44 +330,54 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE) -> None:
     if local.hour < SEND_HOUR:
         return
     today = local.date()
+    # Read after taking the lease: the progress the previous holder saved.
     state = await asyncio.to_thread(_load_state, services.db)
     done: dict[str, str] = dict(state.get("done") or {})
     state["done"] = done
+    work = Round(context=context, lease=lease, state=state, interval_s=interval_s)
     if done.get("remind") != today.isoformat():
         reminders = await wf.in_session(context, lambda s: plan_reminders(s, on=today, rules=rules))
-        if not await run_round(context, f"remind:{today.isoformat()}", reminders, state, interval_s):
+        if not await work.run(f"remind:{today.isoformat()}", reminders, _send_one):
             return
         done["remind"] = today.isoformat()
-        await asyncio.to_thread(_save_state, services.db, state, interval_s)
+        await work.save()
         log.info("reminder round of %s finished: %d people", today.isoformat(), len(reminders))
     previous = Period.containing(today, rules.period).previous
     if today > deadline(rules, previous, "self_assessment") and done.get("late") != str(previous):
         lists = await wf.in_session(
             context, lambda s: plan_late_lists(s, on=today, period=previous, rules=rules)
         )
-        if not await run_round(context, f"late:{previous}", lists, state, interval_s):
+        if not await work.run(f"late:{previous}", lists, _send_one):
             return
         done["late"] = str(previous)
-        await asyncio.to_thread(_save_state, services.db, state, interval_s)
+        await work.save()
     if today > deadline(rules, previous, "decision") and done.get("summary") != str(previous):
-        await _send_summaries(context, previous, rules)
+        staff = await wf.in_session(context, staff_recipients)
+        recipients = sorted((SummaryRecipient(*row) for row in staff), key=lambda r: r.person_id)
+
+        async def send(context: ContextTypes.DEFAULT_TYPE, recipient: SummaryRecipient) -> bool:
+            return await _send_summary_to(context, recipient, previous, rules)
+
+        if not await work.run(f"summary:{previous}", recipients, send, paced=False):
+            return
         done["summary"] = str(previous)
-        await asyncio.to_thread(_save_state, services.db, state, interval_s)
+        await work.save()
 
 
-async def _send_summaries(context: ContextTypes.DEFAULT_TYPE, period: Period, rules: Rules) -> None:
-    staff = await wf.in_session(context, staff_recipients)
-    for person_id, chat_id, code in staff:
-        summary = await wf.in_session(
-            context,
-            lambda s, pid=person_id, unit=code: build_summary(  # type: ignore[misc]
-                s, actor_id=pid, unit_code=unit, period=str(period), rules=rules
-            ),
-        )
-        try:
-            await send_summary(context, chat_id, summary, header=tw.SUMMARY_AUTO_HEADER)
-        except TelegramError as exc:
-            log.warning("summary to person %s failed: %s", person_id, type(exc).__name__)
+async def _send_summary_to(
+    context: ContextTypes.DEFAULT_TYPE, recipient: SummaryRecipient, period: Period, rules: Rules
+) -> bool:
+    summary = await wf.in_session(
+        context,
+        lambda s: build_summary(
+            s, actor_id=recipient.person_id, unit_code=recipient.unit_code, period=str(period), rules=rules
+        ),
+    )
+    try:
+        await send_summary(context, recipient.chat_id, summary, header=tw.SUMMARY_AUTO_HEADER)
+    except TelegramError as exc:
+        log.warning("summary to person %s failed: %s", recipient.person_id, type(exc).__name__)
+    return True
 
 
 async def _ensure_tick(context: ContextTypes.DEFAULT_TYPE) -> None:

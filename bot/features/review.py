@@ -52,6 +52,11 @@ REVIEW_COMMENT = "dy:comment"
 REVIEW_REASON = "dy:reason"
 DECIDE_OVERRIDE = "dy:override"
 REOPEN_REASON = "dy:reopen"
+# The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
+REVIEW_BUTTONS = (
+    r"^dy:(?:(?:open|adj|reopen):\d+|(?:ok|ret):\d+:\d+|(?:adjk|dec):\d+:[^:]+"
+    r"|(?:decok|decover):\d+:[^:]+:\d+)$"
+)
 REVIEWER_ROLES = ("reviewer", "head", "cadre")  # direct managers may hold only the cadre role
 MAX_TEXT = 2000
 
@@ -749,7 +754,7 @@ async def reopen_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
     wf.setup(app)
     app.add_handler(CommandHandler("duyet", waiting_command))
-    app.add_handler(CallbackQueryHandler(review_button, pattern=r"^dy:"))
+    app.add_handler(CallbackQueryHandler(review_button, pattern=REVIEW_BUTTONS))
     router.add_step(REVIEW_POINTS, points_step)
     router.add_step(REVIEW_COMMENT, comment_step)
     router.add_step(REVIEW_REASON, reason_step)

@@ -38,6 +38,8 @@ from records.views import DueItem
 log = logging.getLogger(__name__)
 
 TEXT_STEP = "lc:text"
+# The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
+ROTATION_BUTTONS = r"^lc:(?:fill|grade):\d+:[^:]+$"
 KINDS = {"s": "rotation_self_review", "c": "rotation_comment", "e": "rotation_evaluation"}
 CODES = {v: k for k, v in KINDS.items()}
 NEXT_KIND = {"rotation_self_review": "rotation_comment", "rotation_comment": "rotation_evaluation"}
@@ -218,7 +220,7 @@ async def text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: di
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
     wf.setup(app)
     app.add_handler(CommandHandler("luanchuyen", rotation_command))
-    app.add_handler(CallbackQueryHandler(rotation_button, pattern=r"^lc:"))
+    app.add_handler(CallbackQueryHandler(rotation_button, pattern=ROTATION_BUTTONS))
     router.add_step(TEXT_STEP, text_step)
 
 

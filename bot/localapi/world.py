@@ -516,7 +516,7 @@ class World:
     ) -> str:
         """The user presses an inline button (found by callback data or by its text); returns the query id."""
         with self._lock:
-            user = self.user(user_id)
+            self.user(user_id)
             message = self.find_message(chat_id, message_id)
             if message is None or not message.from_bot:
                 raise WorldError(f"no bot message {message_id} in chat {chat_id}")
@@ -529,20 +529,33 @@ class World:
                         chosen = button
             if chosen is None or "callback_data" not in chosen:
                 raise WorldError(f"message {message_id} has no callback button {data or text!r}")
-            query_id = str(secrets.randbits(63))
-            self.callback_query_ids[query_id] = chat_id
-            chat = self.chats[chat_id]
-            self._enqueue(
-                "callback_query",
-                {
-                    "id": query_id,
-                    "from": user.to_api(),
-                    "message": self.message_api(message),
-                    "chat_instance": chat.chat_instance,
-                    "data": chosen["callback_data"],
-                },
-            )
-            return query_id
+            return self._enqueue_callback(user_id, message, chosen["callback_data"])
+
+    def forge_callback(self, user_id: int, chat_id: int, message_id: int, data: str) -> str:
+        """A modified client presses a button that is not there: any `data` on any bot message of the chat
+        (Telegram does not check callback data against the keyboard). Returns the query id."""
+        with self._lock:
+            self.user(user_id)
+            message = self.find_message(chat_id, message_id)
+            if message is None or not message.from_bot:
+                raise WorldError(f"no bot message {message_id} in chat {chat_id}")
+            return self._enqueue_callback(user_id, message, data)
+
+    def _enqueue_callback(self, user_id: int, message: ChatMessage, data: str) -> str:
+        """Queue a callback_query from `user_id` on `message` carrying `data`; caller holds the lock."""
+        query_id = str(secrets.randbits(63))
+        self.callback_query_ids[query_id] = message.chat_id
+        self._enqueue(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self.users[user_id].to_api(),
+                "message": self.message_api(message),
+                "chat_instance": self.chats[message.chat_id].chat_instance,
+                "data": data,
+            },
+        )
+        return query_id
 
     def redeliver(self, update_id: int) -> None:
         """Deliver an update again with the same update_id (as Telegram does after a crash)."""

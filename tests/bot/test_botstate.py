@@ -3,29 +3,49 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from records import botstate
-from records.errors import ConcurrentUpdate, NotFound, ValidationFailed
+from records.errors import ConcurrentUpdate, LeaseLost, NotFound, ValidationFailed
 
 
 def test_update_claimed_once_per_run_and_reclaimed_after_crash(state_engine: Engine) -> None:
-    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-a") is True
-    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-a") is False
-    # A new process finds it started by a crashed run: it may handle it again, once.
-    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-b") is True
-    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-b") is False
+    claim = botstate.Claim
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-a") is claim.CLAIMED
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-a") is claim.HANDLED
+    # A new process finds it started by a crashed run (no live "run:" lease): it may handle it again, once.
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-b") is claim.CLAIMED
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-b") is claim.HANDLED
     botstate.finish_update(state_engine, update_id=2**40)
-    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-c") is False
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-c") is claim.HANDLED
     assert botstate.prune_updates(state_engine, older_than=timedelta(0)) == 1
-    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-c") is True
+    assert botstate.claim_update(state_engine, update_id=2**40, run_id="run-c") is claim.CLAIMED
+
+
+def test_update_started_by_a_live_process_is_busy_until_it_finishes_or_dies(state_engine: Engine) -> None:
+    claim = botstate.Claim
+    ttl = timedelta(seconds=30)
+    assert botstate.acquire_lease(
+        state_engine, name=botstate.run_lease_name("run-a"), holder="run-a", ttl=ttl
+    )
+    assert botstate.claim_update(state_engine, update_id=5, run_id="run-a") is claim.CLAIMED
+    # run-b receives the same update while run-a is alive and handling it: busy, not handled twice.
+    assert botstate.claim_update(state_engine, update_id=5, run_id="run-b") is claim.BUSY
+    botstate.finish_update(state_engine, update_id=5)
+    assert botstate.claim_update(state_engine, update_id=5, run_id="run-b") is claim.HANDLED
+    # Another update started by run-a, which then stops (its lease is released): run-b takes it over.
+    assert botstate.claim_update(state_engine, update_id=6, run_id="run-a") is claim.CLAIMED
+    assert botstate.claim_update(state_engine, update_id=6, run_id="run-b") is claim.BUSY
+    assert botstate.release_lease(state_engine, name=botstate.run_lease_name("run-a"), holder="run-a")
+    assert botstate.claim_update(state_engine, update_id=6, run_id="run-b") is claim.CLAIMED
 
 
 def test_concurrent_claims_let_exactly_one_win(state_engine: Engine) -> None:
-    wins: list[bool] = []
+    wins: list[botstate.Claim] = []
     barrier = threading.Barrier(6)
 
     def claim() -> None:
@@ -37,7 +57,64 @@ def test_concurrent_claims_let_exactly_one_win(state_engine: Engine) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(wins) == [False] * 5 + [True]
+    assert sorted(wins) == [botstate.Claim.CLAIMED] + [botstate.Claim.HANDLED] * 5
+
+
+def test_lease_has_one_holder_until_released_or_expired(state_engine: Engine) -> None:
+    ttl = timedelta(seconds=30)
+    assert botstate.acquire_lease(state_engine, name="job:x", holder="a", ttl=ttl) is True
+    assert botstate.acquire_lease(state_engine, name="job:x", holder="b", ttl=ttl) is False
+    assert botstate.acquire_lease(state_engine, name="job:x", holder="a", ttl=ttl) is True  # renewal
+    assert botstate.lease_holder(state_engine, name="job:x") == "a"
+    assert botstate.release_lease(state_engine, name="job:x", holder="b") is False  # not b's to release
+    assert botstate.release_lease(state_engine, name="job:x", holder="a") is True
+    assert botstate.lease_holder(state_engine, name="job:x") is None
+    # An expired lease (its holder died) is free for the next one.
+    assert botstate.acquire_lease(state_engine, name="job:y", holder="a", ttl=timedelta(milliseconds=1))
+    time.sleep(0.01)
+    assert botstate.lease_holder(state_engine, name="job:y") is None
+    assert botstate.acquire_lease(state_engine, name="job:y", holder="b", ttl=ttl) is True
+    assert [lease.holder for lease in botstate.live_leases(state_engine, prefix="job:")] == ["b"]
+    with pytest.raises(ValidationFailed):
+        botstate.acquire_lease(state_engine, name="job:z", holder="a", ttl=timedelta(0))
+
+
+def test_concurrent_lease_requests_let_exactly_one_win(state_engine: Engine) -> None:
+    wins: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def take(holder: str) -> None:
+        barrier.wait()
+        if botstate.acquire_lease(state_engine, name="job:race", holder=holder, ttl=timedelta(seconds=30)):
+            wins.append(holder)
+
+    threads = [threading.Thread(target=take, args=(f"p{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and botstate.lease_holder(state_engine, name="job:race") == wins[0]
+
+
+def test_progress_is_saved_only_by_the_lease_holder(state_engine: Engine) -> None:
+    ttl = timedelta(seconds=30)
+    at = datetime(2026, 10, 2, tzinfo=UTC)
+    assert botstate.acquire_lease(state_engine, name="job:tick", holder="a", ttl=ttl)
+    botstate.save_job_under_lease(
+        state_engine, lease="job:tick", holder="a", ttl=ttl, name="tick", kind="k", run_at=at, data={"c": 1}
+    )
+    with pytest.raises(LeaseLost):
+        botstate.save_job_under_lease(
+            state_engine,
+            lease="job:tick",
+            holder="b",
+            ttl=ttl,
+            name="tick",
+            kind="k",
+            run_at=at,
+            data={"c": 9},
+        )
+    assert [j.data for j in botstate.list_jobs(state_engine)] == [{"c": 1}]
 
 
 def test_conversation_roundtrip(state_engine: Engine) -> None:

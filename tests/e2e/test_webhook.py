@@ -1,4 +1,5 @@
-"""Webhook mode: the real `canbo run` registers its webhook with the secret and refuses unsigned posts."""
+"""Webhook mode: the real `canbo run` registers its webhook with the secret and refuses unsigned posts; its
+health endpoint answers the proxy."""
 
 from __future__ import annotations
 
@@ -52,9 +53,18 @@ def _update(update_id: int, text: str) -> dict[str, object]:
     return {"update_id": update_id, "message": message}
 
 
+def _get(url: str, method: str = "GET") -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode()
+
+
 def test_webhook_mode_with_secret_token(tmp_path: Path, sample_data_template: Path) -> None:
     data_dir = fresh_data_dir(sample_data_template, tmp_path / "data")
-    port = _free_port()
+    port, health_port = _free_port(), _free_port()
     with FakeTelegram() as telegram:
         telegram.world.add_user(USER_ID, "Web")
         env = {
@@ -62,6 +72,7 @@ def test_webhook_mode_with_secret_token(tmp_path: Path, sample_data_template: Pa
             "CANBO_WEBHOOK_SECRET": SECRET,
             "CANBO_WEBHOOK_LISTEN": "127.0.0.1",
             "CANBO_WEBHOOK_PORT": str(port),
+            "CANBO_HEALTH_PORT": str(health_port),
         }
         bot = BotProcess(telegram, data_dir, env=env).start(wait_polling=False)
         try:
@@ -87,6 +98,12 @@ def test_webhook_mode_with_secret_token(tmp_path: Path, sample_data_template: Pa
             helps = [m for m in telegram.world.bot_messages(USER_ID) if "các lệnh bạn được dùng" in m.body]
             assert len(helps) == 1
             assert telegram.world.calls["getUpdates"] == 0
+            health = f"http://127.0.0.1:{health_port}"
+            status, body = _get(f"{health}/healthz")
+            assert (status, json.loads(body)) == (200, {"status": "ok", "database": "ok"})
+            assert _get(f"{health}/healthz", method="HEAD")[0] == 200
+            assert _get(f"{health}/healthz", method="POST")[0] == 405
+            assert _get(f"{health}/tg-hook")[0] == 404
         finally:
             bot.stop()
         assert SECRET not in bot.output() and telegram.token.split(":")[1] not in bot.output()

@@ -290,6 +290,32 @@ def test_copy_unfinished_tasks_from_the_previous_period(db_engine: Engine, org: 
     assert last.detail is not None and last.detail["removed"] == [{"id": june.tasks[0].id, "title": "Chậm"}]
 
 
+def test_a_task_copied_into_the_next_period_can_still_be_removed_from_its_own(
+    db_engine: Engine, org: Org
+) -> None:
+    dung = org.people["BD03"]
+    may = plan(db_engine, dung, titles=("Còn dở", "Giữ lại"))  # a draft: nothing marked done on time
+    with session_scope(db_engine) as session:
+        june = copy_unfinished_tasks(session, actor_id=dung, person_id=dung, period="2026-06", rules=RULES)
+    assert [t.copied_from_id for t in june.tasks] == [may.tasks[0].id, may.tasks[1].id]
+    with session_scope(db_engine) as session:  # the May plan drops the task June copied
+        may = plan_tasks(
+            session,
+            actor_id=dung,
+            person_id=dung,
+            period="2026-05",
+            rules=RULES,
+            tasks=[TaskInput(id=may.tasks[1].id, title="Giữ lại")],
+        )
+    assert [t.title for t in may.tasks] == ["Giữ lại"]
+    with session_scope(db_engine) as session:
+        june = copy_unfinished_tasks(session, actor_id=dung, person_id=dung, period="2026-06", rules=RULES)
+    assert [(t.title, t.copied_from_id) for t in june.tasks] == [
+        ("Còn dở", None),
+        ("Giữ lại", may.tasks[0].id),
+    ]
+
+
 def test_grade_a_quota_share_of_graded_and_outstanding_units(db_engine: Engine, org: Org) -> None:
     binh = org.people["BD01"]
     excellent = {"discipline": 20, "tasks": 68, "bonus": 8}

@@ -189,3 +189,20 @@ def test_anonymisation_leaves_no_name_phone_or_telegram_id(db_engine: Engine) ->
     assert (
         anonymise_entry["actor_id"] == ids["DEMO-ADMIN"] and anonymise_entry["detail"]["roles_revoked"] == 1
     )
+
+
+def test_an_export_holds_questions_typed_with_control_characters(db_engine: Engine) -> None:
+    ids = _seed(db_engine)
+    record_answer(
+        db_engine,
+        chat_id=TELEGRAM_ID,
+        user_id=TELEGRAM_ID,
+        question="a\x01b\x08c\x1f lạ",
+        found=False,
+        chunk_ids=[],
+    )
+    with Session(db_engine) as s:
+        data = export_person_data(s, person_id=ids[CODE], actor_id=ids[CODE], now=_at(10))
+    wb = load_workbook(io.BytesIO(personal_data_xlsx_bytes(data)))
+    cells = [value for row in wb["Câu hỏi đã gửi"].iter_rows(min_row=2, values_only=True) for value in row]
+    assert "abc lạ" in cells, cells
