@@ -45,6 +45,7 @@ REASONS = {
     "file_not_found": "không tìm thấy tệp",
     "unsupported_format": "định dạng không hỗ trợ (chỉ .txt, .md, .docx, .pdf, .html)",
     "file_too_large": "tệp quá lớn",
+    "unpacked_too_large": "tệp Word khi giải nén lớn bất thường (có thể bị hỏng hoặc độc hại) — mở bằng Word, lưu lại rồi nạp lại",
     "unreadable": "tệp hỏng hoặc không đọc được",
     "no_text": "không có lớp chữ (bản quét) — cần bản có chữ",
     "empty": "tệp không có nội dung",

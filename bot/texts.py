@@ -194,6 +194,7 @@ ERROR_CODES: dict[str, str] = {
     "knowledge": "không đọc được văn bản. Vui lòng kiểm tra tệp rồi gửi lại.",
     "unsupported_format": "định dạng tệp không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML).",
     "file_too_large": "tệp quá lớn so với giới hạn cho phép. Vui lòng tách nhỏ hoặc nén lại.",
+    "unpacked_too_large": "tệp Word khi giải nén lớn bất thường (có thể bị hỏng hoặc độc hại) nên không được nạp. Vui lòng mở bằng Word, lưu lại rồi gửi lại.",
     "unreadable": "tệp bị hỏng, bị mã hóa hoặc không đọc được. Vui lòng lưu lại tệp (hoặc xuất lại PDF) rồi gửi lại.",
     "no_text": "tệp không có lớp chữ (có thể là bản quét ảnh). Vui lòng gửi bản có chữ (DOCX hoặc PDF xuất từ Word).",
     "empty": "tệp không có nội dung. Vui lòng kiểm tra lại.",

@@ -20,6 +20,12 @@ class FileTooLarge(KnowledgeError):
     code = "file_too_large"
 
 
+class UnpackedTooLarge(FileTooLarge):
+    """A container (.docx) whose parts unpack to far more than any real document: a zip bomb or a damaged file."""
+
+    code = "unpacked_too_large"
+
+
 class UnreadableFile(KnowledgeError):
     """Corrupt, encrypted or otherwise unreadable."""
 

@@ -16,6 +16,7 @@ from knowledge.errors import (
     EmptyDocument,
     FileTooLarge,
     NoTextLayer,
+    UnpackedTooLarge,
     UnreadableFile,
     UnsupportedFormat,
 )
@@ -34,6 +35,10 @@ FORMAT_BY_SUFFIX: dict[str, str] = {
     ".htm": "html",
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(FORMAT_BY_SUFFIX)
+
+# A .docx whose parts declare they unpack to more than this is refused unread (a zip bomb); Python's zipfile
+# never inflates a member past its declared size, so the declared sizes bound the work.
+MAX_DOCX_UNPACKED_BYTES = 256 * 1024 * 1024
 
 _PDF_MAGIC = b"%PDF"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -251,12 +256,29 @@ def _textbox_lines(paragraph_element: Any) -> list[str]:
     return out
 
 
+def unpacked_size(data: bytes) -> int:
+    """What the parts of a zip container declare they unpack to (0 when it is not a zip)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0  # not a zip: python-docx reports the file as unreadable
+
+
 def docx_to_text(data: bytes, *, name: str = "") -> str:
     """Paragraphs and tables in document order; numbered paragraphs get their rendered numbers."""
     import docx  # python-docx; imported here so other formats do not pay for it
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    unpacked = unpacked_size(data)
+    if unpacked > MAX_DOCX_UNPACKED_BYTES:
+        raise UnpackedTooLarge(
+            f"{name or 'the .docx'} unpacks to {unpacked} bytes (> {MAX_DOCX_UNPACKED_BYTES}): a zip bomb?",
+            file=name,
+            size=unpacked,
+            limit=MAX_DOCX_UNPACKED_BYTES,
+        )
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,7 @@ from bot.render import render_document_info, render_document_list
 from bot.replies import reply_html, send_html
 from bot.services import Services, services_of
 from knowledge import find_numbers
+from knowledge.loaders import MAX_DOCX_UNPACKED_BYTES, unpacked_size
 from records import roster
 from records.db import session_scope
 from records.errors import ConcurrentUpdate, ImportRejected, PermissionDenied, ValidationFailed
@@ -59,7 +58,6 @@ log = logging.getLogger(__name__)
 
 DOCUMENT_SUFFIXES = frozenset({".pdf", ".docx", ".txt", ".md", ".html", ".htm"})
 ROSTER_SUFFIXES = frozenset({".csv", ".xlsx"})
-MAX_DOCX_UNPACKED_BYTES = 256 * 1024 * 1024  # a .docx whose parts unpack to more is refused unread (zip bomb)
 REPLACE_STEP = "doc:replace"
 # The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
 DOCUMENT_BUTTONS = r"^doc:(?:(?:rm|rmok|rep):[0-9a-f]{12}|cancel)$"
@@ -68,14 +66,6 @@ MAX_ROSTER_ISSUES_SHOWN = 30
 ADMIN = ("admin",)
 DOCUMENT_LOCKS = KeyedLocks()
 
-
-def unpacked_size(data: bytes) -> int:
-    """What the parts of a zip container declare they unpack to (Python's zipfile never inflates past it)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return 0  # not a zip: the loader says the file is unreadable
 
 
 def doc_key(doc_id: str) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot import texts
-from bot.features.admin import MAX_DOCX_UNPACKED_BYTES
 from bot.localapi.markup import parse_html
+from knowledge.loaders import MAX_DOCX_UNPACKED_BYTES
 from records.roster import MAX_ROWS, MAX_UNPACKED_PARTS_BYTES
 from tests.hostile.conftest import USERS, Arena
 from tests.hostile.files import docx_bomb, xlsx_bomb, xlsx_rows

@@ -50,6 +50,21 @@ def test_ingest_again_reports_unchanged_and_refusals(data_dir: Path, tmp_path: P
     assert "Đang nạp văn bản" in result.stderr  # the progress bar goes to stderr
 
 
+def test_ingest_refuses_a_docx_zip_bomb_unread(data_dir: Path, tmp_path: Path) -> None:
+    from knowledge.loaders import MAX_DOCX_UNPACKED_BYTES
+    from tests.hostile.files import docx_bomb
+    from tests.knowledge.files import make_docx
+
+    bomb = tmp_path / "quy-dinh.docx"
+    bomb.write_bytes(docx_bomb(make_docx(["Điều 1. Phạm vi"]), MAX_DOCX_UNPACKED_BYTES + (1 << 20)))
+    assert bomb.stat().st_size < 2 * 1024 * 1024  # small on disk: the size limit alone would let it through
+    result = run(data_dir, "ingest", str(bomb))
+    assert result.returncode == 1
+    assert "✗ quy-dinh.docx: bị từ chối — tệp Word khi giải nén lớn bất thường" in result.stdout
+    listed = run(data_dir, "docs", "--json")
+    assert "quy-dinh" not in listed.stdout
+
+
 def test_ingest_without_paths_is_a_usage_error(data_dir: Path) -> None:
     result = run(data_dir, "ingest")
     assert result.returncode == 2 and "--samples" in result.stderr
