@@ -10,6 +10,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Abbreviations as typed by staff (matched case-sensitively when written in capitals, or with "đ").
 ABBREVIATIONS: dict[str, str] = {
@@ -151,11 +152,30 @@ def expand_abbreviations(text: str) -> str:
     return f"{text} {' '.join(extra)}" if extra else text
 
 
-def _segment(text: str) -> list[str]:
+_pyvi_ready = False
+
+
+def _pyvi() -> Any:
+    """pyvi's tokenizer, with the temp copy of its CRF model removed once the tagger has read it.
+
+    Unpickling pyvi's model writes it to a fresh /tmp/model*.crfsuite that sklearn-crfsuite deletes only when the
+    object is collected, which never happens at interpreter exit: every process start left 0.6 MB in /tmp.
+    crfsuite reads the whole model into memory on open, so the file can go as soon as the tagger exists.
+    """
+    global _pyvi_ready
     from pyvi import ViTokenizer
 
+    if not _pyvi_ready:
+        model = ViTokenizer.ViTokenizer.model
+        if getattr(model, "tagger_", None) is not None and getattr(model, "modelfile", None) is not None:
+            model.modelfile.cleanup()
+        _pyvi_ready = True
+    return ViTokenizer
+
+
+def _segment(text: str) -> list[str]:
     with _pyvi_lock:  # pyvi keeps module-level state
-        segmented = ViTokenizer.tokenize(text)
+        segmented = _pyvi().tokenize(text)
     return segmented.split()
 
 

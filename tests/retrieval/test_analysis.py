@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from retrieval.analysis import analyse, expand_abbreviations, fold, has_diacritics, strip_diacritics
 from retrieval.lexical import BM25Field
 
@@ -56,3 +61,13 @@ def test_diacritics_are_restored_from_the_indexed_texts() -> None:
     assert restorer.restore("thoi gian luan chuyen can bo") == "thời gian luân chuyển cán bộ"
     assert restorer.restore("ai quyet dinh xep loai hang thang") == "ai quyết định xếp loại hằng tháng"
     assert restorer.restore("Đã có dấu") == "Đã có dấu"  # typed with marks: untouched
+
+
+def test_word_segmentation_leaves_no_model_copy_in_the_temp_dir(tmp_path: Path) -> None:
+    """pyvi's CRF model is unpickled through a temp file; a long-running server must not collect one per start."""
+    script = "from retrieval.analysis import analyse; print(analyse('cán bộ được bổ nhiệm lại mấy lần').words)"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "bổ_nhiệm" in result.stdout  # the tagger worked after its file was removed
+    assert list(tmp_path.glob("*.crfsuite")) == []
