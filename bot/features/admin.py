@@ -67,7 +67,6 @@ ADMIN = ("admin",)
 DOCUMENT_LOCKS = KeyedLocks()
 
 
-
 def doc_key(doc_id: str) -> str:
     """A short, stable key for a document id in callback data (64-byte limit)."""
     return hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:12]

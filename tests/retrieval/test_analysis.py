@@ -65,9 +65,13 @@ def test_diacritics_are_restored_from_the_indexed_texts() -> None:
 
 def test_word_segmentation_leaves_no_model_copy_in_the_temp_dir(tmp_path: Path) -> None:
     """pyvi's CRF model is unpickled through a temp file; a long-running server must not collect one per start."""
-    script = "from retrieval.analysis import analyse; print(analyse('cán bộ được bổ nhiệm lại mấy lần').words)"
+    script = (
+        "from retrieval.analysis import analyse; print(analyse('cán bộ được bổ nhiệm lại mấy lần').words)"
+    )
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert "bổ_nhiệm" in result.stdout  # the tagger worked after its file was removed
     assert list(tmp_path.glob("*.crfsuite")) == []
