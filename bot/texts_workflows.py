@@ -197,6 +197,7 @@ BUTTON_DECIDE_OTHER = "↩️ Chọn loại khác"
 DECIDE_ASK_REASON = "Gõ lý do quyết định vượt tỉ lệ (bắt buộc, được lưu vào lịch sử hồ sơ). " + CANCEL_HINT
 DECIDE_REASON_EMPTY = "Lý do đang trống hoặc dài quá {limit} ký tự. Vui lòng gõ lý do quyết định vượt tỉ lệ."
 DECIDED = "🔒 Đã quyết định loại {grade} cho {name} (kỳ {period}). Hồ sơ đã khóa."
+ACTION_NOT_ALLOWED = "Bạn không có quyền thực hiện thao tác này với hồ sơ."
 BUTTON_REOPEN = "🔓 Mở lại hồ sơ"
 REOPEN_ASK_REASON = "Gõ lý do mở lại hồ sơ đã khóa (bắt buộc). " + CANCEL_HINT
 REOPENED = "🔓 Đã mở lại hồ sơ của {name} (kỳ {period}); hồ sơ chờ quyết định lại."
@@ -218,6 +219,8 @@ RESULTS_GRADE = " — loại <b>{grade}</b>"
 BUTTON_HISTORY = "🕘 Lịch sử kỳ {period}"
 HISTORY_HEADER = "🕘 <b>Lịch sử hồ sơ kỳ {period}</b>"
 HISTORY_LINE = "• {at}: {action}{reason}"
+HISTORY_REPEATED = " ({count} lần, lần cuối {last})"
+HISTORY_LAST_FORMAT = "%H:%M %d/%m"
 HISTORY_QUOTA_OVERRIDE = " loại {grade}, vượt tỉ lệ, lý do: <i>{reason}</i>"
 HISTORY_ACTIONS: dict[str, str] = {
     "create": "tạo hồ sơ",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from records.schema import AuditEntry
-from records.views import AuditView
+from records.views import AuditRun, AuditView
 
 _INSERT = insert(AuditEntry.__table__).inline()  # type: ignore[attr-defined]  # no RETURNING id
 
@@ -74,3 +75,24 @@ def record_audits(
         for entry in entries
     ]
     session.execute(_INSERT, rows)
+
+
+def collapse_repeats(entries: Sequence[AuditView], *, actions: Iterable[str]) -> list[AuditRun]:
+    """The entries in order, consecutive ones of the same repeatable `actions` by the same actor folded into one run.
+
+    The log itself stays complete; this is how a history is shown (e.g. six draft saves in a row are one line).
+    """
+    repeatable = frozenset(actions)
+    runs: list[AuditRun] = []
+    for entry in entries:
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and entry.action in repeatable
+            and last.entry.action == entry.action
+            and last.entry.actor_id == entry.actor_id
+        ):
+            runs[-1] = AuditRun(entry=entry, count=last.count + 1, first_at=last.first_at)
+        else:
+            runs.append(AuditRun(entry=entry, count=1, first_at=entry.at))
+    return runs

@@ -15,7 +15,7 @@ from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, func, select
 
 from records.access import has_role, require_role, role_holders, scope_units
-from records.audit import list_audit, record_audit
+from records.audit import collapse_repeats, list_audit, record_audit
 from records.clock import utc_now
 from records.errors import (
     ConcurrentUpdate,
@@ -40,7 +40,7 @@ from records.schema import (
     TaskResult,
     Unit,
 )
-from records.views import AuditView, EvaluationView, TaskView, WaitingReview
+from records.views import AuditRun, AuditView, EvaluationView, TaskView, WaitingReview
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +250,19 @@ def may_read(session: Session, *, actor_id: int | None, row: Evaluation) -> bool
     if may_review(session, actor_id=actor_id, row=row):
         return True
     return has_role(session, person_id=actor_id, roles=[Role.HEAD, Role.STAFF], unit_id=row.unit_id)
+
+
+def allowed_actions(session: Session, *, actor_id: int, evaluation_id: int) -> frozenset[str]:
+    """What the actor may do to the record now, given its state: "review" (approve, adjust, return), "decide",
+    "reopen". Empty when they may only read it. The same checks the actions themselves make."""
+    row = _load(session, evaluation_id)
+    if row.state == S.SUBMITTED.value and may_review(session, actor_id=actor_id, row=row):
+        return frozenset({"review"})
+    if row.state == S.REVIEWED.value and may_decide(session, actor_id=actor_id, row=row):
+        return frozenset({"decide"})
+    if row.state == S.DECIDED.value and may_decide(session, actor_id=actor_id, row=row):
+        return frozenset({"reopen"})
+    return frozenset()
 
 
 def _require_read(session: Session, actor_id: int | None, row: Evaluation) -> None:
@@ -1080,6 +1093,16 @@ def evaluation_history(session: Session, *, actor_id: int | None, evaluation_id:
     row = _load(session, evaluation_id)
     _require_read(session, actor_id, row)
     return list_audit(session, entity="evaluation", entity_id=evaluation_id)
+
+
+# Actions a person repeats while working (each draft save and plan edit is logged): shown once per run in a history.
+REPEATED_ACTIONS = ("save_draft", "plan")
+
+
+def evaluation_history_runs(session: Session, *, actor_id: int | None, evaluation_id: int) -> list[AuditRun]:
+    """The history as shown to people: consecutive draft saves by the same person folded into one run."""
+    entries = evaluation_history(session, actor_id=actor_id, evaluation_id=evaluation_id)
+    return collapse_repeats(entries, actions=REPEATED_ACTIONS)
 
 
 def require_staff_scope(session: Session, *, actor_id: int | None, unit_id: int) -> None:

@@ -72,6 +72,14 @@ class AuditView(_View):
     detail: dict[str, Any] | None
 
 
+class AuditRun(_View):
+    """Consecutive identical entries shown as one: the last entry, how many, and when the first happened."""
+
+    entry: AuditView
+    count: int
+    first_at: datetime
+
+
 class TaskView(_View):
     id: int
     position: int

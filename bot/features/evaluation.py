@@ -34,7 +34,6 @@ import logging
 import re
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -1033,15 +1032,15 @@ async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         view = await wf.call_records(
             context, evaluations.get_evaluation, actor_id=user.person_id, evaluation_id=eid
         )
-        entries = await wf.call_records(
-            context, evaluations.evaluation_history, actor_id=user.person_id, evaluation_id=eid
+        runs = await wf.call_records(
+            context, evaluations.evaluation_history_runs, actor_id=user.person_id, evaluation_id=eid
         )
     except (RecordsError, IndexError, ValueError):
         await query.answer(tw.RECORD_GONE, show_alert=True)
         return
-    tz = ZoneInfo(wf.services_of(context).settings.timezone)
     lines = [tw.HISTORY_HEADER.format(period=view.period)]
-    for entry in entries:
+    for run in runs:
+        entry = run.entry
         detail = entry.detail or {}
         reason = detail.get("reason")
         override = detail.get("quota_override")
@@ -1051,11 +1050,13 @@ async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             )
         else:
             shown = f": <i>{escape(reason)}</i>" if reason else ""
+        if run.count > 1:
+            shown += tw.HISTORY_REPEATED.format(
+                count=run.count, last=wf.local_time(context, entry.at, tw.HISTORY_LAST_FORMAT)
+            )
         lines.append(
             tw.HISTORY_LINE.format(
-                at=entry.at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
-                if entry.at.tzinfo
-                else entry.at.strftime("%d/%m/%Y %H:%M"),
+                at=wf.local_time(context, run.first_at),
                 action=tw.HISTORY_ACTIONS.get(entry.action, escape(entry.action)),
                 reason=shown,
             )

@@ -32,7 +32,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import texts_workflows as tw
-from bot.access import CurrentUser, ensure_private, ensure_role, ensure_signed_in
+from bot.access import CurrentUser, current_user, ensure_private, ensure_signed_in
 from bot.conversation import StepRouter, end_step, load_state, start_step
 from bot.feature import CommandSpec, Feature
 from bot.features import workflow as wf
@@ -110,9 +110,12 @@ def render_review_card(view: EvaluationView, rules: Rules) -> str:
     return "\n".join(lines)
 
 
-def review_keyboard(view: EvaluationView, rules: Rules) -> InlineKeyboardMarkup | None:
+def review_keyboard(
+    view: EvaluationView, rules: Rules, allowed: frozenset[str]
+) -> InlineKeyboardMarkup | None:
+    """The buttons of what the viewer may do now (`allowed`, from the records service), nothing else."""
     eid = view.id
-    if view.state == "submitted":
+    if "review" in allowed and view.state == "submitted":
         return InlineKeyboardMarkup(
             [
                 [
@@ -127,9 +130,9 @@ def review_keyboard(view: EvaluationView, rules: Rules) -> InlineKeyboardMarkup 
                 ],
             ]
         )
-    if view.state == "reviewed":
+    if "decide" in allowed and view.state == "reviewed":
         return grade_keyboard(view, rules)
-    if view.state == "decided":
+    if "reopen" in allowed and view.state == "decided":
         return InlineKeyboardMarkup(
             [[InlineKeyboardButton(tw.BUTTON_REOPEN, callback_data=f"dy:reopen:{eid}")]]
         )
@@ -258,11 +261,17 @@ async def _show(
     update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, prefix: str = ""
 ) -> None:
     rules = wf.rules_of(context)
+    user = await current_user(update, context)
+    allowed: frozenset[str] = frozenset()
+    if user.person_id is not None:
+        allowed = await wf.call_records(
+            context, evaluations.allowed_actions, actor_id=user.person_id, evaluation_id=view.id
+        )
     text = render_review_card(view, rules)
-    if view.state == "reviewed":
+    if "decide" in allowed and view.state == "reviewed":
         text += "\n\n" + tw.DECIDE_HINT
     await reply_html(
-        update, context, (prefix + "\n\n" if prefix else "") + text, review_keyboard(view, rules)
+        update, context, (prefix + "\n\n" if prefix else "") + text, review_keyboard(view, rules, allowed)
     )
 
 
@@ -345,7 +354,11 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             )
             await reply_html(update, context, tw.DECIDE_ASK_REASON)
         elif action == "reopen":
-            if await ensure_role(update, context, "head") is None:
+            allowed = await wf.call_records(
+                context, evaluations.allowed_actions, actor_id=user.person_id, evaluation_id=eid
+            )
+            if "reopen" not in allowed:
+                await query.answer(tw.ACTION_NOT_ALLOWED, show_alert=True)
                 return
             await start_step(
                 context, chat_id=chat.id, user_id=query.from_user.id, step=REOPEN_REASON, data={"eid": eid}

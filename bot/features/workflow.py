@@ -162,6 +162,12 @@ def fmt_date(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value is not None else "—"
 
 
+def local_time(context: ContextTypes.DEFAULT_TYPE, at: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored instant as users read it: in the configured zone (stored naive values are UTC)."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(services_of(context).settings.timezone)).strftime(fmt)
+
+
 def parse_number(raw: str) -> float | None:
     """A number typed on a phone: "17,5", "17.5", " 18 "."""
     text = raw.strip().replace(" ", "").replace(",", ".")

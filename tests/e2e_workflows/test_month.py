@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 
 import openpyxl
@@ -187,6 +188,45 @@ def test_late_submission_is_marked_and_results_show_history(flow: Flow) -> None:
     history = flow.press("BD03", results, "🕘 Lịch sử kỳ 2026-10", "Lịch sử hồ sơ kỳ 2026-10")
     assert "bị trả lại: Bổ sung minh chứng cho việc 2" in history.body
     assert "mở lại hồ sơ: Điều chỉnh theo kết luận" in history.body
+
+
+def test_history_folds_repeated_draft_saves_into_one_line(flow: Flow) -> None:
+    results = flow.say("BD03", "/ketqua", "Kết quả đánh giá của Phạm Thị Dung")
+    history = flow.press("BD03", results, "🕘 Lịch sử kỳ 2026-10", "Lịch sử hồ sơ kỳ 2026-10")
+    lines = history.body.splitlines()[1:]
+    drafts = [line for line in lines if "lưu nháp tự đánh giá" in line]
+    # Two runs of saves (before the first submission and after the return), each one line with its count and
+    # the last save's time in Hà Nội time on the workflow clock (09:00 on 02/11), never UTC (02:00).
+    assert len(drafts) == 2, lines
+    assert all(" lần, lần cuối 09:00 02/11)" in line for line in drafts), drafts
+    assert all(a != b for a, b in itertools.pairwise(lines)), lines
+    record = _record(flow, "BD03")
+    assert record is not None
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            actions = [e.action for e in evaluation_history(session, actor_id=None, evaluation_id=record.id)]
+    finally:
+        engine.dispose()
+    saves = actions.count("save_draft")
+    shown = sum(int(line.split("(")[1].split(" lần")[0]) for line in drafts)
+    assert saves == shown and saves > 2  # the audit log keeps every save
+
+
+def _last_with(flow: Flow, code: str, fragment: str):  # type: ignore[no-untyped-def]
+    return [m for m in flow.telegram.world.bot_messages(USERS[code]) if fragment in m.body][-1]
+
+
+def test_a_decided_record_offers_reopen_only_to_whoever_may_reopen(flow: Flow) -> None:
+    # The reviewer opens the decided record from their old notice: no «🔓 Mở lại hồ sơ», only the card.
+    notice = _last_with(flow, "BD02", "Phạm Thị Dung vừa gửi tự đánh giá kỳ 2026-10")
+    card = flow.press("BD02", notice, "📝 Mở hồ sơ", "Hồ sơ Phạm Thị Dung")
+    assert "đã quyết định" in card.body
+    assert not any(b.startswith("🔓") for b in card.button_texts), card.button_texts
+    # The head over the unit sees it.
+    notice = _last_with(flow, "BD01", "chờ bạn quyết định")
+    card = flow.press("BD01", notice, "📝 Mở hồ sơ", "Hồ sơ Phạm Thị Dung")
+    assert "🔓 Mở lại hồ sơ" in card.button_texts
 
 
 def test_permission_refusals(flow: Flow) -> None:

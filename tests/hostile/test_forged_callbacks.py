@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 REFUSALS = (
     tw.RECORD_GONE,
     tw.NOT_YOUR_REVIEW,
+    tw.ACTION_NOT_ALLOWED,
     texts.BUTTON_EXPIRED,
     texts.ANSWER_EXPIRED,
     "Bạn không có quyền dùng chức năng này",

@@ -20,9 +20,11 @@ from records.errors import (
 from records.evaluations import (
     TaskInput,
     TaskResultInput,
+    allowed_actions,
     copy_unfinished_tasks,
     decide_evaluation,
     evaluation_history,
+    evaluation_history_runs,
     get_evaluation,
     list_waiting_decisions,
     list_waiting_reviews,
@@ -398,3 +400,40 @@ def test_next_actors_and_quota_preview(db_engine: Engine, org: Org) -> None:
     binh_record = submit(db_engine, p["BD01"])
     with Session(db_engine) as session:
         assert next_actors(session, evaluation_id=binh_record.id) == [p["BD02"]]
+
+
+def test_history_runs_fold_consecutive_draft_saves_and_the_log_stays_complete(
+    db_engine: Engine, org: Org
+) -> None:
+    dung = org.people["BD03"]
+    view = plan(db_engine, dung)
+    for points in ({"discipline": 15}, {"discipline": 16}, {"discipline": 17}):
+        with session_scope(db_engine) as session:
+            save_self_assessment(session, actor_id=dung, evaluation_id=view.id, rules=RULES, points=points)
+    with Session(db_engine) as session:
+        entries = evaluation_history(session, actor_id=None, evaluation_id=view.id)
+        runs = evaluation_history_runs(session, actor_id=dung, evaluation_id=view.id)
+    assert [e.action for e in entries].count("save_draft") == 3
+    drafts = [r for r in runs if r.entry.action == "save_draft"]
+    assert len(drafts) == 1 and drafts[0].count == 3
+    assert drafts[0].entry.id == max(e.id for e in entries if e.action == "save_draft")
+    assert sum(r.count for r in runs) == len(entries)
+
+
+def test_allowed_actions_follow_state_and_permission(db_engine: Engine, org: Org) -> None:
+    view = submit(db_engine, org.people["BD03"])
+    reviewer, head = org.people["BD02"], org.people["BD01"]
+    with Session(db_engine) as session:
+        assert allowed_actions(session, actor_id=reviewer, evaluation_id=view.id) == {"review"}
+        assert allowed_actions(session, actor_id=head, evaluation_id=view.id) == frozenset()
+    review(db_engine, reviewer, view.id)
+    with Session(db_engine) as session:
+        assert allowed_actions(session, actor_id=reviewer, evaluation_id=view.id) == frozenset()
+        assert allowed_actions(session, actor_id=head, evaluation_id=view.id) == {"decide"}
+    with session_scope(db_engine) as session:
+        decide_evaluation(session, actor_id=head, evaluation_id=view.id, rules=RULES)
+    with Session(db_engine) as session:
+        assert allowed_actions(session, actor_id=reviewer, evaluation_id=view.id) == frozenset()
+        assert allowed_actions(session, actor_id=org.people["BD03"], evaluation_id=view.id) == frozenset()
+        assert allowed_actions(session, actor_id=org.people["HK01"], evaluation_id=view.id) == frozenset()
+        assert allowed_actions(session, actor_id=head, evaluation_id=view.id) == {"reopen"}
