@@ -17,6 +17,16 @@ from tests.e2e_workflows.conftest import USERS, Flow
 pytestmark = pytest.mark.slow
 
 
+def _history_actions(flow: Flow, evaluation_id: int) -> list[str]:
+    """The audit actions of one record, read straight from the database."""
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            return [e.action for e in evaluation_history(session, actor_id=None, evaluation_id=evaluation_id)]
+    finally:
+        engine.dispose()
+
+
 def _record(flow: Flow, code: str, period: str = "2026-10"):  # type: ignore[no-untyped-def]
     engine = make_engine(flow.db_url)
     try:
@@ -155,12 +165,7 @@ def test_reviewer_adjusts_points_and_head_decides_after_quota_check(flow: Flow) 
     assert record is not None and record.state == "reviewed" and record.reopen_count == 1
     confirm = flow.press("BD01", reopened, "⚖️ Loại B", "Quyết định loại B")
     flow.press("BD01", confirm, "✅ Xác nhận loại B", "Đã quyết định loại B")
-    engine = make_engine(flow.db_url)
-    try:
-        with session_scope(engine) as session:
-            actions = [e.action for e in evaluation_history(session, actor_id=None, evaluation_id=record.id)]
-    finally:
-        engine.dispose()
+    actions = _history_actions(flow, record.id)
     assert actions.count("submit") == 2 and "return" in actions and actions.count("decide") == 2
     assert "reopen" in actions
 
@@ -202,12 +207,7 @@ def test_history_folds_repeated_draft_saves_into_one_line(flow: Flow) -> None:
     assert all(a != b for a, b in itertools.pairwise(lines)), lines
     record = _record(flow, "BD03")
     assert record is not None
-    engine = make_engine(flow.db_url)
-    try:
-        with session_scope(engine) as session:
-            actions = [e.action for e in evaluation_history(session, actor_id=None, evaluation_id=record.id)]
-    finally:
-        engine.dispose()
+    actions = _history_actions(flow, record.id)
     saves = actions.count("save_draft")
     shown = sum(int(line.split("(")[1].split(" lần")[0]) for line in drafts)
     assert saves == shown and saves > 2  # the audit log keeps every save
