@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from records import cells
 from records.summary import PeriodSummary, PersonStatus, UnitSummary, YearlyRollup
 
 log = logging.getLogger(__name__)
@@ -77,27 +77,17 @@ def sheet_title(text: str, taken: set[str]) -> str:
     return name
 
 
-def _clean(value: object) -> object:
-    """Text without the control characters a worksheet cannot hold (a name or reason typed with one)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+def _append(ws: WriteOnlyWorksheet, values: Sequence[object]) -> None:
+    cells.append(ws, values)
 
 
-def _append(ws: WriteOnlyWorksheet, row: Sequence[object]) -> None:
-    ws.append([_clean(value) for value in row])
-
-
-def _styled(
-    ws: WriteOnlyWorksheet, value: object, *, font: Font | None = None, header: bool = False
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=_clean(value))
+def _styled(ws: WriteOnlyWorksheet, value: object, *, font: Font | None = None, header: bool = False) -> Cell:
     if header:
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
-    elif font is not None:
-        cell.font = font
-    return cell
+        return cells.cell(ws, value, font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGN)
+    return cells.cell(ws, value, font=font)
 
 
-def _header(ws: WriteOnlyWorksheet, headers: Sequence[str]) -> list[WriteOnlyCell]:
+def _header(ws: WriteOnlyWorksheet, headers: Sequence[str]) -> list[Cell]:
     return [_styled(ws, text, header=True) for text in headers]
 
 
@@ -196,8 +186,7 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
         _append(ws, [_styled(ws, "Quyết định xếp loại vượt tỷ lệ đã được xác nhận", font=BOLD)])
         _append(ws, _header(ws, OVERRIDE_HEADERS))
         for o in summary.overrides:
-            decided = WriteOnlyCell(ws, value=o.decided_at.replace(tzinfo=None))
-            decided.number_format = DATE_FORMAT
+            decided = cells.cell(ws, o.decided_at.replace(tzinfo=None), number_format=DATE_FORMAT)
             _append(
                 ws,
                 [
@@ -220,10 +209,9 @@ def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[Per
     _append(ws, [_styled(ws, title, font=BOLD)])
     _append(ws, _header(ws, PEOPLE_HEADERS))
     for n, p in enumerate(people, start=1):
-        submitted: WriteOnlyCell | None = None
+        submitted: Cell | None = None
         if p.submitted_at is not None:
-            submitted = WriteOnlyCell(ws, value=p.submitted_at.replace(tzinfo=None))
-            submitted.number_format = DATE_FORMAT
+            submitted = cells.cell(ws, p.submitted_at.replace(tzinfo=None), number_format=DATE_FORMAT)
         _append(
             ws,
             [

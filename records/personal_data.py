@@ -11,12 +11,12 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
+from records import cells
 from records.access import has_role, role_holders
 from records.audit import record_audit
 from records.clock import utc_now
@@ -307,8 +307,7 @@ SECTION_TITLES = {
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
-    # a question or a note typed with a control character: a worksheet cannot hold it
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return value  # cells.cell drops what a worksheet cannot hold and keeps «=…» as text
 
 
 def _table(wb: Workbook, title: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -316,11 +315,11 @@ def _table(wb: Workbook, title: str, rows: Sequence[Mapping[str, Any]]) -> None:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys and not isinstance(row[k], list)]
-    for col_index, key in enumerate(keys, start=1):
-        ws.cell(row=1, column=col_index, value=key).font = Font(bold=True)
+    cells.append(ws, [cells.cell(ws, key, font=Font(bold=True)) for key in keys])
+    for col_index in range(1, len(keys) + 1):
         ws.column_dimensions[get_column_letter(col_index)].width = 18
     for row in rows:
-        ws.append([_cell(row.get(k)) for k in keys])
+        cells.append(ws, [_cell(row.get(k)) for k in keys])
     ws.freeze_panes = "A2"
 
 
@@ -331,10 +330,10 @@ def personal_data_xlsx_bytes(data: Mapping[str, Any]) -> bytes:
     assert ws is not None
     ws.title = SECTION_TITLES["person"]
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 24, 60
-    ws.append(["Dữ liệu cá nhân được lưu trong hệ thống", data.get("generated_at")])
-    ws["A1"].font = Font(bold=True)
+    title = cells.cell(ws, "Dữ liệu cá nhân được lưu trong hệ thống", font=Font(bold=True))
+    cells.append(ws, [title, data.get("generated_at")])
     for key, value in data["person"].items():
-        ws.append([key, _cell(value)])
+        cells.append(ws, [key, _cell(value)])
     _table(
         wb, SECTION_TITLES["roles"], [{**r, "unit": (r.get("unit") or {}).get("code")} for r in data["roles"]]
     )

@@ -51,10 +51,11 @@ class Flow:
     data_dir: Path
     clock_file: Path
     env: dict[str, str] = field(default_factory=dict)
+    database_url: str | None = None  # None: the SQLite file in the data directory
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{(self.data_dir / 'canbo.db').resolve()}"
+        return self.database_url or f"sqlite:///{(self.data_dir / 'canbo.db').resolve()}"
 
     def set_now(self, iso: str) -> None:
         self.clock_file.write_text(iso, encoding="utf-8")
@@ -87,14 +88,14 @@ class Flow:
         self.bot = BotProcess(self.telegram, self.data_dir, env=self.env).start(timeout=120)
 
 
-def seed(data_dir: Path) -> None:
+def seed(data_dir: Path, *, url: str | None = None, roster: str = ROSTER_CSV) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{(data_dir / 'canbo.db').resolve()}"
+    url = url or f"sqlite:///{(data_dir / 'canbo.db').resolve()}"
     upgrade(url)
     engine = make_engine(url)
     try:
         with session_scope(engine) as session:
-            csv = ROSTER_CSV
+            csv = roster
             for code, phone in PHONES.items():
                 line = next(line for line in csv.splitlines() if line.startswith(code + ","))
                 cells = line.split(",")
@@ -113,18 +114,36 @@ def sign_in_all(flow: Flow, codes: list[str] | None = None) -> None:
 
 
 @contextmanager
-def running_flow(root: Path, *, start: str, env: dict[str, str] | None = None) -> Iterator[Flow]:
-    """A seeded database, a local Bot API with the users, the real bot on a clock file starting at `start`."""
+def running_flow(
+    root: Path,
+    *,
+    start: str,
+    env: dict[str, str] | None = None,
+    database_url: str | None = None,
+    roster: str = ROSTER_CSV,
+) -> Iterator[Flow]:
+    """A seeded database, a local Bot API with the users, the real bot on a clock file starting at `start`.
+
+    `database_url` runs it on another database (Postgres) instead of the data directory's SQLite file."""
     data_dir = root / "data"
-    seed(data_dir)
+    seed(data_dir, url=database_url, roster=roster)
     clock_file = root / "now.txt"
     clock_file.write_text(start, encoding="utf-8")
     full_env = {"CANBO_NOW_FILE": str(clock_file), **(env or {})}
+    if database_url:
+        full_env["CANBO_DATABASE_URL"] = database_url
     with FakeTelegram() as telegram:
         for code, uid in USERS.items():
             telegram.world.add_user(uid, code, phone_number=PHONES[code])
         bot = BotProcess(telegram, data_dir, env=full_env).start(timeout=120)
-        world = Flow(telegram=telegram, bot=bot, data_dir=data_dir, clock_file=clock_file, env=full_env)
+        world = Flow(
+            telegram=telegram,
+            bot=bot,
+            data_dir=data_dir,
+            clock_file=clock_file,
+            env=full_env,
+            database_url=database_url,
+        )
         try:
             sign_in_all(world)
             yield world
