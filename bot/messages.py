@@ -15,6 +15,14 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def clause(text: object) -> str:
+    """User text placed inside a sentence of ours, escaped, without its own closing full stops.
+
+    A reviewer's comment "Tốt." inside "…: loại B; {comment}." would otherwise end the notice in "..".
+    """
+    return escape(str(text).strip().rstrip(".…").rstrip())
+
+
 def _visible_length(fragment: str) -> int:
     """Telegram counts the message length after entity parsing: tags vanish, entities count as one."""
     length = 0

@@ -38,7 +38,7 @@ from bot.feature import CommandSpec, Feature
 from bot.features import workflow as wf
 from bot.features.evaluation import grade_label, read_typed_points, render_tasks
 from bot.jobs import JobRegistry
-from bot.messages import escape
+from bot.messages import clause, escape
 from bot.replies import reply_html
 from records import evaluations, programmes
 from records.errors import QuotaExceeded, RecordsError
@@ -451,7 +451,7 @@ async def _approve(
     )
     log.info("evaluation %s approved through the bot", done.id)
     heads = await _notify_heads(context, done)
-    suffix = f"; {escape(done.review_comment)}" if done.review_comment else ""
+    suffix = f"; {clause(done.review_comment)}" if clause(done.review_comment or "") else ""
     await _notify_cadre(
         context,
         done,

@@ -60,3 +60,14 @@ def test_user_facing_strings_are_vietnamese_with_diacritics_and_valid_placeholde
         for _, field, _, _ in formatter.parse(value):
             assert field is None or re.fullmatch(r"[a-z_]+", field), f"{name}: bad placeholder {field!r}"
         assert value.count("<b>") == value.count("</b>") and value.count("<i>") == value.count("</i>"), name
+
+
+def test_no_notice_ends_in_a_double_full_stop() -> None:
+    from bot import texts_workflows as tw
+    from bot.messages import clause
+
+    for comment in ("Tốt.", "Cần cố gắng hơn...", "  Được  .  ", "Đạt…"):
+        notice = tw.NOTIFY_REVIEWED.format(period="10/2026", grade="B", comment=f"; {clause(comment)}")
+        assert notice.endswith(".") and not notice.endswith(".."), notice
+        assert not notice.endswith("….")
+    assert clause("<b>x</b>.") == "&lt;b&gt;x&lt;/b&gt;"  # still escaped
