@@ -104,8 +104,8 @@ def amended_first(
         return ranked
     top = ranked.units[0]
     changes = snapshot.amendments.get(top)
-    if not changes:
-        return ranked
+    if not changes or snapshot.units[top].doc_id in ranked.old_docs:
+        return ranked  # unchanged, or asked for as it read before the amendment
     pin = pinpoint(snapshot, top, terms, wants_number=wants_number, chunk_cos=ranked.chunk_cos)
     clause = pin.segment.clause or snapshot.chunks[pin.chunk].clause
     hits = [a for a in changes if a.clause is None or clause is None or a.clause == clause]

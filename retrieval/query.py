@@ -54,6 +54,14 @@ _OLD_CUES = (
     "da het hieu luc",
     "het hieu luc",
     "truoc kia",
+    "truoc khi sua doi",
+    "truoc khi duoc sua doi",
+    "truoc khi bi sua doi",
+    "chua sua doi",
+    "chua duoc sua doi",
+    "luc ban dau",
+    "ban goc",
+    "nguyen ban",
     "ngay xua",
     "luc truoc",
     "hoi truoc",
@@ -174,6 +182,8 @@ def asking_sentences(text: str) -> str:
     return ". ".join(asking)
 
 
+_MIN_FOCUS_TERMS = 2  # fewer content words in the asking sentences: the background counts too
+
 _VERSION_WORDS = ("theo quy dinh", "quy dinh", "van ban", "nam", "ban hanh", "ban hanh nam")
 
 
@@ -214,7 +224,11 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
     focus = asking_sentences(search_text)
     if focus != search_text:  # greetings and background around the question: judge the question itself
         plain_focus = f" {_plain(focus)} "
-        terms = [t for t in terms if f" {' '.join(t.syllables)} " in plain_focus] or terms
+        focus_terms = [t for t in terms if f" {' '.join(t.syllables)} " in plain_focus]
+        # "… vậy có phải chờ không?": a question that names one concept at most leans on the background
+        # before it, so the whole message's concepts are judged.
+        if len(focus_terms) >= _MIN_FOCUS_TERMS:
+            terms = focus_terms
     query = Query(
         text=text,
         restored=restored,

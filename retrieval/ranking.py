@@ -114,6 +114,7 @@ class DocumentIntent:
     named: list[str]
     old_docs: list[str]
     missing: list[str]
+    keep_amended: np.ndarray | None = None  # per document: asked for as it read before its amendment
 
 
 def document_intent(snapshot: Snapshot, query: Query, params: RankingParams) -> DocumentIntent:
@@ -160,9 +161,27 @@ def document_intent(snapshot: Snapshot, query: Query, params: RankingParams) -> 
                 adjust[position[replacer.doc_id]] -= params.superseded_penalty
         else:
             adjust[i] -= params.superseded_penalty
+    keep_amended = np.zeros(n, dtype=bool)
+    if len(snapshot.unit_amended) and snapshot.unit_amended.any():
+        for i in sorted({int(d) for d in snapshot.unit_doc[snapshot.unit_amended]}):
+            doc = snapshot.docs[snapshot.doc_order[i]]
+            number = snapshot.doc_number_syllables[i]
+            amenders = [j for j, nums in enumerate(snapshot.doc_amends) if number and number in nums]
+            amender_years = {
+                d.issued.year for d in (snapshot.docs[snapshot.doc_order[j]] for j in amenders) if d.issued
+            }
+            year_named = doc.issued is not None and doc.issued.year in query.years
+            if not (query.asks_old or (year_named and not amender_years & query.years)):
+                continue
+            # Asked for as it first read ("trước khi sửa đổi", its own year): its changed articles keep
+            # their place, and the amending documents step back as the original does otherwise.
+            keep_amended[i] = True
+            old_docs.append(doc.doc_id)
+            for j in amenders:
+                adjust[j] -= params.superseded_penalty
     missing = _missing_documents(snapshot, query)
     named = [snapshot.doc_order[i] for i in np.flatnonzero(names >= 0.8)]
-    return DocumentIntent(names, adjust, named, old_docs, missing)
+    return DocumentIntent(names, adjust, named, old_docs, missing, keep_amended)
 
 
 def _missing_documents(snapshot: Snapshot, query: Query) -> list[str]:
@@ -218,7 +237,10 @@ def fuse(
         fused = fused + params.doc_name_weight * intent.names[snapshot.unit_doc]
     fused = fused + intent.adjust[snapshot.unit_doc]
     if params.amended_penalty:
-        fused = fused - params.amended_penalty * snapshot.unit_amended
+        amended = snapshot.unit_amended
+        if intent.keep_amended is not None and len(amended):
+            amended = amended & ~intent.keep_amended[snapshot.unit_doc]
+        fused = fused - params.amended_penalty * amended
     return np.asarray(fused, dtype=np.float32), np.asarray(lex_n, dtype=np.float32)
 
 
