@@ -48,14 +48,35 @@ class PgCluster:
         self._as_postgres(
             [self.initdb, "-D", str(data), "--auth=trust", "-E", "UTF8", "--no-sync", "-U", "postgres"]
         )
+        self.resume()
+        return self.url
+
+    def resume(self) -> None:
+        """Start the server on its existing data (after `start` then `pause`)."""
+        assert self.pg_ctl
         opts = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=200"
         )
         self._as_postgres(
-            [self.pg_ctl, "-D", str(data), "-w", "-l", str(self.dir / "log"), "start", "-o", opts]
+            [
+                self.pg_ctl,
+                "-D",
+                str(self.dir / "data"),
+                "-w",
+                "-l",
+                str(self.dir / "log"),
+                "start",
+                "-o",
+                opts,
+            ]
         )
         self.started = True
-        return self.url
+
+    def pause(self) -> None:
+        """Stop the server as a crash would, keeping its data for `resume`."""
+        if self.started and self.pg_ctl:
+            self._as_postgres([self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop"])
+            self.started = False
 
     @property
     def url(self) -> str:
