@@ -144,9 +144,7 @@ def test_reviewer_adjusts_points_and_head_decides_after_quota_check(flow: Flow) 
     done = flow.say("BD02", "Điểm thưởng chưa đủ minh chứng.", "Đã nhận xét hồ sơ")
     assert "Trần Thị Bình" in done.body
     reviewed = flow.wait("BD03", "Người quản lý đã nhận xét", after=cadre_before)
-    assert reviewed.body.endswith(
-        "loại B; Điểm thưởng chưa đủ minh chứng."
-    )  # the comment's own "." is not doubled
+    assert reviewed.body.endswith("; Điểm thưởng chưa đủ minh chứng.")  # its own "." is not doubled
     notice = flow.wait("BD01", "chờ bạn quyết định", after=head_before)
     card = flow.press("BD01", notice, "📝 Mở hồ sơ", "Chọn xếp loại cuối cùng")
     assert "Người quản lý chấm: 86,5 — loại B" in card.body
