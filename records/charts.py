@@ -34,6 +34,7 @@ def summary_figure(summary: PeriodSummary, *, max_units: int = 15, dpi: int = 11
     # matplotlib is imported on first use: it costs ~0.5 s, and most `canbo` commands never draw.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(12, 5.4), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)  # the Agg canvas: no GUI backend, no global pyplot state
@@ -61,6 +62,7 @@ def summary_figure(summary: PeriodSummary, *, max_units: int = 15, dpi: int = 11
         label.set_fontfamily(FONT)
         label.set_fontsize(7.5)
     ax_grades.set_ylabel("Số người", fontfamily=FONT)
+    ax_grades.yaxis.set_major_locator(MaxNLocator(integer=True))  # people come whole: no 0.5 ticks
     ax_grades.set_title("Kết quả xếp loại", fontfamily=FONT, fontsize=11)
     ax_grades.legend(prop={"family": FONT, "size": 8})
     ax_grades.spines[["top", "right"]].set_visible(False)
