@@ -6,8 +6,12 @@ import io
 import logging
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from records.summary import PeriodSummary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +24,17 @@ def _short(name: str, limit: int = 28) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def render_summary_png(summary: PeriodSummary, *, max_units: int = 15, dpi: int = 110) -> bytes:
-    """A two-panel PNG: final-grade distribution (with the previous period) and submission progress per unit.
+def summary_figure(summary: PeriodSummary, *, max_units: int = 15, dpi: int = 110) -> Figure:
+    """The chart as a figure: the final-grade distribution (with the previous period) on the left, the
+    submission progress per unit on the right.
 
-    Units with people are shown, most missing first, at most `max_units` bars; the rest are grouped.
+    Every unit with someone to evaluate is shown (also one where nobody opened the period), most missing
+    first, at most `max_units` bars; the rest are grouped.
     """
     # matplotlib is imported on first use: it costs ~0.5 s, and most `canbo` commands never draw.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(12, 5.4), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)  # the Agg canvas: no GUI backend, no global pyplot state
@@ -55,6 +62,7 @@ def render_summary_png(summary: PeriodSummary, *, max_units: int = 15, dpi: int 
         label.set_fontfamily(FONT)
         label.set_fontsize(7.5)
     ax_grades.set_ylabel("Số người", fontfamily=FONT)
+    ax_grades.yaxis.set_major_locator(MaxNLocator(integer=True))  # people come whole: no 0.5 ticks
     ax_grades.set_title("Kết quả xếp loại", fontfamily=FONT, fontsize=11)
     ax_grades.legend(prop={"family": FONT, "size": 8})
     ax_grades.spines[["top", "right"]].set_visible(False)
@@ -109,6 +117,12 @@ def render_summary_png(summary: PeriodSummary, *, max_units: int = 15, dpi: int 
     fig.suptitle(
         f"Đánh giá, xếp loại kỳ {summary.period} — {summary.unit_name}", fontfamily=FONT, fontsize=12
     )
+    return fig
+
+
+def render_summary_png(summary: PeriodSummary, *, max_units: int = 15, dpi: int = 110) -> bytes:
+    """The two-panel chart of `summary_figure` as PNG bytes."""
+    fig = summary_figure(summary, max_units=max_units, dpi=dpi)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     data = buf.getvalue()

@@ -24,6 +24,8 @@ SUMMARY_ROLES = (Role.STAFF, Role.HEAD, Role.ADMIN)
 
 # States of a self-assessment record; "missing" means no record exists for the person and period.
 SUBMITTED_STATES = frozenset({"submitted", "returned", "reviewed", "decided"})
+# How the summary text names the states of people who have not submitted (as the Excel sheets do).
+NOT_SUBMITTED_LABELS = {"missing": "chưa nộp", "draft": "đang soạn, chưa nộp"}
 
 
 class InvalidPeriod(ValidationFailed):
@@ -276,8 +278,11 @@ def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else str(n)
 
 
-def render_summary_text(summary: PeriodSummary, *, max_units: int = 30) -> str:
-    """Plain Vietnamese text of a summary (for the CLI and the bot, which escapes it for HTML)."""
+def render_summary_text(summary: PeriodSummary, *, max_units: int = 30, max_people: int = 10) -> str:
+    """Plain Vietnamese text of a summary (for the CLI and the bot, which escapes it for HTML).
+
+    With person rows (`include_people`), each unit still waiting is followed by the names of who has not
+    submitted (at most `max_people` a unit), those who never opened the period included."""
     t = summary.total
     lines = [
         f"TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ {summary.period}",
@@ -317,6 +322,13 @@ def render_summary_text(summary: PeriodSummary, *, max_units: int = 30) -> str:
         lines.append("Đơn vị còn người chưa nộp (nhiều nhất trước):")
         for u in late_units[:max_units]:
             lines.append(f"  • {u.name} ({u.code}): {u.counts.missing}/{u.counts.expected}")
+            waiting = [p for p in u.people if not p.submitted]
+            for p in waiting[:max_people]:
+                lines.append(
+                    f"      – {p.full_name} ({p.code}): {NOT_SUBMITTED_LABELS.get(p.state, p.state)}"
+                )
+            if len(waiting) > max_people:
+                lines.append(f"      … và {len(waiting) - max_people} người khác")
         if len(late_units) > max_units:
             lines.append(f"  … và {len(late_units) - max_units} đơn vị khác")
     return "\n".join(lines)

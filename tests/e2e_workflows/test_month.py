@@ -290,6 +290,22 @@ def test_summary_for_staff_with_chart_and_excel(flow: Flow) -> None:
     refused = flow.say("HK03", "/tonghop 2026-10 BD", "ngoài phạm vi")
     assert "BD" in refused.body
     flow.say("TU01", "/tonghop 2026-10 XYZ", "Không có đơn vị mã «XYZ»")
+    # The whole city: Hoàn Kiếm's head and reviewer never opened 2026-10, yet are listed as not submitted.
+    before = flow.last_id("TU01")
+    text = flow.say("TU01", "/tonghop 2026-10 TU", "TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ 2026-10")
+    assert "  • Quận ủy Hoàn Kiếm (HK): 3/3\n" in text.body
+    assert "– Bùi Thị Hà (HK01): chưa nộp" in text.body and "– Ngô Văn Khoa (HK02): chưa nộp" in text.body
+    assert "– Đỗ Thị Lan (HK03): đang soạn, chưa nộp" in text.body
+    assert "– Nguyễn Văn Thành (TU01): chưa nộp" in text.body
+    doc = flow.telegram.wait_for(USERS["TU01"], lambda m: m.document is not None, after=before)
+    assert doc.document is not None and doc.document.file_name == "tong-hop-TU-2026-10.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(doc.document.data))
+    hk = [r[1:6] for r in workbook["HK Quận ủy Hoàn Kiếm"].iter_rows(min_row=3, values_only=True)]
+    assert hk == [
+        ("HK01", "Bùi Thị Hà", "Bí thư", "HK", "Chưa nộp"),
+        ("HK02", "Ngô Văn Khoa", "Trưởng phòng", "HK", "Chưa nộp"),
+        ("HK03", "Đỗ Thị Lan", "Chuyên viên Ban Tổ chức", "HK", "Đang soạn, chưa nộp"),
+    ]
     flow.say("TU01", "/tonghop 2026-13", "không hợp lệ")
 
 

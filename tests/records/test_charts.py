@@ -7,7 +7,7 @@ from pathlib import Path
 
 from matplotlib import image as mpimg
 
-from records.charts import render_summary_png, write_summary_png
+from records.charts import render_summary_png, summary_figure, write_summary_png
 from records.summary import PeriodSummary, PersonStatus, UnitSummary, count_people
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -95,3 +95,16 @@ def test_many_units_are_grouped_and_empty_summary_still_renders() -> None:
         total=count_people([]),
     )
     assert render_summary_png(empty).startswith(PNG_MAGIC)
+
+
+def test_count_axis_has_whole_numbers_only() -> None:
+    """«Số người» never shows 0.2 or 0.5 people: with one or two people per grade matplotlib's default locator
+    would, so the axis uses integer ticks."""
+    for summary in (_summary(1, with_previous=False), _summary(1, with_previous=True)):
+        assert max(summary.total.grades.values()) == 1
+        ax = summary_figure(summary).axes[0]
+        assert ax.get_ylabel() == "Số người"
+        low, high = ax.get_ylim()
+        ticks = [t for t in ax.yaxis.get_majorticklocs() if low <= t <= high]
+        assert len(ticks) >= 2
+        assert all(float(t).is_integer() for t in ticks), ticks

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from records.charts import summary_figure
 from records.errors import NotFound, PermissionDenied, ValidationFailed
+from records.export_xlsx import summary_xlsx_bytes
 from records.rules import Rules, default_rules
 from records.schema import Evaluation, Person, RoleAssignment, Unit
 from records.summary import InvalidPeriod, render_summary_text, report_units, summarize_period, yearly_rollup
@@ -183,6 +187,52 @@ def test_subtree_people_rows_and_yearly_rollup(db_engine: Engine, rules: Rules) 
     r2 = next(p for p in rollup.people if p.person_id == org.people["r2"])
     assert r2.grades["2026-09"] is None  # submitted, not decided
     assert all(p.person_id != org.people["outsider"] for p in rollup.people)
+
+
+def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Engine, rules: Rules) -> None:
+    """A unit where nobody opened 2026-10: its person is in the people rows, the message's list of who has not
+    submitted, the Excel unit row and people sheet, and the chart; a late joiner and a leaver are not."""
+    build_org(db_engine)
+    with Session(db_engine) as s:
+        root = s.exec(select(Unit).where(Unit.code == "ROOT")).one()
+        w4 = Unit(
+            code="W4", name="Đảng ủy phường Bốn", parent_id=root.id, created_at=BEFORE, updated_at=BEFORE
+        )
+        s.add(w4)
+        s.flush()
+        for code, name, created, active in (
+            ("CB9001", "Trần Thị Chưa Mở", BEFORE, True),
+            ("CB9002", "Lê Văn Mới Vào", datetime(2026, 11, 5, tzinfo=UTC), True),
+            ("CB9003", "Phạm Văn Đã Nghỉ", BEFORE, False),
+        ):
+            s.add(Person(cadre_code=code, full_name=name, phone=f"0913{code[2:]}00", position="Chuyên viên",
+                         unit_id=w4.id, active=active, created_at=created, updated_at=created))  # fmt: skip
+        s.commit()
+        summary = summarize_period(s, unit_code="ROOT", period="2026-10", rules=rules, include_people=True)
+    unit = next(u for u in summary.units if u.code == "W4")
+    assert (unit.counts.expected, unit.counts.submitted, unit.counts.missing) == (1, 0, 1)
+    assert [(p.code, p.state, p.submitted) for p in unit.people] == [("CB9001", "missing", False)]
+    assert summary.total.expected == 30
+    # The message names who has not submitted, unit by unit: W4's person, r2 (no record) and C1's draft.
+    text = render_summary_text(summary)
+    assert "  • Đảng ủy phường Bốn (W4): 1/1\n      – Trần Thị Chưa Mở (CB9001): chưa nộp" in text
+    assert "      – Nguyễn Văn Thử 2 (CB0002): chưa nộp" in text
+    assert "      – Nguyễn Văn Thử 13 (CB0013): đang soạn, chưa nộp" in text
+    assert "Mới Vào" not in text and "Đã Nghỉ" not in text
+    assert "(W4): 1/1\n      … và 1 người khác" in render_summary_text(summary, max_people=0)
+    # The Excel unit row and the unit's people sheet, read back.
+    wb = load_workbook(io.BytesIO(summary_xlsx_bytes(summary)))
+    unit_row = next(r for r in wb["Tổng hợp"].iter_rows(values_only=True) if r[0] == "W4")
+    assert unit_row[3:7] == (1, 0, 0, 1)
+    sheet = wb["W4 Đảng ủy phường Bốn"]
+    assert [r[1:6] for r in sheet.iter_rows(min_row=3, values_only=True)] == [
+        ("CB9001", "Trần Thị Chưa Mở", "Chuyên viên", "W4", "Chưa nộp")
+    ]
+    # The chart's progress panel has a bar for W4 (all missing, so first).
+    progress = summary_figure(summary).axes[1]
+    labels = [t.get_text() for t in progress.get_yticklabels()]
+    assert "Đảng ủy phường Bốn" in labels
+    assert labels[0] == "Đảng ủy phường Bốn"
 
 
 def test_scope_and_bad_input(db_engine: Engine, rules: Rules) -> None:
