@@ -183,10 +183,10 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_DATABASE
     finally:
         engine.dispose()
-    print(render_summary_text(summary))
+    print(render_summary_text(summary, tz=settings.timezone))
     try:
         if args.xlsx is not None:
-            write_summary_xlsx(summary, args.xlsx, yearly=yearly)
+            write_summary_xlsx(summary, args.xlsx, tz=settings.timezone, yearly=yearly)
             print(MSG_WROTE.format(path=args.xlsx))
         if args.png is not None:
             write_summary_png(summary, args.png)

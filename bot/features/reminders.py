@@ -366,10 +366,16 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
 async def _send_summary_to(
     context: ContextTypes.DEFAULT_TYPE, recipient: SummaryRecipient, period: Period, rules: Rules
 ) -> bool:
+    now = wf.now_of(context)
     summary = await wf.in_session(
         context,
         lambda s: build_summary(
-            s, actor_id=recipient.person_id, unit_code=recipient.unit_code, period=str(period), rules=rules
+            s,
+            actor_id=recipient.person_id,
+            unit_code=recipient.unit_code,
+            period=str(period),
+            rules=rules,
+            now=now,
         ),
     )
     try:

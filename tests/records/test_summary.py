@@ -156,7 +156,7 @@ def test_counts_grades_breach_and_delta(db_engine: Engine, rules: Rules) -> None
     assert (summary.previous.submitted, summary.previous.missing) == (7, 22)
     delta = summary.delta()
     assert (delta["submitted"], delta["missing"], delta["A"], delta["B"]) == (19, -19, 8, 6)
-    text = render_summary_text(summary)
+    text = render_summary_text(summary, tz="Asia/Ho_Chi_Minh")
     assert "Đã nộp tự đánh giá: 26 (nộp muộn: 2); chưa nộp: 3" in text
     assert "So với kỳ 2026-09" in text and "A +8" in text
     assert "⚠ Đảng ủy phường Một (W1): 4 người loại A" in text
