@@ -241,7 +241,7 @@ def run_person_data(args: argparse.Namespace, settings: Settings) -> int:
             person_id = _person_id(session, args.cadre_code)
             if person_id is None:
                 return EXIT_NOT_FOUND
-            data = export_person_data(session, person_id=person_id)
+            data = export_person_data(session, person_id=person_id, tz=settings.timezone)
     except (OperationalError, ProgrammingError):
         _err(MSG_NO_SCHEMA)
         return EXIT_DATABASE
