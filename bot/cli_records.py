@@ -20,7 +20,7 @@ from records.db import make_engine, session_scope
 from records.due import list_due
 from records.errors import ImportRejected, RecordsError
 from records.invites import issue_invite
-from records.localtime import format_local, local_date
+from records.localtime import format_date, format_local, local_date
 from records.migrate import current_revision, head_revision, upgrade
 from records.people import find_person_by_code, find_unit_by_code
 from records.roster import RosterReport, import_roster
@@ -338,7 +338,7 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
             left = f"còn {item.days_left} ngày" if item.days_left >= 0 else f"trễ {-item.days_left} ngày"
             print(
                 MSG_DUE_LINE.format(
-                    deadline=item.deadline.strftime("%d/%m/%Y"),
+                    deadline=format_date(item.deadline),
                     left=left,
                     who=item.recipient_name,
                     what=DUE_KINDS.get(item.kind, item.kind),

@@ -1,8 +1,9 @@
 """Instants as people read them: in the deployment's time zone (naive values from a database are UTC).
 
 The one place a stored or computed instant becomes a wall-clock time: every message, sheet cell and export
-that shows a time goes through `to_local`, `format_local` or `local_wall_time`, never `strftime` on a UTC
-value or `.replace(tzinfo=None)`.
+that shows a time goes through `to_local`, `format_local`, `local_wall_time` or `local_iso`, never `strftime`
+on a UTC value or `.replace(tzinfo=None)`; calendar days (deadlines, terms) are written by `format_date`.
+tests/records/test_localtime.py scans the code for any other date or time formatting.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def local_wall_time(at: datetime, tz: str | tzinfo) -> datetime:
 def format_local(at: datetime, tz: str | tzinfo, fmt: str = DATE_TIME) -> str:
     """`at` written with `fmt` (strftime codes) in `tz`, e.g. "02/10/2026 09:00"."""
     return to_local(at, tz).strftime(fmt)
+
+
+def format_date(day: date) -> str:
+    """A calendar day as users write it, "02/10/2026" (a deadline or a term: no zone, it is already a day)."""
+    return day.strftime(DATE)
 
 
 def local_iso(at: datetime, tz: str | tzinfo) -> str:

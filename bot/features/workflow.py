@@ -164,7 +164,7 @@ def fmt_points(value: float | None) -> str:
 
 def fmt_date(value: date | None) -> str:
     """A calendar date (a deadline, a term's start), "—" when there is none; never an instant."""
-    return value.strftime(localtime.DATE) if value is not None else "—"
+    return localtime.format_date(value) if value is not None else "—"
 
 
 def local_time(context: ContextTypes.DEFAULT_TYPE, at: datetime, fmt: str = localtime.DATE_TIME) -> str:
