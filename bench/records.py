@@ -39,6 +39,7 @@ from records.summary import PeriodSummary, summarize_period
 TODAY = date(2026, 11, 15)  # demo periods 2026-09 and 2026-10; submissions go to 2026-11
 PERIOD, NEW_PERIOD = "2026-10", "2026-11"
 EXPORT_ROWS = 10_000
+TIMEZONE = "Asia/Ho_Chi_Minh"  # the default CANBO_TIMEZONE
 SUMMARY_INDEX = "ix_evaluation_summary"  # migration 0003
 
 
@@ -239,7 +240,7 @@ def run(
             kept.append(replace(unit, people=unit.people[: EXPORT_ROWS - rows]))
             rows += len(kept[-1].people)
         big = replace(full, units=tuple(kept))
-        workbook = timed(lambda: summary_xlsx_bytes(big), repeat=3)
+        workbook = timed(lambda: summary_xlsx_bytes(big, tz=TIMEZONE), repeat=3)
         assert isinstance(workbook.result, bytes)
         sheets = min(100, sum(1 for u in big.units if u.people))  # build_summary_workbook's max_unit_sheets
         print(f"Excel export of {rows:,} person rows ({sheets} unit sheets + overflow): {workbook}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
+from records.localtime import format_date
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ def _docs(args: argparse.Namespace, settings: Settings) -> int:
     print(MSG["docs_header"])
     for d in docs:
         status = MSG["in_force"] if d.status == "in_force" else (MSG["superseded"]).format(by=d.replaced_by)
-        issued = d.issued.strftime("%d/%m/%Y") if d.issued else "—"
+        issued = format_date(d.issued) if d.issued else "—"
         sample = MSG["sample"] if d.is_sample else ""
         print(f"{d.number or '—'} | {d.title}{sample} | {issued} | {status} | {d.articles}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from records.db import make_engine, session_scope
 from records.due import list_due
 from records.errors import ImportRejected, RecordsError
 from records.invites import issue_invite
+from records.localtime import format_date, format_local, local_date
 from records.migrate import current_revision, head_revision, upgrade
 from records.people import find_person_by_code, find_unit_by_code
 from records.roster import RosterReport, import_roster
@@ -65,7 +66,8 @@ MSG_ROSTER_CONFIRM = (
 MSG_ROSTER_TRY_SUPPLEMENT = "Nếu đây là tệp bổ sung (chỉ có một phần cán bộ), chạy lại với --bo-sung."
 MSG_NO_PERSON = "Không có cán bộ mã «{code}» (kiểm tra cột «Mã cán bộ» của danh sách đã nhập)."
 MSG_NO_UNIT = "Không có đơn vị mã «{code}»."
-MSG_INVITE = "Mã mời dùng một lần cho {name} ({code}): {invite}\nHết hạn lúc {expires} (UTC). Gửi mã này riêng cho người được mời."
+MSG_INVITE = "Mã mời dùng một lần cho {name} ({code}): {invite}\nHết hạn lúc {expires}. Gửi mã này riêng cho người được mời."
+INVITE_EXPIRY_FORMAT = "%H:%M ngày %d/%m/%Y"  # in CANBO_TIMEZONE
 MSG_BAD_DAYS = "Số ngày hiệu lực phải từ 1 đến 90 (--days)."
 MSG_GRANTED = "Đã cấp vai trò {role} cho {name} trong phạm vi {unit}."
 MSG_REVOKED = "Đã thu hồi {count} vai trò {role} của {name} trong phạm vi {unit}."
@@ -140,7 +142,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "due", help="ai còn việc đến hạn (kế hoạch, tự đánh giá, nhận xét, quyết định, luân chuyển)"
     )
     due.add_argument(
-        "--date", dest="on", default=None, metavar="NGÀY", help="ngày xem (mặc định hôm nay), dạng 2026-06-02"
+        "--date",
+        dest="on",
+        default=None,
+        metavar="NGÀY",
+        help="ngày xem (mặc định hôm nay theo múi giờ CANBO_TIMEZONE), dạng 2026-06-02",
     )
     due.set_defaults(handler=run_due)
 
@@ -262,7 +268,7 @@ def run_invite(args: argparse.Namespace, settings: Settings) -> int:
                 name=person.full_name,
                 code=person.cadre_code,
                 invite=invite.code,
-                expires=invite.expires_at.strftime("%H:%M %d/%m/%Y"),
+                expires=format_local(invite.expires_at, settings.timezone, INVITE_EXPIRY_FORMAT),
             )
         )
         return EXIT_OK
@@ -313,7 +319,7 @@ def run_roles_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_due(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        day = date.fromisoformat(args.on) if args.on else date.today()
+        day = date.fromisoformat(args.on) if args.on else local_date(datetime.now(UTC), settings.timezone)
     except ValueError:
         print(MSG_BAD_DATE.format(value=args.on), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -332,7 +338,7 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
             left = f"còn {item.days_left} ngày" if item.days_left >= 0 else f"trễ {-item.days_left} ngày"
             print(
                 MSG_DUE_LINE.format(
-                    deadline=item.deadline.strftime("%d/%m/%Y"),
+                    deadline=format_date(item.deadline),
                     left=left,
                     who=item.recipient_name,
                     what=DUE_KINDS.get(item.kind, item.kind),

@@ -183,10 +183,10 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_DATABASE
     finally:
         engine.dispose()
-    print(render_summary_text(summary))
+    print(render_summary_text(summary, tz=settings.timezone))
     try:
         if args.xlsx is not None:
-            write_summary_xlsx(summary, args.xlsx, yearly=yearly)
+            write_summary_xlsx(summary, args.xlsx, tz=settings.timezone, yearly=yearly)
             print(MSG_WROTE.format(path=args.xlsx))
         if args.png is not None:
             write_summary_png(summary, args.png)
@@ -241,7 +241,7 @@ def run_person_data(args: argparse.Namespace, settings: Settings) -> int:
             person_id = _person_id(session, args.cadre_code)
             if person_id is None:
                 return EXIT_NOT_FOUND
-            data = export_person_data(session, person_id=person_id)
+            data = export_person_data(session, person_id=person_id, tz=settings.timezone)
     except (OperationalError, ProgrammingError):
         _err(MSG_NO_SCHEMA)
         return EXIT_DATABASE

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from records.localtime import UnknownTimeZone, zone
+
 TOKEN_PATTERN = re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,}$")
 
 
@@ -79,6 +81,18 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError("CANBO_WEBHOOK_SECRET chỉ gồm chữ, số, '_' và '-' (1–256 ký tự)")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        name = value.strip()
+        try:
+            zone(name)
+        except UnknownTimeZone:
+            raise ValueError(
+                f"CANBO_TIMEZONE «{name}» không phải tên múi giờ hợp lệ (ví dụ Asia/Ho_Chi_Minh)"
+            ) from None
+        return name
 
     @field_validator("now", "now_file", mode="before")
     @classmethod

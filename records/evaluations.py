@@ -7,7 +7,6 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam, or_
@@ -26,6 +25,7 @@ from records.errors import (
     ValidationFailed,
 )
 from records.guard import check_expected_version, claim_version, claim_with_changes
+from records.localtime import local_date
 from records.people import load_person
 from records.periods import Period, deadline
 from records.rules import Rules
@@ -650,7 +650,7 @@ def submit_self_assessment(
         ordered=tasks,
     )
     due = deadline(rules, Period.parse(row.period), "self_assessment")
-    late = moment.astimezone(ZoneInfo(tz)).date() > due
+    late = local_date(moment, tz) > due
     from_state, to_state = row.state, S.SUBMITTED.value
     _require_transition(row, to=to_state, action="submit")
     row.state = to_state

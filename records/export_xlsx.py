@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from records import cells
+from records.localtime import format_local, local_wall_time
 from records.summary import PeriodSummary, PersonStatus, UnitSummary, YearlyRollup
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ OVERRIDE_HEADERS = (
     "Họ và tên",
     "Xếp loại",
     "Người quyết định",
-    "Thời điểm quyết định (UTC)",
+    "Thời điểm quyết định",
     "Lý do",
 )
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -104,7 +105,7 @@ def _unit_row(unit: UnitSummary, grade_codes: Sequence[str]) -> list[object]:
     return row
 
 
-def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None:
+def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary, tz: str) -> None:
     """Rows are streamed in order: title, unit table with totals, distribution block (+ chart), quota check."""
     codes = list(summary.grade_codes)
     header_row = 5
@@ -112,7 +113,8 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
     ws.freeze_panes = f"C{header_row + 1}"
     _append(ws, [_styled(ws, f"TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ {summary.period}", font=TITLE_FONT)])
     _append(ws, [f"Đơn vị: {summary.unit_name} ({summary.unit_code})"])
-    _append(ws, [f"Lập lúc: {summary.generated_at:%d/%m/%Y %H:%M}" if summary.generated_at else None])
+    made = summary.generated_at
+    _append(ws, [f"Lập lúc: {format_local(made, tz)}" if made is not None else None])
     _append(ws, [])
     _append(ws, _header(ws, [*UNIT_HEADERS, "Đã quyết định", *[f"Loại {c}" for c in codes]]))
     row = header_row
@@ -186,7 +188,7 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
         _append(ws, [_styled(ws, "Quyết định xếp loại vượt tỷ lệ đã được xác nhận", font=BOLD)])
         _append(ws, _header(ws, OVERRIDE_HEADERS))
         for o in summary.overrides:
-            decided = cells.cell(ws, o.decided_at.replace(tzinfo=None), number_format=DATE_FORMAT)
+            decided = cells.cell(ws, local_wall_time(o.decided_at, tz), number_format=DATE_FORMAT)
             _append(
                 ws,
                 [
@@ -202,7 +204,7 @@ def _write_summary_sheet(ws: WriteOnlyWorksheet, summary: PeriodSummary) -> None
             )
 
 
-def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[PersonStatus]) -> None:
+def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[PersonStatus], tz: str) -> None:
     _widths(ws, [6, 14, 28, 24, 14, 26, 10, 17, 10, 11, 14])
     ws.freeze_panes = "D3"
     ws.auto_filter.ref = f"A2:{get_column_letter(len(PEOPLE_HEADERS))}{len(people) + 2}"
@@ -211,7 +213,7 @@ def _write_people_sheet(ws: WriteOnlyWorksheet, title: str, people: Sequence[Per
     for n, p in enumerate(people, start=1):
         submitted: Cell | None = None
         if p.submitted_at is not None:
-            submitted = cells.cell(ws, p.submitted_at.replace(tzinfo=None), number_format=DATE_FORMAT)
+            submitted = cells.cell(ws, local_wall_time(p.submitted_at, tz), number_format=DATE_FORMAT)
         _append(
             ws,
             [
@@ -255,40 +257,44 @@ def _write_yearly_sheet(ws: WriteOnlyWorksheet, rollup: YearlyRollup) -> None:
 
 
 def build_summary_workbook(
-    summary: PeriodSummary, *, yearly: YearlyRollup | None = None, max_unit_sheets: int = 100
+    summary: PeriodSummary, *, tz: str, yearly: YearlyRollup | None = None, max_unit_sheets: int = 100
 ) -> Workbook:
     """A streaming (write-only) workbook, to be saved once: "Tổng hợp" first, one sheet per unit with people
-    (the first `max_unit_sheets`), the rest of the people on "Các đơn vị khác", then the yearly roll-up."""
+    (the first `max_unit_sheets`), the rest of the people on "Các đơn vị khác", then the yearly roll-up.
+
+    Every time in it is the wall-clock time of the time zone `tz` (e.g. "Asia/Ho_Chi_Minh")."""
     wb = Workbook(write_only=True)
     taken: set[str] = set()
-    _write_summary_sheet(wb.create_sheet(sheet_title(SUMMARY_SHEET, taken)), summary)
+    _write_summary_sheet(wb.create_sheet(sheet_title(SUMMARY_SHEET, taken)), summary, tz)
     units = [u for u in summary.units if u.people]
     for unit in units[:max_unit_sheets]:
         sheet = wb.create_sheet(sheet_title(f"{unit.code} {unit.name}", taken))
-        _write_people_sheet(sheet, f"{unit.name} ({unit.code}) — kỳ {summary.period}", unit.people)
+        _write_people_sheet(sheet, f"{unit.name} ({unit.code}) — kỳ {summary.period}", unit.people, tz)
     overflow = [p for u in units[max_unit_sheets:] for p in u.people]
     if overflow:
         sheet = wb.create_sheet(sheet_title(OTHER_UNITS_SHEET, taken))
         _write_people_sheet(
-            sheet, f"{len(units) - max_unit_sheets} đơn vị khác — kỳ {summary.period}", overflow
+            sheet, f"{len(units) - max_unit_sheets} đơn vị khác — kỳ {summary.period}", overflow, tz
         )
     if yearly is not None:
         _write_yearly_sheet(wb.create_sheet(sheet_title(f"Cả năm {yearly.year}", taken)), yearly)
     return wb
 
 
-def summary_xlsx_bytes(summary: PeriodSummary, *, yearly: YearlyRollup | None = None) -> bytes:
-    """The workbook as bytes (e.g. to send as a Telegram document)."""
+def summary_xlsx_bytes(summary: PeriodSummary, *, tz: str, yearly: YearlyRollup | None = None) -> bytes:
+    """The workbook as bytes (e.g. to send as a Telegram document), its times in the zone `tz`."""
     buf = io.BytesIO()
-    wb = build_summary_workbook(summary, yearly=yearly)
+    wb = build_summary_workbook(summary, tz=tz, yearly=yearly)
     sheets = len(wb.sheetnames)
     wb.save(buf)
     log.info("summary workbook built: period=%s sheets=%d bytes=%d", summary.period, sheets, buf.tell())
     return buf.getvalue()
 
 
-def write_summary_xlsx(summary: PeriodSummary, path: Path, *, yearly: YearlyRollup | None = None) -> Path:
+def write_summary_xlsx(
+    summary: PeriodSummary, path: Path, *, tz: str, yearly: YearlyRollup | None = None
+) -> Path:
     """Write the workbook to `path` (built in memory first: a bad path leaves no half-written file)."""
-    data = summary_xlsx_bytes(summary, yearly=yearly)
+    data = summary_xlsx_bytes(summary, tz=tz, yearly=yearly)
     path.write_bytes(data)
     return path

@@ -21,6 +21,7 @@ from records.access import has_role, role_holders
 from records.audit import record_audit
 from records.clock import utc_now
 from records.errors import NotFound, PermissionDenied, ValidationFailed
+from records.localtime import local_iso
 from records.schema import (
     ActionItem,
     ActionProgramme,
@@ -52,20 +53,23 @@ FREE_TEXT_KEYS = ("comment", "reason", "note", "review", "assessment", "evaluati
 SECRET_COLUMNS = frozenset({"code_hash"})
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: dates as ISO strings, nested mappings and lists converted."""
-    if isinstance(value, datetime | date):
+def _plain(value: Any, tz: str) -> Any:
+    """JSON-ready: instants as ISO strings in `tz` with their offset, days as ISO dates, nested values too."""
+    if isinstance(value, datetime):
+        return local_iso(value, tz)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, tz) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, tz) for v in value]
     return value
 
 
 def _row(model: SQLModel, *, drop: Iterable[str] = ()) -> dict[str, Any]:
+    """The model's columns (secrets and `drop` left out), values as stored; `_plain` makes the whole JSON-ready."""
     skip = SECRET_COLUMNS | set(drop)
-    return {k: _plain(v) for k, v in model.model_dump().items() if k not in skip}
+    return {k: v for k, v in model.model_dump().items() if k not in skip}
 
 
 def _audit(session: Session, entity: str, ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -104,12 +108,13 @@ def _bot_tables() -> tuple[Any, Any, Any, Any] | None:
 
 
 def export_person_data(
-    session: Session, *, person_id: int, actor_id: int | None = None, now: datetime | None = None
+    session: Session, *, person_id: int, tz: str, actor_id: int | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Everything held about a person, JSON-ready: profile, roles (with revoked ones), Telegram links,
     invites (never their secrets), every evaluation with tasks and history, action programmes with items
     and progress, rotations with reviews, audit entries about them and a list of their own actions, and the
-    questions they asked the bot. The export itself is recorded in the audit log (an access record)."""
+    questions they asked the bot. Every time is ISO 8601 in the zone `tz` with its offset
+    ("2026-10-02T09:00:00+07:00"). The export itself is recorded in the audit log (an access record)."""
     moment = utc_now(now)
     person = _load(session, person_id)
     _check_access(session, actor_id=actor_id, person=person, action="export_personal_data")
@@ -195,7 +200,7 @@ def export_person_data(
 
     data: dict[str, Any] = {
         "format": EXPORT_FORMAT,
-        "generated_at": moment.isoformat(),
+        "generated_at": moment,
         "person": {
             **_row(person, drop=("unit_id", "manager_id")),
             "unit": unit_ref(unit.id if unit else None),
@@ -240,7 +245,7 @@ def export_person_data(
         ],
         "audit_about_person": about,
         "actions_by_person": [
-            {"at": _plain(at), "entity": entity, "entity_id": entity_id, "action": action}
+            {"at": at, "entity": entity, "entity_id": entity_id, "action": action}
             for at, entity, entity_id, action in by_them
         ],
         "bot": _bot_data(session, [link.telegram_user_id for link in links]),
@@ -256,7 +261,8 @@ def export_person_data(
     )
     session.flush()
     log.info("personal data exported: person=%s evaluations=%d", person_id, len(evaluations))
-    return data
+    plain: dict[str, Any] = _plain(data, tz)
+    return plain
 
 
 def _bot_data(session: Session, telegram_ids: Sequence[int]) -> dict[str, list[dict[str, Any]]]:
@@ -267,17 +273,17 @@ def _bot_data(session: Session, telegram_ids: Sequence[int]) -> dict[str, list[d
     ids = list(telegram_ids)
     return {
         "questions": [
-            {"asked_at": _plain(a.created_at), "question": a.question, "found": a.found}
+            {"asked_at": a.created_at, "question": a.question, "found": a.found}
             for a in session.exec(
                 select(answer).where(col(answer.user_id).in_(ids)).order_by(answer.id)
             ).all()
         ],
         "feedback": [
-            {"answer_id": f.answer_id, "vote": f.vote, "at": _plain(f.updated_at)}
+            {"answer_id": f.answer_id, "vote": f.vote, "at": f.updated_at}
             for f in session.exec(select(feedback).where(col(feedback.user_id).in_(ids))).all()
         ],
         "handoffs": [
-            {"question": h.question, "status": h.status, "reply": h.reply, "created_at": _plain(h.created_at)}
+            {"question": h.question, "status": h.status, "reply": h.reply, "created_at": h.created_at}
             for h in session.exec(select(handoff).where(col(handoff.asker_user_id).in_(ids))).all()
         ],
     }

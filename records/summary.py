@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from records.access import require_role, scope_units
 from records.errors import NotFound, ValidationFailed
+from records.localtime import DATE, format_local
 from records.periods import Period
 from records.rules import QuotaRule, Rules
 from records.schema import AuditEntry, Evaluation, Person, Role, Unit
@@ -193,12 +194,13 @@ class QuotaOverride:
     decided_at: datetime
     reason: str
 
-    def describe(self) -> str:
-        """Vietnamese, one line."""
+    def describe(self, tz: str) -> str:
+        """Vietnamese, one line; the decision's day is the day in the time zone `tz`."""
         by = self.decided_by or "quản trị hệ thống"
+        day = format_local(self.decided_at, tz, DATE)
         return (
             f"{self.unit_name} ({self.unit_code}): {self.person_name} ({self.person_code}) loại {self.grade}, "
-            f"{by} quyết định ngày {self.decided_at:%d/%m/%Y}; lý do: {self.reason}"
+            f"{by} quyết định ngày {day}; lý do: {self.reason}"
         )
 
 
@@ -278,8 +280,10 @@ def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else str(n)
 
 
-def render_summary_text(summary: PeriodSummary, *, max_units: int = 30, max_people: int = 10) -> str:
-    """Plain Vietnamese text of a summary (for the CLI and the bot, which escapes it for HTML).
+def render_summary_text(
+    summary: PeriodSummary, *, tz: str, max_units: int = 30, max_people: int = 10
+) -> str:
+    """Plain Vietnamese text of a summary (for the CLI and the bot, which escapes it for HTML); days in `tz`.
 
     With person rows (`include_people`), each unit still waiting is followed by the names of who has not
     submitted (at most `max_people` a unit), those who never opened the period included."""
@@ -310,7 +314,7 @@ def render_summary_text(summary: PeriodSummary, *, max_units: int = 30, max_peop
         lines += [f"  ⚠ {b.describe()}" for b in summary.breaches]
         if summary.overrides:
             lines.append("Quyết định xếp loại vượt tỷ lệ đã được xác nhận (kèm lý do):")
-            lines += [f"  • {o.describe()}" for o in summary.overrides[:max_units]]
+            lines += [f"  • {o.describe(tz)}" for o in summary.overrides[:max_units]]
             if len(summary.overrides) > max_units:
                 lines.append(f"  … và {len(summary.overrides) - max_units} quyết định khác")
     else:

@@ -44,10 +44,10 @@ async def mydata_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     person_id = user.person_id
     await reply_html(update, context, tw.MYDATA_WORKING)
-    now = wf.now_of(context)
+    now, tz = wf.now_of(context), wf.timezone_of(context)
 
     def export(session: Session) -> dict[str, object]:
-        return export_person_data(session, person_id=person_id, actor_id=person_id, now=now)
+        return export_person_data(session, person_id=person_id, actor_id=person_id, now=now, tz=tz)
 
     data = await wf.in_session(context, export)
     text = personal_data_json(data)

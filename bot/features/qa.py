@@ -47,6 +47,7 @@ from bot.services import Services, call_qa, services_of
 from records import botstate, people
 from records.db import session_scope
 from records.errors import ConcurrentUpdate, NotFound
+from records.localtime import DATE, format_local
 from retrieval.errors import RetrievalError
 
 log = logging.getLogger(__name__)
@@ -426,7 +427,9 @@ async def feedback_report(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if disliked:
         lines = [texts.FEEDBACK_DISLIKED_HEADER]
         lines.extend(
-            texts.FEEDBACK_DISLIKED_ITEM.format(question=escape(a.question), when=f"{a.created_at:%d/%m/%Y}")
+            texts.FEEDBACK_DISLIKED_ITEM.format(
+                question=escape(a.question), when=format_local(a.created_at, services.settings.timezone, DATE)
+            )
             for a in disliked
         )
         blocks.append("\n".join(lines))

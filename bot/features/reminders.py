@@ -39,7 +39,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -56,7 +55,7 @@ from bot.features.summary import build_summary, default_unit_code, send_summary
 from bot.jobs import JobRegistry, schedule_job
 from bot.messages import escape
 from bot.services import services_of
-from records import access, botstate, due, people
+from records import access, botstate, due, localtime, people
 from records.errors import LeaseLost, RecordsError
 from records.periods import Period, deadline
 from records.rules import Rules
@@ -326,7 +325,7 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
     services = services_of(context)
     rules = wf.rules_of(context)
     interval_s = wf.tick_seconds(context)
-    local = wf.now_of(context).astimezone(ZoneInfo(services.settings.timezone))
+    local = localtime.to_local(wf.now_of(context), wf.timezone_of(context))
     if local.hour < SEND_HOUR:
         return
     today = local.date()
@@ -367,10 +366,16 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
 async def _send_summary_to(
     context: ContextTypes.DEFAULT_TYPE, recipient: SummaryRecipient, period: Period, rules: Rules
 ) -> bool:
+    now = wf.now_of(context)
     summary = await wf.in_session(
         context,
         lambda s: build_summary(
-            s, actor_id=recipient.person_id, unit_code=recipient.unit_code, period=str(period), rules=rules
+            s,
+            actor_id=recipient.person_id,
+            unit_code=recipient.unit_code,
+            period=str(period),
+            rules=rules,
+            now=now,
         ),
     )
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from datetime import datetime
 
 from sqlmodel import Session
 from telegram import Update
@@ -52,18 +53,26 @@ def default_unit_code(session: Session, *, role_units: tuple[tuple[str, int], ..
 
 
 def build_summary(
-    session: Session, *, actor_id: int | None, unit_code: str, period: str, rules: Rules
+    session: Session, *, actor_id: int | None, unit_code: str, period: str, rules: Rules, now: datetime
 ) -> PeriodSummary:
+    """The summary with its people, made at `now` (the workflow clock's time, shown as «Lập lúc»)."""
     return summarize_period(
-        session, unit_code=unit_code, period=period, rules=rules, actor_id=actor_id, include_people=True
+        session,
+        unit_code=unit_code,
+        period=period,
+        rules=rules,
+        actor_id=actor_id,
+        include_people=True,
+        now=now,
     )
 
 
 async def send_summary(
     context: ContextTypes.DEFAULT_TYPE, chat_id: int, summary: PeriodSummary, *, header: str = ""
 ) -> None:
-    """The summary text, then the chart and the workbook (rendered off the event loop)."""
-    text = escape(render_summary_text(summary))
+    """The summary text, then the chart and the workbook (rendered off the event loop), times in local time."""
+    tz = wf.timezone_of(context)
+    text = escape(render_summary_text(summary, tz=tz))
     await send_html(context, chat_id, (header + "\n\n" if header else "") + f"<pre>{text}</pre>")
     png = await asyncio.to_thread(render_summary_png, summary)
     unit = escape(f"{summary.unit_name} ({summary.unit_code})")
@@ -73,7 +82,7 @@ async def send_summary(
         caption=tw.SUMMARY_CHART_CAPTION.format(period=summary.period, unit=unit),
         parse_mode=ParseMode.HTML,
     )
-    workbook = await asyncio.to_thread(summary_xlsx_bytes, summary)
+    workbook = await asyncio.to_thread(summary_xlsx_bytes, summary, tz=tz)
     await context.bot.send_document(
         chat_id,
         document=io.BytesIO(workbook),
@@ -129,11 +138,13 @@ async def _reply_summary(
         if unit_code is None:
             await reply_html(update, context, tw.SUMMARY_NO_SCOPE)
             return
-    code = unit_code
+    code, now = unit_code, wf.now_of(context)
     try:
         summary = await wf.in_session(
             context,
-            lambda s: build_summary(s, actor_id=user.person_id, unit_code=code, period=period, rules=rules),
+            lambda s: build_summary(
+                s, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now
+            ),
         )
     except NotFound:
         await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code)))

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -29,7 +28,7 @@ from bot.conversation import load_state
 from bot.messages import escape
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
-from records import people
+from records import localtime, people
 from records.db import session_scope
 from records.errors import RecordsError, ValidationFailed
 from records.periods import Period
@@ -100,9 +99,14 @@ def tick_seconds(context: ContextTypes.DEFAULT_TYPE) -> int:
     return services_of(context).settings.workflow_tick_s
 
 
+def timezone_of(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The deployment's time zone (`CANBO_TIMEZONE`), in which every time shown to a user is written."""
+    return services_of(context).settings.timezone
+
+
 def today_of(context: ContextTypes.DEFAULT_TYPE) -> date:
     """Today's date in the deployment's timezone, by the workflow clock."""
-    return now_of(context).astimezone(ZoneInfo(services_of(context).settings.timezone)).date()
+    return localtime.local_date(now_of(context), timezone_of(context))
 
 
 def current_period(context: ContextTypes.DEFAULT_TYPE) -> Period:
@@ -159,13 +163,13 @@ def fmt_points(value: float | None) -> str:
 
 
 def fmt_date(value: date | None) -> str:
-    return value.strftime("%d/%m/%Y") if value is not None else "—"
+    """A calendar date (a deadline, a term's start), "—" when there is none; never an instant."""
+    return localtime.format_date(value) if value is not None else "—"
 
 
-def local_time(context: ContextTypes.DEFAULT_TYPE, at: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+def local_time(context: ContextTypes.DEFAULT_TYPE, at: datetime, fmt: str = localtime.DATE_TIME) -> str:
     """A stored instant as users read it: in the configured zone (stored naive values are UTC)."""
-    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(services_of(context).settings.timezone)).strftime(fmt)
+    return localtime.format_local(at, timezone_of(context), fmt)
 
 
 def parse_number(raw: str) -> float | None:

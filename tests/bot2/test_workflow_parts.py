@@ -133,6 +133,10 @@ def test_clock_and_tick_settings_reject_bad_values() -> None:
         _settings({"CANBO_WORKFLOW_TICK_S": "0"})
     assert "CANBO_WORKFLOW_TICK_S" in str(bad_tick.value)
     assert _settings({"CANBO_WORKFLOW_TICK_S": "5"}).workflow_tick_s == 5
+    with pytest.raises(ValidationError) as bad_zone:
+        _settings({"CANBO_TIMEZONE": "Asia/Ha_Noi"})
+    assert "CANBO_TIMEZONE" in str(bad_zone.value) and "Asia/Ho_Chi_Minh" in str(bad_zone.value)
+    assert _settings({"CANBO_TIMEZONE": " Asia/Bangkok "}).timezone == "Asia/Bangkok"
 
 
 # --- rendering and reminder planning on a real database -----------------------------------------------------

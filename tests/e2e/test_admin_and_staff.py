@@ -3,7 +3,10 @@ replaced and removed documents, hand-off to staff across a kill -9, duplicate up
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import update
 
 from records import botstate
 from records.db import make_engine, session_scope
@@ -281,6 +284,18 @@ def test_disliked_answers_reach_staff_review(bot_world: BotWorld) -> None:
     sent = world.send_text(STAFF_ID, "/gopy")
     report = bot_world.telegram.wait_for_text(STAFF_ID, "Góp ý về câu trả lời", after=sent.message_id)
     assert "Cán bộ luân chuyển được đánh giá định kỳ thế nào?" in report.body and "👎 1" in report.body
+    # The question's day is the day in Hà Nội: asked at 20:00 UTC on 31 October is 1 November there.
+    engine = make_engine(bot_world.db_url)
+    try:
+        with session_scope(engine) as session:
+            session.execute(
+                update(botstate.BotAnswer).values(created_at=datetime(2026, 10, 31, 20, 0, tzinfo=UTC))
+            )
+    finally:
+        engine.dispose()
+    sent = world.send_text(STAFF_ID, "/gopy")
+    report = bot_world.telegram.wait_for_text(STAFF_ID, "Góp ý về câu trả lời", after=sent.message_id)
+    assert "(01/11/2026)" in report.body and "31/10/2026" not in report.body
     sent = world.send_text(CADRE_ID, "/gopy")
     bot_world.telegram.wait_for_text(CADRE_ID, "không có quyền", after=sent.message_id)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import Session, select
 
 from bot.cli import main
+from records.db import make_engine
+from records.schema import InviteCode
 from tests.records.org import ROSTER_CSV
 
 
@@ -71,3 +76,39 @@ def test_rules_check(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None
     broken.write_text('name = "x"\nperiod = "week"\n', encoding="utf-8")
     assert main(["rules", "check", str(broken)]) == 2
     assert "period" in capsys.readouterr().err
+
+
+def test_invite_expiry_and_due_day_are_in_the_configured_zone(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["db", "upgrade"]) == 0
+    # With no --date, «today» is the day in CANBO_TIMEZONE, not the machine's: one of two zones 25 hours apart
+    # is always on another day than the machine.
+    zone = next(
+        z
+        for z in ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+        if datetime.now(ZoneInfo(z)).date() != date.today()
+    )
+    monkeypatch.setenv("CANBO_TIMEZONE", zone)
+    capsys.readouterr()
+    assert main(["due"]) == 0  # nobody on the roster yet: the message names the day
+    assert capsys.readouterr().out.strip() == (
+        f"Không còn việc nào đến hạn vào ngày {datetime.now(ZoneInfo(zone)).date().isoformat()}."
+    )
+
+    monkeypatch.setenv("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh")
+    roster = data_dir / "danh-sach.csv"
+    roster.write_text(ROSTER_CSV, encoding="utf-8")
+    assert main(["roster", "import", str(roster)]) == 0
+    capsys.readouterr()
+    assert main(["invite", "BD03", "--days", "3"]) == 0
+    out = capsys.readouterr().out
+    engine = make_engine(f"sqlite:///{data_dir / 'data' / 'canbo.db'}")
+    try:
+        with Session(engine) as session:
+            expires = session.exec(select(InviteCode.expires_at)).one()
+    finally:
+        engine.dispose()
+    hanoi = expires.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert f"Hết hạn lúc {hanoi:%H:%M} ngày {hanoi:%d/%m/%Y}." in out
+    assert "UTC" not in out

@@ -19,7 +19,9 @@ NOW = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
 
 def _corrections(engine: Engine, person_id: int) -> list[str]:
     with session_scope(engine) as session:
-        data = export_person_data(session, person_id=person_id, actor_id=person_id, now=NOW)
+        data = export_person_data(
+            session, person_id=person_id, actor_id=person_id, now=NOW, tz="Asia/Ho_Chi_Minh"
+        )
     about = data["audit_about_person"]
     return [entry["detail"]["text"] for entry in about if entry["action"] == "correction_request"]
 

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from records.export_xlsx import PEOPLE_HEADERS, SUMMARY_SHEET, sheet_title, write_summary_xlsx
+from records.export_xlsx import (
+    DATE_FORMAT,
+    PEOPLE_HEADERS,
+    SUMMARY_SHEET,
+    sheet_title,
+    summary_xlsx_bytes,
+    write_summary_xlsx,
+)
 from records.rules import default_rules
 from records.summary import summarize_period, yearly_rollup
+from tests.records.flows import RULES, submit
+from tests.records.org import Org
 from tests.records.test_summary import build_org
+
+HANOI = "Asia/Ho_Chi_Minh"
 
 
 def test_workbook_contents(db_engine: Engine, tmp_path: Path) -> None:
@@ -22,7 +35,7 @@ def test_workbook_contents(db_engine: Engine, tmp_path: Path) -> None:
             session, unit_code="ROOT", period="2026-10", rules=rules, include_people=True
         )
         rollup = yearly_rollup(session, unit_code="ROOT", year=2026, rules=rules)
-    path = write_summary_xlsx(summary, tmp_path / "tong-hop.xlsx", yearly=rollup)
+    path = write_summary_xlsx(summary, tmp_path / "tong-hop.xlsx", tz=HANOI, yearly=rollup)
     wb = load_workbook(path)
     assert wb.sheetnames == [
         SUMMARY_SHEET,
@@ -74,3 +87,26 @@ def test_sheet_titles_are_safe_and_unique() -> None:
     second = sheet_title("CB/01 Chi bộ [khu] dân cư số 1: rất dài tên đơn vị", taken)
     assert len(first) <= 31 and len(second) <= 31 and first != second
     assert not set("[]:*?/\\") & set(first + second)
+
+
+def test_times_are_written_in_the_configured_zone(db_engine: Engine, org: Org) -> None:
+    """A 09:00 submission in Hà Nội is stored as 02:00 UTC: the sheet shows 09:00, and «Lập lúc» the given clock."""
+    submit(db_engine, org.people["BD03"], now=datetime(2026, 6, 2, 2, 0, tzinfo=UTC))
+    made = datetime(2026, 6, 10, 17, 30, tzinfo=UTC)  # 00:30 on 11 June in Hà Nội
+    with Session(db_engine) as session:
+        summary = summarize_period(
+            session, unit_code="BD", period="2026-05", rules=RULES, include_people=True, now=made
+        )
+    wb = load_workbook(io.BytesIO(summary_xlsx_bytes(summary, tz=HANOI)))
+    assert wb[SUMMARY_SHEET]["A3"].value == "Lập lúc: 11/06/2026 00:30"
+    sheet = wb["BD Quận ủy Ba Đình"]
+    column = PEOPLE_HEADERS.index("Thời điểm nộp") + 1
+    cell = next(row[column - 1] for row in sheet.iter_rows(min_row=3) if row[1].value == "BD03")
+    assert cell.value == datetime(2026, 6, 2, 9, 0) and cell.number_format == DATE_FORMAT
+    # Another zone, the same instants: the zone is the caller's, not a constant.
+    tokyo = load_workbook(io.BytesIO(summary_xlsx_bytes(summary, tz="Asia/Tokyo")))
+    assert tokyo[SUMMARY_SHEET]["A3"].value == "Lập lúc: 11/06/2026 02:30"
+    row = next(
+        r for r in tokyo["BD Quận ủy Ba Đình"].iter_rows(min_row=3, values_only=True) if r[1] == "BD03"
+    )
+    assert row[column - 1] == datetime(2026, 6, 2, 11, 0)

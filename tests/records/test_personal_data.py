@@ -42,6 +42,7 @@ from records.summary import summarize_period
 
 NAME, PHONE, CODE = "Quách Thị Ẩn Danh", "0871234567", "TEST-AD-01"
 TELEGRAM_ID, OLD_TELEGRAM_ID = 5_550_001_234, 5_550_009_876
+HANOI = "Asia/Ho_Chi_Minh"
 ROSTER = (
     "Mã cán bộ,Họ và tên,Số điện thoại,Chức vụ,Mã đơn vị,Tên đơn vị,Đơn vị cấp trên,Mã người quản lý,Vai trò,Phạm vi\n"
     f"{CODE},{NAME},{PHONE},Chuyên viên,BTC-VP,Chi bộ Văn phòng Ban Tổ chức Thành ủy,BTC,DEMO-REVIEWER,cadre,BTC-VP\n"
@@ -96,10 +97,10 @@ def test_own_data_export_is_complete(db_engine: Engine) -> None:
     ids = _seed(db_engine)
     me = ids[CODE]
     with Session(db_engine) as s:
-        data = export_person_data(s, person_id=me, actor_id=me, now=_at(10))
-        by_admin = export_person_data(s, person_id=me, actor_id=ids["DEMO-ADMIN"], now=_at(10))
+        data = export_person_data(s, person_id=me, tz=HANOI, actor_id=me, now=_at(10))
+        by_admin = export_person_data(s, person_id=me, tz=HANOI, actor_id=ids["DEMO-ADMIN"], now=_at(10))
         with pytest.raises(PermissionDenied):
-            export_person_data(s, person_id=me, actor_id=ids["DEMO-CADRE"])
+            export_person_data(s, person_id=me, tz=HANOI, actor_id=ids["DEMO-CADRE"])
         s.commit()
         n_records = len(s.exec(sqlmodel_select(Evaluation).where(Evaluation.person_id == me)).all())
     assert by_admin["person"] == data["person"]
@@ -123,6 +124,15 @@ def test_own_data_export_is_complete(db_engine: Engine) -> None:
     assert {"person", "telegram_link", "invite_code", "role_assignment"} <= about
     assert {a["action"] for a in data["actions_by_person"]} >= {"submit"}
     assert data["bot"]["questions"][0]["question"] == "Quy định về luân chuyển cán bộ?"
+    # Times are Hà Nội's with their offset: 09:00 UTC on the 10th is 16:00 there; no bare UTC anywhere.
+    assert data["generated_at"] == "2026-12-10T16:00:00+07:00"
+    assert evaluation["submitted_at"] == "2026-12-04T16:00:00+07:00"
+    assert {h["at"] for h in evaluation["history"] if h["action"] == "decide"} == {
+        "2026-12-06T16:00:00+07:00"
+    }
+    assert data["bot"]["questions"][0]["asked_at"].endswith("+07:00")
+    times = _stored_times(data)
+    assert len(times) > 20 and all(t.endswith("+07:00") for t in times), times
     text = personal_data_json(data)
     assert NAME in text and json.loads(text)["format"] == "canbo.personal-data/1"
     wb = load_workbook(io.BytesIO(personal_data_xlsx_bytes(data)))
@@ -132,8 +142,18 @@ def test_own_data_export_is_complete(db_engine: Engine) -> None:
     assert wb["Đánh giá hằng kỳ"].max_row == 2
     # Demo people keep their own data: a demo cadre's export holds a record per generated period.
     with Session(db_engine) as s:
-        demo = export_person_data(s, person_id=ids["DEMO-CADRE"])
+        demo = export_person_data(s, person_id=ids["DEMO-CADRE"], tz=HANOI)
     assert [e["period"] for e in demo["evaluations"]] in (["2026-09", "2026-10"], ["2026-09"], ["2026-10"])
+
+
+def _stored_times(value: Any) -> list[str]:
+    """Every `…_at` / `at` value of an export, outside audit details (those hold what was recorded, verbatim)."""
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if (k == "at" or k.endswith("_at")) and isinstance(v, str)]
+        return found + [t for k, v in value.items() if k != "detail" for t in _stored_times(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _stored_times(v)]
+    return []
 
 
 def _every_value(engine: Engine) -> str:
@@ -176,7 +196,7 @@ def test_anonymisation_leaves_no_name_phone_or_telegram_id(db_engine: Engine) ->
     with Session(db_engine) as s:
         after = summarize_period(s, unit_code="BTC-VP", period="2026-11", rules=rules)
         again = anonymise_person(s, person_id=me, actor_id=ids["DEMO-ADMIN"])
-        data = export_person_data(s, person_id=me)
+        data = export_person_data(s, person_id=me, tz=HANOI)
     assert again.already
     # Grades stay for statistics; the person is no longer expected in later periods.
     assert after.total.grades == before.total.grades and after.total.decided == before.total.decided
@@ -202,7 +222,7 @@ def test_an_export_holds_questions_typed_with_control_characters(db_engine: Engi
         chunk_ids=[],
     )
     with Session(db_engine) as s:
-        data = export_person_data(s, person_id=ids[CODE], actor_id=ids[CODE], now=_at(10))
+        data = export_person_data(s, person_id=ids[CODE], tz=HANOI, actor_id=ids[CODE], now=_at(10))
     wb = load_workbook(io.BytesIO(personal_data_xlsx_bytes(data)))
     cells = [value for row in wb["Câu hỏi đã gửi"].iter_rows(min_row=2, values_only=True) for value in row]
     assert "abc lạ" in cells, cells

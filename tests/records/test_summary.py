@@ -160,7 +160,7 @@ def test_counts_grades_breach_and_delta(db_engine: Engine, rules: Rules) -> None
     assert (summary.previous.submitted, summary.previous.missing) == (7, 22)
     delta = summary.delta()
     assert (delta["submitted"], delta["missing"], delta["A"], delta["B"]) == (19, -19, 8, 6)
-    text = render_summary_text(summary)
+    text = render_summary_text(summary, tz="Asia/Ho_Chi_Minh")
     assert "Đã nộp tự đánh giá: 26 (nộp muộn: 2); chưa nộp: 3" in text
     assert "So với kỳ 2026-09" in text and "A +8" in text
     assert "⚠ Đảng ủy phường Một (W1): 4 người loại A" in text
@@ -214,12 +214,12 @@ def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Eng
     assert [(p.code, p.state, p.submitted) for p in unit.people] == [("CB9001", "missing", False)]
     assert summary.total.expected == 30
     # The message names who has not submitted, unit by unit: W4's person, r2 (no record) and C1's draft.
-    text = render_summary_text(summary)
+    text = render_summary_text(summary, tz="Asia/Ho_Chi_Minh")
     assert "  • Đảng ủy phường Bốn (W4): 1/1\n      – Trần Thị Chưa Mở (CB9001): chưa nộp" in text
     assert "      – Nguyễn Văn Thử 2 (CB0002): chưa nộp" in text
     assert "      – Nguyễn Văn Thử 13 (CB0013): đang soạn, chưa nộp" in text
     assert "Mới Vào" not in text and "Đã Nghỉ" not in text
-    assert "(W4): 1/1\n      … và 1 người khác" in render_summary_text(summary, max_people=0)
+    assert "(W4): 1/1\n      … và 1 người khác" in render_summary_text(summary, tz="Asia/Ho_Chi_Minh", max_people=0)
     # The Excel unit row and the unit's people sheet, read back.
     wb = load_workbook(io.BytesIO(summary_xlsx_bytes(summary)))
     unit_row = next(r for r in wb["Tổng hợp"].iter_rows(values_only=True) if r[0] == "W4")

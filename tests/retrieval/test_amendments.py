@@ -3,8 +3,6 @@ cited with the amendment named, and a question asking how the rule first read ge
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from retrieval import QAEngine, make_engine
