@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sqlmodel import select as sqlmodel_select
 
-from records.botstate import record_answer
+from records.botstate import open_handoff, record_answer, record_handoff_copy
 from records.demo import generate_demo_data
 from records.errors import PermissionDenied
 from records.evaluations import (
@@ -89,6 +89,11 @@ def _seed(engine: Engine) -> dict[str, int]:
         s.commit()
     record_answer(engine, chat_id=TELEGRAM_ID, user_id=TELEGRAM_ID, question="Quy định về luân chuyển cán bộ?",
                   found=True, chunk_ids=["c1"])  # fmt: skip
+    # Someone else's question handed off to staff, a copy of it in this person's chat.
+    other = record_answer(engine, chat_id=5_550_001, user_id=5_550_001, question="Câu hỏi khác?", found=False,
+                          chunk_ids=[])  # fmt: skip
+    handoff, _created = open_handoff(engine, answer_id=other.id)
+    record_handoff_copy(engine, handoff_id=handoff.id, chat_id=TELEGRAM_ID, message_id=77)
     return ids
 
 
