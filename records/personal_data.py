@@ -460,7 +460,7 @@ def anonymise_person(
         session,
         E,
         E.person_id == person_id,
-        ("self_comment", "review_comment", "decision_comment", "return_reason"),
+        ("self_comment", "review_comment", "decision_comment", "return_reason", "plan_change_reason"),
     )
     eval_ids = list(session.exec(select(E.id).where(E.person_id == person_id)).all())
     if eval_ids:

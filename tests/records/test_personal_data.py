@@ -21,9 +21,12 @@ from records.evaluations import (
     TaskInput,
     TaskResultInput,
     approve_review,
+    comment_on_plan,
     decide_evaluation,
     plan_tasks,
+    request_plan_changes,
     return_for_revision,
+    send_plan,
     submit_self_assessment,
 )
 from records.invites import issue_invite, redeem_invite
@@ -75,6 +78,12 @@ def _seed(engine: Engine) -> dict[str, int]:
         view = plan_tasks(s, actor_id=me, person_id=me, period="2026-11",
                           tasks=[TaskInput(title="Rà soát hồ sơ đảng viên", expected_result="Đủ hồ sơ")],
                           rules=rules, now=_at(1))  # fmt: skip
+        send_plan(s, actor_id=me, evaluation_id=view.id, now=_at(1))
+        comment_on_plan(
+            s, actor_id=reviewer, evaluation_id=view.id, comment=f"{NAME} nêu rõ sản phẩm", now=_at(1)
+        )
+        request_plan_changes(s, actor_id=reviewer, evaluation_id=view.id, reason=f"Đề nghị {NAME} thêm hạn",
+                             now=_at(1))  # fmt: skip
         results = [TaskResultInput(task_id=view.tasks[0].id, result="on_time", note=f"{NAME} đã làm xong")]
         points = {"discipline": 18, "tasks": 60, "bonus": 5}
         submit_self_assessment(s, actor_id=me, evaluation_id=view.id, rules=rules, results=results,
