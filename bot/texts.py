@@ -112,6 +112,14 @@ BUTTON_STAFF_REPLY = "✍️ Trả lời"
 STAFF_REPLY_PROMPT = "Vui lòng gõ câu trả lời cho câu hỏi số {id}:\n\n<i>{question}</i>\n\n(Gõ /huy để hủy.)"
 STAFF_REPLY_SENT = "✅ Đã gửi câu trả lời cho người hỏi (câu hỏi số {id})."
 STAFF_REPLY_ALREADY = "Câu hỏi số {id} đã được trả lời rồi."
+# Who answered and when (local time); plain text in a button's alert, escaped HTML in a message.
+STAFF_REPLY_ALREADY_BY = "Câu hỏi số {id} đã được trả lời rồi: {staff} trả lời lúc {when}."
+HANDOFF_ANSWERED_COPY = (
+    "❓ <b>Câu hỏi chuyển đến Ban Tổ chức</b> (số {id}) từ {asker}:\n\n{question}\n\n"
+    "✅ <b>Đã được trả lời</b>: {staff} trả lời lúc {when}."
+)
+STAFF_SOMEONE = "một cán bộ Ban Tổ chức"
+ANSWERED_AT_FORMAT = "%H:%M ngày %d/%m/%Y"
 STAFF_REPLY_EMPTY = "Câu trả lời đang trống. Vui lòng gõ nội dung trả lời, hoặc /huy để hủy."
 REPLY_TO_ASKER = "💬 <b>Ban Tổ chức trả lời câu hỏi của bạn</b>:\n<i>{question}</i>\n\n{reply}"
 OPEN_HANDOFFS_HEADER = "<b>Câu hỏi đang chờ trả lời:</b>"

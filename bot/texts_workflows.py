@@ -81,6 +81,40 @@ PLAN_COPIED = "📋 Đã chép {count} việc chưa hoàn thành từ kỳ trư�
 PLAN_COPIED_NONE = "Kỳ trước không có việc nào chưa hoàn thành để chép."
 PLAN_DONE = "✅ Đã lưu kế hoạch kỳ {period} ({count} việc). Cuối kỳ, dùng /danhgia để tự đánh giá."
 PLAN_DONE_EMPTY = "Kế hoạch chưa có việc nào. Bấm «➕ Thêm việc» để đăng ký ít nhất một việc."
+PLAN_SENT = "📤 Đã gửi kế hoạch cho người quản lý: {reviewers}."
+PLAN_UNCHANGED = "Kế hoạch không thay đổi so với bản đã gửi người quản lý nên không gửi lại."
+PLAN_NOBODY = "Danh sách cán bộ chưa ghi người quản lý trực tiếp của bạn nên kế hoạch chưa được gửi cho ai."
+PLAN_CHANGE_PENDING = "↩️ <b>Người quản lý đề nghị sửa kế hoạch:</b> <i>{reason}</i>"
+BUTTON_PLAN_OPEN = "🗓 Xem kế hoạch"
+BUTTON_PLAN_EDIT = "✏️ Sửa kế hoạch"
+
+# --- The plan at the direct manager ------------------------------------------------------------------------
+NOTIFY_PLAN = "🗓 <b>{name}</b> ({code}) đăng ký kế hoạch công việc kỳ {period} ({count} việc):"
+NOTIFY_PLAN_UPDATE = "🗓 <b>{name}</b> ({code}) đã sửa kế hoạch công việc kỳ {period} ({count} việc):"
+BUTTON_PLAN_COMMENT = "💬 Góp ý"
+BUTTON_PLAN_CHANGE = "↩️ Đề nghị sửa"
+PLAN_ASK_COMMENT = (
+    "Gõ góp ý cho kế hoạch kỳ {period} của {name} (tối đa {limit} ký tự; được lưu vào lịch sử hồ sơ). "
+    + CANCEL_HINT
+)
+PLAN_ASK_CHANGE = (
+    "Gõ lý do đề nghị {name} sửa kế hoạch kỳ {period} (bắt buộc, tối đa {limit} ký tự). " + CANCEL_HINT
+)
+PLAN_FEEDBACK_EMPTY = "Nội dung đang trống hoặc dài quá {limit} ký tự. Vui lòng gõ lại, hoặc /huy để hủy."
+PLAN_COMMENT_SENT = "✅ Đã gửi góp ý cho {name} (kế hoạch kỳ {period}); góp ý được lưu vào lịch sử hồ sơ."
+PLAN_CHANGE_SENT = (
+    "✅ Đã đề nghị {name} sửa kế hoạch kỳ {period}. Khi sửa xong, kế hoạch mới sẽ được gửi lại cho bạn."
+)
+PLAN_CHANGE_ALREADY = (
+    "Kế hoạch kỳ {period} của {name} đã được đề nghị sửa rồi (lý do: <i>{reason}</i>); đang chờ cán bộ sửa."
+)
+PLAN_CHANGED_SINCE = "Kế hoạch này đã được {name} sửa sau thông báo bạn vừa bấm. Đây là kế hoạch mới nhất:"
+PLAN_NOT_EDITABLE = "Kế hoạch kỳ {period} của {name} không sửa được nữa vì hồ sơ {state}."
+NOTIFY_PLAN_COMMENT = "💬 Người quản lý {reviewer} góp ý kế hoạch kỳ {period} của bạn:\n<i>{comment}</i>"
+NOTIFY_PLAN_CHANGE = (
+    "↩️ Người quản lý {reviewer} đề nghị bạn sửa kế hoạch kỳ {period}.\nLý do: <i>{reason}</i>\n"
+    "Bấm «✏️ Sửa kế hoạch» (hoặc /kehoach {period}), sửa xong bấm «✅ Xong» để gửi lại."
+)
 
 # --- /danhgia -------------------------------------------------------------------------------------------
 SELF_HEADER = "📝 <b>Tự đánh giá kỳ {period}</b> — {name}\nTrạng thái: {state}{late}"
@@ -225,6 +259,9 @@ HISTORY_QUOTA_OVERRIDE = " loại {grade}, vượt tỉ lệ, lý do: <i>{reason
 HISTORY_ACTIONS: dict[str, str] = {
     "create": "tạo hồ sơ",
     "plan": "đăng ký/sửa kế hoạch",
+    "plan_sent": "gửi kế hoạch cho người quản lý",
+    "plan_comment": "người quản lý góp ý kế hoạch",
+    "plan_change_request": "người quản lý đề nghị sửa kế hoạch",
     "copy_tasks": "chép việc từ kỳ trước",
     "save_draft": "lưu nháp tự đánh giá",
     "submit": "gửi tự đánh giá",

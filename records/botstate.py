@@ -1,4 +1,5 @@
-"""The bot's own durable state: processed updates, conversations, answers, feedback, staff hand-offs, jobs, leases."""
+"""The bot's own durable state: processed updates, conversations, answers, feedback, staff hand-offs (and the
+copies sent to staff), jobs, leases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text, case, delete, func, inspect, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Text,
+    UniqueConstraint,
+    case,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -94,6 +107,19 @@ class BotHandoff(SQLModel, table=True):
     answered_at: datetime | None = None
 
 
+class BotHandoffCopy(SQLModel, table=True):
+    """A message carrying a hand-off's «Trả lời» button, sent to one staff chat (edited once it is answered)."""
+
+    __tablename__ = "bot_handoff_copy"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", name="uq_bot_handoff_copy_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    handoff_id: int = Field(foreign_key="bot_handoff.id", index=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+
+
 class BotJob(SQLModel, table=True):
     """A scheduled job the bot re-creates at start (the job queue itself lives in memory)."""
 
@@ -160,6 +186,13 @@ class HandoffRecord:
 
 
 @dataclass(frozen=True)
+class HandoffCopy:
+    handoff_id: int
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
 class JobRecord:
     name: str
     kind: str
@@ -184,6 +217,7 @@ def create_tables(engine: Engine) -> None:
             "bot_answer",
             "bot_feedback",
             "bot_handoff",
+            "bot_handoff_copy",
             "bot_job",
             "bot_lease",
         )
@@ -472,6 +506,27 @@ def answer_handoff(engine: Engine, *, handoff_id: int, staff_user_id: int, reply
         if not result.rowcount:  # type: ignore[attr-defined]
             raise ConcurrentUpdate("already answered", handoff_id=handoff_id)
     return get_handoff(engine, handoff_id=handoff_id)
+
+
+def record_handoff_copy(engine: Engine, *, handoff_id: int, chat_id: int, message_id: int) -> None:
+    """Remember a message that offers staff «Trả lời» for the hand-off (a repeat is ignored)."""
+    with engine.begin() as conn:
+        conn.execute(
+            _insert(engine, BotHandoffCopy)
+            .values(handoff_id=handoff_id, chat_id=chat_id, message_id=message_id, created_at=_now())
+            .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+        )
+
+
+def handoff_copies(engine: Engine, *, handoff_id: int) -> list[HandoffCopy]:
+    """The messages sent to staff for the hand-off, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(BotHandoffCopy.chat_id, BotHandoffCopy.message_id)  # type: ignore[call-overload]
+            .where(BotHandoffCopy.handoff_id == handoff_id)
+            .order_by(BotHandoffCopy.id)
+        ).all()
+    return [HandoffCopy(handoff_id, int(chat_id), int(message_id)) for chat_id, message_id in rows]
 
 
 def open_handoffs(engine: Engine, *, limit: int = 50) -> list[HandoffRecord]:

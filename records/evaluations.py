@@ -1,7 +1,10 @@
-"""The periodic evaluation workflow: plan → self-assess → review → decide (locked) → reopen, with permissions."""
+"""The periodic evaluation workflow: plan (sent to the direct manager, who may comment or ask for changes) →
+self-assess → review → decide (locked) → reopen, with permissions."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -40,7 +43,7 @@ from records.schema import (
     TaskResult,
     Unit,
 )
-from records.views import AuditRun, AuditView, EvaluationView, TaskView, WaitingReview
+from records.views import AuditRun, AuditView, EvaluationView, PlanSent, TaskView, WaitingReview
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.DECIDED.value: frozenset({S.REVIEWED.value, S.RETURNED.value}),  # reopen only
 }
 MAX_TASKS = 50
+MAX_PLAN_FEEDBACK = 2000
 
 
 class TaskInput(BaseModel):
@@ -196,6 +200,9 @@ def _view(
         version=row.version,
         plan_registered_at=row.plan_registered_at,
         tasks=tasks_view,
+        plan_sent_digest=row.plan_sent_digest,
+        plan_sent_at=row.plan_sent_at,
+        plan_change_reason=row.plan_change_reason,
         self_points=row.self_points,
         self_total=row.self_total,
         proposed_grade=row.proposed_grade,
@@ -521,6 +528,159 @@ def copy_unfinished_tasks(
         session.add(row)
     session.flush()
     return _view(session, row)
+
+
+# --- the plan and the direct manager ------------------------------------------------------------------
+
+
+def plan_digest(tasks: Sequence[EvaluationTask | TaskView]) -> str:
+    """What the manager saw of a plan: its tasks' titles, expected results and deadlines, in order."""
+    content = [[t.title, t.expected_result, t.deadline.isoformat() if t.deadline else None] for t in tasks]
+    encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def _reviewer_ids(session: Session, row: Evaluation) -> list[int]:
+    """The person's direct manager (per the roster) when active, else the reviewers over the record's unit."""
+    person = load_person(session, row.person_id)
+    manager = session.get(Person, person.manager_id) if person.manager_id else None
+    if manager is not None and manager.active and manager.id is not None:
+        return [manager.id]
+    holders = role_holders(session, unit_id=row.unit_id, roles=[Role.REVIEWER])
+    return sorted(pid for pid in holders if pid != row.person_id)
+
+
+def send_plan(
+    session: Session, *, actor_id: int | None, evaluation_id: int, now: datetime | None = None
+) -> PlanSent:
+    """The cadre finished the plan: mark it sent to the direct manager when it is new or changed since it was
+    last sent ("sent", with whom to tell), else "unchanged" (nothing written). A pending change request is
+    settled by the changed plan. Two taps at once: one is "sent", the other `ConcurrentUpdate`."""
+    moment = utc_now(now)
+    row, person, tasks = _load_for_edit(session, evaluation_id)
+    _require_owner(session, actor_id, row.person_id, "send_plan")
+    if row.state not in EDITABLE:
+        raise InvalidTransition(
+            f"the plan cannot change in state {row.state}", state=row.state, action="send_plan"
+        )
+    if not tasks:
+        raise ValidationFailed("a work plan needs at least one task", field="tasks")
+    digest = plan_digest(tasks)
+    if row.plan_sent_digest == digest:
+        return PlanSent(evaluation=_view(session, row, person=person, tasks=tasks), outcome="unchanged")
+    reviewers = _reviewer_ids(session, row)
+    if not reviewers:
+        return PlanSent(evaluation=_view(session, row, person=person, tasks=tasks), outcome="nobody")
+    update = row.plan_sent_digest is not None
+    row.plan_sent_digest, row.plan_sent_at = digest, moment
+    row.plan_change_reason, row.plan_change_requested_at = None, None
+    row.updated_at = moment
+    claim_with_changes(session, row, expected_version=None, what="evaluation")
+    assert row.id is not None
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="evaluation",
+        entity_id=row.id,
+        action="plan_sent",
+        now=moment,
+        detail={"tasks": len(tasks), "to": reviewers, "update": update},
+    )
+    session.flush()
+    return PlanSent(
+        evaluation=_view(session, row, person=person, tasks=tasks),
+        outcome="sent",
+        update=update,
+        reviewer_ids=tuple(reviewers),
+    )
+
+
+def _plan_feedback_text(value: str, *, field: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed(f"{field} is empty", field=field)
+    if len(text) > MAX_PLAN_FEEDBACK:
+        raise ValidationFailed(f"{field} too long", field=field, max=MAX_PLAN_FEEDBACK)
+    return text
+
+
+def may_give_plan_feedback(session: Session, *, actor_id: int, evaluation_id: int) -> bool:
+    """The direct manager or a reviewer over the unit (the same people who review the self-assessment)."""
+    return may_review(session, actor_id=actor_id, row=_load(session, evaluation_id))
+
+
+def _require_plan_feedback(session: Session, actor_id: int | None, row: Evaluation, action: str) -> None:
+    if actor_id is not None and not may_review(session, actor_id=actor_id, row=row):
+        raise PermissionDenied(
+            "only the direct manager or a reviewer over the unit may give feedback on the plan", action=action
+        )
+
+
+def comment_on_plan(
+    session: Session, *, actor_id: int | None, evaluation_id: int, comment: str, now: datetime | None = None
+) -> EvaluationView:
+    """The manager's comment on the plan, kept in the record's history (the bot delivers it to the cadre)."""
+    moment = utc_now(now)
+    text = _plan_feedback_text(comment, field="comment")
+    row, person = _load_pair(session, evaluation_id)
+    _require_plan_feedback(session, actor_id, row, "comment_on_plan")
+    assert row.id is not None
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="evaluation",
+        entity_id=row.id,
+        action="plan_comment",
+        now=moment,
+        detail={"comment": text},
+    )
+    session.flush()
+    return _view(session, row, person=person)
+
+
+def request_plan_changes(
+    session: Session,
+    *,
+    actor_id: int | None,
+    evaluation_id: int,
+    reason: str,
+    sent_digest: str | None = None,
+    now: datetime | None = None,
+) -> EvaluationView:
+    """The manager asks the cadre to change the plan, with a reason (kept on the record until a changed plan is
+    sent, and in the history). Once per sent plan: `ConcurrentUpdate` with reason "already_requested" while a
+    request is pending, "plan_changed" when `sent_digest` (the plan the manager saw) is no longer the one sent."""
+    moment = utc_now(now)
+    text = _plan_feedback_text(reason, field="reason")
+    row, person = _load_pair(session, evaluation_id)
+    _require_plan_feedback(session, actor_id, row, "request_plan_changes")
+    if row.state not in EDITABLE:
+        raise InvalidTransition(
+            f"the plan cannot change in state {row.state}", state=row.state, action="request_plan_changes"
+        )
+    if sent_digest is not None and row.plan_sent_digest != sent_digest:
+        raise ConcurrentUpdate(
+            "the plan was changed since", entity="evaluation", id=row.id, reason="plan_changed"
+        )
+    if row.plan_change_reason is not None:
+        raise ConcurrentUpdate(
+            "changes were already requested", entity="evaluation", id=row.id, reason="already_requested"
+        )
+    row.plan_change_reason, row.plan_change_requested_at = text, moment
+    row.updated_at = moment
+    claim_with_changes(session, row, expected_version=None, what="evaluation")
+    assert row.id is not None
+    record_audit(
+        session,
+        actor_id=actor_id,
+        entity="evaluation",
+        entity_id=row.id,
+        action="plan_change_request",
+        now=moment,
+        detail={"reason": text},
+    )
+    session.flush()
+    return _view(session, row, person=person)
 
 
 # --- self-assessment --------------------------------------------------------------------------------
@@ -1130,14 +1290,8 @@ def next_actors(session: Session, *, evaluation_id: int) -> list[int]:
     if row.state in EDITABLE:
         return [row.person_id]
     if row.state == S.SUBMITTED.value:
-        person = load_person(session, row.person_id)
-        manager = session.get(Person, person.manager_id) if person.manager_id else None
-        if manager is not None and manager.active and manager.id is not None:
-            return [manager.id]
-        role = Role.REVIEWER
-    elif row.state == S.REVIEWED.value:
-        role = Role.HEAD
-    else:
+        return _reviewer_ids(session, row)
+    if row.state != S.REVIEWED.value:
         return []
-    holders = role_holders(session, unit_id=row.unit_id, roles=[role])
+    holders = role_holders(session, unit_id=row.unit_id, roles=[Role.HEAD])
     return sorted(pid for pid in holders if pid != row.person_id)

@@ -98,13 +98,13 @@ def _load(session: Session, person_id: int) -> Person:
     return person
 
 
-def _bot_tables() -> tuple[Any, Any, Any, Any] | None:
+def _bot_tables() -> tuple[Any, Any, Any, Any, Any] | None:
     """The bot state tables when the bot's module is installed (they hold questions by Telegram id)."""
     try:
-        from records.botstate import BotAnswer, BotConversation, BotFeedback, BotHandoff
+        from records.botstate import BotAnswer, BotConversation, BotFeedback, BotHandoff, BotHandoffCopy
     except ImportError:  # pragma: no cover - the bot state module ships with the product
         return None
-    return BotAnswer, BotConversation, BotFeedback, BotHandoff
+    return BotAnswer, BotConversation, BotFeedback, BotHandoff, BotHandoffCopy
 
 
 def export_person_data(
@@ -269,7 +269,7 @@ def _bot_data(session: Session, telegram_ids: Sequence[int]) -> dict[str, list[d
     tables = _bot_tables()
     if tables is None or not telegram_ids:
         return {"questions": [], "feedback": [], "handoffs": []}
-    answer, _conversation, feedback, handoff = tables
+    answer, _conversation, feedback, handoff, _copies = tables
     ids = list(telegram_ids)
     return {
         "questions": [
@@ -466,7 +466,7 @@ def anonymise_person(
         session,
         E,
         E.person_id == person_id,
-        ("self_comment", "review_comment", "decision_comment", "return_reason"),
+        ("self_comment", "review_comment", "decision_comment", "return_reason", "plan_change_reason"),
     )
     eval_ids = list(session.exec(select(E.id).where(E.person_id == person_id)).all())
     if eval_ids:
@@ -572,11 +572,11 @@ def _clear(session: Session, model: Any, where: Any, columns: Sequence[str]) -> 
 
 def _detach_bot_rows(session: Session, telegram_ids: set[int], person_id: int) -> int:
     """Questions, votes and hand-offs keep their text for statistics, no longer tied to a Telegram account;
-    the conversation state is deleted."""
+    the conversation state and the hand-off copies sent to their chat are deleted."""
     tables = _bot_tables()
     if tables is None or not telegram_ids:
         return 0
-    answer, conversation, feedback, handoff = tables
+    answer, conversation, feedback, handoff, handoff_copy = tables
     ids = list(telegram_ids)
     marker = -person_id  # never a real Telegram id: unique per anonymised person
     count = 0
@@ -589,6 +589,7 @@ def _detach_bot_rows(session: Session, telegram_ids: set[int], person_id: int) -
         .where(handoff.__table__.c.asker_user_id.in_(ids))
         .values(asker_user_id=marker, asker_chat_id=marker),
         delete(conversation.__table__).where(conversation.__table__.c.user_id.in_(ids)),
+        delete(handoff_copy.__table__).where(handoff_copy.__table__.c.chat_id.in_(ids)),
     ):
         count += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
     return count

@@ -161,6 +161,12 @@ class Evaluation(SQLModel, table=True):
     period_kind: str = "month"  # "month" or "quarter"
     state: str = Field(default=EvaluationState.DRAFT.value, index=True)
     plan_registered_at: datetime | None = None
+    # The plan as last sent to the direct manager (a digest of its tasks: the same plan is not sent twice),
+    # and the manager's pending request to change it (cleared when a changed plan is sent).
+    plan_sent_digest: str | None = Field(default=None, max_length=64)
+    plan_sent_at: datetime | None = None
+    plan_change_reason: str | None = None
+    plan_change_requested_at: datetime | None = None
     # Self-assessment
     self_points: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     self_total: float | None = None

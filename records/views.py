@@ -104,6 +104,9 @@ class EvaluationView(_View):
     version: int
     plan_registered_at: datetime | None
     tasks: tuple[TaskView, ...]
+    plan_sent_digest: str | None = None
+    plan_sent_at: datetime | None = None
+    plan_change_reason: str | None = None
     self_points: dict[str, float] | None
     self_total: float | None
     proposed_grade: str | None
@@ -127,6 +130,16 @@ class EvaluationView(_View):
     @property
     def locked(self) -> bool:
         return self.state == "decided"
+
+
+class PlanSent(_View):
+    """What finishing a work plan did: sent to the direct manager, unchanged since it was last sent, or nobody
+    to send it to (no manager and no reviewer over the unit)."""
+
+    evaluation: EvaluationView
+    outcome: str  # "sent" | "unchanged" | "nobody"
+    update: bool = False  # an earlier version had been sent
+    reviewer_ids: tuple[int, ...] = ()
 
 
 class WaitingReview(_View):

@@ -9,7 +9,9 @@ stateDiagram-v2
     plan --> plan_task: ➕ Thêm việc (step kh:task)
     plan_task --> plan_task: "tên | kết quả | hạn" saved (bad date → hint)
     plan --> plan: 🗑 Xóa việc n / 📋 Chép việc chưa xong kỳ trước
-    plan_task --> [*]: ✅ Xong / /huy
+    plan_task --> [*]: /huy
+    plan_task --> sent: ✅ Xong — a new or changed plan goes to the direct manager (once per change)
+    sent --> plan: manager's «↩️ Đề nghị sửa» (reason shown, «✏️ Sửa kế hoạch») / «💬 Góp ý» delivered
     [*] --> card: /danhgia [kỳ]
     card --> result: task button
     result --> note: ✅/⏰/❌ saved (step dg:note)
@@ -48,12 +50,12 @@ from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
 from records import evaluations, people, programmes
-from records.errors import PermissionDenied, RecordsError
+from records.errors import ConcurrentUpdate, PermissionDenied, RecordsError
 from records.evaluations import MAX_TASKS, TaskInput, TaskResultInput
 from records.periods import Period, deadline
 from records.rules import Criterion, Rules
 from records.schema import TaskResult
-from records.views import EvaluationView
+from records.views import EvaluationView, PlanSent
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ SELF_POINTS = "dg:points"
 SELF_COMMENT = "dg:comment"
 # The exact shapes of this feature's callback data: anything else (a forged or mangled button) is answered by
 # the app's expired-button handler instead of reaching the handlers below.
-PLAN_BUTTONS = r"^kh:(?:(?:add|copy|done):[^:]+|del:[^:]+:\d+)$"
+PLAN_BUTTONS = r"^kh:(?:(?:add|copy|done|open):[^:]+|del:[^:]+:\d+)$"
 SELF_BUTTONS = (
     r"^dg:(?:(?:card|skip|cmt|check):\d+|(?:task|wd|send):\d+:\d+|pts:\d+:[^:]+"
     r"|res:\d+:\d+:[^:]+|val:\d+:[^:]+:[0-9.]+)$"
@@ -122,6 +124,23 @@ async def read_typed_points(
 # --- rendering --------------------------------------------------------------------------------------------
 
 
+def render_plan_items(view: EvaluationView) -> list[str]:
+    return [
+        tw.PLAN_ITEM.format(
+            index=index,
+            title=escape(task.title),
+            expected=tw.PLAN_ITEM_EXPECTED.format(expected=escape(task.expected_result))
+            if task.expected_result
+            else "",
+            deadline=tw.PLAN_ITEM_DEADLINE.format(deadline=wf.fmt_date(task.deadline))
+            if task.deadline
+            else "",
+            copied=tw.PLAN_ITEM_COPIED if task.copied_from_id else "",
+        )
+        for index, task in enumerate(view.tasks, 1)
+    ]
+
+
 def render_plan(view: EvaluationView, rules: Rules) -> str:
     period = Period.parse(view.period)
     lines = [
@@ -132,23 +151,47 @@ def render_plan(view: EvaluationView, rules: Rules) -> str:
             state=tw.STATE_NAMES.get(view.state, view.state),
         )
     ]
+    if view.plan_change_reason and view.state in EDITABLE:
+        lines.append(tw.PLAN_CHANGE_PENDING.format(reason=escape(view.plan_change_reason)))
     if not view.tasks:
         lines.append(tw.PLAN_EMPTY)
-    for index, task in enumerate(view.tasks, 1):
-        lines.append(
-            tw.PLAN_ITEM.format(
-                index=index,
-                title=escape(task.title),
-                expected=tw.PLAN_ITEM_EXPECTED.format(expected=escape(task.expected_result))
-                if task.expected_result
-                else "",
-                deadline=tw.PLAN_ITEM_DEADLINE.format(deadline=wf.fmt_date(task.deadline))
-                if task.deadline
-                else "",
-                copied=tw.PLAN_ITEM_COPIED if task.copied_from_id else "",
-            )
-        )
+    lines += render_plan_items(view)
     return "\n".join(lines)
+
+
+def render_plan_notice(view: EvaluationView, *, update: bool) -> str:
+    """The plan as the direct manager receives it: who, which period, every task."""
+    header = tw.NOTIFY_PLAN_UPDATE if update else tw.NOTIFY_PLAN
+    lines = [
+        header.format(
+            name=escape(view.person_name),
+            code=escape(view.cadre_code),
+            period=view.period,
+            count=len(view.tasks),
+        ),
+        "",
+        *render_plan_items(view),
+    ]
+    return "\n".join(lines)
+
+
+def plan_notice_keyboard(view: EvaluationView) -> InlineKeyboardMarkup:
+    """«💬 Góp ý» and «↩️ Đề nghị sửa» (the latter bound to the plan as sent: a later change makes it stale)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(tw.BUTTON_PLAN_COMMENT, callback_data=f"dy:pcmt:{view.id}"),
+                InlineKeyboardButton(
+                    tw.BUTTON_PLAN_CHANGE, callback_data=f"dy:pchg:{view.id}:{view.plan_sent_digest or '0'}"
+                ),
+            ]
+        ]
+    )
+
+
+def plan_open_keyboard(view: EvaluationView, label: str) -> InlineKeyboardMarkup:
+    """The cadre's button back to their plan of the record's period."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"kh:open:{view.period}")]])
 
 
 def plan_keyboard(view: EvaluationView) -> InlineKeyboardMarkup | None:
@@ -549,11 +592,54 @@ async def plan_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             if not view.tasks:
                 await reply_html(update, context, tw.PLAN_DONE_EMPTY)
                 return
-            await reply_html(update, context, tw.PLAN_DONE.format(period=str(period), count=len(view.tasks)))
+            await _finish_plan(update, context, user, view)
+        elif action == "open":
+            await _show_plan(update, context, view)
         else:
             await query.answer(tw.RECORD_GONE, show_alert=True)
     except RecordsError as exc:
         await reply_html(update, context, wf.describe_records_error(exc))
+
+
+async def _finish_plan(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: EvaluationView
+) -> None:
+    """✅ Xong: a new or changed plan goes to the direct manager; the same plan again is not sent twice."""
+    text = tw.PLAN_DONE.format(period=view.period, count=len(view.tasks))
+    if view.state not in EDITABLE:  # an old button of a plan that can no longer change
+        await reply_html(update, context, text)
+        return
+    sent: PlanSent | None = None
+    for _attempt in range(2):  # a tap at the same moment claims the record first: look again once
+        try:
+            sent = await wf.call_records(
+                context,
+                evaluations.send_plan,
+                actor_id=user.person_id,
+                evaluation_id=view.id,
+                now=wf.now_of(context),
+            )
+            break
+        except ConcurrentUpdate:
+            continue
+    if sent is None or sent.outcome == "unchanged":
+        text += "\n" + tw.PLAN_UNCHANGED
+    elif sent.outcome == "sent":
+        reached = await notify_plan(context, sent)
+        log.info("plan of evaluation %s sent to %d of %d", view.id, len(reached), len(sent.reviewer_ids))
+        text += "\n" + tw.PLAN_SENT.format(reviewers=wf.names(reached))
+    else:
+        text += "\n" + tw.PLAN_NOBODY
+    await reply_html(update, context, text)
+
+
+async def notify_plan(context: ContextTypes.DEFAULT_TYPE, sent: PlanSent) -> list[wf.Recipient]:
+    """The plan, with «💬 Góp ý» and «↩️ Đề nghị sửa», to the direct manager (or the reviewers over the unit)."""
+    view = sent.evaluation
+    recipients = await wf.in_session(context, lambda s: wf.chats_of(s, sent.reviewer_ids))
+    return await wf.notify(
+        context, recipients, render_plan_notice(view, update=sent.update), plan_notice_keyboard(view)
+    )
 
 
 # --- /danhgia ------------------------------------------------------------------------------------------------
@@ -1042,7 +1128,7 @@ async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     for run in runs:
         entry = run.entry
         detail = entry.detail or {}
-        reason = detail.get("reason")
+        reason = detail.get("reason") or detail.get("comment")
         override = detail.get("quota_override")
         if isinstance(override, dict) and override.get("reason"):
             shown = tw.HISTORY_QUOTA_OVERRIDE.format(

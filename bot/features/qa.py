@@ -12,10 +12,13 @@ sequenceDiagram
     U->>B: question
     B->>U: nothing found + [Chuyển cho Ban Tổ chức]
     U->>B: press (a second press is ignored)
-    B->>S: question + [Trả lời]
+    B->>S: a copy to every staff member: question + [Trả lời] (copy's chat and message id stored)
     S->>B: press, then the reply text (step qa:staff_reply)
     B->>U: staff's reply (only the first reply is sent)
+    B->>S: the other staff's copies edited: no [Trả lời], who answered and when
 ```
+An old «Trả lời» (a copy not yet edited, or pressed by another staff member mid-way) says who answered and
+when instead of opening a second reply.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -39,6 +43,7 @@ from bot import texts
 from bot.access import CurrentUser, current_user, ensure_private, ensure_role, is_private
 from bot.conversation import StepRouter, end_step, start_step
 from bot.feature import ANYONE, CommandSpec, Feature
+from bot.features.workflow import local_time
 from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.render import article_button_label, render_answer, render_article
@@ -309,22 +314,112 @@ async def _handoff(
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(texts.BUTTON_STAFF_REPLY, callback_data=f"qa:reply:{handoff.id}")]]
     )
+    html = texts.HANDOFF_TO_STAFF.format(
+        id=handoff.id, asker=escape(asker), question=escape(handoff.question)
+    )
+    reached = 0
     for chat_id in staff_chats:
-        await send_html(
-            context,
-            chat_id,
-            texts.HANDOFF_TO_STAFF.format(
-                id=handoff.id, asker=escape(asker), question=escape(handoff.question)
-            ),
-            markup,
-        )
-    log.info("question %s handed off to %d staff chats", handoff.id, len(staff_chats))
+        reached += await _send_copy(context, services, handoff.id, chat_id, html, markup)
+    log.info("question %s handed off to %d of %d staff chats", handoff.id, reached, len(staff_chats))
+    # A staff member may have answered while the later copies were still being sent: close those too.
+    current = await asyncio.to_thread(botstate.get_handoff, services.db, handoff_id=handoff.id)
+    if current.status != "open":
+        await _close_copies(context, services, current, except_chat=current.answered_by)  # a private chat
     support = escape(services.settings.support_contact)
     await send_html(
         context,
         record.chat_id,
         texts.HANDOFF_SENT if staff_chats else texts.HANDOFF_NO_STAFF.format(support=support),
     )
+
+
+async def _send_copy(
+    context: ContextTypes.DEFAULT_TYPE,
+    services: Services,
+    handoff_id: int,
+    chat_id: int,
+    html: str,
+    markup: InlineKeyboardMarkup,
+) -> bool:
+    """Send one staff member a message with «Trả lời» and remember it (to edit once answered)."""
+    try:
+        sent = await send_html(context, chat_id, html, markup)
+    except Forbidden:
+        log.info("hand-off %s not delivered to a staff chat: the bot is blocked", handoff_id)
+        return False
+    except TelegramError as exc:
+        log.warning("hand-off %s not delivered to a staff chat: %s", handoff_id, type(exc).__name__)
+        return False
+    await asyncio.to_thread(
+        botstate.record_handoff_copy,
+        services.db,
+        handoff_id=handoff_id,
+        chat_id=chat_id,
+        message_id=sent.message_id,
+    )
+    return True
+
+
+def _staff_name(engine: Any, telegram_user_id: int | None) -> str | None:
+    if telegram_user_id is None:
+        return None
+    with session_scope(engine) as session:
+        person = people.find_person_by_telegram(session, telegram_user_id=telegram_user_id)
+        return person.full_name if person else None
+
+
+async def _answered_by(
+    context: ContextTypes.DEFAULT_TYPE, services: Services, handoff: botstate.HandoffRecord
+) -> tuple[str, str]:
+    """Who answered the hand-off and when (local time), as plain text."""
+    name = await asyncio.to_thread(_staff_name, services.db, handoff.answered_by)
+    when = local_time(context, handoff.answered_at, texts.ANSWERED_AT_FORMAT) if handoff.answered_at else "—"
+    return name or texts.STAFF_SOMEONE, when
+
+
+async def _already_answered(
+    context: ContextTypes.DEFAULT_TYPE, services: Services, handoff: botstate.HandoffRecord, *, html: bool
+) -> str:
+    name, when = await _answered_by(context, services, handoff)
+    return texts.STAFF_REPLY_ALREADY_BY.format(id=handoff.id, staff=escape(name) if html else name, when=when)
+
+
+async def _close_copies(
+    context: ContextTypes.DEFAULT_TYPE,
+    services: Services,
+    handoff: botstate.HandoffRecord,
+    *,
+    except_chat: int | None = None,
+) -> int:
+    """Edit the staff copies of an answered hand-off (all but `except_chat`'s): no «Trả lời», who answered
+    and when. A copy that cannot be edited (deleted, bot blocked) is logged and skipped; returns the edited."""
+    copies = await asyncio.to_thread(botstate.handoff_copies, services.db, handoff_id=handoff.id)
+    copies = [c for c in copies if c.chat_id != except_chat]
+    if not copies:
+        return 0
+    name, when = await _answered_by(context, services, handoff)
+    asker = await asyncio.to_thread(_asker_name, services.db, handoff.asker_user_id) or texts.ASKER_ANONYMOUS
+    html = texts.HANDOFF_ANSWERED_COPY.format(
+        id=handoff.id, asker=escape(asker), question=escape(handoff.question), staff=escape(name), when=when
+    )
+    edited = 0
+    for copy in copies:
+        try:
+            await context.bot.edit_message_text(
+                html,
+                chat_id=copy.chat_id,
+                message_id=copy.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+                disable_web_page_preview=True,
+            )
+            edited += 1
+        except (BadRequest, Forbidden) as exc:  # deleted, not modified (already edited), bot blocked
+            log.info("copy of hand-off %s not edited: %s", handoff.id, exc.message)
+        except TelegramError as exc:
+            log.warning("copy of hand-off %s not edited: %s", handoff.id, type(exc).__name__)
+    log.info("hand-off %s: %d staff copies marked answered", handoff.id, edited)
+    return edited
 
 
 async def _start_staff_reply(
@@ -343,7 +438,7 @@ async def _start_staff_reply(
         await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
         return
     if handoff.status != "open":
-        await query.answer(texts.STAFF_REPLY_ALREADY.format(id=handoff.id), show_alert=True)
+        await query.answer(await _already_answered(context, services, handoff, html=False), show_alert=True)
         return
     await start_step(
         context,
@@ -378,9 +473,14 @@ async def staff_reply_step(update: Update, context: ContextTypes.DEFAULT_TYPE, d
         handoff = await asyncio.to_thread(
             botstate.answer_handoff, services.db, handoff_id=handoff_id, staff_user_id=tg_user.id, reply=reply
         )
-    except (ConcurrentUpdate, NotFound):
+    except NotFound:
         await end_step(context, chat_id=chat.id, user_id=tg_user.id)
         await reply_html(update, context, texts.STAFF_REPLY_ALREADY.format(id=handoff_id))
+        return
+    except ConcurrentUpdate:  # another staff member answered first: say who and when
+        await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+        answered = await asyncio.to_thread(botstate.get_handoff, services.db, handoff_id=handoff_id)
+        await reply_html(update, context, await _already_answered(context, services, answered, html=True))
         return
     await end_step(context, chat_id=chat.id, user_id=tg_user.id)
     await send_html(
@@ -390,6 +490,7 @@ async def staff_reply_step(update: Update, context: ContextTypes.DEFAULT_TYPE, d
     )
     log.info("hand-off %s answered", handoff.id)
     await reply_html(update, context, texts.STAFF_REPLY_SENT.format(id=handoff.id))
+    await _close_copies(context, services, handoff, except_chat=chat.id)
 
 
 async def list_open_handoffs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -409,8 +510,14 @@ async def list_open_handoffs(update: Update, context: ContextTypes.DEFAULT_TYPE)
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(texts.BUTTON_STAFF_REPLY, callback_data=f"qa:reply:{handoff.id}")]]
         )
-        await send_html(
-            context, update.effective_chat.id, f"{handoff.id}. {escape(handoff.question)}", markup
+        # Remembered like the hand-off's own copies, so that it too loses «Trả lời» once answered.
+        await _send_copy(
+            context,
+            services,
+            handoff.id,
+            update.effective_chat.id,
+            f"{handoff.id}. {escape(handoff.question)}",
+            markup,
         )
 
 

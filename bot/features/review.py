@@ -19,6 +19,10 @@ stateDiagram-v2
     confirm --> decided: ✅ Xác nhận (locked; cadre notified)
     override --> decided
     decided --> record: 🔓 Mở lại (step dy:reopen, reason required)
+    [*] --> plan: a cadre's new or changed work plan arrives (tasks listed)
+    plan --> plan_comment: 💬 Góp ý (step dy:pcomment) → delivered to the cadre, kept in the history
+    plan --> plan_change: ↩️ Đề nghị sửa (step dy:pchange, reason required) → the cadre is told, edits, resends
+    plan_change --> plan: once per sent plan (a second request, or one on a stale notice, is refused)
 ```
 """
 
@@ -36,12 +40,20 @@ from bot.access import CurrentUser, current_user, ensure_private, ensure_signed_
 from bot.conversation import StepRouter, end_step, load_state, start_step
 from bot.feature import CommandSpec, Feature
 from bot.features import workflow as wf
-from bot.features.evaluation import grade_label, read_typed_points, render_tasks
+from bot.features.evaluation import (
+    EDITABLE,
+    grade_label,
+    plan_notice_keyboard,
+    plan_open_keyboard,
+    read_typed_points,
+    render_plan_notice,
+    render_tasks,
+)
 from bot.jobs import JobRegistry
 from bot.messages import clause, escape
 from bot.replies import reply_html
 from records import evaluations, programmes
-from records.errors import QuotaExceeded, RecordsError
+from records.errors import ConcurrentUpdate, InvalidTransition, QuotaExceeded, RecordsError
 from records.rules import Rules
 from records.views import EvaluationView
 
@@ -52,10 +64,12 @@ REVIEW_COMMENT = "dy:comment"
 REVIEW_REASON = "dy:reason"
 DECIDE_OVERRIDE = "dy:override"
 REOPEN_REASON = "dy:reopen"
+PLAN_COMMENT = "dy:pcomment"
+PLAN_CHANGE = "dy:pchange"
 # The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
 REVIEW_BUTTONS = (
     r"^dy:(?:(?:open|adj|reopen):\d+|(?:ok|ret):\d+:\d+|(?:adjk|dec):\d+:[^:]+"
-    r"|(?:decok|decover):\d+:[^:]+:\d+)$"
+    r"|(?:decok|decover):\d+:[^:]+:\d+|pcmt:\d+|pchg:\d+:[0-9a-f]{1,16})$"
 )
 REVIEWER_ROLES = ("reviewer", "head", "cadre")  # direct managers may hold only the cadre role
 MAX_TEXT = 2000
@@ -164,9 +178,14 @@ async def _view(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, eid: int)
     )
 
 
-async def _notify_cadre(context: ContextTypes.DEFAULT_TYPE, view: EvaluationView, html: str) -> None:
+async def _notify_cadre(
+    context: ContextTypes.DEFAULT_TYPE,
+    view: EvaluationView,
+    html: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
     cadre = await wf.in_session(context, lambda s: wf.chats_of(s, [view.person_id]))
-    await wf.notify(context, cadre, html)
+    await wf.notify(context, cadre, html, markup)
 
 
 async def _notify_heads(context: ContextTypes.DEFAULT_TYPE, view: EvaluationView) -> list[wf.Recipient]:
@@ -353,6 +372,10 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 data={"eid": eid, "grade": parts[3], "version": int(parts[4])},
             )
             await reply_html(update, context, tw.DECIDE_ASK_REASON)
+        elif action == "pcmt":
+            await _start_plan_comment(update, context, user, view)
+        elif action == "pchg" and len(parts) == 4:
+            await _start_plan_change(update, context, user, view, parts[3])
         elif action == "reopen":
             allowed = await wf.call_records(
                 context, evaluations.allowed_actions, actor_id=user.person_id, evaluation_id=eid
@@ -585,6 +608,205 @@ async def _decide(
     )
 
 
+# --- the cadre's work plan -------------------------------------------------------------------------------------
+
+
+async def _may_give_plan_feedback(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: EvaluationView
+) -> bool:
+    """The direct manager or a reviewer over the unit; anyone else gets an alert."""
+    allowed = await wf.call_records(
+        context, evaluations.may_give_plan_feedback, actor_id=user.person_id, evaluation_id=view.id
+    )
+    if not allowed and update.callback_query is not None:
+        await update.callback_query.answer(tw.ACTION_NOT_ALLOWED, show_alert=True)
+    return bool(allowed)
+
+
+async def _show_current_plan(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView
+) -> None:
+    """The plan changed since the notice the manager acted on: the newest one, with fresh buttons."""
+    prefix = tw.PLAN_CHANGED_SINCE.format(name=escape(view.person_name))
+    markup = plan_notice_keyboard(view) if view.plan_sent_digest and view.state in EDITABLE else None
+    await reply_html(
+        update,
+        context,
+        prefix + "\n\n" + render_plan_notice(view, update=view.plan_sent_at is not None),
+        markup,
+    )
+
+
+async def _plan_not_open(update: Update, context: ContextTypes.DEFAULT_TYPE, view: EvaluationView) -> bool:
+    """True (after saying so) when the plan can no longer change or a change request is already pending."""
+    if view.state not in EDITABLE:
+        await reply_html(
+            update,
+            context,
+            tw.PLAN_NOT_EDITABLE.format(
+                period=view.period,
+                name=escape(view.person_name),
+                state=tw.STATE_NAMES.get(view.state, view.state),
+            ),
+        )
+        return True
+    if view.plan_change_reason:
+        await reply_html(
+            update,
+            context,
+            tw.PLAN_CHANGE_ALREADY.format(
+                period=view.period, name=escape(view.person_name), reason=escape(view.plan_change_reason)
+            ),
+        )
+        return True
+    return False
+
+
+async def _start_plan_comment(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: EvaluationView
+) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None or not await _may_give_plan_feedback(update, context, user, view):
+        return
+    await start_step(
+        context, chat_id=chat.id, user_id=query.from_user.id, step=PLAN_COMMENT, data={"eid": view.id}
+    )
+    await reply_html(
+        update,
+        context,
+        tw.PLAN_ASK_COMMENT.format(period=view.period, name=escape(view.person_name), limit=MAX_TEXT),
+    )
+
+
+async def _start_plan_change(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: EvaluationView, digest: str
+) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None or not await _may_give_plan_feedback(update, context, user, view):
+        return
+    if view.state in EDITABLE and view.plan_sent_digest != digest:
+        await _show_current_plan(update, context, view)
+        return
+    if await _plan_not_open(update, context, view):
+        return
+    await start_step(
+        context,
+        chat_id=chat.id,
+        user_id=query.from_user.id,
+        step=PLAN_CHANGE,
+        data={"eid": view.id, "digest": digest},
+    )
+    await reply_html(
+        update,
+        context,
+        tw.PLAN_ASK_CHANGE.format(period=view.period, name=escape(view.person_name), limit=MAX_TEXT),
+    )
+
+
+async def _plan_request_refused(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, eid: int, exc: RecordsError
+) -> None:
+    """The plan changed, was asked to change already, or can no longer change: say which, from the record."""
+    try:
+        fresh = await _view(context, user, eid)
+    except RecordsError:
+        await reply_html(update, context, tw.RECORD_GONE)
+        return
+    if exc.params.get("reason") == "plan_changed":
+        await _show_current_plan(update, context, fresh)
+    elif not await _plan_not_open(update, context, fresh):
+        await reply_html(update, context, wf.describe_records_error(exc))
+
+
+async def plan_comment_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    """The manager's comment on a plan: saved in the record's history, delivered to the cadre."""
+    found = await _step_context(update, context, data)
+    chat, tg_user = update.effective_chat, update.effective_user
+    if found is None or chat is None or tg_user is None:
+        return
+    user, view, text = found
+    if not text or len(text) > MAX_TEXT:
+        await reply_html(update, context, tw.PLAN_FEEDBACK_EMPTY.format(limit=MAX_TEXT))
+        return
+    try:
+        done = await wf.call_records(
+            context,
+            evaluations.comment_on_plan,
+            actor_id=user.person_id,
+            evaluation_id=view.id,
+            comment=text,
+            now=wf.now_of(context),
+        )
+    except RecordsError as exc:
+        await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+        await _records_error(update, context, user, view.id, exc)
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    log.info("plan of evaluation %s commented through the bot", done.id)
+    await _notify_cadre(
+        context,
+        done,
+        tw.NOTIFY_PLAN_COMMENT.format(
+            reviewer=escape(user.full_name), period=done.period, comment=escape(text)
+        ),
+        plan_open_keyboard(done, tw.BUTTON_PLAN_OPEN),
+    )
+    await reply_html(
+        update, context, tw.PLAN_COMMENT_SENT.format(name=escape(done.person_name), period=done.period)
+    )
+
+
+async def plan_change_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    """The manager's reason for asking the cadre to change the plan (once per sent plan)."""
+    found = await _step_context(update, context, data)
+    chat, tg_user = update.effective_chat, update.effective_user
+    if found is None or chat is None or tg_user is None:
+        return
+    user, view, text = found
+    if not text or len(text) > MAX_TEXT:
+        await reply_html(update, context, tw.PLAN_FEEDBACK_EMPTY.format(limit=MAX_TEXT))
+        return
+    await end_step(context, chat_id=chat.id, user_id=tg_user.id)
+    done: EvaluationView | None = None
+    for attempt in range(2):
+        try:
+            done = await wf.call_records(
+                context,
+                evaluations.request_plan_changes,
+                actor_id=user.person_id,
+                evaluation_id=view.id,
+                reason=text,
+                sent_digest=str(data.get("digest", "")),
+                now=wf.now_of(context),
+            )
+            break
+        except ConcurrentUpdate as exc:
+            if exc.params.get("reason") is None and attempt == 0:
+                continue  # the record moved on (e.g. the cadre edited a task): the checks run again
+            await _plan_request_refused(update, context, user, view.id, exc)
+            return
+        except InvalidTransition as exc:
+            await _plan_request_refused(update, context, user, view.id, exc)
+            return
+        except RecordsError as exc:
+            await _records_error(update, context, user, view.id, exc)
+            return
+    if done is None:
+        return
+    log.info("changes to the plan of evaluation %s requested through the bot", done.id)
+    await _notify_cadre(
+        context,
+        done,
+        tw.NOTIFY_PLAN_CHANGE.format(
+            reviewer=escape(user.full_name), period=done.period, reason=escape(text)
+        ),
+        plan_open_keyboard(done, tw.BUTTON_PLAN_EDIT),
+    )
+    await reply_html(
+        update, context, tw.PLAN_CHANGE_SENT.format(name=escape(done.person_name), period=done.period)
+    )
+
+
 # --- typed steps ---------------------------------------------------------------------------------------------------
 
 
@@ -773,6 +995,8 @@ def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  #
     router.add_step(REVIEW_REASON, reason_step)
     router.add_step(DECIDE_OVERRIDE, override_step)
     router.add_step(REOPEN_REASON, reopen_step)
+    router.add_step(PLAN_COMMENT, plan_comment_step)
+    router.add_step(PLAN_CHANGE, plan_change_step)
 
 
 FEATURE = Feature(

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup
-from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -26,6 +25,7 @@ from bot import texts
 from bot import texts_workflows as tw
 from bot.conversation import load_state
 from bot.messages import escape
+from bot.replies import send_html
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.settings import Settings
 from records import localtime, people
@@ -215,9 +215,7 @@ async def notify(
     reached = []
     for recipient in recipients:
         try:
-            await context.bot.send_message(
-                recipient.chat_id, html, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+            await send_html(context, recipient.chat_id, html, markup)  # split under Telegram's limit
             reached.append(recipient)
         except Forbidden:
             log.info("person %s blocked the bot: notice not delivered", recipient.person_id)

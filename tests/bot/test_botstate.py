@@ -170,6 +170,20 @@ def test_handoff_opened_once_and_answered_once(state_engine: Engine) -> None:
     assert botstate.open_handoffs(state_engine) == []
 
 
+def test_handoff_copies_are_remembered_once_per_message(state_engine: Engine) -> None:
+    answer = botstate.record_answer(
+        state_engine, chat_id=8, user_id=8, question="hỏi gì đó", found=False, chunk_ids=[]
+    )
+    handoff, _created = botstate.open_handoff(state_engine, answer_id=answer.id)
+    big = 2**40  # Telegram ids are 64-bit
+    botstate.record_handoff_copy(state_engine, handoff_id=handoff.id, chat_id=big, message_id=5)
+    botstate.record_handoff_copy(state_engine, handoff_id=handoff.id, chat_id=big, message_id=5)  # a repeat
+    botstate.record_handoff_copy(state_engine, handoff_id=handoff.id, chat_id=77, message_id=5)
+    copies = botstate.handoff_copies(state_engine, handoff_id=handoff.id)
+    assert [(c.chat_id, c.message_id) for c in copies] == [(big, 5), (77, 5)]
+    assert botstate.handoff_copies(state_engine, handoff_id=handoff.id + 1) == []
+
+
 def test_jobs_persist(state_engine: Engine) -> None:
     at = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
     botstate.save_job(state_engine, name="remind:1", kind="remind", run_at=at, interval_s=3600, data={"p": 1})

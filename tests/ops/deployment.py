@@ -28,6 +28,7 @@ EXPECTED_NON_EMPTY = (
     "bot_answer",
     "bot_feedback",
     "bot_handoff",
+    "bot_handoff_copy",
     "bot_job",
     "bot_lease",
 )
@@ -48,7 +49,8 @@ def fill(engine: Engine, *, people: int = 40) -> None:
         chunk_ids=[],
     )
     botstate.record_feedback(engine, answer_id=answer.id, user_id=9 * 10**11, vote=-1)
-    botstate.open_handoff(engine, answer_id=answer.id)
+    handoff, _created = botstate.open_handoff(engine, answer_id=answer.id)
+    botstate.record_handoff_copy(engine, handoff_id=handoff.id, chat_id=9 * 10**11, message_id=2**31 + 5)
     botstate.save_conversation(engine, chat_id=1, user_id=2, state="qa:reply", data={"t": "Điều 1"})
     botstate.save_job(
         engine,

@@ -14,16 +14,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sqlmodel import select as sqlmodel_select
 
-from records.botstate import record_answer
+from records.botstate import open_handoff, record_answer, record_handoff_copy
 from records.demo import generate_demo_data
 from records.errors import PermissionDenied
 from records.evaluations import (
     TaskInput,
     TaskResultInput,
     approve_review,
+    comment_on_plan,
     decide_evaluation,
     plan_tasks,
+    request_plan_changes,
     return_for_revision,
+    send_plan,
     submit_self_assessment,
 )
 from records.invites import issue_invite, redeem_invite
@@ -76,6 +79,12 @@ def _seed(engine: Engine) -> dict[str, int]:
         view = plan_tasks(s, actor_id=me, person_id=me, period="2026-11",
                           tasks=[TaskInput(title="Rà soát hồ sơ đảng viên", expected_result="Đủ hồ sơ")],
                           rules=rules, now=_at(1))  # fmt: skip
+        send_plan(s, actor_id=me, evaluation_id=view.id, now=_at(1))
+        comment_on_plan(
+            s, actor_id=reviewer, evaluation_id=view.id, comment=f"{NAME} nêu rõ sản phẩm", now=_at(1)
+        )
+        request_plan_changes(s, actor_id=reviewer, evaluation_id=view.id, reason=f"Đề nghị {NAME} thêm hạn",
+                             now=_at(1))  # fmt: skip
         results = [TaskResultInput(task_id=view.tasks[0].id, result="on_time", note=f"{NAME} đã làm xong")]
         points = {"discipline": 18, "tasks": 60, "bonus": 5}
         submit_self_assessment(s, actor_id=me, evaluation_id=view.id, rules=rules, results=results,
@@ -90,6 +99,11 @@ def _seed(engine: Engine) -> dict[str, int]:
         s.commit()
     record_answer(engine, chat_id=TELEGRAM_ID, user_id=TELEGRAM_ID, question="Quy định về luân chuyển cán bộ?",
                   found=True, chunk_ids=["c1"])  # fmt: skip
+    # Someone else's question handed off to staff, a copy of it in this person's chat.
+    other = record_answer(engine, chat_id=5_550_001, user_id=5_550_001, question="Câu hỏi khác?", found=False,
+                          chunk_ids=[])  # fmt: skip
+    handoff, _created = open_handoff(engine, answer_id=other.id)
+    record_handoff_copy(engine, handoff_id=handoff.id, chat_id=TELEGRAM_ID, message_id=77)
     return ids
 
 
