@@ -280,9 +280,7 @@ def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else str(n)
 
 
-def render_summary_text(
-    summary: PeriodSummary, *, tz: str, max_units: int = 30, max_people: int = 10
-) -> str:
+def render_summary_text(summary: PeriodSummary, *, tz: str, max_units: int = 30, max_people: int = 10) -> str:
     """Plain Vietnamese text of a summary (for the CLI and the bot, which escapes it for HTML); days in `tz`.
 
     With person rows (`include_people`), each unit still waiting is followed by the names of who has not

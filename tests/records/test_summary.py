@@ -219,7 +219,9 @@ def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Eng
     assert "      – Nguyễn Văn Thử 2 (CB0002): chưa nộp" in text
     assert "      – Nguyễn Văn Thử 13 (CB0013): đang soạn, chưa nộp" in text
     assert "Mới Vào" not in text and "Đã Nghỉ" not in text
-    assert "(W4): 1/1\n      … và 1 người khác" in render_summary_text(summary, tz="Asia/Ho_Chi_Minh", max_people=0)
+    assert "(W4): 1/1\n      … và 1 người khác" in render_summary_text(
+        summary, tz="Asia/Ho_Chi_Minh", max_people=0
+    )
     # The Excel unit row and the unit's people sheet, read back.
     wb = load_workbook(io.BytesIO(summary_xlsx_bytes(summary)))
     unit_row = next(r for r in wb["Tổng hợp"].iter_rows(values_only=True) if r[0] == "W4")

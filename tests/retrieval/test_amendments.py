@@ -85,5 +85,7 @@ def test_asking_how_the_rule_first_read_gets_the_original_with_the_amendment_nam
 
 
 def test_the_amending_documents_year_asks_for_the_current_rule(engine: QAEngine) -> None:
-    answer = engine.ask("Theo quy định năm 2025, nhận đơn từ chức thì bao nhiêu ngày phải có văn bản đề nghị?")
+    answer = engine.ask(
+        "Theo quy định năm 2025, nhận đơn từ chức thì bao nhiêu ngày phải có văn bản đề nghị?"
+    )
     assert answer.ranked[0].doc_number == "44-QĐ/TU"
