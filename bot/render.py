@@ -61,8 +61,16 @@ def where_label(citation: CitationLike) -> str:
     return label[:1].upper() + label[1:] if label else ""
 
 
+def attachment_name(citation: CitationLike) -> str:
+    """'Quy định đánh giá, xếp loại hằng tháng': the kind and title of a text issued with a decision."""
+    kind = _type_name(citation.attachment_type or texts.CITE_ATTACHMENT_DEFAULT_TYPE)
+    title = (citation.attachment_title or "").strip()
+    return f"{kind} {title}" if title else kind
+
+
 def document_label(citation: CitationLike) -> str:
-    """'Quy định số 65-QĐ/TW' or, for an attached text, 'Quy định ban hành kèm theo Quyết định số …' (plain)."""
+    """The cited document with its date (plain text): 'Quy định số 65-QĐ/TW ngày 28/4/2022', or for a text
+    issued with a decision 'Quy định đánh giá, … (ban hành kèm theo Quyết định số 3814-QĐ/TU ngày 16/5/2018)'."""
     if citation.doc_number:
         doc = texts.CITE_DOC_WITH_NUMBER.format(
             doc_type=_type_name(citation.doc_type), number=citation.doc_number
@@ -71,24 +79,21 @@ def document_label(citation: CitationLike) -> str:
         doc = texts.CITE_DOC_NO_NUMBER.format(
             doc_type=_type_name(citation.doc_type), title=citation.doc_title
         )
-    if citation.in_attachment and citation.attachment_title:
-        return texts.CITE_ATTACHMENT.format(
-            attachment_type=_type_name(citation.attachment_type or "QUY ĐỊNH"),
-            attachment=citation.attachment_title,
-            doc=doc,
-        )
+    issued = format_date(citation.issued)
+    if issued:
+        doc += " " + texts.CITE_DATE.format(date=issued)
+    if citation.in_attachment:
+        return texts.CITE_ATTACHMENT.format(attachment=attachment_name(citation), doc=doc)
     return doc
 
 
 def render_citation(index: int, citation: CitationLike) -> str:
     """One numbered citation line (HTML)."""
     where = where_label(citation)
-    issued = format_date(citation.issued)
     return texts.CITE_ITEM.format(
         index=index,
         where=f"<b>{escape(where)}</b>" if where else "",
         doc=escape(document_label(citation)),
-        date=" " + escape(texts.CITE_DATE.format(date=issued)) if issued else "",
         sample=texts.SAMPLE_MARK if citation.is_sample else "",
     ).replace("  ", " ")
 
@@ -157,9 +162,6 @@ def render_article(citation: CitationLike, full_text: str) -> str:
     """The whole Điều (or section) behind a citation (HTML)."""
     article = article_label(citation.article)
     label = " ".join(x for x in (article[:1].upper() + article[1:], document_label(citation)) if x)
-    issued = format_date(citation.issued)
-    if issued:
-        label += " " + texts.CITE_DATE.format(date=issued)
     blocks = [texts.ARTICLE_HEADER.format(label=escape(label))]
     blocks.extend(superseded_warnings([citation]))
     blocks.append(escape(full_text.strip()))

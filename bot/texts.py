@@ -241,8 +241,9 @@ CITE_DOC_WITH_NUMBER = "{doc_type} số {number}"
 CITE_DOC_NO_NUMBER = "{doc_type} {title}"
 CITE_DOC_DEFAULT_TYPE = "Văn bản"
 CITE_DATE = "ngày {date}"
-CITE_ATTACHMENT = "{attachment_type} {attachment} ban hành kèm theo {doc}"
-CITE_ITEM = "{index}. {where} {doc}{date}{sample}"
+CITE_ATTACHMENT = "{attachment} (ban hành kèm theo {doc})"
+CITE_ATTACHMENT_DEFAULT_TYPE = "QUY ĐỊNH"
+CITE_ITEM = "{index}. {where} {doc}{sample}"
 
 # Roster row issues (records.roster.RowIssue.code) → wording; {column} and {value} are escaped by the caller.
 ROSTER_ISSUES: dict[str, str] = {
