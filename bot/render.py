@@ -18,6 +18,7 @@ class CitationLike(Protocol):
     doc_type: str | None
     issued: date | None
     article: int | str | None
+    article_heading: str
     clause: str | None
     point: str | None
     in_attachment: bool
@@ -159,12 +160,24 @@ def render_answer(
 
 
 def render_article(citation: CitationLike, full_text: str) -> str:
-    """The whole Điều (or section) behind a citation (HTML)."""
+    """The whole Điều (or section) behind a citation (HTML). An article whose text opens with its heading
+    ("Điều 4. Mức xếp loại") gets that heading as the title, once, and the document below it."""
     article = article_label(citation.article)
-    label = " ".join(x for x in (article[:1].upper() + article[1:], document_label(citation)) if x)
-    blocks = [texts.ARTICLE_HEADER.format(label=escape(label))]
-    blocks.extend(superseded_warnings([citation]))
-    blocks.append(escape(full_text.strip()))
+    article = article[:1].upper() + article[1:]
+    heading = citation.article_heading.strip()
+    first, _, rest = full_text.strip().partition("\n")
+    if article and heading and first.strip() == heading and heading.startswith(article):
+        title = texts.ARTICLE_HEADER_NAMED.format(
+            heading=escape(heading), document=escape(document_label(citation))
+        )
+        body = rest.strip()
+    else:
+        label = " ".join(x for x in (article, document_label(citation)) if x)
+        title = texts.ARTICLE_HEADER.format(label=escape(label))
+        body = full_text.strip()
+    blocks = [title, *superseded_warnings([citation])]
+    if body:
+        blocks.append(escape(body))
     return "\n\n".join(blocks)
 
 

@@ -104,6 +104,8 @@ FEEDBACK_UNCHANGED = "Bạn đã góp ý cho câu trả lời này rồi."
 ANSWER_EXPIRED = "Câu trả lời này không còn trong hệ thống. Vui lòng hỏi lại."
 ARTICLE_NOT_AVAILABLE = "Điều này không còn trong kho văn bản (có thể văn bản đã bị gỡ). Vui lòng hỏi lại."
 ARTICLE_HEADER = "📖 <b>{label}</b>"
+# The article's own heading as the title (printed once), the document on the line below.
+ARTICLE_HEADER_NAMED = "📖 <b>{heading}</b>\n{document}"
 HANDOFF_SENT = "📨 Đã chuyển câu hỏi cho cán bộ Ban Tổ chức. Khi có trả lời, bot sẽ gửi lại cho bạn."
 HANDOFF_ALREADY = "Câu hỏi này đã được chuyển cho Ban Tổ chức rồi, vui lòng chờ trả lời."
 HANDOFF_NO_STAFF = "Hiện chưa có cán bộ Ban Tổ chức nào dùng bot. Câu hỏi đã được lưu; bạn cũng có thể liên hệ trực tiếp <b>{support}</b>."
