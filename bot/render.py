@@ -18,6 +18,7 @@ class CitationLike(Protocol):
     doc_type: str | None
     issued: date | None
     article: int | str | None
+    article_heading: str
     clause: str | None
     point: str | None
     in_attachment: bool
@@ -61,8 +62,16 @@ def where_label(citation: CitationLike) -> str:
     return label[:1].upper() + label[1:] if label else ""
 
 
+def attachment_name(citation: CitationLike) -> str:
+    """'Quy định đánh giá, xếp loại hằng tháng': the kind and title of a text issued with a decision."""
+    kind = _type_name(citation.attachment_type or texts.CITE_ATTACHMENT_DEFAULT_TYPE)
+    title = (citation.attachment_title or "").strip()
+    return f"{kind} {title}" if title else kind
+
+
 def document_label(citation: CitationLike) -> str:
-    """'Quy định số 65-QĐ/TW' or, for an attached text, 'Quy định ban hành kèm theo Quyết định số …' (plain)."""
+    """The cited document with its date (plain text): 'Quy định số 65-QĐ/TW ngày 28/4/2022', or for a text
+    issued with a decision 'Quy định đánh giá, … (ban hành kèm theo Quyết định số 3814-QĐ/TU ngày 16/5/2018)'."""
     if citation.doc_number:
         doc = texts.CITE_DOC_WITH_NUMBER.format(
             doc_type=_type_name(citation.doc_type), number=citation.doc_number
@@ -71,24 +80,21 @@ def document_label(citation: CitationLike) -> str:
         doc = texts.CITE_DOC_NO_NUMBER.format(
             doc_type=_type_name(citation.doc_type), title=citation.doc_title
         )
-    if citation.in_attachment and citation.attachment_title:
-        return texts.CITE_ATTACHMENT.format(
-            attachment_type=_type_name(citation.attachment_type or "QUY ĐỊNH"),
-            attachment=citation.attachment_title,
-            doc=doc,
-        )
+    issued = format_date(citation.issued)
+    if issued:
+        doc += " " + texts.CITE_DATE.format(date=issued)
+    if citation.in_attachment:
+        return texts.CITE_ATTACHMENT.format(attachment=attachment_name(citation), doc=doc)
     return doc
 
 
 def render_citation(index: int, citation: CitationLike) -> str:
     """One numbered citation line (HTML)."""
     where = where_label(citation)
-    issued = format_date(citation.issued)
     return texts.CITE_ITEM.format(
         index=index,
         where=f"<b>{escape(where)}</b>" if where else "",
         doc=escape(document_label(citation)),
-        date=" " + escape(texts.CITE_DATE.format(date=issued)) if issued else "",
         sample=texts.SAMPLE_MARK if citation.is_sample else "",
     ).replace("  ", " ")
 
@@ -154,15 +160,24 @@ def render_answer(
 
 
 def render_article(citation: CitationLike, full_text: str) -> str:
-    """The whole Điều (or section) behind a citation (HTML)."""
+    """The whole Điều (or section) behind a citation (HTML). An article whose text opens with its heading
+    ("Điều 4. Mức xếp loại") gets that heading as the title, once, and the document below it."""
     article = article_label(citation.article)
-    label = " ".join(x for x in (article[:1].upper() + article[1:], document_label(citation)) if x)
-    issued = format_date(citation.issued)
-    if issued:
-        label += " " + texts.CITE_DATE.format(date=issued)
-    blocks = [texts.ARTICLE_HEADER.format(label=escape(label))]
-    blocks.extend(superseded_warnings([citation]))
-    blocks.append(escape(full_text.strip()))
+    article = article[:1].upper() + article[1:]
+    heading = citation.article_heading.strip()
+    first, _, rest = full_text.strip().partition("\n")
+    if article and heading and first.strip() == heading and heading.startswith(article):
+        title = texts.ARTICLE_HEADER_NAMED.format(
+            heading=escape(heading), document=escape(document_label(citation))
+        )
+        body = rest.strip()
+    else:
+        label = " ".join(x for x in (article, document_label(citation)) if x)
+        title = texts.ARTICLE_HEADER.format(label=escape(label))
+        body = full_text.strip()
+    blocks = [title, *superseded_warnings([citation])]
+    if body:
+        blocks.append(escape(body))
     return "\n\n".join(blocks)
 
 

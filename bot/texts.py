@@ -104,6 +104,8 @@ FEEDBACK_UNCHANGED = "Bạn đã góp ý cho câu trả lời này rồi."
 ANSWER_EXPIRED = "Câu trả lời này không còn trong hệ thống. Vui lòng hỏi lại."
 ARTICLE_NOT_AVAILABLE = "Điều này không còn trong kho văn bản (có thể văn bản đã bị gỡ). Vui lòng hỏi lại."
 ARTICLE_HEADER = "📖 <b>{label}</b>"
+# The article's own heading as the title (printed once), the document on the line below.
+ARTICLE_HEADER_NAMED = "📖 <b>{heading}</b>\n{document}"
 HANDOFF_SENT = "📨 Đã chuyển câu hỏi cho cán bộ Ban Tổ chức. Khi có trả lời, bot sẽ gửi lại cho bạn."
 HANDOFF_ALREADY = "Câu hỏi này đã được chuyển cho Ban Tổ chức rồi, vui lòng chờ trả lời."
 HANDOFF_NO_STAFF = "Hiện chưa có cán bộ Ban Tổ chức nào dùng bot. Câu hỏi đã được lưu; bạn cũng có thể liên hệ trực tiếp <b>{support}</b>."
@@ -249,8 +251,9 @@ CITE_DOC_WITH_NUMBER = "{doc_type} số {number}"
 CITE_DOC_NO_NUMBER = "{doc_type} {title}"
 CITE_DOC_DEFAULT_TYPE = "Văn bản"
 CITE_DATE = "ngày {date}"
-CITE_ATTACHMENT = "{attachment_type} {attachment} ban hành kèm theo {doc}"
-CITE_ITEM = "{index}. {where} {doc}{date}{sample}"
+CITE_ATTACHMENT = "{attachment} (ban hành kèm theo {doc})"
+CITE_ATTACHMENT_DEFAULT_TYPE = "QUY ĐỊNH"
+CITE_ITEM = "{index}. {where} {doc}{sample}"
 
 # Roster row issues (records.roster.RowIssue.code) → wording; {column} and {value} are escaped by the caller.
 ROSTER_ISSUES: dict[str, str] = {

@@ -15,7 +15,7 @@ from knowledge.loaders import SUPPORTED_SUFFIXES, clean_text, read_text
 from knowledge.model import DocumentMeta, ParsedDocument
 from knowledge.numbers import number_slug
 from knowledge.relations import find_effective_date, find_relations
-from knowledge.structure import parse_body
+from knowledge.structure import attached_title, parse_body
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ def parse_text(
     if header.parent_type and header.number is None and header.doc_type:
         # A regulation saved on its own: cite it as attached to its decision, like an in-file attachment.
         label = f"{header.doc_type} {header.title}".strip()
-        body.attachment_type, body.attachment_title = header.doc_type, header.title or None
+        body.attachment_type = header.doc_type
+        body.attachment_title = attached_title(header.title, header.doc_type) or None
         for unit in body.units:
             unit.in_attachment = True
             unit.path.insert(0, label)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from knowledge.header import is_upper_text, match_type_line
+from knowledge.header import NAMED_TYPES, display_title, is_upper_text, match_type_line
 
 POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"
 
@@ -256,10 +256,35 @@ def _is_structural(line: str) -> bool:
     return _classify(line)[0] in ("part", "chapter", "muc", "article", "roman", "attach", "clause", "trailer")
 
 
-def _attachment_label(lines: list[str], index: int) -> tuple[int, int, str | None]:
+@dataclass(frozen=True)
+class AttachmentLabel:
+    """The kind and title an attached text opens with: ("QUY ĐỊNH", "đánh giá, xếp loại hằng tháng")."""
+
+    kind: str
+    title: str  # as it reads after its kind in a sentence; "" when the text has no title line
+    printed: str  # the title as printed, for the heading path
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.printed}".strip()
+
+
+def attached_title(title: str, kind: str) -> str:
+    """The title of an attached text as it reads after its kind ("Quy định " + title): a title printed in
+    capitals reads in lower case, and a sentence-case one loses its capital ("Tiêu chí và thang điểm …"
+    → "tiêu chí và thang điểm …"); acronyms and codes ("KPI …", "01/VBHN …") and the names of named
+    kinds ("ĐIỀU LỆ" / "Hội Cựu chiến binh") are kept."""
+    text = display_title(re.sub(r"\s+", " ", title).strip(), kind)
+    first = text.split(" ", 1)[0]
+    if kind not in NAMED_TYPES and first[:1].isupper() and first[1:].islower() and first.isalpha():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _attachment_label(lines: list[str], index: int) -> tuple[int, int, AttachmentLabel | None]:
     """Look back from `index` for the type line ("QUY ĐỊNH") and title that open an attachment.
 
-    Returns (first line of the attachment, first line after its label, "QUY ĐỊNH về ...")."""
+    Returns (first line of the attachment, first line after its label, its kind and title)."""
     for back in range(index - 1, max(0, index - 7) - 1, -1):
         if not lines[back]:
             continue
@@ -272,8 +297,8 @@ def _attachment_label(lines: list[str], index: int) -> tuple[int, int, str | Non
                 if lines[end]:
                     title_lines.append(lines[end])
                 end += 1
-            title = re.sub(r"\s+", " ", " ".join(title_lines)).strip()
-            return back, end, f"{doc_type} {title}".strip()
+            printed = re.sub(r"\s+", " ", " ".join(title_lines)).strip()
+            return back, end, AttachmentLabel(doc_type, attached_title(printed, doc_type), printed)
         if _is_structural(lines[back]) and back != index:
             break
     return index, index, None
@@ -298,7 +323,7 @@ def parse_body(lines: list[str]) -> Body:
     body = Body(units=builder.units, mode=mode)
 
     # Attachment starts: a "(Ban hành kèm theo ...)" line after some article, or Điều 1 restarting.
-    attach_at: dict[int, tuple[int, str | None]] = {}
+    attach_at: dict[int, tuple[int, AttachmentLabel | None]] = {}
     seen_unit = False
     last_article = (0, "")
     for index, (kind, label, _) in enumerate(classified):
@@ -323,12 +348,12 @@ def parse_body(lines: list[str]) -> Body:
     mode = segment_modes[0] if attach_at else mode
     builder.mode = body.mode = mode
     if attach_at:
+        # Kind and title as found: re-reading the joined label as a type line refused a title printed in
+        # sentence case ("QUY ĐỊNH" / "Tiêu chí và thang điểm …"), and the citation lost both.
         _, first_label = attach_at[min(attach_at)]
         if first_label:
-            typed = match_type_line(first_label)
-            if typed:
-                body.attachment_type, rest = typed
-                body.attachment_title = rest or None
+            body.attachment_type = first_label.kind
+            body.attachment_title = first_label.title or None
 
     index = 0
     pending_title: tuple[str, str, int] | None = None  # a Chương/Mục heading still taking title lines
@@ -337,7 +362,7 @@ def parse_body(lines: list[str]) -> Body:
         kind, label, rest = classified[index]
         if index in attach_at:
             end, attach_label = attach_at.pop(index)
-            builder.start_attachment(attach_label or "Văn bản kèm theo")
+            builder.start_attachment(attach_label.label if attach_label else "Văn bản kèm theo")
             mode = builder.mode = segment_modes[index]
             pending_title = None
             if end > index:

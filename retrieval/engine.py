@@ -666,6 +666,7 @@ class QAEngine:
             text="",
             chunk_id=row.chunk_id,
             issuer=None,
+            attachment_type=doc.attachment_type,
         )
         return wording.source_phrase(cite)
 

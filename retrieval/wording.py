@@ -16,6 +16,8 @@ NEAREST_INTRO = "Các nội dung gần nhất (có thể không trả lời đú
 UNMENTIONED = "Các văn bản đã nạp không nhắc đến: {words}."
 ALSO = "Ngoài ra, "
 SAMPLE_MARK = " (văn bản mẫu)"
+ATTACHED = "{attachment} (ban hành kèm theo {doc})"
+DEFAULT_ATTACHMENT_TYPE = "QUY ĐỊNH"
 SUPERSEDED_NOTE = "⚠️ {doc} đã được thay thế bởi {replaced_by}; nên áp dụng văn bản thay thế."
 SUPERSEDED_ASKED_NOTE = "⚠️ Đây là quy định cũ theo câu hỏi: {doc} đã được thay thế bởi {replaced_by}."
 AMENDED_NOTE = "⚠️ Điều này đã được sửa đổi, bổ sung: xem {by}."
@@ -147,16 +149,37 @@ def dated_name(c: Nameable) -> str:
     return f"{name} ngày {format_date(c.issued)}" if c.issued else name
 
 
-def document_phrase(c: Nameable) -> str:
+def document_phrase(c: Nameable, *, mark_sample: bool = True) -> str:
     """ "Quy định số 65-QĐ/TW ngày 28/4/2022 của Bộ Chính trị" (or the name when there is no number)."""
     phrase = document_name(c)
     if c.issued:
         phrase += f" ngày {format_date(c.issued)}"
     if c.issuer:
         phrase += f" của {issuer_name(c.issuer)}"
-    if c.is_sample:
+    if c.is_sample and mark_sample:
         phrase += SAMPLE_MARK
     return phrase
+
+
+class Attachable(Nameable, Protocol):
+    @property
+    def attachment_title(self) -> str | None: ...
+    @property
+    def attachment_type(self) -> str | None: ...
+
+
+def attachment_name(c: Attachable) -> str:
+    """ "Quy định đánh giá, xếp loại hằng tháng": the kind and title of the text a decision issued with it
+    ("Quy định" when the kind is not printed)."""
+    kind = _type_name(c.attachment_type or DEFAULT_ATTACHMENT_TYPE)
+    title = (c.attachment_title or "").strip()
+    return f"{kind} {title}" if title else kind
+
+
+def attached_phrase(c: Attachable) -> str:
+    """ "Quy định đánh giá, xếp loại … (ban hành kèm theo Quyết định số 3814-QĐ/TU ngày 16/5/2018 của …)"."""
+    phrase = ATTACHED.format(attachment=attachment_name(c), doc=document_phrase(c, mark_sample=False))
+    return phrase + SAMPLE_MARK if c.is_sample else phrase
 
 
 def location_phrase(c: Citable) -> str:
@@ -174,11 +197,9 @@ def location_phrase(c: Citable) -> str:
 
 
 def source_phrase(c: Citable) -> str:
-    """Location and document, e.g. "khoản 2 Điều 5 Quy định ban hành kèm theo Quyết định số …"."""
-    doc = document_phrase(c)
-    if c.in_attachment:
-        attached = _type_name(c.attachment_type or "QUY ĐỊNH")
-        doc = f"{attached} ban hành kèm theo {doc}"
+    """Location and document: "khoản 2 Điều 5 Quy định số 65-QĐ/TW ngày …", or for a text issued with a
+    decision "Điều 4 Quy định đánh giá, xếp loại … (ban hành kèm theo Quyết định số 3814-QĐ/TU ngày …)"."""
+    doc = attached_phrase(c) if c.in_attachment else document_phrase(c)
     where = location_phrase(c)
     return f"{where} {doc}" if where else doc
 

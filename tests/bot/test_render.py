@@ -51,8 +51,21 @@ def test_attachment_and_sample_are_named() -> None:
         is_sample=True,
     )
     line = render_citation(2, citation)
-    assert "Quy định đánh giá, xếp loại hằng tháng ban hành kèm theo Quyết định số 1841-QĐ/TU" in line
-    assert "(văn bản mẫu)" in line
+    assert line == (
+        "2. <b>Khoản 2 Điều 5</b> Quy định đánh giá, xếp loại hằng tháng (ban hành kèm theo Quyết định số "
+        "1841-QĐ/TU ngày 28/4/2022) <i>(văn bản mẫu)</i>"
+    )
+
+
+def test_an_attached_text_keeps_its_kind_without_a_title_line() -> None:
+    """An attachment whose title was not found is still named, never cited as the decision's own Điều."""
+    for kind, named in (("QUY CHẾ", "Quy chế"), ("HƯỚNG DẪN", "Hướng dẫn"), (None, "Quy định")):
+        citation = make_citation(
+            in_attachment=True, attachment_type=kind, doc_type="QUYẾT ĐỊNH", doc_number="12-QĐ/TU"
+        )
+        assert render_citation(1, citation) == (
+            f"1. <b>Khoản 2 Điều 5</b> {named} (ban hành kèm theo Quyết định số 12-QĐ/TU ngày 28/4/2022)"
+        )
 
 
 def test_answer_escapes_document_text_and_warns_about_replaced_documents_once() -> None:

@@ -132,3 +132,25 @@ def test_answer_arrives_despite_429_from_telegram(bot_world: BotWorld) -> None:
     answer = bot_world.telegram.wait_for_text(CADRE_ID, "Căn cứ", after=sent.message_id, timeout=30)
     assert "Điều" in answer.body
     assert len([m for m in world.bot_messages(CADRE_ID) if m.message_id > sent.message_id]) == 1
+
+
+def test_full_article_view_prints_the_article_heading_once(bot_world: BotWorld) -> None:
+    """📖 shows the whole Điều: its heading is the view's title, not repeated as the first line of the text;
+    the attached Quy định is named by its kind and title, its decision in parentheses (#11)."""
+    world = bot_world.telegram.world
+    sent = world.send_text(CADRE_ID, "Ai quyết định mức xếp loại hằng tháng của công chức?")
+    answer = bot_world.telegram.wait_for_text(CADRE_ID, "Căn cứ", after=sent.message_id, timeout=30)
+    button = "📖 Xem toàn văn Điều 5 1841-QĐ/TU"
+    assert button in answer.button_texts
+    world.press_button(CADRE_ID, CADRE_ID, answer.message_id, text=button)
+    article = bot_world.telegram.wait_for_text(CADRE_ID, "📖", after=answer.message_id)
+    title, document, *text = article.body.split("\n")
+    assert title == "📖 Điều 5. Quyết định xếp loại của người đứng đầu", article.body
+    assert document == (
+        "Quy định đánh giá, xếp loại hằng tháng đối với tập thể, cá nhân trong hệ thống chính trị thành phố "
+        "Hà Nội (ban hành kèm theo Quyết định số 1841-QĐ/TU ngày 28/10/2021)"
+    )
+    assert article.body.count("Điều 5") == 1, article.body
+    assert text[0] == "" and text[1].startswith(
+        "Người đứng đầu cơ quan, đơn vị xem xét, quyết định mức xếp loại"
+    )

@@ -506,3 +506,26 @@ def test_a_lead_in_is_read_with_the_first_khoan_only_when_both_fit_in_a_chunk() 
     # the lead-in stands on its own, not repeated on every piece of khoản 1
     assert all(line not in c.text for c in doc.chunks if c.clause for line in lead)
     assert all(sum(line in c.text for c in doc.chunks) == 1 for line in lead)
+
+
+@pytest.mark.parametrize(
+    ("label", "kind", "title"),
+    [
+        ("QUY ĐỊNH\n\nTiêu chí đánh giá công chức (KPI)\n", "QUY ĐỊNH", "tiêu chí đánh giá công chức (KPI)"),
+        ("QUY CHẾ\nLÀM VIỆC CỦA BAN TỔ CHỨC\n", "QUY CHẾ", "làm việc của ban tổ chức"),
+        ("HƯỚNG DẪN VỀ CHẾ ĐỘ BÁO CÁO\n", "HƯỚNG DẪN", "về chế độ báo cáo"),
+    ],
+    ids=["sentence-case", "capitals", "capitals-on-the-type-line"],
+)
+def test_an_attachment_title_in_sentence_case_or_capitals_keeps_its_kind(
+    label: str, kind: str, title: str
+) -> None:
+    text = (
+        "QUYẾT ĐỊNH\nban hành một văn bản\n\nĐiều 1. Ban hành kèm theo Quyết định này văn bản.\n"
+        "Điều 2. Quyết định có hiệu lực từ ngày ký.\n\n"
+        f"{label}(Ban hành kèm theo Quyết định số 12-QĐ/TU ngày 5/5/2023)\n\n"
+        "Điều 1. Phạm vi\nÁp dụng trong cơ quan.\nĐiều 2. Chế độ họp\nHọp giao ban hằng tuần.\n"
+    )
+    doc = parse_text(text, source_name="qd.txt")
+    assert (doc.meta.attachment_type, doc.meta.attachment_title) == (kind, title)
+    assert [(c.article, c.in_attachment) for c in doc.chunks][-2:] == [(1, True), (2, True)]

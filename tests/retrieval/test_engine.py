@@ -66,8 +66,8 @@ def test_attached_regulation_is_cited_as_attached(engine: QAEngine) -> None:
     top = answer.citations[0]
     assert (top.doc_number, top.article, top.in_attachment) == ("1841-QĐ/TU", 2, True)
     assert (
-        "Quy định ban hành kèm theo Quyết định số 1841-QĐ/TU ngày 28/10/2021 của Thành ủy Hà Nội"
-        in answer.answer
+        "Điều 2 Quy định về đánh giá, xếp loại cán bộ, công chức, viên chức hằng tháng (ban hành kèm theo "
+        "Quyết định số 1841-QĐ/TU ngày 28/10/2021 của Thành ủy Hà Nội)" in answer.answer
     )
 
 

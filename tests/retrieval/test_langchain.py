@@ -32,7 +32,10 @@ def test_retriever_returns_documents_with_citation_metadata(engine: QAEngine) ->
     assert top.metadata["doc_number"] == "1841-QĐ/TU" and top.metadata["article"] == 2
     assert top.metadata["chunk_id"] == top.id
     assert "Người đứng đầu cơ quan" in top.page_content
-    assert top.metadata["source"].startswith("Điều 2 Quy định ban hành kèm theo Quyết định số 1841-QĐ/TU")
+    assert top.metadata["source"].startswith(
+        "Điều 2 Quy định về đánh giá, xếp loại cán bộ, công chức, viên chức hằng tháng (ban hành kèm theo "
+        "Quyết định số 1841-QĐ/TU"
+    )
 
 
 def test_only_confident_returns_nothing_for_unrelated_questions(engine: QAEngine) -> None:
