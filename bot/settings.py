@@ -94,9 +94,20 @@ class Settings(BaseSettings):
             ) from None
         return name
 
-    @field_validator("now", "now_file", mode="before")
+    @field_validator(
+        "now",
+        "now_file",
+        "rules_file",
+        "database_url",
+        "chroma_url",
+        "llm_base_url",
+        "webhook_url",
+        "health_port",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        """`CANBO_RULES_FILE=` left empty in a .env file means the default, not the current directory."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("now")

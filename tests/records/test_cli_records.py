@@ -112,3 +112,15 @@ def test_invite_expiry_and_due_day_are_in_the_configured_zone(
     hanoi = expires.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
     assert f"Hết hạn lúc {hanoi:%H:%M} ngày {hanoi:%d/%m/%Y}." in out
     assert "UTC" not in out
+
+
+def test_settings_left_empty_in_the_env_file_mean_the_defaults(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("CANBO_RULES_FILE", "CANBO_DATABASE_URL", "CANBO_CHROMA_URL", "CANBO_HEALTH_PORT"):
+        monkeypatch.setenv(name, "")  # as in a copied .env.example with the optional lines left blank
+    assert main(["db", "upgrade"]) == 0
+    assert (data_dir / "data" / "canbo.db").exists()  # the default SQLite file, not a URL ""
+    capsys.readouterr()
+    assert main(["due", "--date", "2030-01-02"]) == 0  # the default Hà Nội rules, not the directory ""
+    assert "ngày 2030-01-02" in capsys.readouterr().out
