@@ -363,6 +363,10 @@ PROGRAMME_ASK_PROGRESS = (
 PROGRAMME_PROGRESS_BAD = (
     "Vui lòng gõ một số nguyên từ 0 đến 100 ở đầu, ví dụ <code>60 đã hoàn thành 3/5 chi bộ</code>."
 )
+PROGRAMME_PROGRESS_FRACTION = (
+    "Tiến độ «{value}» có phần lẻ: vui lòng gõ số nguyên phần trăm từ 0 đến 100 ở đầu, "
+    "ví dụ <code>86 đã họp 3 buổi</code>. Tiến độ chưa được cập nhật."
+)
 PROGRAMME_PROGRESS_SAVED = "✅ Đã cập nhật tiến độ mục {index}: {percent}%."
 PROGRAMME_ASK_RETURN = "Gõ lý do trả lại chương trình (bắt buộc). " + CANCEL_HINT
 PROGRAMME_CONFIRMED = "✅ Đã xác nhận chương trình hành động của {name} ({post})."

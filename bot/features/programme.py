@@ -55,6 +55,7 @@ MAX_COMMITMENT = 1000
 MAX_TARGET = 500
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
+_PROGRESS_FRACTION = re.compile(r"^\s*\d+[.,]\d")  # "86,5 …": a whole number is asked for
 
 
 def parse_date(raw: str) -> date | None:
@@ -456,7 +457,12 @@ async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
     user = await ensure_signed_in(update, context)
     if message is None or chat is None or tg_user is None or user is None:
         return
-    match = _PROGRESS.match(message.text or "")
+    typed = message.text or ""
+    if _PROGRESS_FRACTION.match(typed):
+        value = escape(typed.split()[0][:12])
+        await reply_html(update, context, tw.PROGRAMME_PROGRESS_FRACTION.format(value=value))
+        return
+    match = _PROGRESS.match(typed)
     if match is None or not 0 <= int(match.group(1)) <= 100:
         await reply_html(update, context, tw.PROGRAMME_PROGRESS_BAD)
         return

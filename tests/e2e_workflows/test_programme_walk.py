@@ -1,0 +1,87 @@
+"""Action programmes as a cadre and a head would use them: typed progress and old buttons (issue #11 walk)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+
+from records.db import make_engine, session_scope
+from records.people import find_person_by_code
+from records.programmes import (
+    ItemInput,
+    ProgrammeInput,
+    confirm_programme,
+    create_programme,
+    list_programmes,
+    submit_programme,
+)
+from records.views import ProgrammeView
+from tests.e2e_workflows.conftest import Flow, running_flow
+
+pytestmark = pytest.mark.slow
+
+SEEDED = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def pflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
+    with running_flow(tmp_path_factory.mktemp("programme-walk"), start="2026-10-06T09:00:00+07:00") as world:
+        yield world
+
+
+def seed_programme(flow: Flow, code: str, *, confirm: bool) -> None:
+    """A draft programme of `code` (or one already confirmed by the head BD01), written through records."""
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code=code)
+            head = find_person_by_code(session, cadre_code="BD01")
+            assert person is not None and head is not None
+            view = create_programme(
+                session,
+                actor_id=person.id,
+                person_id=person.id,
+                data=ProgrammeInput(
+                    post="Bí thư chi bộ khu dân cư số 3",
+                    term_start=date(2026, 10, 1),
+                    term_end=date(2029, 9, 30),
+                    items=(
+                        ItemInput(
+                            commitment="Nâng chất lượng sinh hoạt chi bộ",
+                            target="95% đảng viên dự họp",
+                            deadline=date(2027, 12, 31),
+                        ),
+                    ),
+                ),
+                now=SEEDED,
+            )
+            if confirm:
+                submit_programme(session, actor_id=person.id, programme_id=view.id, now=SEEDED)
+                confirm_programme(session, actor_id=head.id, programme_id=view.id, now=SEEDED)
+    finally:
+        engine.dispose()
+
+
+def programmes_of(flow: Flow, code: str) -> list[ProgrammeView]:
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code=code)
+            assert person is not None
+            return list_programmes(session, actor_id=None, person_id=person.id)
+    finally:
+        engine.dispose()
+
+
+def test_progress_with_a_decimal_comma_is_refused_not_truncated(pflow: Flow) -> None:
+    seed_programme(pflow, "BD03", confirm=True)
+    card = pflow.say("BD03", "/chuongtrinh", "đã xác nhận, đang thực hiện")
+    pflow.press("BD03", card, "📈 Tiến độ mục 1", "Gõ tiến độ mới")
+    refused = pflow.say("BD03", "86,5 đã họp 3 buổi", "có phần lẻ")
+    assert "86,5" in refused.body and "số nguyên" in refused.body
+    [programme] = programmes_of(pflow, "BD03")
+    assert programme.items[0].progress_percent == 0  # nothing saved, the step still waits
+    saved = pflow.say("BD03", "86 đã họp 3 buổi", "Đã cập nhật tiến độ mục 1: 86%")
+    assert "tiến độ 86%" in saved.body.replace("<b>", "").replace("</b>", "")
