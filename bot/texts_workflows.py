@@ -322,6 +322,7 @@ PROGRAMMES_NONE = (
 )
 PROGRAMME_HEADER = "🎯 <b>Chương trình hành động — {post}</b>\nNhiệm kỳ: {start} – {end}. Mức công khai: {publicity}.\nTrạng thái: {state}"
 PROGRAMME_ITEM = "{index}. {commitment}\n   Chỉ tiêu: {target}; hạn {deadline}; tiến độ <b>{percent}%</b>"
+PROGRAMME_ALREADY = "Không cần làm gì thêm: chương trình đã ở trạng thái «{state}». Nội dung mới nhất:"
 PROGRAMME_RETURNED = "↩️ Bị trả lại với lý do: <i>{reason}</i>"
 BUTTON_PROGRAMME_NEW = "➕ Đăng ký chương trình mới"
 BUTTON_PROGRAMME_ITEM = "➕ Thêm mục"

@@ -37,7 +37,7 @@ from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
 from records import access, people, programmes
-from records.errors import RecordsError
+from records.errors import ConcurrentUpdate, InvalidTransition, RecordsError
 from records.programmes import ItemInput, ProgrammeInput
 from records.schema import Publicity
 from records.views import ProgrammeView
@@ -253,6 +253,9 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                 update, context, tw.PROGRAMME_CONFIRM_SUBMIT.format(card=render_programme(view)), markup
             )
         elif action == "send" and mine and len(parts) == 4:
+            if view.state not in EDITABLE:  # a double tap, or an old confirmation screen
+                await _show_handled(update, context, user, view)
+                return
             await _submit(update, context, user, view, int(parts[3]))
         elif action == "prog" and mine and len(parts) == 4 and view.state == "confirmed":
             found = next(((i, it) for i, it in enumerate(view.items, 1) if it.id == int(parts[3])), None)
@@ -276,6 +279,8 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             )
         elif action == "open":
             await _show(update, context, user, view)
+        elif action in ("ok", "ret") and not mine and view.state != "submitted":
+            await _show_handled(update, context, user, view)  # confirmed or returned meanwhile
         elif action == "ok" and not mine and len(parts) == 4:
             done = await wf.call_records(
                 context,
@@ -303,15 +308,42 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             await reply_html(update, context, tw.PROGRAMME_ASK_RETURN)
         else:
             await _show(update, context, user, view)
+    except (ConcurrentUpdate, InvalidTransition):
+        await _show_fresh(update, context, user, view.id)
     except RecordsError as exc:
         await reply_html(update, context, wf.describe_records_error(exc))
 
 
-async def _show(
+async def _show_handled(
     update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: ProgrammeView
 ) -> None:
+    """The current card, saying the pressed action was already done (its state named)."""
+    state = tw.PROGRAMME_STATES.get(view.state, view.state)
+    await _show(update, context, user, view, prefix=tw.PROGRAMME_ALREADY.format(state=state))
+
+
+async def _show_fresh(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, pid: int
+) -> None:
+    """After a lost race (a double tap, another head): the programme as it is now."""
+    fresh = await _own(context, user, pid)
+    if fresh is None:
+        await reply_html(update, context, tw.RECORD_GONE)
+        return
+    await _show_handled(update, context, user, fresh)
+
+
+async def _show(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    view: ProgrammeView,
+    *,
+    prefix: str = "",
+) -> None:
+    lead = prefix + "\n\n" if prefix else ""
     if view.person_id == user.person_id:
-        await reply_html(update, context, render_programme(view), owner_keyboard(view))
+        await reply_html(update, context, lead + render_programme(view), owner_keyboard(view))
         return
     markup = None
     if view.state == "submitted":
@@ -328,7 +360,7 @@ async def _show(
             ]
         )
     header = f"👤 {escape(view.person_name)}\n"
-    await reply_html(update, context, header + render_programme(view), markup)
+    await reply_html(update, context, lead + header + render_programme(view), markup)
 
 
 async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, publicity: str) -> None:
@@ -508,6 +540,9 @@ async def return_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
             now=wf.now_of(context),
             expected_version=int(data["version"]),
         )
+    except (ConcurrentUpdate, InvalidTransition):
+        await _show_fresh(update, context, user, int(data["programme_id"]))
+        return
     except RecordsError as exc:
         await reply_html(update, context, wf.describe_records_error(exc))
         return

@@ -85,3 +85,24 @@ def test_progress_with_a_decimal_comma_is_refused_not_truncated(pflow: Flow) -> 
     assert programme.items[0].progress_percent == 0  # nothing saved, the step still waits
     saved = pflow.say("BD03", "86 đã họp 3 buổi", "Đã cập nhật tiến độ mục 1: 86%")
     assert "tiến độ 86%" in saved.body.replace("<b>", "").replace("</b>", "")
+
+
+def test_old_buttons_show_the_programme_as_it_is_instead_of_an_error(pflow: Flow) -> None:
+    seed_programme(pflow, "BD04", confirm=False)
+    card = pflow.say("BD04", "/chuongtrinh", "đang soạn")
+    confirm = pflow.press("BD04", card, "📤 Gửi thủ trưởng xác nhận", "Kiểm tra trước khi gửi")
+    head_before = pflow.last_id("BD01")
+    pflow.press("BD04", confirm, "✅ Gửi", "Đã gửi chương trình hành động")
+    # The cadre taps the old «✅ Gửi» again: told it is already sent, not «trạng thái hiện tại không cho phép».
+    again = pflow.press("BD04", confirm, "✅ Gửi", "Không cần làm gì thêm")
+    assert "«đã gửi, chờ thủ trưởng xác nhận»" in again.body and "❌" not in again.body
+    notice = pflow.wait("BD01", "Hoàng Văn Em gửi chương trình hành động", after=head_before)
+    shown = pflow.press("BD01", notice, "🎯 Mở chương trình", "chờ thủ trưởng xác nhận")
+    pflow.press("BD01", shown, "✅ Xác nhận chương trình", "Đã xác nhận chương trình")
+    # The head taps the same card's buttons again: no «người khác vừa thực hiện…», no reason asked for nothing.
+    twice = pflow.press("BD01", shown, "✅ Xác nhận chương trình", "Không cần làm gì thêm")
+    assert "«đã xác nhận, đang thực hiện»" in twice.body and "người khác" not in twice.body
+    late = pflow.press("BD01", shown, "↩️ Trả lại", "Không cần làm gì thêm")
+    assert "Gõ lý do" not in late.body
+    [programme] = programmes_of(pflow, "BD04")
+    assert programme.state == "confirmed"
