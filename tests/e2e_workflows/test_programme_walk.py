@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from records.db import make_engine, session_scope
+from records.evaluations import TaskInput, TaskResultInput, plan_tasks, submit_self_assessment
 from records.people import find_person_by_code
 from records.programmes import (
     ItemInput,
@@ -17,6 +18,8 @@ from records.programmes import (
     list_programmes,
     submit_programme,
 )
+from records.rules import default_rules
+from records.schema import TaskResult
 from records.views import ProgrammeView
 from tests.e2e_workflows.conftest import Flow, running_flow
 
@@ -31,13 +34,13 @@ def pflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
         yield world
 
 
-def seed_programme(flow: Flow, code: str, *, confirm: bool) -> None:
-    """A draft programme of `code` (or one already confirmed by the head BD01), written through records."""
+def seed_programme(flow: Flow, code: str, *, confirm: bool, head_code: str = "BD01") -> None:
+    """A draft programme of `code` (or one already confirmed by `head_code`), written through records."""
     engine = make_engine(flow.db_url)
     try:
         with session_scope(engine) as session:
             person = find_person_by_code(session, cadre_code=code)
-            head = find_person_by_code(session, cadre_code="BD01")
+            head = find_person_by_code(session, cadre_code=head_code)
             assert person is not None and head is not None
             view = create_programme(
                 session,
@@ -106,3 +109,44 @@ def test_old_buttons_show_the_programme_as_it_is_instead_of_an_error(pflow: Flow
     assert "Gõ lý do" not in late.body
     [programme] = programmes_of(pflow, "BD04")
     assert programme.state == "confirmed"
+
+
+def seed_submitted_self_assessment(flow: Flow, code: str, period: str) -> None:
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code=code)
+            assert person is not None
+            view = plan_tasks(
+                session,
+                actor_id=person.id,
+                person_id=person.id,
+                period=period,
+                tasks=[TaskInput(title="Sinh hoạt chi bộ")],
+                rules=default_rules(),
+                now=SEEDED,
+            )
+            submit_self_assessment(
+                session,
+                actor_id=person.id,
+                evaluation_id=view.id,
+                results=[TaskResultInput(task_id=t.id, result=TaskResult.ON_TIME) for t in view.tasks],
+                points={"discipline": 18, "tasks": 60, "bonus": 5},
+                rules=default_rules(),
+                now=SEEDED,
+            )
+    finally:
+        engine.dispose()
+
+
+def test_the_reviewer_and_the_head_grade_with_the_programme_evidence(pflow: Flow) -> None:
+    seed_programme(pflow, "HK03", confirm=True, head_code="HK01")
+    seed_submitted_self_assessment(pflow, "HK03", "2026-10")
+    evidence = "Nâng chất lượng sinh hoạt chi bộ — mục tiêu: 95% đảng viên dự họp; hạn 31/12/2027; tiến độ 0%"
+    waiting = pflow.say("HK01", "/duyet", "Đỗ Thị Lan (HK03)")
+    card = pflow.press("HK01", waiting, "📝", "chờ nhận xét")
+    assert "Minh chứng từ chương trình hành động" in card.body and evidence in card.body
+    pflow.press("HK01", card, "✅ Đồng ý", "Đã nhận xét hồ sơ của Đỗ Thị Lan")
+    waiting = pflow.say("HK01", "/duyet", "người quản lý đề nghị loại B")
+    decision = pflow.press("HK01", waiting, "⚖️", "Chọn xếp loại cuối cùng")
+    assert evidence in decision.body
