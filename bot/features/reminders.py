@@ -11,7 +11,7 @@ workflow clock. From `SEND_HOUR` local time each day it runs, at most once per d
 - once the self-assessment deadline of the previous period has passed: to each head, who in their units
   has still not submitted;
 - once the decision deadline has passed: the period summary (text, PNG, Excel) to each staff member, with
-  the same cursor.
+  the same cursor (none for a scope where nobody was to be evaluated in the period).
 
 With several processes on one database (a restart overlap, a second server) each one ticks, but only the
 holder of the lease "job:workflows:tick" (bot.leases) does the work; the cursor is saved together with a
@@ -378,6 +378,11 @@ async def _send_summary_to(
             now=now,
         ),
     )
+    if summary.total.expected == 0:  # e.g. the month before the roster was loaded: nothing to report
+        log.info(
+            "no automatic summary for person %s: nobody was evaluated in %s", recipient.person_id, period
+        )
+        return True
     try:
         await send_summary(context, recipient.chat_id, summary, header=tw.SUMMARY_AUTO_HEADER)
     except TelegramError as exc:

@@ -88,6 +88,16 @@ def test_only_those_who_still_have_to_act_are_reminded(rflow: Flow) -> None:
     assert "còn 1 ngày" in reminders_of(rflow, "BD04")[-1].body
 
 
+def test_no_automatic_summary_of_a_period_nobody_was_evaluated_in(rflow: Flow) -> None:
+    """The roster starts in October: September's decision deadline passing sends staff no empty summary."""
+    rflow.set_now("2026-10-08T09:00:00+07:00")  # September's decisions were due 07/10
+    wait_reminders(rflow, [c for c in USERS if c != "BD03"], 3)  # the day's round: plans 3 days late
+    time.sleep(SETTLE_S)
+    assert not reminders_of(rflow, "TU01", "Tổng hợp tự động")
+    assert not reminders_of(rflow, "HK03", "Tổng hợp tự động")
+    assert not any(m.document for m in rflow.telegram.world.bot_messages(USERS["TU01"]))
+
+
 def test_after_the_deadline_late_lists_reach_heads_and_summaries_reach_staff(rflow: Flow) -> None:
     rflow.set_now("2026-11-04T09:00:00+07:00")  # self-assessment of 2026-10 was due 03/11
     wait_reminders(rflow, ["BD01", "HK01"], 1, fragment="Danh sách chưa tự đánh giá kỳ 2026-10")
