@@ -234,6 +234,7 @@ def test_permission_refusals(flow: Flow) -> None:
     # A cadre asking for someone else's records.
     refused = flow.say("BD04", "/ketqua BD03", "không có quyền")
     assert "Phạm Thị Dung" not in refused.body
+    assert refused.body.startswith("❌ Bạn không có quyền"), refused.body  # a sentence, not «❌ bạn …»
     # A reviewer of another unit.
     refused = flow.say("HK02", "/ketqua BD03", "không có quyền")
     assert "Kỳ 2026-10" not in refused.body
