@@ -391,6 +391,12 @@ ROTATION_KINDS: dict[str, str] = {
 }
 ROTATION_REVIEW_KINDS: dict[str, str] = {"periodic": "định kỳ 6 tháng", "final": "kết thúc luân chuyển"}
 BUTTON_ROTATION_FILL = "✍️ {index}. Điền phiếu"
+# A form's button outside the numbered /luanchuyen list (a reminder, a notice): named, with its deadline.
+BUTTON_ROTATION_FORM: dict[str, str] = {
+    "rotation_self_review": "✍️ Tự nhận xét (hạn {deadline})",
+    "rotation_comment": "✍️ Nhận xét {subject} (hạn {deadline})",
+    "rotation_evaluation": "✍️ Đánh giá {subject} (hạn {deadline})",
+}
 ROTATION_ASK_TEXT: dict[str, str] = {
     "rotation_self_review": "Gõ bản tự nhận xét kết quả công tác trong thời gian luân chuyển (tối đa 4000 ký tự). ",
     "rotation_comment": "Gõ nhận xét của tập thể đơn vị nơi đến về cán bộ {subject} (tối đa 4000 ký tự). ",
@@ -400,9 +406,11 @@ ROTATION_ASK_GRADE = "Chọn mức xếp loại cho cán bộ {subject}:"
 ROTATION_TEXT_BAD = "Nội dung đang trống hoặc quá dài (tối đa 4000 ký tự). Vui lòng gõ lại."
 ROTATION_SAVED = "✅ Đã lưu. Đã báo cho: {next}."
 ROTATION_NOTIFY_NEXT = (
-    "🔄 Phiếu đánh giá luân chuyển của {subject} chờ bạn: {what}. Dùng /luanchuyen để điền."
+    "🔄 Phiếu đánh giá luân chuyển chờ bạn: {what}. Bấm nút bên dưới (hoặc /luanchuyen) để điền."
 )
-ROTATION_NOTIFY_DONE = "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: {grade}"
+ROTATION_NOTIFY_DONE = (
+    "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: xếp loại <b>{grade}</b> ({grade_name})."
+)
 
 # --- /dulieu -------------------------------------------------------------------------------------------------
 MYDATA_COMMAND = "Tải toàn bộ dữ liệu cá nhân của tôi (JSON, Excel)"

@@ -51,6 +51,7 @@ from bot import texts_workflows as tw
 from bot.conversation import StepRouter
 from bot.feature import Feature
 from bot.features import workflow as wf
+from bot.features.rotation import form_button
 from bot.features.summary import build_summary, default_unit_code, send_summary
 from bot.jobs import JobRegistry, schedule_job
 from bot.messages import escape
@@ -118,12 +119,12 @@ def plan_reminders(session: Session, *, on: date, rules: Rules) -> list[Reminder
 
 
 def form_buttons(items: Sequence[DueItem]) -> tuple[tuple[str, str], ...]:
-    """A ✍️ button per rotation review to fill (opens the form of /luanchuyen)."""
+    """A ✍️ button per rotation review to fill (opens the form of /luanchuyen), named: the lines are not numbered."""
     out = []
-    for index, item in enumerate(items, 1):
-        code = ROTATION_CODES.get(item.kind)
-        if code is not None and item.record_id is not None:
-            out.append((tw.BUTTON_ROTATION_FILL.format(index=index), f"lc:fill:{item.record_id}:{code}"))
+    for item in items:
+        if item.kind in ROTATION_CODES and item.record_id is not None:
+            button = form_button(item)
+            out.append((button.text, str(button.callback_data)))
     return tuple(out)
 
 
