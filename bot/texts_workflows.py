@@ -10,7 +10,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "danhgia": "Tự đánh giá, chấm điểm và gửi kết quả tháng",
     "ketqua": "Kết quả đánh giá của tôi và lịch sử hồ sơ",
     "duyet": "Hồ sơ đang chờ tôi nhận xét hoặc quyết định",
-    "tonghop": "Tổng hợp kết quả đánh giá (ví dụ: /tonghop 2026-10 BD)",
+    "tonghop": "Tổng hợp kết quả đánh giá (ví dụ: /tonghop 2026-10 BD; cả năm: /tonghop 2026)",
 }
 HELP_WORKFLOWS = (
     "Đánh giá hằng tháng: /kehoach đăng ký việc → /danhgia tự đánh giá và gửi → "
@@ -274,8 +274,8 @@ HISTORY_ACTIONS: dict[str, str] = {
 
 # --- /tonghop ---------------------------------------------------------------------------------------------
 SUMMARY_USAGE = (
-    "Cú pháp: <code>/tonghop [kỳ] [mã đơn vị]</code>, ví dụ <code>/tonghop {example} BD</code>. "
-    "Bỏ trống để xem kỳ trước của đơn vị bạn phụ trách."
+    "Cú pháp: <code>/tonghop [kỳ] [mã đơn vị]</code>, ví dụ <code>/tonghop {example} BD</code>; "
+    "cả năm: <code>/tonghop 2026 BD</code>. Bỏ trống để xem kỳ trước của đơn vị bạn phụ trách."
 )
 SUMMARY_UNKNOWN_UNIT = "Không có đơn vị mã «{value}». Vui lòng kiểm tra mã đơn vị (ví dụ <code>BD</code>)."
 SUMMARY_OUT_OF_SCOPE = "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách."
@@ -283,6 +283,11 @@ SUMMARY_NO_SCOPE = "Bạn chưa được giao phạm vi đơn vị nào để xe
 SUMMARY_WORKING = "⏳ Đang tổng hợp kỳ {period}…"
 SUMMARY_CHART_CAPTION = "Biểu đồ kỳ {period} — {unit}"
 SUMMARY_XLSX_CAPTION = "Bảng tổng hợp kỳ {period} — {unit} (Excel)"
+SUMMARY_YEAR_BAD = "Năm {value} không có dữ liệu tổng hợp. Vui lòng gõ một năm từ 2000 đến {current}, ví dụ <code>/tonghop {current}</code>."
+SUMMARY_YEAR_XLSX_CAPTION = (
+    "Bảng tổng hợp cả năm {year} — {unit} (Excel): trang «Cả năm {year}» là xếp loại từng kỳ của mỗi người; "
+    "các trang còn lại là kỳ {period}."
+)
 SUMMARY_AUTO_HEADER = "📬 <b>Tổng hợp tự động</b>"
 
 # --- Reminders ----------------------------------------------------------------------------------------------
