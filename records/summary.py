@@ -173,9 +173,10 @@ class QuotaBreach:
     def describe(self) -> str:
         """Vietnamese: which unit, which grade, how many against how many allowed."""
         share = 100.0 * self.count / self.base if self.base else 100.0
+        limit = f"{self.limit_percent:g}".replace(".", ",")  # Vietnamese decimal comma: «32,5%»
         return (
             f"{self.unit_name} ({self.unit_code}): {self.count} người loại {self.grade} "
-            f"= {share:.0f}% của {self.base} {self.base_label}, vượt mức tối đa {self.limit_percent:g}% "
+            f"= {share:.0f}% của {self.base} {self.base_label}, vượt mức tối đa {limit}% "
             f"(được tối đa {self.allowed} người)"
         )
 
