@@ -231,7 +231,7 @@ def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Eng
         summary, tz="Asia/Ho_Chi_Minh", max_people=0
     )
     # The Excel unit row and the unit's people sheet, read back.
-    wb = load_workbook(io.BytesIO(summary_xlsx_bytes(summary)))
+    wb = load_workbook(io.BytesIO(summary_xlsx_bytes(summary, tz="Asia/Ho_Chi_Minh")))
     unit_row = next(r for r in wb["Tổng hợp"].iter_rows(values_only=True) if r[0] == "W4")
     assert unit_row[3:7] == (1, 0, 0, 1)
     sheet = wb["W4 Đảng ủy phường Bốn"]
