@@ -10,7 +10,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "danhgia": "Tự đánh giá, chấm điểm và gửi kết quả tháng",
     "ketqua": "Kết quả đánh giá của tôi và lịch sử hồ sơ",
     "duyet": "Hồ sơ đang chờ tôi nhận xét hoặc quyết định",
-    "tonghop": "Tổng hợp kết quả đánh giá (ví dụ: /tonghop 2026-10 BD)",
+    "tonghop": "Tổng hợp kết quả đánh giá (ví dụ: /tonghop 2026-10 BD; cả năm: /tonghop 2026)",
 }
 HELP_WORKFLOWS = (
     "Đánh giá hằng tháng: /kehoach đăng ký việc → /danhgia tự đánh giá và gửi → "
@@ -274,8 +274,8 @@ HISTORY_ACTIONS: dict[str, str] = {
 
 # --- /tonghop ---------------------------------------------------------------------------------------------
 SUMMARY_USAGE = (
-    "Cú pháp: <code>/tonghop [kỳ] [mã đơn vị]</code>, ví dụ <code>/tonghop {example} BD</code>. "
-    "Bỏ trống để xem kỳ trước của đơn vị bạn phụ trách."
+    "Cú pháp: <code>/tonghop [kỳ] [mã đơn vị]</code>, ví dụ <code>/tonghop {example} BD</code>; "
+    "cả năm: <code>/tonghop 2026 BD</code>. Bỏ trống để xem kỳ trước của đơn vị bạn phụ trách."
 )
 SUMMARY_UNKNOWN_UNIT = "Không có đơn vị mã «{value}». Vui lòng kiểm tra mã đơn vị (ví dụ <code>BD</code>)."
 SUMMARY_OUT_OF_SCOPE = "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách."
@@ -283,6 +283,11 @@ SUMMARY_NO_SCOPE = "Bạn chưa được giao phạm vi đơn vị nào để xe
 SUMMARY_WORKING = "⏳ Đang tổng hợp kỳ {period}…"
 SUMMARY_CHART_CAPTION = "Biểu đồ kỳ {period} — {unit}"
 SUMMARY_XLSX_CAPTION = "Bảng tổng hợp kỳ {period} — {unit} (Excel)"
+SUMMARY_YEAR_BAD = "Năm {value} không có dữ liệu tổng hợp. Vui lòng gõ một năm từ 2000 đến {current}, ví dụ <code>/tonghop {current}</code>."
+SUMMARY_YEAR_XLSX_CAPTION = (
+    "Bảng tổng hợp cả năm {year} — {unit} (Excel): trang «Cả năm {year}» là xếp loại từng kỳ của mỗi người; "
+    "các trang còn lại là kỳ {period}."
+)
 SUMMARY_AUTO_HEADER = "📬 <b>Tổng hợp tự động</b>"
 
 # --- Reminders ----------------------------------------------------------------------------------------------
@@ -322,6 +327,7 @@ PROGRAMMES_NONE = (
 )
 PROGRAMME_HEADER = "🎯 <b>Chương trình hành động — {post}</b>\nNhiệm kỳ: {start} – {end}. Mức công khai: {publicity}.\nTrạng thái: {state}"
 PROGRAMME_ITEM = "{index}. {commitment}\n   Chỉ tiêu: {target}; hạn {deadline}; tiến độ <b>{percent}%</b>"
+PROGRAMME_ALREADY = "Không cần làm gì thêm: chương trình đã ở trạng thái «{state}». Nội dung mới nhất:"
 PROGRAMME_RETURNED = "↩️ Bị trả lại với lý do: <i>{reason}</i>"
 BUTTON_PROGRAMME_NEW = "➕ Đăng ký chương trình mới"
 BUTTON_PROGRAMME_ITEM = "➕ Thêm mục"
@@ -363,6 +369,10 @@ PROGRAMME_ASK_PROGRESS = (
 PROGRAMME_PROGRESS_BAD = (
     "Vui lòng gõ một số nguyên từ 0 đến 100 ở đầu, ví dụ <code>60 đã hoàn thành 3/5 chi bộ</code>."
 )
+PROGRAMME_PROGRESS_FRACTION = (
+    "Tiến độ «{value}» có phần lẻ: vui lòng gõ số nguyên phần trăm từ 0 đến 100 ở đầu, "
+    "ví dụ <code>86 đã họp 3 buổi</code>. Tiến độ chưa được cập nhật."
+)
 PROGRAMME_PROGRESS_SAVED = "✅ Đã cập nhật tiến độ mục {index}: {percent}%."
 PROGRAMME_ASK_RETURN = "Gõ lý do trả lại chương trình (bắt buộc). " + CANCEL_HINT
 PROGRAMME_CONFIRMED = "✅ Đã xác nhận chương trình hành động của {name} ({post})."
@@ -386,6 +396,12 @@ ROTATION_KINDS: dict[str, str] = {
 }
 ROTATION_REVIEW_KINDS: dict[str, str] = {"periodic": "định kỳ 6 tháng", "final": "kết thúc luân chuyển"}
 BUTTON_ROTATION_FILL = "✍️ {index}. Điền phiếu"
+# A form's button outside the numbered /luanchuyen list (a reminder, a notice): named, with its deadline.
+BUTTON_ROTATION_FORM: dict[str, str] = {
+    "rotation_self_review": "✍️ Tự nhận xét (hạn {deadline})",
+    "rotation_comment": "✍️ Nhận xét {subject} (hạn {deadline})",
+    "rotation_evaluation": "✍️ Đánh giá {subject} (hạn {deadline})",
+}
 ROTATION_ASK_TEXT: dict[str, str] = {
     "rotation_self_review": "Gõ bản tự nhận xét kết quả công tác trong thời gian luân chuyển (tối đa 4000 ký tự). ",
     "rotation_comment": "Gõ nhận xét của tập thể đơn vị nơi đến về cán bộ {subject} (tối đa 4000 ký tự). ",
@@ -395,9 +411,11 @@ ROTATION_ASK_GRADE = "Chọn mức xếp loại cho cán bộ {subject}:"
 ROTATION_TEXT_BAD = "Nội dung đang trống hoặc quá dài (tối đa 4000 ký tự). Vui lòng gõ lại."
 ROTATION_SAVED = "✅ Đã lưu. Đã báo cho: {next}."
 ROTATION_NOTIFY_NEXT = (
-    "🔄 Phiếu đánh giá luân chuyển của {subject} chờ bạn: {what}. Dùng /luanchuyen để điền."
+    "🔄 Phiếu đánh giá luân chuyển chờ bạn: {what}. Bấm nút bên dưới (hoặc /luanchuyen) để điền."
 )
-ROTATION_NOTIFY_DONE = "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: {grade}"
+ROTATION_NOTIFY_DONE = (
+    "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: xếp loại <b>{grade}</b> ({grade_name})."
+)
 
 # --- /dulieu -------------------------------------------------------------------------------------------------
 MYDATA_COMMAND = "Tải toàn bộ dữ liệu cá nhân của tôi (JSON, Excel)"

@@ -111,6 +111,12 @@ def _evaluation_items(
 ) -> Iterable[DueItem]:
     current = Period.containing(on, rules.period)
     previous = current.previous
+    # The self-assessment deadline falls after its period (Hà Nội: the 3rd of the next month), so its first
+    # reminders ("3 days before") fall in the period's last days: the current period is due from then on.
+    lead = max(rules.reminders.days_before, default=0)
+    assessed = [previous] + (
+        [current] if (deadline(rules, current, "self_assessment") - on).days <= lead else []
+    )
     by_key = {
         (e.person_id, e.period): e
         for e in session.exec(
@@ -131,20 +137,21 @@ def _evaluation_items(
                 due=deadline(rules, current, "plan"),
                 on=on,
             )
-        last = by_key.get((person.id, str(previous)))
-        joined_before_end = person.created_at.date() <= previous.end
-        if joined_before_end and (
-            last is None or last.state in (EvaluationState.DRAFT.value, EvaluationState.RETURNED.value)
-        ):
-            yield directory.item(
-                kind="self_assessment",
-                recipient_id=person.id,
-                subject_id=person.id,
-                period=str(previous),
-                record_id=last.id if last else None,
-                due=deadline(rules, previous, "self_assessment"),
-                on=on,
-            )
+        for period in assessed:
+            last = by_key.get((person.id, str(period)))
+            joined_before_end = person.created_at.date() <= period.end
+            if joined_before_end and (
+                last is None or last.state in (EvaluationState.DRAFT.value, EvaluationState.RETURNED.value)
+            ):
+                yield directory.item(
+                    kind="self_assessment",
+                    recipient_id=person.id,
+                    subject_id=person.id,
+                    period=str(period),
+                    record_id=last.id if last else None,
+                    due=deadline(rules, period, "self_assessment"),
+                    on=on,
+                )
     waiting = session.exec(
         select(Evaluation)
         .where(col(Evaluation.state).in_([EvaluationState.SUBMITTED.value, EvaluationState.REVIEWED.value]))
@@ -229,8 +236,9 @@ def list_due(
 ) -> list[DueItem]:
     """Everything outstanding on `on`, soonest deadline first.
 
-    Plans for the current period; self-assessments for the previous one; reviews and decisions for any period
-    still waiting; rotation reviews due within `rotation_horizon_days` or overdue.
+    Plans for the current period; self-assessments for the previous one, and for the current one once its
+    deadline is no more than the rules' longest reminder lead away (its "3 days before" falls in the period's last
+    days); reviews and decisions for any period still waiting; rotation reviews due within `rotation_horizon_days` or overdue.
     """
     wanted = set(kinds) if kinds is not None else set(KINDS)
     unknown = wanted - set(KINDS)

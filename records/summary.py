@@ -173,9 +173,10 @@ class QuotaBreach:
     def describe(self) -> str:
         """Vietnamese: which unit, which grade, how many against how many allowed."""
         share = 100.0 * self.count / self.base if self.base else 100.0
+        limit = f"{self.limit_percent:g}".replace(".", ",")  # Vietnamese decimal comma: «32,5%»
         return (
             f"{self.unit_name} ({self.unit_code}): {self.count} người loại {self.grade} "
-            f"= {share:.0f}% của {self.base} {self.base_label}, vượt mức tối đa {self.limit_percent:g}% "
+            f"= {share:.0f}% của {self.base} {self.base_label}, vượt mức tối đa {limit}% "
             f"(được tối đa {self.allowed} người)"
         )
 
@@ -333,6 +334,36 @@ def render_summary_text(summary: PeriodSummary, *, tz: str, max_units: int = 30,
                 lines.append(f"      … và {len(waiting) - max_people} người khác")
         if len(late_units) > max_units:
             lines.append(f"  … và {len(late_units) - max_units} đơn vị khác")
+    return "\n".join(lines)
+
+
+def render_yearly_text(rollup: YearlyRollup, *, max_people: int = 30) -> str:
+    """Plain Vietnamese text of a year's roll-up (for the bot, which escapes it): the final grades given over
+    the year, then each person's count per grade (at most `max_people`; the workbook has everyone)."""
+    totals = {code: sum(p.count(code) for p in rollup.people) for code in rollup.grade_codes}
+    graded = sum(totals.values())
+    lines = [
+        f"TỔNG HỢP XẾP LOẠI CẢ NĂM {rollup.year}",
+        f"Đơn vị: {rollup.unit_name} ({rollup.unit_code}) — {len(rollup.people)} người có hồ sơ đánh giá trong năm",
+        f"Số lượt đã xếp loại ({len(rollup.periods)} kỳ trong năm): {graded}",
+    ]
+    for code in rollup.grade_codes:
+        n = totals[code]
+        share = f" ({100.0 * n / graded:.0f}%)" if graded else ""
+        lines.append(f"  • {code} — {rollup.grade_names.get(code, code)}: {n}{share}")
+    if not rollup.people:
+        lines.append("Chưa có hồ sơ đánh giá nào trong năm.")
+        return "\n".join(lines)
+    lines.append("Từng người (số kỳ được xếp loại mỗi loại):")
+    for person in rollup.people[:max_people]:
+        decided = sum(1 for grade in person.grades.values() if grade)
+        counts = ", ".join(
+            f"{code} {person.count(code)}" for code in rollup.grade_codes if person.count(code)
+        )
+        result = f"{counts} — {decided} kỳ đã xếp loại" if decided else "chưa có kỳ nào được xếp loại"
+        lines.append(f"  • {person.full_name} ({person.code}, {person.unit_code}): {result}")
+    if len(rollup.people) > max_people:
+        lines.append(f"  … và {len(rollup.people) - max_people} người khác (xem tệp Excel)")
     return "\n".join(lines)
 
 

@@ -287,19 +287,25 @@ def render_card(view: EvaluationView, rules: Rules, *, today: date, evidence: li
     lines += render_points(view, rules)
     if view.self_comment:
         lines.append(tw.SELF_COMMENT.format(comment=escape(view.self_comment)))
-    if evidence:
-        lines.append("")
-        lines.append(tw.SELF_EVIDENCE_HEADER)
-        for item in evidence:
-            lines.append(
-                tw.SELF_EVIDENCE_LINE.format(
-                    commitment=escape(item.commitment),
-                    target=escape(item.target),
-                    deadline=wf.fmt_date(item.deadline),
-                    percent=item.progress_percent,
-                )
-            )
+    lines += render_evidence(evidence or [])
     return "\n".join(lines)
+
+
+def render_evidence(evidence: list[Any]) -> list[str]:
+    """The confirmed action-programme items of the period (a blank line and a header first), or nothing."""
+    if not evidence:
+        return []
+    lines = ["", tw.SELF_EVIDENCE_HEADER]
+    for item in evidence:
+        lines.append(
+            tw.SELF_EVIDENCE_LINE.format(
+                commitment=escape(item.commitment),
+                target=escape(item.target),
+                deadline=wf.fmt_date(item.deadline),
+                percent=item.progress_percent,
+            )
+        )
+    return lines
 
 
 def card_keyboard(view: EvaluationView, rules: Rules) -> InlineKeyboardMarkup | None:

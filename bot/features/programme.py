@@ -37,7 +37,7 @@ from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
 from records import access, people, programmes
-from records.errors import RecordsError
+from records.errors import ConcurrentUpdate, InvalidTransition, RecordsError
 from records.programmes import ItemInput, ProgrammeInput
 from records.schema import Publicity
 from records.views import ProgrammeView
@@ -55,6 +55,7 @@ MAX_COMMITMENT = 1000
 MAX_TARGET = 500
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
+_PROGRESS_FRACTION = re.compile(r"^\s*\d+[.,]\d")  # "86,5 …": a whole number is asked for
 
 
 def parse_date(raw: str) -> date | None:
@@ -252,6 +253,9 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                 update, context, tw.PROGRAMME_CONFIRM_SUBMIT.format(card=render_programme(view)), markup
             )
         elif action == "send" and mine and len(parts) == 4:
+            if view.state not in EDITABLE:  # a double tap, or an old confirmation screen
+                await _show_handled(update, context, user, view)
+                return
             await _submit(update, context, user, view, int(parts[3]))
         elif action == "prog" and mine and len(parts) == 4 and view.state == "confirmed":
             found = next(((i, it) for i, it in enumerate(view.items, 1) if it.id == int(parts[3])), None)
@@ -275,6 +279,8 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             )
         elif action == "open":
             await _show(update, context, user, view)
+        elif action in ("ok", "ret") and not mine and view.state != "submitted":
+            await _show_handled(update, context, user, view)  # confirmed or returned meanwhile
         elif action == "ok" and not mine and len(parts) == 4:
             done = await wf.call_records(
                 context,
@@ -302,15 +308,42 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             await reply_html(update, context, tw.PROGRAMME_ASK_RETURN)
         else:
             await _show(update, context, user, view)
+    except (ConcurrentUpdate, InvalidTransition):
+        await _show_fresh(update, context, user, view.id)
     except RecordsError as exc:
         await reply_html(update, context, wf.describe_records_error(exc))
 
 
-async def _show(
+async def _show_handled(
     update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: ProgrammeView
 ) -> None:
+    """The current card, saying the pressed action was already done (its state named)."""
+    state = tw.PROGRAMME_STATES.get(view.state, view.state)
+    await _show(update, context, user, view, prefix=tw.PROGRAMME_ALREADY.format(state=state))
+
+
+async def _show_fresh(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, pid: int
+) -> None:
+    """After a lost race (a double tap, another head): the programme as it is now."""
+    fresh = await _own(context, user, pid)
+    if fresh is None:
+        await reply_html(update, context, tw.RECORD_GONE)
+        return
+    await _show_handled(update, context, user, fresh)
+
+
+async def _show(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    view: ProgrammeView,
+    *,
+    prefix: str = "",
+) -> None:
+    lead = prefix + "\n\n" if prefix else ""
     if view.person_id == user.person_id:
-        await reply_html(update, context, render_programme(view), owner_keyboard(view))
+        await reply_html(update, context, lead + render_programme(view), owner_keyboard(view))
         return
     markup = None
     if view.state == "submitted":
@@ -327,7 +360,7 @@ async def _show(
             ]
         )
     header = f"👤 {escape(view.person_name)}\n"
-    await reply_html(update, context, header + render_programme(view), markup)
+    await reply_html(update, context, lead + header + render_programme(view), markup)
 
 
 async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, publicity: str) -> None:
@@ -456,7 +489,12 @@ async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
     user = await ensure_signed_in(update, context)
     if message is None or chat is None or tg_user is None or user is None:
         return
-    match = _PROGRESS.match(message.text or "")
+    typed = message.text or ""
+    if _PROGRESS_FRACTION.match(typed):
+        value = escape(typed.split()[0][:12])
+        await reply_html(update, context, tw.PROGRAMME_PROGRESS_FRACTION.format(value=value))
+        return
+    match = _PROGRESS.match(typed)
     if match is None or not 0 <= int(match.group(1)) <= 100:
         await reply_html(update, context, tw.PROGRAMME_PROGRESS_BAD)
         return
@@ -502,6 +540,9 @@ async def return_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
             now=wf.now_of(context),
             expected_version=int(data["version"]),
         )
+    except (ConcurrentUpdate, InvalidTransition):
+        await _show_fresh(update, context, user, int(data["programme_id"]))
+        return
     except RecordsError as exc:
         await reply_html(update, context, wf.describe_records_error(exc))
         return

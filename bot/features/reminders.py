@@ -11,7 +11,7 @@ workflow clock. From `SEND_HOUR` local time each day it runs, at most once per d
 - once the self-assessment deadline of the previous period has passed: to each head, who in their units
   has still not submitted;
 - once the decision deadline has passed: the period summary (text, PNG, Excel) to each staff member, with
-  the same cursor.
+  the same cursor (none for a scope where nobody was to be evaluated in the period).
 
 With several processes on one database (a restart overlap, a second server) each one ticks, but only the
 holder of the lease "job:workflows:tick" (bot.leases) does the work; the cursor is saved together with a
@@ -51,6 +51,7 @@ from bot import texts_workflows as tw
 from bot.conversation import StepRouter
 from bot.feature import Feature
 from bot.features import workflow as wf
+from bot.features.rotation import form_button
 from bot.features.summary import build_summary, default_unit_code, send_summary
 from bot.jobs import JobRegistry, schedule_job
 from bot.messages import escape
@@ -118,12 +119,12 @@ def plan_reminders(session: Session, *, on: date, rules: Rules) -> list[Reminder
 
 
 def form_buttons(items: Sequence[DueItem]) -> tuple[tuple[str, str], ...]:
-    """A ✍️ button per rotation review to fill (opens the form of /luanchuyen)."""
+    """A ✍️ button per rotation review to fill (opens the form of /luanchuyen), named: the lines are not numbered."""
     out = []
-    for index, item in enumerate(items, 1):
-        code = ROTATION_CODES.get(item.kind)
-        if code is not None and item.record_id is not None:
-            out.append((tw.BUTTON_ROTATION_FILL.format(index=index), f"lc:fill:{item.record_id}:{code}"))
+    for item in items:
+        if item.kind in ROTATION_CODES and item.record_id is not None:
+            button = form_button(item)
+            out.append((button.text, str(button.callback_data)))
     return tuple(out)
 
 
@@ -378,6 +379,11 @@ async def _send_summary_to(
             now=now,
         ),
     )
+    if summary.total.expected == 0:  # e.g. the month before the roster was loaded: nothing to report
+        log.info(
+            "no automatic summary for person %s: nobody was evaluated in %s", recipient.person_id, period
+        )
+        return True
     try:
         await send_summary(context, recipient.chat_id, summary, header=tw.SUMMARY_AUTO_HEADER)
     except TelegramError as exc:

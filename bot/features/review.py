@@ -46,6 +46,7 @@ from bot.features.evaluation import (
     plan_notice_keyboard,
     plan_open_keyboard,
     read_typed_points,
+    render_evidence,
     render_plan_notice,
     render_tasks,
 )
@@ -286,7 +287,11 @@ async def _show(
         allowed = await wf.call_records(
             context, evaluations.allowed_actions, actor_id=user.person_id, evaluation_id=view.id
         )
-    text = render_review_card(view, rules)
+    # The reviewer and the head grade with the confirmed action programme beside the record, as the cadre sees it.
+    evidence = await wf.call_records(
+        context, programmes.evidence_for_period, person_id=view.person_id, period=view.period
+    )
+    text = "\n".join([render_review_card(view, rules), *render_evidence(evidence)])
     if "decide" in allowed and view.state == "reviewed":
         text += "\n\n" + tw.DECIDE_HINT
     await reply_html(

@@ -3,7 +3,7 @@ the rotated cadre's self-review, the receiving unit's comment, the deciding auth
 
 ```mermaid
 stateDiagram-v2
-    [*] --> due: /luanchuyen, or the ✍️ button of a reminder
+    [*] --> due: /luanchuyen, or the ✍️ button of a reminder or of the previous step's notice
     due --> text: ✍️ Điền phiếu (self-review or comment; step lc:text)
     due --> grade: ✍️ Điền phiếu (evaluation)
     grade --> text: grade chosen (step lc:text)
@@ -73,6 +73,14 @@ def fill_button(index: int, item: DueItem) -> InlineKeyboardButton:
         tw.BUTTON_ROTATION_FILL.format(index=index),
         callback_data=f"lc:fill:{item.record_id}:{CODES[item.kind]}",
     )
+
+
+def form_button(item: DueItem) -> InlineKeyboardButton:
+    """The form's button where the items are not numbered (a reminder, a notice): what to fill and by when."""
+    label = tw.BUTTON_ROTATION_FORM[item.kind].format(
+        subject=item.subject_name, deadline=wf.fmt_date(item.deadline)
+    )
+    return InlineKeyboardButton(label, callback_data=f"lc:fill:{item.record_id}:{CODES[item.kind]}")
 
 
 def describe(item: DueItem, review_kind: str) -> str:
@@ -157,9 +165,11 @@ async def rotation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 def _next_people(
     session: Session, *, kind: str, review_id: int, on: date, rules: Rules
-) -> list[wf.Recipient]:
+) -> tuple[list[wf.Recipient], DueItem | None]:
+    """Who fills the review's next form, and that form's due item (for its button)."""
     items = due.list_due(session, on=on, rules=rules, kinds=[kind], rotation_horizon_days=3650)
-    return wf.chats_of(session, [i.recipient_id for i in items if i.record_id == review_id])
+    mine = [i for i in items if i.record_id == review_id]
+    return wf.chats_of(session, [i.recipient_id for i in mine]), (mine[0] if mine else None)
 
 
 async def text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
@@ -192,26 +202,27 @@ async def text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: di
     subject = escape(str(data.get("subject", "")))
     if kind in NEXT_KIND:
         following = NEXT_KIND[kind]
-        recipients = await wf.in_session(
+        recipients, form = await wf.in_session(
             context, lambda s: _next_people(s, kind=following, review_id=review_id, on=today, rules=rules)
         )
         what = tw.ROTATION_KINDS[following].format(
             subject=subject, kind=tw.ROTATION_REVIEW_KINDS.get(review.kind, review.kind)
         )
-        reached = await wf.notify(
-            context, recipients, tw.ROTATION_NOTIFY_NEXT.format(subject=subject, what=what)
-        )
+        markup = InlineKeyboardMarkup([[form_button(form)]]) if form is not None else None
+        reached = await wf.notify(context, recipients, tw.ROTATION_NOTIFY_NEXT.format(what=what), markup)
     else:
         rotation = await wf.call_records(
             context, rotations.get_rotation, actor_id=None, rotation_id=review.rotation_id
         )
         person = await wf.in_session(context, lambda s: wf.chats_of(s, [rotation.person_id]))
+        grade_name = next((g.name for g in rules.grades if g.code == review.evaluation_grade), "")
         reached = await wf.notify(
             context,
             person,
             tw.ROTATION_NOTIFY_DONE.format(
                 kind=tw.ROTATION_REVIEW_KINDS.get(review.kind, review.kind),
                 grade=escape(review.evaluation_grade or ""),
+                grade_name=escape(grade_name),
             ),
         )
     await reply_html(update, context, tw.ROTATION_SAVED.format(next=wf.names(reached)))

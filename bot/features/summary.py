@@ -5,6 +5,7 @@ stateDiagram-v2
     [*] --> check: /tonghop [kỳ] [mã đơn vị]
     check --> refused: bad period / unknown unit / outside the scope (what to type instead)
     check --> sent: text summary, PNG chart, Excel workbook
+    check --> yearly: a year (/tonghop 2026 [mã đơn vị]) → the year's roll-up text and workbook («Cả năm 2026»)
 ```
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 from datetime import datetime
 
 from sqlmodel import Session
@@ -32,12 +34,22 @@ from records import access, people
 from records.charts import render_summary_png
 from records.errors import NotFound, PermissionDenied, RecordsError
 from records.export_xlsx import summary_xlsx_bytes
+from records.periods import Period
 from records.rules import Rules
-from records.summary import PeriodSummary, render_summary_text, summarize_period
+from records.summary import (
+    PeriodSummary,
+    YearlyRollup,
+    periods_of_year,
+    render_summary_text,
+    render_yearly_text,
+    summarize_period,
+    yearly_rollup,
+)
 
 log = logging.getLogger(__name__)
 
 SUMMARY_ROLES = ("staff", "head", "admin")
+_YEAR = re.compile(r"^\d{4}$")
 
 
 def default_unit_code(session: Session, *, role_units: tuple[tuple[str, int], ...]) -> str | None:
@@ -103,10 +115,13 @@ async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     rules = wf.rules_of(context)
     period = str(wf.current_period(context).previous)
     unit_code: str | None = None
+    year: int | None = None
     for arg in (context.args or [])[:2]:
         parsed = wf.parse_period(arg, rules)
         if parsed is not None:
             period = str(parsed)
+        elif _YEAR.match(arg.strip()):
+            year = int(arg.strip())
         elif any(ch.isdigit() for ch in arg) and ("-" in arg or "/" in arg):
             await reply_html(
                 update,
@@ -119,7 +134,72 @@ async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if len(context.args or []) > 2:
         await reply_html(update, context, tw.SUMMARY_USAGE.format(example=wf.period_example(rules)))
         return
+    if year is not None:
+        await _reply_yearly(update, context, user, chat.id, year=year, unit_code=unit_code)
+        return
     await _reply_summary(update, context, user, chat.id, period=period, unit_code=unit_code)
+
+
+def sheet_period(year: int, current: Period) -> str:
+    """The period whose sheets go with a year's roll-up: the last one finished in that year, else its first."""
+    periods = periods_of_year(year, quarterly=current.kind == "quarter")
+    if year < current.year:
+        return periods[-1]
+    return str(current.previous) if current.previous.year == year else periods[0]
+
+
+async def _reply_yearly(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    chat_id: int,
+    *,
+    year: int,
+    unit_code: str | None,
+) -> None:
+    """The year's roll-up: each person's final grade per period, as text and as the workbook's «Cả năm» sheet."""
+    rules, current = wf.rules_of(context), wf.current_period(context)
+    if not 2000 <= year <= current.year:
+        await reply_html(update, context, tw.SUMMARY_YEAR_BAD.format(value=year, current=current.year))
+        return
+    if unit_code is None:
+        role_units = user.role_units
+        unit_code = await wf.in_session(context, lambda s: default_unit_code(s, role_units=role_units))
+        if unit_code is None:
+            await reply_html(update, context, tw.SUMMARY_NO_SCOPE)
+            return
+    code, now, period = unit_code, wf.now_of(context), sheet_period(year, current)
+
+    def build(session: Session) -> tuple[YearlyRollup, PeriodSummary]:
+        rollup = yearly_rollup(session, unit_code=code, year=year, rules=rules, actor_id=user.person_id)
+        summary = build_summary(
+            session, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now
+        )
+        return rollup, summary
+
+    try:
+        rollup, summary = await wf.in_session(context, build)
+    except NotFound:
+        await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code)))
+        return
+    except PermissionDenied:
+        await reply_html(update, context, tw.SUMMARY_OUT_OF_SCOPE.format(value=escape(code)))
+        return
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    log.info("yearly roll-up of a unit sent for %s", year)
+    await send_html(context, chat_id, f"<pre>{escape(render_yearly_text(rollup))}</pre>")
+    tz = wf.timezone_of(context)
+    workbook = await asyncio.to_thread(summary_xlsx_bytes, summary, tz=tz, yearly=rollup)
+    unit = escape(f"{rollup.unit_name} ({rollup.unit_code})")
+    await context.bot.send_document(
+        chat_id,
+        document=io.BytesIO(workbook),
+        filename=f"tong-hop-{rollup.unit_code}-nam-{year}.xlsx",
+        caption=tw.SUMMARY_YEAR_XLSX_CAPTION.format(year=year, unit=unit, period=summary.period),
+        parse_mode=ParseMode.HTML,
+    )
 
 
 async def _reply_summary(

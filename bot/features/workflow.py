@@ -152,8 +152,9 @@ def _in_session_plain(engine: Engine, fn: Callable[[Session], T]) -> T:
 
 
 def describe_records_error(exc: RecordsError) -> str:
-    """Vietnamese wording for a records error (escaped HTML)."""
-    return tw.ERROR_PREFIX + texts.describe_error(exc.code)
+    """Vietnamese wording for a records error (escaped HTML), as a sentence: «❌ Bạn không có quyền …»."""
+    reason = texts.describe_error(exc.code)  # written to follow a colon elsewhere, so in lower case
+    return tw.ERROR_PREFIX + reason[:1].upper() + reason[1:]
 
 
 def fmt_points(value: float | None) -> str:

@@ -234,6 +234,7 @@ def test_permission_refusals(flow: Flow) -> None:
     # A cadre asking for someone else's records.
     refused = flow.say("BD04", "/ketqua BD03", "không có quyền")
     assert "Phạm Thị Dung" not in refused.body
+    assert refused.body.startswith("❌ Bạn không có quyền"), refused.body  # a sentence, not «❌ bạn …»
     # A reviewer of another unit.
     refused = flow.say("HK02", "/ketqua BD03", "không có quyền")
     assert "Kỳ 2026-10" not in refused.body
@@ -307,6 +308,25 @@ def test_summary_for_staff_with_chart_and_excel(flow: Flow) -> None:
         ("HK03", "Đỗ Thị Lan", "Chuyên viên Ban Tổ chức", "HK", "Đang soạn, chưa nộp"),
     ]
     flow.say("TU01", "/tonghop 2026-13", "không hợp lệ")
+
+
+def test_yearly_rollup_for_staff(flow: Flow) -> None:
+    """A year typed instead of a period: the year's roll-up, as text and as the workbook's «Cả năm» sheet."""
+    before = flow.last_id("TU01")
+    text = flow.say("TU01", "/tonghop 2026 BD", "TỔNG HỢP XẾP LOẠI CẢ NĂM 2026")
+    assert "Đơn vị: Quận ủy Ba Đình (BD)" in text.body
+    assert "  • B — Hoàn thành tốt nhiệm vụ: 1 (100%)" in text.body
+    assert "  • Phạm Thị Dung (BD03, BD): B 1 — 1 kỳ đã xếp loại" in text.body
+    assert "  • Hoàng Văn Em (BD04, BD): chưa có kỳ nào được xếp loại" in text.body
+    doc = flow.telegram.wait_for(USERS["TU01"], lambda m: m.document is not None, after=before)
+    assert doc.document is not None and doc.document.file_name == "tong-hop-BD-nam-2026.xlsx"
+    assert "kỳ 2026-10" in doc.body  # the other sheets: the last finished period of the year
+    workbook = openpyxl.load_workbook(io.BytesIO(doc.document.data))
+    rows = {r[0]: r for r in workbook["Cả năm 2026"].iter_rows(min_row=3, values_only=True)}
+    assert rows["BD03"][1:3] == ("Phạm Thị Dung", "BD") and rows["BD03"][3 + 9] == "B"  # October
+    # Another district's staff: refused; a year not begun: what to type instead.
+    flow.say("HK03", "/tonghop 2026 BD", "ngoài phạm vi")
+    flow.say("TU01", "/tonghop 2031", "Vui lòng gõ một năm từ 2000 đến 2026")
 
 
 def test_own_data_export(flow: Flow) -> None:

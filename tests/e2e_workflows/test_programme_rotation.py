@@ -113,18 +113,20 @@ def test_rotation_review_reaches_each_person_in_turn(flow: Flow) -> None:
     head_before = flow.last_id("HK01")
     saved = flow.say("BD04", "Đã hoàn thành kế hoạch 6 tháng đầu", "Đã lưu")
     assert "Bùi Thị Hà" in saved.body
-    flow.wait("HK01", "chờ bạn: Nhận xét của tập thể nơi đến", after=head_before)
+    notice = flow.wait("HK01", "chờ bạn: Nhận xét của tập thể nơi đến", after=head_before)
     due = flow.say("HK01", "/luanchuyen", "Nhận xét của tập thể nơi đến về Hoàng Văn Em")
-    flow.press("HK01", due, "✍️ 1.", "Gõ nhận xét của tập thể")
+    assert due.button_texts == ["✍️ 1. Điền phiếu"]
+    # The notice carries the form's button (named, with its deadline): no need to type /luanchuyen.
+    flow.press("HK01", notice, "✍️ Nhận xét Hoàng Văn Em (hạn 01/11/2026)", "Gõ nhận xét của tập thể")
     staff_before = flow.last_id("TU01")
     flow.say("HK01", "Tập thể đánh giá tốt", "Đã lưu")
-    flow.wait("TU01", "Đánh giá của cấp có thẩm quyền", after=staff_before)
-    due = flow.say("TU01", "/luanchuyen", "Đánh giá của cấp có thẩm quyền về Hoàng Văn Em")
-    grades = flow.press("TU01", due, "✍️ 1.", "Chọn mức xếp loại")
+    notice = flow.wait("TU01", "Đánh giá của cấp có thẩm quyền", after=staff_before)
+    flow.say("TU01", "/luanchuyen", "Đánh giá của cấp có thẩm quyền về Hoàng Văn Em")
+    grades = flow.press("TU01", notice, "✍️ Đánh giá Hoàng Văn Em (hạn 01/11/2026)", "Chọn mức xếp loại")
     flow.press("TU01", grades, "B —", "Gõ đánh giá")
     cadre_before = flow.last_id("BD04")
     flow.say("TU01", "Hoàn thành tốt nhiệm vụ luân chuyển", "Đã lưu")
-    flow.wait("BD04", "đã hoàn tất: B", after=cadre_before)
+    flow.wait("BD04", "đã hoàn tất: xếp loại B (Hoàn thành tốt nhiệm vụ)", after=cadre_before)
     engine = make_engine(flow.db_url)
     try:
         with session_scope(engine) as session:

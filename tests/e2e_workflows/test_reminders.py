@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 
 from bot.localapi import ChatMessage
 from records.db import make_engine, session_scope
 from records.evaluations import TaskInput, plan_tasks
-from records.people import find_person_by_code
+from records.people import find_person_by_code, find_unit_by_code
+from records.rotations import RotationInput, start_rotation
 from records.rules import default_rules
 from tests.e2e_workflows.conftest import USERS, Flow, running_flow
 
@@ -88,6 +90,16 @@ def test_only_those_who_still_have_to_act_are_reminded(rflow: Flow) -> None:
     assert "còn 1 ngày" in reminders_of(rflow, "BD04")[-1].body
 
 
+def test_no_automatic_summary_of_a_period_nobody_was_evaluated_in(rflow: Flow) -> None:
+    """The roster starts in October: September's decision deadline passing sends staff no empty summary."""
+    rflow.set_now("2026-10-08T09:00:00+07:00")  # September's decisions were due 07/10
+    wait_reminders(rflow, [c for c in USERS if c != "BD03"], 3)  # the day's round: plans 3 days late
+    time.sleep(SETTLE_S)
+    assert not reminders_of(rflow, "TU01", "Tổng hợp tự động")
+    assert not reminders_of(rflow, "HK03", "Tổng hợp tự động")
+    assert not any(m.document for m in rflow.telegram.world.bot_messages(USERS["TU01"]))
+
+
 def test_after_the_deadline_late_lists_reach_heads_and_summaries_reach_staff(rflow: Flow) -> None:
     rflow.set_now("2026-11-04T09:00:00+07:00")  # self-assessment of 2026-10 was due 03/11
     wait_reminders(rflow, ["BD01", "HK01"], 1, fragment="Danh sách chưa tự đánh giá kỳ 2026-10")
@@ -107,3 +119,34 @@ def test_after_the_deadline_late_lists_reach_heads_and_summaries_reach_staff(rfl
     time.sleep(SETTLE_S)
     assert len(reminders_of(rflow, "TU01", "Tổng hợp tự động")) == 1
     assert len([m for m in world.bot_messages(USERS["BD01"]) if "Danh sách chưa tự đánh giá" in m.body]) == 1
+
+
+def test_a_rotation_reminder_names_the_form_on_its_button(rflow: Flow) -> None:
+    """The reminder's lines are not numbered, so its ✍️ button says which form it opens and by when."""
+    engine = make_engine(rflow.db_url)
+    try:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code="BD04")
+            staff = find_person_by_code(session, cadre_code="TU01")
+            unit = find_unit_by_code(session, code="HK")
+            assert person is not None and staff is not None and unit is not None
+            start_rotation(
+                session,
+                actor_id=staff.id,
+                data=RotationInput(
+                    person_id=person.id,
+                    to_unit_id=unit.id,
+                    to_post="Phó Trưởng ban",
+                    start_date=date(2026, 5, 12),
+                ),
+                rules=default_rules(),
+                now=datetime(2026, 5, 12, tzinfo=UTC),
+            )
+    finally:
+        engine.dispose()
+    rflow.set_now("2026-11-09T09:00:00+07:00")  # the first 6-month review is due 12/11: 3 days left
+    wait_reminders(rflow, ["BD04"], 1, fragment="Tự nhận xét trong thời gian luân chuyển")
+    [reminder] = reminders_of(rflow, "BD04", "Tự nhận xét trong thời gian luân chuyển")
+    assert "hạn 12/11/2026 (còn 3 ngày)" in reminder.body
+    assert reminder.button_texts == ["✍️ Tự nhận xét (hạn 12/11/2026)"]
+    rflow.press("BD04", reminder, "✍️ Tự nhận xét", "Gõ bản tự nhận xét")

@@ -69,3 +69,18 @@ def test_unknown_kind_is_refused(db_engine: Engine, org: Org) -> None:
     with Session(db_engine) as session:
         only = list_due(session, on=date(2026, 6, 2), rules=RULES, kinds=["plan"])
     assert {i.kind for i in only} == {"plan"}
+
+
+def test_the_self_assessment_reminder_three_days_before_falls_in_the_period_itself(
+    db_engine: Engine, org: Org
+) -> None:
+    """June's self-assessment is due 03/07, so «3 days before» is 30/06 — still June, when it is the current period."""
+    p = org.people
+    submit(db_engine, p["BD03"], period="2026-06")  # already sent: not reminded
+    with Session(db_engine) as session:
+        reminded = list_reminders(session, on=date(2026, 6, 30), rules=RULES)
+        too_early = list_due(session, on=date(2026, 6, 29), rules=RULES, kinds=["self_assessment"])
+    june = [i for i in reminded if i.kind == "self_assessment" and i.period == "2026-06"]
+    assert {i.subject_person_id for i in june} == set(p.values()) - {p["BD03"]}
+    assert {(i.deadline, i.days_left) for i in june} == {(date(2026, 7, 3), 3)}
+    assert not [i for i in too_early if i.period == "2026-06"]  # 4 days before: beyond every reminder offset

@@ -14,9 +14,17 @@ from sqlmodel import Session, select
 from records.charts import summary_figure
 from records.errors import NotFound, PermissionDenied, ValidationFailed
 from records.export_xlsx import summary_xlsx_bytes
-from records.rules import Rules, default_rules
+from records.rules import QuotaRule, Rules, default_rules
 from records.schema import Evaluation, Person, RoleAssignment, Unit
-from records.summary import InvalidPeriod, render_summary_text, report_units, summarize_period, yearly_rollup
+from records.summary import (
+    Counts,
+    InvalidPeriod,
+    check_quotas,
+    render_summary_text,
+    report_units,
+    summarize_period,
+    yearly_rollup,
+)
 
 BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -299,3 +307,16 @@ def test_report_units_are_the_tops_of_the_scopes(db_engine: Engine) -> None:
     # W1 is inside the head's ROOT scope: only ROOT is offered (once).
     assert [(u.code, u.role) for u in head] == [("ROOT", "head")]
     assert nobody == []
+
+
+def test_a_breach_names_a_fractional_limit_with_a_decimal_comma() -> None:
+    """A rules file may set a share like 32.5%: users read «32,5%», the Vietnamese way."""
+    rule = QuotaRule(kind="share_of_graded", grade="A", max_share=0.325)
+    [breach] = check_quotas(
+        unit_code="W1",
+        unit_name="Đảng ủy phường Một",
+        counts=Counts(expected=10, submitted=10, decided=10, grades={"A": 4, "B": 6}),
+        outstanding=False,
+        quotas=[rule],
+    )
+    assert "vượt mức tối đa 32,5% (được tối đa 3 người)" in breach.describe()
