@@ -24,7 +24,8 @@ REFUSALS = (
     texts.ANSWER_EXPIRED,
     "Bạn không có quyền dùng chức năng này",
     "Bạn cần đăng nhập để dùng chức năng này",
-    texts.ERROR_CODES["validation"],  # the owner's own record with an id or a value that does not fit
+    # the owner's own record with an id or a value that does not fit (shown as a sentence, capitalised)
+    texts.ERROR_CODES["validation"][:1].upper() + texts.ERROR_CODES["validation"][1:],
 )
 
 
