@@ -15,7 +15,9 @@ import asyncio
 import io
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlmodel import Session
 from telegram import Update
@@ -47,6 +49,7 @@ from records.summary import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SUMMARY_ROLES = ("staff", "head", "admin")
 _YEAR = re.compile(r"^\d{4}$")
@@ -148,6 +151,22 @@ def sheet_period(year: int, current: Period) -> str:
     return str(current.previous) if current.previous.year == year else periods[0]
 
 
+async def _built_in_scope(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, code: str, build: Callable[[Session], T]
+) -> T | None:
+    """`build` in a session; an unknown unit, one outside the user's scope or another records error is
+    answered (and None returned)."""
+    try:
+        return await wf.in_session(context, build)
+    except NotFound:
+        await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code)))
+    except PermissionDenied:
+        await reply_html(update, context, tw.SUMMARY_OUT_OF_SCOPE.format(value=escape(code)))
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+    return None
+
+
 async def _reply_yearly(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -177,17 +196,10 @@ async def _reply_yearly(
         )
         return rollup, summary
 
-    try:
-        rollup, summary = await wf.in_session(context, build)
-    except NotFound:
-        await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code)))
+    built = await _built_in_scope(update, context, code, build)
+    if built is None:
         return
-    except PermissionDenied:
-        await reply_html(update, context, tw.SUMMARY_OUT_OF_SCOPE.format(value=escape(code)))
-        return
-    except RecordsError as exc:
-        await reply_html(update, context, wf.describe_records_error(exc))
-        return
+    rollup, summary = built
     log.info("yearly roll-up of a unit sent for %s", year)
     await send_html(context, chat_id, f"<pre>{escape(render_yearly_text(rollup))}</pre>")
     tz = wf.timezone_of(context)
@@ -219,21 +231,15 @@ async def _reply_summary(
             await reply_html(update, context, tw.SUMMARY_NO_SCOPE)
             return
     code, now = unit_code, wf.now_of(context)
-    try:
-        summary = await wf.in_session(
-            context,
-            lambda s: build_summary(
-                s, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now
-            ),
-        )
-    except NotFound:
-        await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code)))
-        return
-    except PermissionDenied:
-        await reply_html(update, context, tw.SUMMARY_OUT_OF_SCOPE.format(value=escape(code)))
-        return
-    except RecordsError as exc:
-        await reply_html(update, context, wf.describe_records_error(exc))
+    summary = await _built_in_scope(
+        update,
+        context,
+        code,
+        lambda s: build_summary(
+            s, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now
+        ),
+    )
+    if summary is None:
         return
     log.info("summary of a unit sent for period %s", period)
     await send_summary(context, chat_id, summary)
