@@ -309,7 +309,9 @@ LATE_LIST_HEADER = "📋 <b>Danh sách chưa tự đánh giá kỳ {period}</b> 
 LATE_LIST_LINE = "• {name}"
 
 # --- /chuongtrinh (action programmes) --------------------------------------------------------------------
-PROGRAMME_COMMAND = "Chương trình hành động: đăng ký, gửi xác nhận, cập nhật tiến độ"
+PROGRAMME_COMMAND = (
+    "Chương trình hành động: đăng ký, gửi xác nhận, cập nhật tiến độ; của đơn vị: /chuongtrinh MÃ_ĐƠN_VỊ"
+)
 PUBLICITY_NAMES: dict[str, str] = {
     "internal": "Nội bộ",
     "party_cell": "Công khai trong chi bộ",
@@ -380,6 +382,30 @@ PROGRAMME_RETURNED_DONE = "↩️ Đã trả lại chương trình hành động
 NOTIFY_PROGRAMME_SUBMITTED = "🎯 {name} gửi chương trình hành động ({post}) chờ bạn xác nhận."
 NOTIFY_PROGRAMME_CONFIRMED = "✅ Chương trình hành động ({post}) của bạn đã được thủ trưởng xác nhận."
 NOTIFY_PROGRAMME_RETURNED = "↩️ Chương trình hành động ({post}) bị trả lại. Lý do: <i>{reason}</i>\nDùng /chuongtrinh để sửa và gửi lại."
+BUTTON_PROGRAMME_UNIT = "👥 Chương trình của đơn vị"
+PROGRAMMES_MENU = "Đăng ký chương trình mới, hoặc xem chương trình hành động của đơn vị:"
+# Other people's programmes (the «👥» button, /chuongtrinh MÃ_ĐƠN_VỊ): only confirmed or closed ones, by publicity.
+UNIT_PROGRAMMES_HEADER = (
+    "👥 <b>Chương trình hành động — {unit}</b>\nChương trình đã xác nhận bạn được xem: {count}."
+)
+UNIT_PROGRAMMES_NONE = "👥 Chưa có chương trình hành động nào của {unit} mà bạn được xem."
+UNIT_PROGRAMMES_RULE = (
+    "<i>Chỉ gồm chương trình đã được thủ trưởng xác nhận. «Công khai rộng rãi»: mọi người xem được; "
+    "«Công khai trong chi bộ»: người cùng đơn vị; «Nội bộ»: thủ trưởng, người nhận xét và Ban Tổ chức "
+    "phụ trách đơn vị. Xem đơn vị khác: gõ <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ "
+    "<code>/chuongtrinh {example}</code>.</i>"
+)
+UNIT_PROGRAMMES_MORE = (
+    "… và {more} chương trình khác: gõ <code>/chuongtrinh MÃ_ĐƠN_VỊ</code> để xem từng đơn vị cấp dưới."
+)
+UNIT_PROGRAMMES_ARGS = "Gõ <code>/chuongtrinh</code> (chương trình của bạn) hoặc <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ <code>/chuongtrinh BD</code>."
+DIGEST_HEADER = (
+    "👤 <b>{name}</b> ({code}, {unit}) — {post}\nNhiệm kỳ: {start} – {end}. Mức công khai: {publicity}. "
+    "Trạng thái: {state}"
+)
+PROGRAMME_ITEM_LATEST = "\n   Cập nhật {at}: {note}"
+PROGRAMME_ITEM_NO_NOTE = "(không ghi chú)"
+PROGRAMME_ITEM_NOT_YET = "\n   Chưa cập nhật tiến độ."
 WAIT_PROGRAMME_LINE = "{index}. 🎯 Chương trình hành động của {name} — {post}"
 BUTTON_WAIT_PROGRAMME = "🎯 {index}. {name}"
 BUTTON_OPEN_PROGRAMME = "🎯 Mở chương trình"

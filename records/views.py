@@ -198,6 +198,18 @@ class ProgrammeView(_View):
     closed_at: datetime | None
 
 
+class ProgrammeDigest(_View):
+    """A programme as another reader sees it: its owner and unit, and each item's latest progress update."""
+
+    programme: ProgrammeView
+    person_code: str
+    unit_code: str
+    unit_name: str
+    latest: dict[
+        int, ProgressView
+    ]  # item id → the item's latest progress update (items never updated absent)
+
+
 class EvidenceItem(_View):
     """An action-programme item shown beside a self-assessment."""
 

@@ -4,6 +4,9 @@ publicity level), submitted to the head, who confirms or returns it; item progre
 ```mermaid
 stateDiagram-v2
     [*] --> list: /chuongtrinh
+    [*] --> unit: /chuongtrinh MÃ_ĐƠN_VỊ
+    list --> unit: 👥 Chương trình của đơn vị (the user's own unit)
+    unit --> [*]: others' confirmed programmes the user may read (publicity), latest progress per item
     list --> post: ➕ Đăng ký chương trình mới (step ct:post)
     post --> publicity: "chức vụ | từ ngày | đến ngày" (kept in the step's data)
     publicity --> item: Nội bộ / Chi bộ / Công khai (step ct:item)
@@ -21,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -40,7 +44,7 @@ from records import access, people, programmes
 from records.errors import ConcurrentUpdate, InvalidTransition, RecordsError
 from records.programmes import ItemInput, ProgrammeInput
 from records.schema import Publicity
-from records.views import ProgrammeView
+from records.views import ProgrammeDigest, ProgrammeView
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +53,14 @@ ITEM_STEP = "ct:item"
 PROGRESS_STEP = "ct:progress"
 RETURN_STEP = "ct:return"
 # The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
-PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
+PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open|unit):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
 EDITABLE = ("draft", "returned")
 MAX_COMMITMENT = 1000
 MAX_TARGET = 500
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
 _PROGRESS_FRACTION = re.compile(r"^\s*\d+[.,]\d")  # "86,5 …": a whole number is asked for
+UNIT_LIST_LIMIT = 20  # programmes in one listing; a subtree with more is narrowed by typing a unit code
 
 
 def parse_date(raw: str) -> date | None:
@@ -100,6 +105,19 @@ def parse_item(raw: str, *, start: date, end: date) -> ItemInput | str:
     return ItemInput(commitment=parts[0], target=parts[1], deadline=due)
 
 
+def _item_lines(view: ProgrammeView) -> list[str]:
+    return [
+        tw.PROGRAMME_ITEM.format(
+            index=index,
+            commitment=escape(item.commitment),
+            target=escape(item.target),
+            deadline=wf.fmt_date(item.deadline),
+            percent=item.progress_percent,
+        )
+        for index, item in enumerate(view.items, 1)
+    ]
+
+
 def render_programme(view: ProgrammeView) -> str:
     lines = [
         tw.PROGRAMME_HEADER.format(
@@ -112,16 +130,32 @@ def render_programme(view: ProgrammeView) -> str:
     ]
     if view.state == "returned" and view.return_reason:
         lines.append(tw.PROGRAMME_RETURNED.format(reason=escape(view.return_reason)))
-    for index, item in enumerate(view.items, 1):
-        lines.append(
-            tw.PROGRAMME_ITEM.format(
-                index=index,
-                commitment=escape(item.commitment),
-                target=escape(item.target),
-                deadline=wf.fmt_date(item.deadline),
-                percent=item.progress_percent,
-            )
+    lines.extend(_item_lines(view))
+    return "\n".join(lines)
+
+
+def render_digest(digest: ProgrammeDigest, when: Callable[[datetime], str]) -> str:
+    """Another person's programme: owner, unit, post, state, and each item with its latest progress note."""
+    view = digest.programme
+    lines = [
+        tw.DIGEST_HEADER.format(
+            name=escape(view.person_name),
+            code=escape(digest.person_code),
+            unit=escape(digest.unit_code),
+            post=escape(view.post),
+            start=wf.fmt_date(view.term_start),
+            end=wf.fmt_date(view.term_end),
+            publicity=tw.PUBLICITY_NAMES.get(view.publicity, view.publicity),
+            state=tw.PROGRAMME_STATES.get(view.state, view.state),
         )
+    ]
+    for item, line in zip(view.items, _item_lines(view), strict=True):
+        latest = digest.latest.get(item.id)
+        if latest is None:
+            lines.append(line + tw.PROGRAMME_ITEM_NOT_YET)
+        else:
+            note = escape(latest.note) if latest.note else tw.PROGRAMME_ITEM_NO_NOTE
+            lines.append(line + tw.PROGRAMME_ITEM_LATEST.format(at=when(latest.at), note=note))
     return "\n".join(lines)
 
 
@@ -165,16 +199,71 @@ async def programme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     user = await ensure_signed_in(update, context)
     if user is None or user.person_id is None:
         return
+    args = list(context.args or [])
+    if len(args) > 1:
+        await reply_html(update, context, tw.UNIT_PROGRAMMES_ARGS)
+        return
+    if args:
+        await _unit_programmes(update, context, user, code=args[0])
+        return
     views = await wf.call_records(
         context, programmes.list_programmes, actor_id=user.person_id, person_id=user.person_id
     )
-    new = InlineKeyboardMarkup([[InlineKeyboardButton(tw.BUTTON_PROGRAMME_NEW, callback_data="ct:new:0")]])
+    menu = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(tw.BUTTON_PROGRAMME_NEW, callback_data="ct:new:0")],
+            [InlineKeyboardButton(tw.BUTTON_PROGRAMME_UNIT, callback_data="ct:unit:0")],
+        ]
+    )
     if not views:
-        await reply_html(update, context, tw.PROGRAMMES_NONE, new)
+        await reply_html(update, context, tw.PROGRAMMES_NONE, menu)
         return
     for view in sorted(views, key=lambda v: v.id, reverse=True)[:5]:
         await reply_html(update, context, render_programme(view), owner_keyboard(view))
-    await reply_html(update, context, tw.BUTTON_PROGRAMME_NEW, new)
+    await reply_html(update, context, tw.PROGRAMMES_MENU, menu)
+
+
+async def _unit_programmes(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, *, code: str | None
+) -> None:
+    """Other people's programmes in a unit's subtree (the user's own unit by default) that the user may read."""
+
+    def load(session: Session) -> tuple[str, str, list[ProgrammeDigest]] | None:
+        unit = (
+            people.find_unit_by_code(session, code=code.upper())
+            if code is not None
+            else people.unit_view(people.load_unit(session, user.unit_id or 0))
+        )
+        if unit is None:
+            return None
+        found = programmes.list_unit_programmes(session, actor_id=user.person_id, unit_id=unit.id)
+        return f"{unit.name} ({unit.code})", unit.code, found
+
+    try:
+        loaded = await wf.in_session(context, load)
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    if loaded is None:
+        await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code or "")))
+        return
+    unit_label, unit_code, digests = loaded
+    rule = tw.UNIT_PROGRAMMES_RULE.format(example=escape(unit_code))
+    if not digests:
+        await reply_html(
+            update, context, tw.UNIT_PROGRAMMES_NONE.format(unit=escape(unit_label)) + "\n\n" + rule
+        )
+        return
+
+    def when(at: datetime) -> str:
+        return wf.local_time(context, at)
+
+    parts = [tw.UNIT_PROGRAMMES_HEADER.format(unit=escape(unit_label), count=len(digests))]
+    parts += [render_digest(d, when) for d in digests[:UNIT_LIST_LIMIT]]
+    if len(digests) > UNIT_LIST_LIMIT:
+        parts.append(tw.UNIT_PROGRAMMES_MORE.format(more=len(digests) - UNIT_LIST_LIMIT))
+    parts.append(rule)
+    await reply_html(update, context, "\n\n".join(parts))
 
 
 async def _own(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, pid: int) -> ProgrammeView | None:
@@ -214,6 +303,9 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         pid = int(parts[2])
     except (IndexError, ValueError):
         await query.answer(tw.RECORD_GONE, show_alert=True)
+        return
+    if action == "unit":
+        await _unit_programmes(update, context, user, code=None)
         return
     if action == "new":
         await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=POST_STEP, data={})
