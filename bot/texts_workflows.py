@@ -406,6 +406,16 @@ DIGEST_HEADER = (
 PROGRAMME_ITEM_LATEST = "\n   Cập nhật {at}: {note}"
 PROGRAMME_ITEM_NO_NOTE = "(không ghi chú)"
 PROGRAMME_ITEM_NOT_YET = "\n   Chưa cập nhật tiến độ."
+BUTTON_PROGRAMME_LOG = "🕘 Nhật ký tiến độ"
+PROGRAMME_LOG_HEADER = "🕘 <b>Nhật ký tiến độ — {post}</b> ({name})"
+PROGRAMME_LOG_ITEM = "{index}. {commitment}"
+PROGRAMME_LOG_LINE = "   • {at}: {percent}% — {note}"
+PROGRAMME_LOG_EMPTY = "   Chưa có lần cập nhật nào."
+PROGRAMME_PROGRESS_NOTIFIED = "Đã báo cho: {heads}."
+NOTIFY_PROGRAMME_PROGRESS = (
+    "📈 {name} cập nhật tiến độ chương trình hành động ({post}):\n"
+    "Mục {index}. {commitment}: {before}% → <b>{percent}%</b>\nGhi chú: {note}"
+)
 WAIT_PROGRAMME_LINE = "{index}. 🎯 Chương trình hành động của {name} — {post}"
 BUTTON_WAIT_PROGRAMME = "🎯 {index}. {name}"
 BUTTON_OPEN_PROGRAMME = "🎯 Mở chương trình"

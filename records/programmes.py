@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session, col, select
 
-from records.access import has_role, unit_subtree
+from records.access import has_role, unit_chain, unit_subtree
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import ConcurrentUpdate, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -24,6 +24,7 @@ from records.schema import (
     ProgrammeState,
     Publicity,
     Role,
+    RoleAssignment,
     Unit,
 )
 from records.views import (
@@ -603,3 +604,34 @@ def list_unit_programmes(session: Session, *, actor_id: int | None, unit_id: int
         for row, _code, _unit in ordered
         if row.person_id != actor_id and may_read_programme(session, actor_id=actor_id, row=row)
     ]
+
+
+def progress_followers(session: Session, *, programme_id: int) -> list[int]:
+    """Who hears of a progress update: the head who confirmed the programme while they still head its unit,
+    else the active heads of the nearest unit up the chain that has any (never the owner)."""
+    row = _load(session, programme_id)
+    confirmer = session.get(Person, row.confirmed_by_id) if row.confirmed_by_id is not None else None
+    if (
+        confirmer is not None
+        and confirmer.id is not None
+        and confirmer.active
+        and confirmer.id != row.person_id
+        and has_role(session, person_id=confirmer.id, roles=[Role.HEAD], unit_id=row.unit_id)
+    ):
+        return [confirmer.id]
+    for unit in unit_chain(session, row.unit_id):
+        heads = session.exec(
+            select(RoleAssignment.person_id)
+            .join(Person, col(Person.id) == col(RoleAssignment.person_id))
+            .where(
+                RoleAssignment.role == Role.HEAD.value,
+                RoleAssignment.unit_id == unit,
+                col(RoleAssignment.revoked_at).is_(None),
+                col(Person.active).is_(True),
+                col(Person.id) != row.person_id,
+            )
+            .order_by(col(RoleAssignment.person_id))
+        ).all()
+        if heads:
+            return list(dict.fromkeys(int(h) for h in heads))
+    return []

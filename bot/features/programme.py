@@ -16,7 +16,8 @@ stateDiagram-v2
     submitted --> confirmed: head ✅ Xác nhận (cadre notified)
     submitted --> returned: head ↩️ Trả lại + reason (step ct:return)
     returned --> item: ➕ Thêm mục, then send again
-    confirmed --> confirmed: 📈 Tiến độ mục n (step ct:progress: "60 ghi chú")
+    confirmed --> confirmed: 📈 Tiến độ mục n (step ct:progress: "60 ghi chú"; the confirming head notified)
+    confirmed --> log: 🕘 Nhật ký tiến độ (every update with its note, for whoever may read the programme)
 ```
 """
 
@@ -44,7 +45,7 @@ from records import access, people, programmes
 from records.errors import ConcurrentUpdate, InvalidTransition, RecordsError
 from records.programmes import ItemInput, ProgrammeInput
 from records.schema import Publicity
-from records.views import ProgrammeDigest, ProgrammeView
+from records.views import ProgrammeDigest, ProgrammeView, ProgressView
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,9 @@ ITEM_STEP = "ct:item"
 PROGRESS_STEP = "ct:progress"
 RETURN_STEP = "ct:return"
 # The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
-PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open|unit):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
+PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open|unit|log):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
 EDITABLE = ("draft", "returned")
+SHARED = ("confirmed", "closed")  # shown to other readers, with a progress log
 MAX_COMMITMENT = 1000
 MAX_TARGET = 500
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -167,6 +169,7 @@ def owner_keyboard(view: ProgrammeView) -> InlineKeyboardMarkup | None:
                 [InlineKeyboardButton(tw.BUTTON_PROGRAMME_SUBMIT, callback_data=f"ct:check:{view.id}")],
             ]
         )
+    log_row = [InlineKeyboardButton(tw.BUTTON_PROGRAMME_LOG, callback_data=f"ct:log:{view.id}")]
     if view.state == "confirmed":
         buttons = [
             InlineKeyboardButton(
@@ -174,8 +177,29 @@ def owner_keyboard(view: ProgrammeView) -> InlineKeyboardMarkup | None:
             )
             for i, item in enumerate(view.items, 1)
         ]
-        return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+        return InlineKeyboardMarkup([*(buttons[i : i + 2] for i in range(0, len(buttons), 2)), log_row])
+    if view.state == "closed":
+        return InlineKeyboardMarkup([log_row])
     return None
+
+
+def render_log(view: ProgrammeView, notes: list[list[ProgressView]], when: Callable[[datetime], str]) -> str:
+    """Every progress update of each item, oldest first, with its note."""
+    lines = [tw.PROGRAMME_LOG_HEADER.format(post=escape(view.post), name=escape(view.person_name))]
+    for index, (item, updates) in enumerate(zip(view.items, notes, strict=True), 1):
+        lines.append("")
+        lines.append(tw.PROGRAMME_LOG_ITEM.format(index=index, commitment=escape(item.commitment)))
+        lines.extend(
+            tw.PROGRAMME_LOG_LINE.format(
+                at=when(u.at),
+                percent=u.percent,
+                note=escape(u.note) if u.note else tw.PROGRAMME_ITEM_NO_NOTE,
+            )
+            for u in updates
+        )
+        if not updates:
+            lines.append(tw.PROGRAMME_LOG_EMPTY)
+    return "\n".join(lines)
 
 
 def heads_over(session: Session, *, unit_id: int, exclude: int) -> list[wf.Recipient]:
@@ -371,6 +395,8 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             )
         elif action == "open":
             await _show(update, context, user, view)
+        elif action == "log":
+            await _show_log(update, context, user, view)
         elif action in ("ok", "ret") and not mine and view.state != "submitted":
             await _show_handled(update, context, user, view)  # confirmed or returned meanwhile
         elif action == "ok" and not mine and len(parts) == 4:
@@ -451,8 +477,27 @@ async def _show(
                 ]
             ]
         )
+    if view.state in SHARED:
+        digest = await wf.call_records(
+            context, programmes.programme_digest, actor_id=user.person_id, programme_id=view.id
+        )
+        log_button = InlineKeyboardButton(tw.BUTTON_PROGRAMME_LOG, callback_data=f"ct:log:{view.id}")
+        text = render_digest(digest, lambda at: wf.local_time(context, at))
+        await reply_html(update, context, lead + text, InlineKeyboardMarkup([[log_button]]))
+        return
     header = f"👤 {escape(view.person_name)}\n"
     await reply_html(update, context, lead + header + render_programme(view), markup)
+
+
+async def _show_log(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: ProgrammeView
+) -> None:
+    """«🕘 Nhật ký tiến độ»: every update of every item (read access checked by records for each item)."""
+    notes = await wf.in_session(
+        context,
+        lambda s: [programmes.list_progress(s, actor_id=user.person_id, item_id=i.id) for i in view.items],
+    )
+    await reply_html(update, context, render_log(view, notes, lambda at: wf.local_time(context, at)))
 
 
 async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, publicity: str) -> None:
@@ -591,6 +636,7 @@ async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
         await reply_html(update, context, tw.PROGRAMME_PROGRESS_BAD)
         return
     percent, note = int(match.group(1)), match.group(2).strip()[:1000]
+    before = await _own(context, user, int(data["programme_id"]))
     try:
         await wf.call_records(
             context,
@@ -608,8 +654,40 @@ async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
     view = await _own(context, user, int(data["programme_id"]))
     text = tw.PROGRAMME_PROGRESS_SAVED.format(index=int(data.get("index", 0)), percent=percent)
     if view is not None:
+        reached = await _notify_progress(context, before or view, int(data["item_id"]), percent, note)
+        text += " " + tw.PROGRAMME_PROGRESS_NOTIFIED.format(heads=wf.names(reached))
         text += "\n\n" + render_programme(view)
     await reply_html(update, context, text, owner_keyboard(view) if view else None)
+
+
+async def _notify_progress(
+    context: ContextTypes.DEFAULT_TYPE, before: ProgrammeView, item_id: int, percent: int, note: str
+) -> list[wf.Recipient]:
+    """Tell the confirming head (else the unit's heads) who updated which commitment, to what, and why."""
+    found = next(((i, it) for i, it in enumerate(before.items, 1) if it.id == item_id), None)
+    if found is None:
+        return []
+    index, item = found
+    followers = await wf.in_session(
+        context,
+        lambda s: wf.chats_of(s, programmes.progress_followers(s, programme_id=before.id)),
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(tw.BUTTON_OPEN_PROGRAMME, callback_data=f"ct:open:{before.id}")],
+            [InlineKeyboardButton(tw.BUTTON_PROGRAMME_UNIT, callback_data="ct:unit:0")],
+        ]
+    )
+    html = tw.NOTIFY_PROGRAMME_PROGRESS.format(
+        name=escape(before.person_name),
+        post=escape(before.post),
+        index=index,
+        commitment=escape(item.commitment),
+        before=item.progress_percent,
+        percent=percent,
+        note=escape(note) if note else tw.PROGRAMME_ITEM_NO_NOTE,
+    )
+    return await wf.notify(context, followers, html, markup)
 
 
 async def return_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:

@@ -147,3 +147,49 @@ def test_the_head_reviewer_and_staff_over_the_unit_read_every_level_but_no_draft
     # Staff of another district read Ba Đình as outsiders do.
     other = rflow.say("HK03", "/chuongtrinh BD", "Chương trình hành động — Quận ủy Ba Đình (BD)")
     assert listed(other.body) == {PUBLIC}
+
+
+def test_a_progress_update_reaches_the_confirming_head_who_follows_it_in_the_unit_listing(
+    rflow: Flow,
+) -> None:
+    card = rflow.say("BD03", "/chuongtrinh", INTERNAL)
+    rflow.press("BD03", card, "📈 Tiến độ mục 1", "Gõ tiến độ mới")
+    heads_before = {code: rflow.last_id(code) for code in ("BD01", "BD02", "HK01", "TU01")}
+    saved = rflow.say("BD03", "60 đã họp 3 buổi, còn 2 chi bộ", "Đã cập nhật tiến độ mục 1: 60%")
+    assert "Đã báo cho: Trần Thị Bình." in saved.body
+    notice = rflow.wait("BD01", "📈 Phạm Thị Dung cập nhật tiến độ", after=heads_before["BD01"])
+    assert f"({INTERNAL})" in notice.body
+    assert "Mục 1. Cam kết của BD03: nâng chất lượng sinh hoạt: 0% → 60%" in notice.body
+    assert "Ghi chú: đã họp 3 buổi, còn 2 chi bộ" in notice.body
+    for code in ("BD02", "HK01", "TU01"):  # only the head who confirmed it
+        assert not [
+            m
+            for m in rflow.telegram.world.bot_messages(USERS[code])
+            if m.message_id > heads_before[code] and "cập nhật tiến độ" in m.body
+        ]
+    listing = rflow.press("BD01", notice, "👥 Chương trình của đơn vị", "👥").body
+    block = listing.split("👤 ")[2]  # BD02, then BD03
+    assert block.startswith("Phạm Thị Dung (BD03, BD)")
+    assert "tiến độ 60%" in block and "Cập nhật 06/10/2026 09:00: đã họp 3 buổi, còn 2 chi bộ" in block
+    opened = rflow.press("BD01", notice, "🎯 Mở chương trình", "Phạm Thị Dung (BD03, BD)")
+    log = rflow.press("BD01", opened, "🕘 Nhật ký tiến độ", "Nhật ký tiến độ")
+    assert "06/10/2026 09:00: 60% — đã họp 3 buổi, còn 2 chi bộ" in log.body
+
+
+def test_the_cadre_reads_their_own_progress_notes(rflow: Flow) -> None:
+    card = rflow.say("BD03", "/chuongtrinh", INTERNAL)
+    log = rflow.press("BD03", card, "🕘 Nhật ký tiến độ", "Nhật ký tiến độ")
+    assert f"Nhật ký tiến độ — {INTERNAL} (Phạm Thị Dung)" in log.body
+    assert "1. Cam kết của BD03: nâng chất lượng sinh hoạt" in log.body
+    assert "06/10/2026 09:00: 60% — đã họp 3 buổi, còn 2 chi bộ" in log.body
+
+
+def test_without_a_confirming_head_the_unit_head_hears_of_progress(rflow: Flow) -> None:
+    seed_programme(rflow, "HK02", "Phó Chủ nhiệm Ủy ban kiểm tra", Publicity.PUBLIC, head_code=None)
+    card = rflow.say("HK02", "/chuongtrinh", "Phó Chủ nhiệm Ủy ban kiểm tra")
+    rflow.press("HK02", card, "📈 Tiến độ mục 1", "Gõ tiến độ mới")
+    before = rflow.last_id("HK01")
+    saved = rflow.say("HK02", "25", "Đã cập nhật tiến độ mục 1: 25%")
+    assert "Đã báo cho: Bùi Thị Hà." in saved.body
+    notice = rflow.wait("HK01", "📈 Ngô Văn Khoa cập nhật tiến độ", after=before)
+    assert "0% → 25%" in notice.body and "Ghi chú: (không ghi chú)" in notice.body
