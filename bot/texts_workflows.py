@@ -376,6 +376,11 @@ PROGRAMME_PROGRESS_FRACTION = (
     "ví dụ <code>86 đã họp 3 buổi</code>. Tiến độ chưa được cập nhật."
 )
 PROGRAMME_PROGRESS_SAVED = "✅ Đã cập nhật tiến độ mục {index}: {percent}%."
+# After one update the step ends (a forgotten open step would swallow the next regulation question): say so.
+PROGRAMME_PROGRESS_NEXT = (
+    "👉 Muốn cập nhật thêm (mục này hoặc mục khác), bấm «📈 Tiến độ mục …» bên dưới. "
+    "Tin nhắn gõ tiếp bây giờ không được ghi vào tiến độ mà được hiểu là câu hỏi về quy định."
+)
 PROGRAMME_ASK_RETURN = "Gõ lý do trả lại chương trình (bắt buộc). " + CANCEL_HINT
 PROGRAMME_CONFIRMED = "✅ Đã xác nhận chương trình hành động của {name} ({post})."
 PROGRAMME_RETURNED_DONE = "↩️ Đã trả lại chương trình hành động của {name} kèm lý do."

@@ -16,9 +16,12 @@ stateDiagram-v2
     submitted --> confirmed: head ✅ Xác nhận (cadre notified)
     submitted --> returned: head ↩️ Trả lại + reason (step ct:return)
     returned --> item: ➕ Thêm mục, then send again
-    confirmed --> confirmed: 📈 Tiến độ mục n (step ct:progress: "60 ghi chú"; the confirming head notified)
+    confirmed --> confirmed: 📈 Tiến độ mục n (step ct:progress: one "60 ghi chú"; the confirming head notified)
     confirmed --> log: 🕘 Nhật ký tiến độ (every update with its note, for whoever may read the programme)
 ```
+
+The progress step takes one update and ends, saying that another starts from «📈 Tiến độ mục …» again: left
+open, it would read a regulation question typed hours later as a malformed progress figure.
 """
 
 from __future__ import annotations
@@ -656,7 +659,7 @@ async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
     if view is not None:
         reached = await _notify_progress(context, before or view, int(data["item_id"]), percent, note)
         text += " " + tw.PROGRAMME_PROGRESS_NOTIFIED.format(heads=wf.names(reached))
-        text += "\n\n" + render_programme(view)
+        text += "\n\n" + render_programme(view) + "\n\n" + tw.PROGRAMME_PROGRESS_NEXT
     await reply_html(update, context, text, owner_keyboard(view) if view else None)
 
 

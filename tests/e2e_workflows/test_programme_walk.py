@@ -21,7 +21,7 @@ from records.programmes import (
 from records.rules import default_rules
 from records.schema import TaskResult
 from records.views import ProgrammeView
-from tests.e2e_workflows.conftest import Flow, running_flow
+from tests.e2e_workflows.conftest import USERS, Flow, running_flow
 
 pytestmark = pytest.mark.slow
 
@@ -150,3 +150,24 @@ def test_the_reviewer_and_the_head_grade_with_the_programme_evidence(pflow: Flow
     waiting = pflow.say("HK01", "/duyet", "người quản lý đề nghị loại B")
     decision = pflow.press("HK01", waiting, "⚖️", "Chọn xếp loại cuối cùng")
     assert evidence in decision.body
+
+
+def test_after_one_progress_update_the_cadre_is_told_how_to_add_another(pflow: Flow) -> None:
+    seed_programme(pflow, "HK02", confirm=True, head_code="HK01")
+    card = pflow.say("HK02", "/chuongtrinh", "đã xác nhận, đang thực hiện")
+    pflow.press("HK02", card, "📈 Tiến độ mục 1", "Gõ tiến độ mới")
+    saved = pflow.say("HK02", "40 đã họp 2 buổi", "Đã cập nhật tiến độ mục 1: 40%")
+    assert "Muốn cập nhật thêm (mục này hoặc mục khác), bấm «📈 Tiến độ mục …» bên dưới" in saved.body
+    assert "không được ghi vào tiến độ" in saved.body and "📈 Tiến độ mục 1" in saved.button_texts
+    # A second line typed now is not taken as progress (the step has ended, as the message said) …
+    sent = pflow.telegram.world.send_text(USERS["HK02"], "60% đã họp 3 buổi")
+    answer = pflow.telegram.wait_for(USERS["HK02"], lambda m: True, after=sent.message_id, timeout=60)
+    assert "Đã cập nhật tiến độ" not in answer.body
+    [programme] = programmes_of(pflow, "HK02")
+    assert programme.items[0].progress_percent == 40
+    # … and the button under the saved card takes the next update.
+    again = pflow.press("HK02", saved, "📈 Tiến độ mục 1", "Gõ tiến độ mới")
+    assert "(hiện 40%)" in again.body
+    pflow.say("HK02", "60 đã họp 3 buổi", "Đã cập nhật tiến độ mục 1: 60%")
+    [programme] = programmes_of(pflow, "HK02")
+    assert programme.items[0].progress_percent == 60
