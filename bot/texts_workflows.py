@@ -342,6 +342,10 @@ PROGRAMME_ASK_POST = (
 PROGRAMME_POST_BAD = (
     "Chưa đúng mẫu. Vui lòng gõ <code>Chức vụ | từ ngày | đến ngày</code> (ngày dạng 01/11/2026)."
 )
+PROGRAMME_POST_DATE_BAD = (
+    "Ngày «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>01/11/2026</code> "
+    "(năm gõ 2 chữ số cũng được: <code>01/11/26</code>)."
+)
 PROGRAMME_TERM_BAD = "Ngày kết thúc nhiệm kỳ phải sau ngày bắt đầu. Vui lòng gõ lại."
 PROGRAMME_ASK_PUBLICITY = "Chọn mức công khai của chương trình:"
 PROGRAMME_ASK_ITEM = (
@@ -351,7 +355,8 @@ PROGRAMME_ASK_ITEM = (
 )
 PROGRAMME_ITEM_BAD = "Chưa đúng mẫu. Mỗi mục cần đủ 3 phần: <code>Nội dung | Chỉ tiêu | Hạn</code>."
 PROGRAMME_ITEM_DATE_BAD = (
-    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>31/12/2027</code>."
+    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>31/12/2027</code> "
+    "(năm gõ 2 chữ số cũng được: <code>31/12/27</code>)."
 )
 PROGRAMME_ITEM_OUTSIDE = "Hạn {value} nằm ngoài nhiệm kỳ ({start} – {end}). Vui lòng chọn hạn trong nhiệm kỳ."
 PROGRAMME_ITEM_TOO_LONG = "Nội dung hoặc chỉ tiêu quá dài (tối đa {limit} ký tự). Vui lòng rút gọn."

@@ -150,3 +150,18 @@ def test_the_reviewer_and_the_head_grade_with_the_programme_evidence(pflow: Flow
     waiting = pflow.say("HK01", "/duyet", "người quản lý đề nghị loại B")
     decision = pflow.press("HK01", waiting, "⚖️", "Chọn xếp loại cuối cùng")
     assert evidence in decision.body
+
+
+def test_dates_with_two_digit_years_are_read_as_20xx(pflow: Flow) -> None:
+    start = pflow.say("HK02", "/chuongtrinh", "chưa có chương trình hành động")
+    pflow.press("HK02", start, "➕ Đăng ký chương trình mới", "Gõ chức vụ mới")
+    # A date that is not one is named, instead of «Chưa đúng mẫu» for the whole line.
+    wrong = pflow.say("HK02", "Trưởng phòng | 31/02/26 | 30/09/29", "Ngày «31/02/26» không đúng")
+    assert "Chưa đúng mẫu" not in wrong.body and "01/11/26" in wrong.body
+    pick = pflow.say("HK02", "Trưởng phòng Tổ chức | 1/10/26 | 30/9/29", "Chọn mức công khai")
+    pflow.press("HK02", pick, "Công khai trong chi bộ", "Gõ một mục cam kết")
+    card = pflow.say("HK02", "Rà soát quy hoạch cán bộ | 100% hồ sơ cập nhật | 31/12/27", "Đã lưu mục")
+    assert "01/10/2026" in card.body and "30/09/2029" in card.body and "31/12/2027" in card.body
+    [programme] = programmes_of(pflow, "HK02")
+    assert (programme.term_start, programme.term_end) == (date(2026, 10, 1), date(2029, 9, 30))
+    assert programme.items[0].deadline == date(2027, 12, 31)
