@@ -363,7 +363,7 @@ async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         return
     data = {**state[1], "publicity": publicity}
     await start_step(context, chat_id=chat.id, user_id=tg_user.id, step=ITEM_STEP, data=data)
-    await reply_html(update, context, tw.PROGRAMME_ASK_ITEM)
+    await reply_html(update, context, tw.PROGRAMME_ASK_FIRST_ITEM)
 
 
 async def _submit(

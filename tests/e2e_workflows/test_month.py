@@ -111,6 +111,8 @@ def test_reviewer_returns_and_cadre_resubmits(flow: Flow) -> None:
     assert "Phạm Thị Dung (BD03)" in waiting.body
     card = flow.press("BD02", waiting, "📝 1.", "Hồ sơ Phạm Thị Dung")
     ask = flow.press("BD02", card, "↩️ Trả lại", "Gõ lý do trả lại")
+    # A one-message prompt promises nothing about input that does not exist yet.
+    assert ask.body.endswith("(Gõ /huy để dừng.)") and "phần đã nhập" not in ask.body
     flow.say("BD02", "   ", "Lý do đang trống")
     cadre_before = flow.last_id("BD03")
     flow.say("BD02", "Bổ sung minh chứng cho việc 2", "Đã trả lại hồ sơ")
@@ -119,7 +121,9 @@ def test_reviewer_returns_and_cadre_resubmits(flow: Flow) -> None:
     card = flow.say("BD03", "/danhgia", "Tự đánh giá kỳ 2026-10")
     assert "Bị trả lại" in card.body and "Bổ sung minh chứng cho việc 2" in card.body
     ask = flow.press("BD03", card, "2.", "Kết quả thực hiện?")
-    flow.press("BD03", ask, "✅ Đúng hạn", "Gõ ghi chú")
+    note = flow.press("BD03", ask, "✅ Đúng hạn", "Gõ ghi chú")
+    # A step of the self-assessment form: the answers before it are in the draft already.
+    assert note.body.endswith("(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)")
     card = flow.say("BD03", "Có biên bản rà soát ngày 28/10", "Tự đánh giá kỳ 2026-10")
     ask = flow.press("BD03", card, "🔢 Điểm thưởng", "Chấm điểm")
     card = flow.press("BD03", ask, "10", "Tự đánh giá kỳ 2026-10")
