@@ -162,7 +162,7 @@ def describe_records_error(exc: RecordsError) -> str:
 def fmt_points(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:g}".replace(".", ",")
+    return texts.format_decimal(value, 2)  # points are kept to two places: «17,5», «83,25», «90»
 
 
 def fmt_date(value: date | None) -> str:
