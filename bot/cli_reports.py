@@ -166,7 +166,12 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
             if unit_code is None:
                 return EXIT_NOT_FOUND
             summary = summarize_period(
-                session, unit_code=unit_code, period=args.period, rules=rules, include_people=bool(args.xlsx)
+                session,
+                unit_code=unit_code,
+                period=args.period,
+                rules=rules,
+                include_people=bool(args.xlsx),
+                tz=settings.timezone,
             )
             if args.xlsx and args.year:
                 yearly = yearly_rollup(

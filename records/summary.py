@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, exists, func, select
@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from records.access import require_role, scope_units
 from records.errors import NotFound, ValidationFailed
-from records.localtime import DATE, format_local
+from records.localtime import DATE, DEFAULT_TZ, day_start, format_local
 from records.periods import Period
 from records.rules import QuotaRule, Rules
 from records.schema import AuditEntry, Evaluation, Person, Role, Unit
@@ -425,9 +425,10 @@ def _unit_filter(column: Any, unit_ids: Sequence[int], everything: bool) -> Colu
     return column.in_(bindparam("unit_ids", list(unit_ids), expanding=True))
 
 
-def _period_end(period: Period) -> datetime:
-    """The first instant after the period (people added to the roster later are not expected in it)."""
-    return datetime.combine(period.end + timedelta(days=1), time(), tzinfo=UTC)
+def _period_end(period: Period, tz: str) -> datetime:
+    """The first instant after the period in the time zone `tz` (people added to the roster later are not
+    expected in it): midnight in Hà Nội, not in UTC, so someone added in the small hours of the 1st is not."""
+    return day_start(period.end + timedelta(days=1), tz)
 
 
 def _missing_condition(period: str, dialect: str) -> ColumnElement[bool]:
@@ -440,7 +441,13 @@ def _missing_condition(period: str, dialect: str) -> ColumnElement[bool]:
 
 
 def _aggregate_counts(
-    session: Session, *, period: Period, unit_ids: Sequence[int], everything: bool, grade_codes: Sequence[str]
+    session: Session,
+    *,
+    period: Period,
+    unit_ids: Sequence[int],
+    everything: bool,
+    grade_codes: Sequence[str],
+    tz: str,
 ) -> dict[int, Counts]:
     """Per-unit counts for a period: one row per unit with conditional sums (records), then the people
     without a record per unit."""
@@ -474,7 +481,7 @@ def _aggregate_counts(
         select(P.c.unit_id, func.count())
         .where(
             P.c.active.is_(True),
-            P.c.created_at < _period_end(period),
+            P.c.created_at < _period_end(period, tz),
             _unit_filter(P.c.unit_id, unit_ids, everything),
             _missing_condition(str(period), conn.dialect.name),
         )
@@ -508,6 +515,7 @@ def _people_rows(
     unit_ids: Sequence[int],
     everything: bool,
     unit_codes: Mapping[int, str],
+    tz: str,
 ) -> dict[int, list[PersonStatus]]:
     """Every person expected in the period, grouped by unit: those with a record, then those without."""
     E, P, _ = _tables()
@@ -549,7 +557,7 @@ def _people_rows(
     missing = conn.execute(
         select(P.c.id, P.c.cadre_code, P.c.full_name, P.c.position, P.c.unit_id).where(
             P.c.active.is_(True),
-            P.c.created_at < _period_end(period),
+            P.c.created_at < _period_end(period, tz),
             _unit_filter(P.c.unit_id, unit_ids, everything),
             _missing_condition(str(period), conn.dialect.name),
         )
@@ -621,11 +629,13 @@ def summarize_period(
     include_people: bool = False,
     compare: bool = True,
     now: datetime | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> PeriodSummary:
     """The summary of `unit_code` and its subtree for `period` ("2026-10" or "2026-Q4").
 
     Counts are per unit of the evaluation record (the person's unit when it was opened); people without a
-    record who were on the roster before the period ended count as missing in their current unit. Quotas are
+    record who were on the roster before the period ended (midnight in the time zone `tz`) count as missing in
+    their current unit. Quotas are
     checked per unit over its own final grades. `actor_id` must hold staff, head or admin over the unit
     (None: the trusted command line). `include_people` adds a row per person (for the Excel export).
     """
@@ -644,10 +654,12 @@ def summarize_period(
     unit_codes = {n.id: n.code for n, _ in ordered}
     grade_codes = [g.code for g in rules.grades]
     counts = _aggregate_counts(
-        session, period=parsed, unit_ids=unit_ids, everything=everything, grade_codes=grade_codes
+        session, period=parsed, unit_ids=unit_ids, everything=everything, grade_codes=grade_codes, tz=tz
     )
     people = (
-        _people_rows(session, period=parsed, unit_ids=unit_ids, everything=everything, unit_codes=unit_codes)
+        _people_rows(
+            session, period=parsed, unit_ids=unit_ids, everything=everything, unit_codes=unit_codes, tz=tz
+        )
         if include_people
         else {}
     )
@@ -681,7 +693,12 @@ def summarize_period(
     previous: Counts | None = None
     if compare:
         before = _aggregate_counts(
-            session, period=parsed.previous, unit_ids=unit_ids, everything=everything, grade_codes=grade_codes
+            session,
+            period=parsed.previous,
+            unit_ids=unit_ids,
+            everything=everything,
+            grade_codes=grade_codes,
+            tz=tz,
         )
         previous = sum_counts(before.values())
     log.info(

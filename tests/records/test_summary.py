@@ -245,6 +245,39 @@ def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Eng
     assert labels[0] == "Đảng ủy phường Bốn"
 
 
+def test_the_period_ends_at_midnight_in_the_configured_zone(db_engine: Engine, rules: Rules) -> None:
+    """On the roster before 2026-10 ended means before 01/11/2026 00:00 in Hà Nội (2026-10-31 17:00 UTC):
+    someone added on the last evening of October is expected in it, someone added at 06:30 on 1 November —
+    still 31 October in UTC — is not."""
+    build_org(db_engine)
+    with Session(db_engine) as s:
+        w2 = s.exec(select(Unit).where(Unit.code == "W2")).one()
+        for code, name, created in (
+            (
+                "CB9101",
+                "Vũ Thị Tối Cuối Tháng",
+                datetime(2026, 10, 31, 16, 30, tzinfo=UTC),
+            ),  # 23:30 in Hà Nội
+            ("CB9102", "Đặng Văn Sáng Mùng Một", datetime(2026, 10, 31, 23, 30, tzinfo=UTC)),  # 06:30 on 1/11
+        ):
+            s.add(Person(cadre_code=code, full_name=name, phone=f"0914{code[2:]}00", position="Chuyên viên",
+                         unit_id=w2.id, created_at=created, updated_at=created))  # fmt: skip
+        s.commit()
+        october = summarize_period(
+            s, unit_code="W2", period="2026-10", rules=rules, include_people=True, tz="Asia/Ho_Chi_Minh"
+        )
+        november = summarize_period(
+            s, unit_code="W2", period="2026-11", rules=rules, include_people=True, tz="Asia/Ho_Chi_Minh"
+        )
+        in_utc = summarize_period(s, unit_code="W2", period="2026-10", rules=rules, tz="UTC")
+    text = render_summary_text(october, tz="Asia/Ho_Chi_Minh")
+    assert "Số người phải đánh giá: 5" in text  # W2's 4, and the evening's newcomer
+    assert "Vũ Thị Tối Cuối Tháng (CB9101): chưa nộp" in text
+    assert "Sáng Mùng Một" not in text
+    assert "Đặng Văn Sáng Mùng Một (CB9102): chưa nộp" in render_summary_text(november, tz="Asia/Ho_Chi_Minh")
+    assert in_utc.total.expected == 6  # a deployment in UTC: both joined on 31 October
+
+
 def test_scope_and_bad_input(db_engine: Engine, rules: Rules) -> None:
     org = build_org(db_engine)
     staff = org.people["staff"]
