@@ -175,7 +175,11 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
             )
             if args.xlsx and args.year:
                 yearly = yearly_rollup(
-                    session, unit_code=unit_code, year=Period.parse(args.period).year, rules=rules
+                    session,
+                    unit_code=unit_code,
+                    year=Period.parse(args.period).year,
+                    rules=rules,
+                    tz=settings.timezone,
                 )
     except InvalidPeriod:
         example = "2026-10" if rules.period == "month" else "2026-Q4"

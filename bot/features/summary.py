@@ -200,7 +200,9 @@ async def _reply_yearly(
     tz = wf.timezone_of(context)
 
     def build(session: Session) -> tuple[YearlyRollup, PeriodSummary]:
-        rollup = yearly_rollup(session, unit_code=code, year=year, rules=rules, actor_id=user.person_id)
+        rollup = yearly_rollup(
+            session, unit_code=code, year=year, rules=rules, actor_id=user.person_id, tz=tz
+        )
         summary = build_summary(
             session, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now, tz=tz
         )

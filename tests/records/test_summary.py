@@ -21,6 +21,7 @@ from records.summary import (
     InvalidPeriod,
     check_quotas,
     render_summary_text,
+    render_yearly_text,
     report_units,
     summarize_period,
     yearly_rollup,
@@ -195,6 +196,34 @@ def test_subtree_people_rows_and_yearly_rollup(db_engine: Engine, rules: Rules) 
     r2 = next(p for p in rollup.people if p.person_id == org.people["r2"])
     assert r2.grades["2026-09"] is None  # submitted, not decided
     assert all(p.person_id != org.people["outsider"] for p in rollup.people)
+
+
+def test_the_yearly_rollup_counts_everyone_who_had_to_be_evaluated(db_engine: Engine, rules: Rules) -> None:
+    """Like the period summary: W2's staff member (never opened a period) and the November joiner are in the
+    year's roll-up, said so; the leaver without a record and another district's people are not."""
+    org = build_org(db_engine)
+    with Session(db_engine) as session:
+        rollup = yearly_rollup(session, unit_code="ROOT", year=2026, rules=rules, tz="Asia/Ho_Chi_Minh")
+        before = yearly_rollup(session, unit_code="ROOT", year=2025, rules=rules, tz="Asia/Ho_Chi_Minh")
+    by_id = {p.person_id: p for p in rollup.people}
+    assert (
+        len(rollup.people) == 30
+    )  # every active person of the subtree, as in 2026-10's summary (29) + joiner
+    for key in ("staff", "w2_new"):
+        assert by_id[org.people[key]].records == 0 and by_id[org.people[key]].unit_code == "W2"
+    assert org.people["w2_left"] not in by_id and org.people["outsider"] not in by_id
+    assert by_id[org.people["r2"]].records == 1  # submitted in September, never graded
+    text = render_yearly_text(rollup, max_people=100)
+    assert (
+        "Đơn vị: Quận ủy Thử nghiệm (ROOT) — 30 người phải đánh giá trong năm (2 người chưa có hồ sơ" in text
+    )
+    assert "người có hồ sơ" not in text
+    staff = by_id[org.people["staff"]]
+    assert f"  • {staff.full_name} ({staff.code}, W2): chưa có hồ sơ đánh giá nào trong năm" in text
+    r2 = by_id[org.people["r2"]]
+    assert f"  • {r2.full_name} ({r2.code}, ROOT): chưa có kỳ nào được xếp loại" in text
+    # Nobody was on the roster before 2025 ended in Hà Nội (they were added at 07:00 on 01/01/2026 there).
+    assert before.people == () and "Không có ai phải đánh giá trong năm." in render_yearly_text(before)
 
 
 def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Engine, rules: Rules) -> None:
