@@ -331,7 +331,7 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
 
     def work(engine: Engine) -> int:
         with Session(engine) as session:
-            items = list_due(session, on=day, rules=rules)
+            items = list_due(session, on=day, rules=rules, tz=settings.timezone)
         if not items:
             print(MSG_DUE_NONE.format(day=day.isoformat()))
         for item in items:

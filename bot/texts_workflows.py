@@ -39,7 +39,10 @@ BAD_PERIOD = (
     "Kỳ «{value}» không hợp lệ. Vui lòng gõ kỳ dạng <code>{example}</code> (năm-tháng), "
     "hoặc bỏ trống để dùng kỳ hiện tại."
 )
-CANCEL_HINT = "(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)"
+# A prompt waiting for one message (a reason, a comment, a number): nothing of it exists before it is sent.
+CANCEL_HINT = "(Gõ /huy để dừng.)"
+# A step of a form whose earlier answers are already written to the records draft (plan, self-assessment).
+FORM_CANCEL_HINT = "(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)"
 RECORD_GONE = "Hồ sơ này không còn hoặc bạn không có quyền xem. Vui lòng mở lại bằng lệnh."
 STALE = "Hồ sơ vừa được thay đổi (bởi bạn ở máy khác hoặc người khác). Đây là nội dung mới nhất:"
 ERROR_PREFIX = "❌ "
@@ -63,7 +66,7 @@ BUTTON_PLAN_DONE = "✅ Xong"
 PLAN_ASK_TASK = (
     "Gõ một việc theo mẫu:\n<code>Tên việc | Kết quả dự kiến | Hạn (ngày/tháng)</code>\n"
     "Ví dụ: <code>Báo cáo sơ kết quý | Báo cáo trình Thường trực | 25/11</code>\n"
-    "Chỉ tên việc là bắt buộc. " + CANCEL_HINT
+    "Chỉ tên việc là bắt buộc. " + FORM_CANCEL_HINT
 )
 PLAN_TASK_EMPTY = (
     "Tên việc đang trống. Vui lòng gõ lại theo mẫu <code>Tên việc | Kết quả dự kiến | Hạn</code>."
@@ -152,18 +155,18 @@ BUTTON_RESULT = {"on_time": "✅ Đúng hạn", "late": "⏰ Trễ hạn", "not_
 SELF_ASK_RESULT = "Việc {index}: <b>{title}</b>{expected}\nKết quả thực hiện?"
 SELF_ASK_NOTE = (
     "Đã lưu: {result}. Gõ ghi chú cho việc này (ví dụ: sản phẩm, lý do trễ), hoặc bấm «Bỏ qua». "
-    + CANCEL_HINT
+    + FORM_CANCEL_HINT
 )
 SELF_NOTE_TOO_LONG = "Ghi chú dài quá {limit} ký tự (bạn gõ {length}). Vui lòng rút gọn."
 SELF_ASK_POINTS = (
     "Chấm điểm <b>{name}</b> (từ 0 đến {max}). Bấm một mức bên dưới hoặc gõ số (ví dụ <code>17,5</code>). "
-    + CANCEL_HINT
+    + FORM_CANCEL_HINT
 )
 SELF_POINTS_BAD = (
     "«{value}» không phải là số. Vui lòng gõ một số từ 0 đến {max}, ví dụ <code>{example}</code>."
 )
 SELF_POINTS_RANGE = "Điểm {value} nằm ngoài khoảng cho phép của «{name}»: từ 0 đến {max}. Vui lòng gõ lại."
-SELF_ASK_COMMENT = "Gõ nhận xét chung về kết quả tháng (tối đa {limit} ký tự). " + CANCEL_HINT
+SELF_ASK_COMMENT = "Gõ nhận xét chung về kết quả tháng (tối đa {limit} ký tự). " + FORM_CANCEL_HINT
 SELF_COMMENT_TOO_LONG = "Nhận xét dài quá {limit} ký tự (bạn gõ {length}). Vui lòng rút gọn."
 SELF_SAVED = "✅ Đã lưu."
 SELF_MISSING = "Chưa gửi được, còn thiếu: {missing}. Vui lòng bổ sung."
@@ -199,7 +202,8 @@ REVIEW_ASK_POINTS = (
 )
 REVIEW_ASK_COMMENT = (
     "Điểm mới: {changes} → tổng {total}, loại {grade}.\n"
-    "Gõ nhận xét giải thích việc điều chỉnh (bắt buộc). " + CANCEL_HINT
+    "Gõ nhận xét giải thích việc điều chỉnh (bắt buộc). "
+    "(Gõ /huy để dừng; điểm điều chỉnh chỉ được lưu cùng nhận xét.)"
 )
 REVIEW_COMMENT_EMPTY = "Cần có nhận xét khi điều chỉnh điểm. Vui lòng gõ nội dung nhận xét."
 REVIEW_ASK_REASON = "Gõ lý do trả lại để người được đánh giá sửa (bắt buộc). " + CANCEL_HINT
@@ -344,16 +348,25 @@ PROGRAMME_ASK_POST = (
 PROGRAMME_POST_BAD = (
     "Chưa đúng mẫu. Vui lòng gõ <code>Chức vụ | từ ngày | đến ngày</code> (ngày dạng 01/11/2026)."
 )
+PROGRAMME_POST_DATE_BAD = (
+    "Ngày «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>01/11/2026</code> "
+    "(năm gõ 2 chữ số cũng được: <code>01/11/26</code>)."
+)
 PROGRAMME_TERM_BAD = "Ngày kết thúc nhiệm kỳ phải sau ngày bắt đầu. Vui lòng gõ lại."
 PROGRAMME_ASK_PUBLICITY = "Chọn mức công khai của chương trình:"
-PROGRAMME_ASK_ITEM = (
+_PROGRAMME_ITEM_FORMAT = (
     "Gõ một mục cam kết theo mẫu:\n<code>Nội dung cam kết | Chỉ tiêu đo được | Hạn (ngày/tháng/năm)</code>\n"
     "Ví dụ: <code>Nâng chất lượng sinh hoạt chi bộ | 100% chi bộ xếp loại tốt | 31/12/2027</code> "
-    + CANCEL_HINT
 )
+# The first item creates the draft: until then the post, term and publicity are not saved anywhere.
+PROGRAMME_ASK_FIRST_ITEM = (
+    _PROGRAMME_ITEM_FORMAT + "(Gõ /huy để dừng; chương trình chỉ được lưu khi có mục cam kết đầu tiên.)"
+)
+PROGRAMME_ASK_ITEM = _PROGRAMME_ITEM_FORMAT + FORM_CANCEL_HINT
 PROGRAMME_ITEM_BAD = "Chưa đúng mẫu. Mỗi mục cần đủ 3 phần: <code>Nội dung | Chỉ tiêu | Hạn</code>."
 PROGRAMME_ITEM_DATE_BAD = (
-    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>31/12/2027</code>."
+    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>31/12/2027</code> "
+    "(năm gõ 2 chữ số cũng được: <code>31/12/27</code>)."
 )
 PROGRAMME_ITEM_OUTSIDE = "Hạn {value} nằm ngoài nhiệm kỳ ({start} – {end}). Vui lòng chọn hạn trong nhiệm kỳ."
 PROGRAMME_ITEM_TOO_LONG = "Nội dung hoặc chỉ tiêu quá dài (tối đa {limit} ký tự). Vui lòng rút gọn."

@@ -62,20 +62,9 @@ EDITABLE = ("draft", "returned")
 SHARED = ("confirmed", "closed")  # shown to other readers, with a progress log
 MAX_COMMITMENT = 1000
 MAX_TARGET = 500
-_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
 _PROGRESS_FRACTION = re.compile(r"^\s*\d+[.,]\d")  # "86,5 …": a whole number is asked for
 UNIT_LIST_LIMIT = 20  # programmes in one listing; a subtree with more is narrowed by typing a unit code
-
-
-def parse_date(raw: str) -> date | None:
-    match = _DATE.match(raw.strip())
-    if match is None:
-        return None
-    try:
-        return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-    except ValueError:
-        return None
 
 
 def parse_post(raw: str) -> tuple[str, date, date] | str:
@@ -83,9 +72,9 @@ def parse_post(raw: str) -> tuple[str, date, date] | str:
     parts = [p.strip() for p in raw.split("|")]
     if len(parts) != 3 or not parts[0] or len(parts[0]) > 300:
         return tw.PROGRAMME_POST_BAD
-    start, end = parse_date(parts[1]), parse_date(parts[2])
+    start, end = wf.parse_day(parts[1]), wf.parse_day(parts[2])
     if start is None or end is None:
-        return tw.PROGRAMME_POST_BAD
+        return tw.PROGRAMME_POST_DATE_BAD.format(value=escape((parts[1] if start is None else parts[2])[:30]))
     if end <= start:
         return tw.PROGRAMME_TERM_BAD
     return parts[0], start, end
@@ -100,7 +89,7 @@ def parse_item(raw: str, *, start: date, end: date) -> ItemInput | str:
         return tw.PROGRAMME_ITEM_TOO_LONG.format(
             limit=MAX_TARGET if len(parts[1]) > MAX_TARGET else MAX_COMMITMENT
         )
-    due = parse_date(parts[2])
+    due = wf.parse_day(parts[2])
     if due is None:
         return tw.PROGRAMME_ITEM_DATE_BAD.format(value=escape(parts[2][:30]))
     if not start <= due <= end:
@@ -514,7 +503,7 @@ async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         return
     data = {**state[1], "publicity": publicity}
     await start_step(context, chat_id=chat.id, user_id=tg_user.id, step=ITEM_STEP, data=data)
-    await reply_html(update, context, tw.PROGRAMME_ASK_ITEM)
+    await reply_html(update, context, tw.PROGRAMME_ASK_FIRST_ITEM)
 
 
 async def _submit(

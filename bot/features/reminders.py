@@ -102,11 +102,13 @@ def render_reminder(items: Sequence[DueItem]) -> str:
     return "\n".join(lines)
 
 
-def plan_reminders(session: Session, *, on: date, rules: Rules) -> list[Reminder]:
+def plan_reminders(
+    session: Session, *, on: date, rules: Rules, tz: str = localtime.DEFAULT_TZ
+) -> list[Reminder]:
     """The day's reminders, one per signed-in person, in person-id order (the round's stable order)."""
     by_person: dict[int, list[DueItem]] = {}
     chats: dict[int, int] = {}
-    for item in due.list_reminders(session, on=on, rules=rules):
+    for item in due.list_reminders(session, on=on, rules=rules, tz=tz):
         chat = item.chat_id or item.telegram_user_id
         if chat is None:
             continue
@@ -128,11 +130,13 @@ def form_buttons(items: Sequence[DueItem]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def plan_late_lists(session: Session, *, on: date, period: Period, rules: Rules) -> list[Reminder]:
+def plan_late_lists(
+    session: Session, *, on: date, period: Period, rules: Rules, tz: str = localtime.DEFAULT_TZ
+) -> list[Reminder]:
     """For each signed-in head: who in their units has not submitted the period's self-assessment."""
     late = [
         i
-        for i in due.list_due(session, on=on, rules=rules, kinds=["self_assessment"])
+        for i in due.list_due(session, on=on, rules=rules, kinds=["self_assessment"], tz=tz)
         if i.period == str(period) and i.days_left < 0
     ]
     if not late:
@@ -326,7 +330,8 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
     services = services_of(context)
     rules = wf.rules_of(context)
     interval_s = wf.tick_seconds(context)
-    local = localtime.to_local(wf.now_of(context), wf.timezone_of(context))
+    zone = wf.timezone_of(context)
+    local = localtime.to_local(wf.now_of(context), zone)
     if local.hour < SEND_HOUR:
         return
     today = local.date()
@@ -336,7 +341,7 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
     state["done"] = done
     work = Round(context=context, lease=lease, state=state, interval_s=interval_s)
     if done.get("remind") != today.isoformat():
-        reminders = await wf.in_session(context, lambda s: plan_reminders(s, on=today, rules=rules))
+        reminders = await wf.in_session(context, lambda s: plan_reminders(s, on=today, rules=rules, tz=zone))
         if not await work.run(f"remind:{today.isoformat()}", reminders, _send_one):
             return
         done["remind"] = today.isoformat()
@@ -345,7 +350,7 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
     previous = Period.containing(today, rules.period).previous
     if today > deadline(rules, previous, "self_assessment") and done.get("late") != str(previous):
         lists = await wf.in_session(
-            context, lambda s: plan_late_lists(s, on=today, period=previous, rules=rules)
+            context, lambda s: plan_late_lists(s, on=today, period=previous, rules=rules, tz=zone)
         )
         if not await work.run(f"late:{previous}", lists, _send_one):
             return
@@ -367,7 +372,7 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
 async def _send_summary_to(
     context: ContextTypes.DEFAULT_TYPE, recipient: SummaryRecipient, period: Period, rules: Rules
 ) -> bool:
-    now = wf.now_of(context)
+    now, tz = wf.now_of(context), wf.timezone_of(context)
     summary = await wf.in_session(
         context,
         lambda s: build_summary(
@@ -377,6 +382,7 @@ async def _send_summary_to(
             period=str(period),
             rules=rules,
             now=now,
+            tz=tz,
         ),
     )
     if summary.total.expected == 0:  # e.g. the month before the roster was loaded: nothing to report

@@ -83,6 +83,22 @@ def test_numbers_and_periods_typed_on_a_phone() -> None:
     assert workflow.parse_period("2026-13", RULES) is None
 
 
+def test_dates_typed_with_a_two_digit_year_are_20xx_everywhere() -> None:
+    assert workflow.parse_day("1/10/26") == date(2026, 10, 1)
+    assert workflow.parse_day("01.10.2026") == date(2026, 10, 1)
+    assert workflow.parse_day("1/10") is None  # a year is needed unless a default is given
+    assert workflow.parse_day("1/10", default_year=2026) == date(2026, 10, 1)
+    assert workflow.parse_day("1/10/202") is None and workflow.parse_day("1/10/6") is None
+    assert programme.parse_post("Bí thư | 1/11/26 | 31/10/29") == (
+        "Bí thư",
+        date(2026, 11, 1),
+        date(2029, 10, 31),
+    )
+    task = evaluation.parse_task_line("A | B | 25/10/26", OCTOBER)
+    assert isinstance(task, TaskInput) and task.deadline == date(2026, 10, 25)
+    assert "không đúng" in str(evaluation.parse_task_line("A | B | 25/10/202", OCTOBER))
+
+
 def test_common_point_values_stay_within_the_criterion() -> None:
     for criterion in RULES.criteria:
         values = evaluation.common_values(criterion.max_points)
