@@ -104,9 +104,18 @@ def test_after_the_deadline_late_lists_reach_heads_and_summaries_reach_staff(rfl
     rflow.set_now("2026-11-04T09:00:00+07:00")  # self-assessment of 2026-10 was due 03/11
     wait_reminders(rflow, ["BD01", "HK01"], 1, fragment="Danh sách chưa tự đánh giá kỳ 2026-10")
     ba_dinh = reminders_of(rflow, "BD01", "Danh sách chưa tự đánh giá")[0].body
-    assert "Phạm Thị Dung" in ba_dinh and "Hoàng Văn Em" in ba_dinh and "Ngô Văn Khoa" not in ba_dinh
+    # Each person with code and unit and what is missing; the head's next step with the real period and unit.
+    assert ba_dinh.splitlines() == [
+        "📋 Danh sách chưa tự đánh giá kỳ 2026-10 (hạn 03/11/2026 đã qua):",
+        "• Lê Văn Cường (BD02, BD): chưa tự đánh giá",
+        "• Phạm Thị Dung (BD03, BD): đang soạn, chưa gửi tự đánh giá",  # planned, never submitted
+        "• Hoàng Văn Em (BD04, BD): chưa tự đánh giá",
+        "",
+        "Xem tổng hợp: /tonghop 2026-10 BD",
+    ]
     hoan_kiem = reminders_of(rflow, "HK01", "Danh sách chưa tự đánh giá")[0].body
-    assert "Ngô Văn Khoa" in hoan_kiem and "Phạm Thị Dung" not in hoan_kiem
+    assert "• Ngô Văn Khoa (HK02, HK): chưa tự đánh giá" in hoan_kiem and "Phạm Thị Dung" not in hoan_kiem
+    assert hoan_kiem.endswith("Xem tổng hợp: /tonghop 2026-10 HK")
     assert not reminders_of(rflow, "BD03", "Danh sách chưa tự đánh giá")
     overdue = reminders_of(rflow, "BD03")[-1].body
     assert "Tự đánh giá kỳ 2026-10" in overdue and "quá hạn 1 ngày" in overdue
