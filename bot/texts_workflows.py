@@ -307,6 +307,9 @@ REMIND_LEFT_DAYS = "còn {days} ngày"
 REMIND_OVERDUE = "quá hạn {days} ngày"
 LATE_LIST_HEADER = "📋 <b>Danh sách chưa tự đánh giá kỳ {period}</b> (hạn {deadline} đã qua):"
 LATE_LIST_LINE = "• {name} ({code}, {unit}): {missing}"
+UNDECIDED_LIST_HEADER = (
+    "📋 <b>Danh sách chưa có quyết định xếp loại kỳ {period}</b> (hạn quyết định {deadline} đã qua):"
+)
 # What is missing for one person, by the state of their record (the keys are records' evaluation states).
 LATE_MISSING: dict[str, str] = {
     "none": "chưa tự đánh giá",

@@ -10,7 +10,8 @@ workflow clock. From `SEND_HOUR` local time each day it runs, at most once per d
   next tick; a person who blocked the bot is passed over;
 - once the self-assessment deadline of the previous period has passed: to each head, who in their units
   has still not submitted (name, code, unit, what is missing), ending with the /tonghop of their unit;
-- once the decision deadline has passed: the period summary (text, PNG, Excel) to each staff member, with
+- once the decision deadline has passed: to each head and staff member, everyone in their units still
+  without a decided grade and what is missing (self-assessment, review or decision), then the period summary (text, PNG, Excel) to each staff member, with
   the same cursor (none for a scope where nobody was to be evaluated in the period).
 
 With several processes on one database (a restart overlap, a second server) each one ticks, but only the
@@ -25,7 +26,8 @@ stateDiagram-v2
     round --> round: message sent → cursor saved
     round --> tick: network error (resume next tick)
     round --> late_lists: round finished (marked done for the day)
-    late_lists --> summaries: after the self-assessment deadline, once per period
+    late_lists --> undecided_lists: after the self-assessment deadline, once per period
+    undecided_lists --> summaries: after the decision deadline, once per period
     summaries --> tick: after the decision deadline, once per period
 ```
 """
@@ -214,6 +216,18 @@ def plan_late_lists(session: Session, *, on: date, period: Period, rules: Rules)
     return _late_messages(session, entries, roles=["head"], header=header, period=period)
 
 
+def plan_undecided_lists(session: Session, *, on: date, period: Period, rules: Rules) -> list[Reminder]:
+    """Once the decision deadline has passed: to each signed-in head and staff member, everyone in their units
+    still without a decided grade for the period and what is missing (self-assessment, review, decision)."""
+    entries = _late_entries(
+        session, on=on, period=period, rules=rules, kinds=["self_assessment", "review", "decision"]
+    )
+    header = tw.UNDECIDED_LIST_HEADER.format(
+        period=str(period), deadline=wf.fmt_date(deadline(rules, period, "decision"))
+    )
+    return _late_messages(session, entries, roles=["head", "staff"], header=header, period=period)
+
+
 def staff_recipients(session: Session) -> list[tuple[int, int, str]]:
     """(person id, chat id, unit code) of every signed-in staff member with a scope."""
     out = []
@@ -397,6 +411,14 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
         if not await work.run(f"late:{previous}", lists, _send_one):
             return
         done["late"] = str(previous)
+        await work.save()
+    if today > deadline(rules, previous, "decision") and done.get("undecided") != str(previous):
+        lists = await wf.in_session(
+            context, lambda s: plan_undecided_lists(s, on=today, period=previous, rules=rules)
+        )
+        if not await work.run(f"undecided:{previous}", lists, _send_one):
+            return
+        done["undecided"] = str(previous)
         await work.save()
     if today > deadline(rules, previous, "decision") and done.get("summary") != str(previous):
         staff = await wf.in_session(context, staff_recipients)
