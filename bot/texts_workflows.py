@@ -310,7 +310,20 @@ REMIND_LEFT_TODAY = "hôm nay"
 REMIND_LEFT_DAYS = "còn {days} ngày"
 REMIND_OVERDUE = "quá hạn {days} ngày"
 LATE_LIST_HEADER = "📋 <b>Danh sách chưa tự đánh giá kỳ {period}</b> (hạn {deadline} đã qua):"
-LATE_LIST_LINE = "• {name}"
+LATE_LIST_LINE = "• {name} ({code}, {unit}): {missing}"
+UNDECIDED_LIST_HEADER = (
+    "📋 <b>Danh sách chưa có quyết định xếp loại kỳ {period}</b> (hạn quyết định {deadline} đã qua):"
+)
+# What is missing for one person, by the state of their record (the keys are records' evaluation states).
+LATE_MISSING: dict[str, str] = {
+    "none": "chưa tự đánh giá",
+    "draft": "đang soạn, chưa gửi tự đánh giá",
+    "returned": "bị trả lại, chưa gửi lại",
+    "submitted": "chưa được người quản lý nhận xét ({names})",
+    "reviewed": "chờ thủ trưởng quyết định ({names})",
+}
+LATE_LIST_MORE = "… và {count} người khác"
+LATE_LIST_NEXT = "Xem tổng hợp: {commands}"
 
 # --- /chuongtrinh (action programmes) --------------------------------------------------------------------
 PROGRAMME_COMMAND = (

@@ -88,6 +88,7 @@ class _Directory:
         record_id: int | None,
         due: date,
         on: date,
+        record_state: str | None = None,
     ) -> DueItem:
         recipient = self.people[recipient_id]
         subject = self.people[subject_id]
@@ -104,6 +105,7 @@ class _Directory:
             record_id=record_id,
             deadline=due,
             days_left=(due - on).days,
+            record_state=record_state,
         )
 
 
@@ -153,6 +155,7 @@ def _evaluation_items(
                     record_id=last.id if last else None,
                     due=deadline(rules, period, "self_assessment"),
                     on=on,
+                    record_state=last.state if last else None,
                 )
     waiting = session.exec(
         select(Evaluation)
@@ -185,6 +188,7 @@ def _evaluation_items(
                     record_id=row.id,
                     due=due,
                     on=on,
+                    record_state=row.state,
                 )
 
 

@@ -269,6 +269,7 @@ class DueItem(_View):
     record_id: int | None
     deadline: date
     days_left: int
+    record_state: str | None = None  # the evaluation's state for evaluation items (None: no record yet)
 
     @property
     def overdue(self) -> bool:

@@ -9,8 +9,9 @@ workflow clock. From `SEND_HOUR` local time each day it runs, at most once per d
   rate limiter and then by the round itself (waiting `retry_after`); a network error stops the round until the
   next tick; a person who blocked the bot is passed over;
 - once the self-assessment deadline of the previous period has passed: to each head, who in their units
-  has still not submitted;
-- once the decision deadline has passed: the period summary (text, PNG, Excel) to each staff member, with
+  has still not submitted (name, code, unit, what is missing), ending with the /tonghop of their unit;
+- once the decision deadline has passed: to each head and staff member, everyone in their units still
+  without a decided grade and what is missing (self-assessment, review or decision), then the period summary (text, PNG, Excel) to each staff member, with
   the same cursor (none for a scope where nobody was to be evaluated in the period).
 
 With several processes on one database (a restart overlap, a second server) each one ticks, but only the
@@ -25,7 +26,8 @@ stateDiagram-v2
     round --> round: message sent → cursor saved
     round --> tick: network error (resume next tick)
     round --> late_lists: round finished (marked done for the day)
-    late_lists --> summaries: after the self-assessment deadline, once per period
+    late_lists --> undecided_lists: after the self-assessment deadline, once per period
+    undecided_lists --> summaries: after the decision deadline, once per period
     summaries --> tick: after the decision deadline, once per period
 ```
 """
@@ -130,45 +132,106 @@ def form_buttons(items: Sequence[DueItem]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class LateEntry:
+    """One person in a late list: who (code and unit) and what is still missing."""
+
+    person_id: int
+    name: str
+    cadre_code: str
+    unit_id: int
+    unit_code: str
+    missing: str
+
+
+def _late_entries(
+    session: Session, *, on: date, period: Period, rules: Rules, kinds: Sequence[str], tz: str
+) -> list[LateEntry]:
+    """Everyone whose step of `kinds` in `period` is past its deadline on `on`, once each, in cadre-code order."""
+    by_subject: dict[int, list[DueItem]] = {}
+    for item in due.list_due(session, on=on, rules=rules, kinds=kinds, tz=tz):
+        if item.period == str(period) and item.days_left < 0:
+            by_subject.setdefault(item.subject_person_id, []).append(item)
+    out = []
+    for pid, items in by_subject.items():
+        person = people.get_person(session, person_id=pid)
+        state = items[0].record_state or "none"
+        holders = ", ".join(escape(n) for n in sorted({i.recipient_name for i in items}))
+        missing = tw.LATE_MISSING.get(state, tw.LATE_MISSING["none"]).format(names=holders)
+        out.append(
+            LateEntry(pid, person.full_name, person.cadre_code, person.unit_id, person.unit_code, missing)
+        )
+    return sorted(out, key=lambda e: e.cadre_code)
+
+
+def _late_messages(
+    session: Session, entries: Sequence[LateEntry], *, roles: Sequence[str], header: str, period: Period
+) -> list[Reminder]:
+    """For each signed-in holder of `roles`: the entries of their units (not themselves), the next step last."""
+    if not entries:
+        return []
+    out = []
+    for person in people.list_people(session):
+        scope = access.scope_units(session, person_id=person.id, roles=roles)
+        if not scope:
+            continue
+        mine = [e for e in entries if e.unit_id in scope and e.person_id != person.id]
+        link = people.telegram_link_of(session, person_id=person.id)
+        if not mine or link is None:
+            continue
+        lines = [header]
+        lines += [
+            tw.LATE_LIST_LINE.format(
+                name=escape(e.name), code=escape(e.cadre_code), unit=escape(e.unit_code), missing=e.missing
+            )
+            for e in mine[:MAX_LATE_LINES]
+        ]
+        if len(mine) > MAX_LATE_LINES:
+            lines.append(tw.LATE_LIST_MORE.format(count=len(mine) - MAX_LATE_LINES))
+        commands = "; ".join(
+            f"/tonghop {period} {escape(code)}" for code in _summary_units(session, person.id, roles, mine)
+        )
+        lines += ["", tw.LATE_LIST_NEXT.format(commands=commands)]
+        out.append(Reminder(person.id, link.chat_id or link.telegram_user_id, "\n".join(lines)))
+    return out
+
+
+def _summary_units(
+    session: Session, person_id: int, roles: Sequence[str], entries: Sequence[LateEntry]
+) -> list[str]:
+    """The codes of the person's scope units (of `roles`) holding any of `entries`, none inside another."""
+    assigned = {
+        r.unit_id: r.unit_code for r in access.roles_of(session, person_id=person_id) if r.role in roles
+    }
+    subtrees = {uid: access.unit_subtree(session, uid) for uid in assigned}
+    wanted = {uid for uid, tree in subtrees.items() if any(e.unit_id in tree for e in entries)}
+    tops = [uid for uid in wanted if not any(uid in subtrees[o] for o in wanted if o != uid)]
+    return sorted(assigned[uid] for uid in tops)
+
+
 def plan_late_lists(
     session: Session, *, on: date, period: Period, rules: Rules, tz: str = localtime.DEFAULT_TZ
 ) -> list[Reminder]:
     """For each signed-in head: who in their units has not submitted the period's self-assessment."""
-    late = [
-        i
-        for i in due.list_due(session, on=on, rules=rules, kinds=["self_assessment"], tz=tz)
-        if i.period == str(period) and i.days_left < 0
-    ]
-    if not late:
-        return []
-    units = {
-        i.subject_person_id: people.get_person(session, person_id=i.subject_person_id).unit_id for i in late
-    }
-    out = []
-    for person in people.list_people(session):
-        scope = access.scope_units(session, person_id=person.id, roles=["head"])
-        if not scope:
-            continue
-        mine = sorted(
-            {
-                i.subject_name
-                for i in late
-                if units[i.subject_person_id] in scope and i.subject_person_id != person.id
-            }
-        )
-        link = people.telegram_link_of(session, person_id=person.id)
-        if not mine or link is None:
-            continue
-        lines = [
-            tw.LATE_LIST_HEADER.format(
-                period=str(period), deadline=wf.fmt_date(deadline(rules, period, "self_assessment"))
-            )
-        ]
-        lines += [tw.LATE_LIST_LINE.format(name=escape(name)) for name in mine[:MAX_LATE_LINES]]
-        if len(mine) > MAX_LATE_LINES:
-            lines.append(f"… (+{len(mine) - MAX_LATE_LINES})")
-        out.append(Reminder(person.id, link.chat_id or link.telegram_user_id, "\n".join(lines)))
-    return out
+    entries = _late_entries(session, on=on, period=period, rules=rules, kinds=["self_assessment"], tz=tz)
+    header = tw.LATE_LIST_HEADER.format(
+        period=str(period), deadline=wf.fmt_date(deadline(rules, period, "self_assessment"))
+    )
+    return _late_messages(session, entries, roles=["head"], header=header, period=period)
+
+
+def plan_undecided_lists(
+    session: Session, *, on: date, period: Period, rules: Rules, tz: str = localtime.DEFAULT_TZ
+) -> list[Reminder]:
+    """Once the decision deadline has passed: to each signed-in head and staff member, everyone in their units
+    still without a decided grade for the period and what is missing (self-assessment, review, decision)."""
+    entries = _late_entries(
+        session, on=on, period=period, rules=rules, kinds=["self_assessment", "review", "decision"], tz=tz
+    )
+    header = tw.UNDECIDED_LIST_HEADER.format(
+        period=str(period), deadline=wf.fmt_date(deadline(rules, period, "decision"))
+    )
+    return _late_messages(session, entries, roles=["head", "staff"], header=header, period=period)
 
 
 def staff_recipients(session: Session) -> list[tuple[int, int, str]]:
@@ -355,6 +418,14 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
         if not await work.run(f"late:{previous}", lists, _send_one):
             return
         done["late"] = str(previous)
+        await work.save()
+    if today > deadline(rules, previous, "decision") and done.get("undecided") != str(previous):
+        lists = await wf.in_session(
+            context, lambda s: plan_undecided_lists(s, on=today, period=previous, rules=rules, tz=zone)
+        )
+        if not await work.run(f"undecided:{previous}", lists, _send_one):
+            return
+        done["undecided"] = str(previous)
         await work.save()
     if today > deadline(rules, previous, "decision") and done.get("summary") != str(previous):
         staff = await wf.in_session(context, staff_recipients)

@@ -10,7 +10,13 @@ import pytest
 
 from bot.localapi import ChatMessage
 from records.db import make_engine, session_scope
-from records.evaluations import TaskInput, plan_tasks
+from records.evaluations import (
+    TaskInput,
+    TaskResultInput,
+    find_evaluation,
+    plan_tasks,
+    submit_self_assessment,
+)
 from records.people import find_person_by_code, find_unit_by_code
 from records.rotations import RotationInput, start_rotation
 from records.rules import default_rules
@@ -104,12 +110,22 @@ def test_after_the_deadline_late_lists_reach_heads_and_summaries_reach_staff(rfl
     rflow.set_now("2026-11-04T09:00:00+07:00")  # self-assessment of 2026-10 was due 03/11
     wait_reminders(rflow, ["BD01", "HK01"], 1, fragment="Danh sách chưa tự đánh giá kỳ 2026-10")
     ba_dinh = reminders_of(rflow, "BD01", "Danh sách chưa tự đánh giá")[0].body
-    assert "Phạm Thị Dung" in ba_dinh and "Hoàng Văn Em" in ba_dinh and "Ngô Văn Khoa" not in ba_dinh
+    # Each person with code and unit and what is missing; the head's next step with the real period and unit.
+    assert ba_dinh.splitlines() == [
+        "📋 Danh sách chưa tự đánh giá kỳ 2026-10 (hạn 03/11/2026 đã qua):",
+        "• Lê Văn Cường (BD02, BD): chưa tự đánh giá",
+        "• Phạm Thị Dung (BD03, BD): đang soạn, chưa gửi tự đánh giá",  # planned, never submitted
+        "• Hoàng Văn Em (BD04, BD): chưa tự đánh giá",
+        "",
+        "Xem tổng hợp: /tonghop 2026-10 BD",
+    ]
     hoan_kiem = reminders_of(rflow, "HK01", "Danh sách chưa tự đánh giá")[0].body
-    assert "Ngô Văn Khoa" in hoan_kiem and "Phạm Thị Dung" not in hoan_kiem
+    assert "• Ngô Văn Khoa (HK02, HK): chưa tự đánh giá" in hoan_kiem and "Phạm Thị Dung" not in hoan_kiem
+    assert hoan_kiem.endswith("Xem tổng hợp: /tonghop 2026-10 HK")
     assert not reminders_of(rflow, "BD03", "Danh sách chưa tự đánh giá")
     overdue = reminders_of(rflow, "BD03")[-1].body
     assert "Tự đánh giá kỳ 2026-10" in overdue and "quá hạn 1 ngày" in overdue
+    _submit_late(rflow, "BD03")  # waits for the reviewer, who never reviews it
     rflow.set_now("2026-11-08T09:00:00+07:00")  # decisions were due 07/11
     wait_reminders(rflow, ["TU01", "HK03"], 1, fragment="Tổng hợp tự động")
     assert "Thành ủy Hà Nội (TU)" in reminders_of(rflow, "TU01", "Tổng hợp tự động")[0].body
@@ -119,6 +135,58 @@ def test_after_the_deadline_late_lists_reach_heads_and_summaries_reach_staff(rfl
     time.sleep(SETTLE_S)
     assert len(reminders_of(rflow, "TU01", "Tổng hợp tự động")) == 1
     assert len([m for m in world.bot_messages(USERS["BD01"]) if "Danh sách chưa tự đánh giá" in m.body]) == 1
+
+
+def _submit_late(flow: Flow, code: str) -> None:
+    engine = make_engine(flow.db_url)
+    try:
+        with session_scope(engine) as session:
+            person = find_person_by_code(session, cadre_code=code)
+            assert person is not None
+            record = find_evaluation(session, actor_id=None, person_id=person.id, period="2026-10")
+            assert record is not None
+            submit_self_assessment(
+                session,
+                actor_id=person.id,
+                evaluation_id=record.id,
+                rules=default_rules(),
+                results=[TaskResultInput(task_id=t.id, result="on_time") for t in record.tasks],
+                points={"discipline": 18, "tasks": 60, "bonus": 5},
+                now=datetime(2026, 11, 5, 3, 0, tzinfo=UTC),
+            )
+    finally:
+        engine.dispose()
+
+
+UNDECIDED = "Danh sách chưa có quyết định xếp loại kỳ 2026-10"
+
+
+def test_past_the_decision_deadline_heads_and_staff_get_one_list_of_the_undecided(rflow: Flow) -> None:
+    """Sent with the automatic summary (the previous test moved the clock past 07/11): who is still without a
+    decided grade and what is missing, to the head and to the staff over the unit; once, even after a restart."""
+    ba_dinh = reminders_of(rflow, "BD01", UNDECIDED)
+    assert len(ba_dinh) == 1
+    assert ba_dinh[0].body.splitlines() == [
+        "📋 Danh sách chưa có quyết định xếp loại kỳ 2026-10 (hạn quyết định 07/11/2026 đã qua):",
+        "• Lê Văn Cường (BD02, BD): chưa tự đánh giá",
+        "• Phạm Thị Dung (BD03, BD): chưa được người quản lý nhận xét (Lê Văn Cường)",
+        "• Hoàng Văn Em (BD04, BD): chưa tự đánh giá",
+        "",
+        "Xem tổng hợp: /tonghop 2026-10 BD",
+    ]
+    [city] = reminders_of(rflow, "TU01", UNDECIDED)  # staff over the whole city: every unit, with its code
+    assert "• Phạm Thị Dung (BD03, BD): chưa được người quản lý nhận xét (Lê Văn Cường)" in city.body
+    assert "• Bùi Thị Hà (HK01, HK): chưa tự đánh giá" in city.body and "(TU01, TU)" not in city.body
+    assert city.body.endswith("Xem tổng hợp: /tonghop 2026-10 TU")
+    [district] = reminders_of(rflow, "HK03", UNDECIDED)  # staff of Hoàn Kiếm: only Hoàn Kiếm
+    assert "(HK01, HK)" in district.body and "BD" not in district.body
+    assert len(reminders_of(rflow, "HK01", UNDECIDED)) == 1
+    assert not reminders_of(rflow, "BD02", UNDECIDED) and not reminders_of(rflow, "BD03", UNDECIDED)
+    rflow.restart_hard()
+    rflow.set_now("2026-11-08T10:00:00+07:00")
+    time.sleep(SETTLE_S * 2)
+    for code in ("BD01", "HK01", "TU01", "HK03"):
+        assert len(reminders_of(rflow, code, UNDECIDED)) == 1, code
 
 
 def test_a_rotation_reminder_names_the_form_on_its_button(rflow: Flow) -> None:
