@@ -417,6 +417,40 @@ ROTATION_NOTIFY_DONE = (
     "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: xếp loại <b>{grade}</b> ({grade_name})."
 )
 
+# --- Recording a rotation (canbo rotation start) --------------------------------------------------------------
+# Plain text (the CLI) and HTML alike: no tags; the caller escapes the values for HTML.
+ROTATION_START_ERRORS: dict[str, str] = {
+    "same_unit": "đơn vị đến «{to_unit}» là đơn vị hiện tại của cán bộ; hãy chọn đơn vị tiếp nhận khác",
+    "too_short": (
+        "một đợt luân chuyển kéo dài ít nhất {min_months} tháng (kết thúc sớm nhất ngày {earliest})"
+    ),
+    "end_before_start": "ngày kết thúc phải sau ngày bắt đầu",
+    "already_active": (
+        "{name} đang trong một đợt luân chuyển chưa kết thúc (bắt đầu ngày {since}); "
+        "cần kết thúc đợt đó trước khi ghi nhận đợt mới"
+    ),
+    "permission_denied": (
+        "chỉ chuyên viên Ban Tổ chức hoặc quản trị viên có phạm vi gồm cả đơn vị đi ({from_unit}) và "
+        "đơn vị đến ({to_unit}) mới ghi nhận được luân chuyển"
+    ),
+}
+ROTATION_START_ERROR_FALLBACK = "dữ liệu luân chuyển chưa hợp lệ; vui lòng kiểm tra lại"
+ROTATION_STARTED = (
+    "Đã ghi nhận luân chuyển {name} ({code}): {from_unit} → {to_unit}, chức vụ «{post}», "
+    "từ {start} đến {end} ({months} tháng)."
+)
+ROTATION_STARTED_NEXT = "Kỳ đánh giá tiếp theo: {due} ({kind})."
+
+
+def rotation_start_error(reason: object, values: dict[str, str]) -> str:
+    """Why a rotation could not be recorded (records' ValidationFailed `reason`, or "permission_denied")."""
+    template = ROTATION_START_ERRORS.get(str(reason), ROTATION_START_ERROR_FALLBACK)
+    try:
+        return template.format(**values)
+    except KeyError:
+        return ROTATION_START_ERROR_FALLBACK
+
+
 # --- /dulieu -------------------------------------------------------------------------------------------------
 MYDATA_COMMAND = "Tải toàn bộ dữ liệu cá nhân của tôi (JSON, Excel)"
 MYDATA_WORKING = "⏳ Đang chuẩn bị dữ liệu cá nhân của bạn…"

@@ -67,12 +67,17 @@ def _view(session: Session, row: Rotation) -> RotationView:
         .where(RotationReview.rotation_id == row.id)
         .order_by(col(RotationReview.due_date))
     ).all()
+    from_unit, to_unit = load_unit(session, row.from_unit_id), load_unit(session, row.to_unit_id)
     return RotationView(
         id=row.id,
         person_id=row.person_id,
         person_name=load_person(session, row.person_id).full_name,
         from_unit_id=row.from_unit_id,
         to_unit_id=row.to_unit_id,
+        from_unit_code=from_unit.code,
+        from_unit_name=from_unit.name,
+        to_unit_code=to_unit.code,
+        to_unit_name=to_unit.name,
         from_post=row.from_post,
         to_post=row.to_post,
         start_date=row.start_date,
@@ -82,6 +87,7 @@ def _view(session: Session, row: Rotation) -> RotationView:
         ended_on=row.ended_on,
         decided_by_id=row.decided_by_id,
         version=row.version,
+        created_at=row.created_at,
         reviews=tuple(RotationReviewView.model_validate(r, from_attributes=True) for r in reviews),
     )
 
@@ -95,6 +101,18 @@ def review_schedule(start: date, planned_end: date, every_months: int) -> list[t
         step += 1
     dates.append((planned_end, RotationReviewKind.FINAL.value))
     return dates
+
+
+def term_months(start: date, end: date) -> int | None:
+    """Whole months from `start` to `end` (36 for 05/11/2023 → 05/11/2026), None when not a whole number."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months if months > 0 and add_months(start, months) == end else None
+
+
+def next_review(rotation: RotationView) -> RotationReviewView | None:
+    """The rotation's first review still to be done (soonest due date), None when every one is done."""
+    open_states = (R.PENDING.value, R.SELF_REVIEWED.value, R.COMMENTED.value)
+    return next((r for r in rotation.reviews if r.state in open_states), None)
 
 
 def start_rotation(
@@ -113,17 +131,20 @@ def start_rotation(
     load_unit(session, from_unit_id)
     load_unit(session, data.to_unit_id)
     if from_unit_id == data.to_unit_id:
-        raise ValidationFailed("a rotation moves to another unit", field="to_unit_id")
+        raise ValidationFailed("a rotation moves to another unit", field="to_unit_id", reason="same_unit")
     for unit_id in (from_unit_id, data.to_unit_id):
         require_role(session, actor_id=actor_id, roles=MANAGERS, unit_id=unit_id, action="start_rotation")
     minimum_end = add_months(data.start_date, rules.rotation.min_months)
     planned_end = data.planned_end or minimum_end
     if planned_end <= data.start_date:
-        raise ValidationFailed("the planned end must be after the start", field="planned_end")
+        raise ValidationFailed(
+            "the planned end must be after the start", field="planned_end", reason="end_before_start"
+        )
     if planned_end < minimum_end and not allow_shorter:
         raise ValidationFailed(
             f"a rotation lasts at least {rules.rotation.min_months} months",
             field="planned_end",
+            reason="too_short",
             min_months=rules.rotation.min_months,
             earliest=minimum_end.isoformat(),
         )
@@ -134,7 +155,11 @@ def start_rotation(
     ).first()
     if active is not None:
         raise ValidationFailed(
-            "this person already has an active rotation", field="person_id", rotation_id=active.id
+            "this person already has an active rotation",
+            field="person_id",
+            reason="already_active",
+            rotation_id=active.id,
+            since=active.start_date.isoformat(),
         )
     depth_from, depth_to = unit_depth(session, from_unit_id), unit_depth(session, data.to_unit_id)
     direction = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -171,6 +172,20 @@ def fmt_date(value: date | None) -> str:
 def local_time(context: ContextTypes.DEFAULT_TYPE, at: datetime, fmt: str = localtime.DATE_TIME) -> str:
     """A stored instant as users read it: in the configured zone (stored naive values are UTC)."""
     return localtime.format_local(at, timezone_of(context), fmt)
+
+
+_DAY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+def parse_day(raw: str) -> date | None:
+    """A calendar day typed as users write it, day first: "05/11/2023" (also "5.11.2023", "5-11-2023")."""
+    match = _DAY.match(raw.strip())
+    if match is None:
+        return None
+    try:
+        return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+    except ValueError:
+        return None
 
 
 def parse_number(raw: str) -> float | None:
