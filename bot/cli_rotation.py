@@ -15,11 +15,12 @@ from bot.features.workflow import Clock, parse_day
 from bot.settings import Settings
 from records.db import session_scope
 from records.errors import PermissionDenied, RecordsError, ValidationFailed
-from records.localtime import format_date
+from records.localtime import DATE, format_date, format_local
 from records.people import find_person_by_code, find_unit_by_code, get_person
 from records.periods import add_months
 from records.rotations import RotationInput, next_review, start_rotation, term_months
 from records.rules import load_rules
+from records.schema import RotationReviewState
 from records.views import RotationView
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def _shown(value: object) -> str:
         return str(value)
 
 
-def format_started(view: RotationView, *, code: str) -> list[str]:
+def format_started(view: RotationView, *, code: str, tz: str) -> list[str]:
     """The confirmation lines (plain text)."""
     months = term_months(view.start_date, view.planned_end)
     lines = [
@@ -103,6 +104,16 @@ def format_started(view: RotationView, *, code: str) -> list[str]:
             months=months if months is not None else "—",
         )
     ]
+    skipped = [r for r in view.reviews if r.state == RotationReviewState.NOT_REQUIRED.value]
+    if skipped:
+        lines.append(
+            tw.ROTATION_STARTED_NOT_REQUIRED.format(
+                count=len(skipped),
+                first=format_date(skipped[0].due_date),
+                last=format_date(skipped[-1].due_date),
+                recorded=format_local(view.created_at, tz, DATE),
+            )
+        )
     upcoming = next_review(view)
     if upcoming is not None:
         kind = tw.ROTATION_REVIEW_KINDS.get(upcoming.kind, upcoming.kind)
@@ -165,6 +176,7 @@ def run_rotation_start(args: argparse.Namespace, settings: Settings) -> int:
                         data=data,
                         rules=rules,
                         now=now,
+                        tz=settings.timezone,
                     )
                 except PermissionDenied:
                     raise _Refused(tw.rotation_start_error("permission_denied", values)) from None
@@ -181,7 +193,7 @@ def run_rotation_start(args: argparse.Namespace, settings: Settings) -> int:
             log.info("rotation refused")
             return EXIT_BAD_INPUT
         log.info("rotation %s recorded from the command line", view.id)
-        print("\n".join(format_started(view, code=moved.cadre_code)))
+        print("\n".join(format_started(view, code=moved.cadre_code, tz=settings.timezone)))
         return EXIT_OK
 
     return with_database(settings, work)

@@ -440,6 +440,10 @@ ROTATION_STARTED = (
     "từ {start} đến {end} ({months} tháng)."
 )
 ROTATION_STARTED_NEXT = "Kỳ đánh giá tiếp theo: {due} ({kind})."
+ROTATION_STARTED_NOT_REQUIRED = (
+    "{count} kỳ đánh giá đến hạn trước ngày ghi nhận {recorded} (từ {first} đến {last}) được ghi là "
+    "không phải làm trên hệ thống: không nhắc, không tính là quá hạn."
+)
 
 
 def rotation_start_error(reason: object, values: dict[str, str]) -> str:

@@ -12,7 +12,9 @@ from records.access import has_role, require_role, unit_depth, unit_subtree
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import ConcurrentUpdate, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from records.evaluations import DEFAULT_TZ
 from records.guard import claim_version
+from records.localtime import local_date
 from records.people import load_person, load_unit
 from records.periods import add_months
 from records.rules import Rules
@@ -123,9 +125,16 @@ def start_rotation(
     rules: Rules,
     allow_shorter: bool = False,
     now: datetime | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> RotationView:
-    """Record a rotation decided by the committee (staff or admin over both units) and schedule its reviews."""
+    """Record a rotation decided by the committee (staff or admin over both units) and schedule its reviews.
+
+    A back-dated start (recorded after some reviews were due) keeps those reviews as history in the state
+    `not_required`: they are nobody's work and no reminder; the first review due on or after the day of recording
+    (in `tz`) is the next one to do.
+    """
     moment = utc_now(now)
+    recorded_on = local_date(moment, tz)
     person = load_person(session, data.person_id)
     from_unit_id = data.from_unit_id or person.unit_id
     load_unit(session, from_unit_id)
@@ -185,8 +194,13 @@ def start_rotation(
     session.add(row)
     session.flush()
     assert row.id is not None
+    skipped = 0
     for due, kind in review_schedule(data.start_date, planned_end, rules.rotation.review_every_months):
-        session.add(RotationReview(rotation_id=row.id, kind=kind, due_date=due, created_at=moment))
+        state = R.NOT_REQUIRED.value if due < recorded_on else R.PENDING.value
+        skipped += state == R.NOT_REQUIRED.value
+        session.add(
+            RotationReview(rotation_id=row.id, kind=kind, due_date=due, state=state, created_at=moment)
+        )
     record_audit(
         session,
         actor_id=actor_id,
@@ -200,7 +214,9 @@ def start_rotation(
             "from_unit_id": from_unit_id,
             "to_unit_id": data.to_unit_id,
             "direction": direction.value,
+            "start_date": data.start_date.isoformat(),
             "planned_end": planned_end.isoformat(),
+            "reviews_not_required": skipped,
         },
     )
     if data.move_person:
@@ -236,6 +252,10 @@ def _step(
     expected_version: int | None,
 ) -> None:
     order = [R.PENDING.value, R.SELF_REVIEWED.value, R.COMMENTED.value, R.EVALUATED.value]
+    if review.state not in order:  # not required (due before the rotation was recorded)
+        raise InvalidTransition(
+            f"cannot {action} a review in state {review.state}", state=review.state, action=action
+        )
     if order.index(review.state) > order.index(expected_state):
         raise ConcurrentUpdate(
             f"already {review.state}", entity="rotation_review", id=review.id, state=review.state
@@ -485,7 +505,7 @@ def rotation_counts(
             session.exec(
                 select(RotationReview.id).where(
                     col(RotationReview.rotation_id).in_(active_ids),
-                    RotationReview.state != R.EVALUATED.value,
+                    col(RotationReview.state).not_in([R.EVALUATED.value, R.NOT_REQUIRED.value]),
                     col(RotationReview.due_date) < day,
                 )
             ).all()

@@ -170,3 +170,22 @@ def test_an_empty_post_is_refused(data_dir: Path, capsys: pytest.CaptureFixture[
         == 2
     )
     assert "Chức vụ ở đơn vị đến không được để trống" in capsys.readouterr().err
+
+
+def test_a_back_dated_rotation_leaves_the_past_reviews_out_of_the_work(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Started 05/11/2023, recorded 01/11/2026: only the final review (05/11/2026) is due, once."""
+    args = ["rotation", "start", "--cadre", "HK02", "--to-unit", "BD", "--post", "Phó Trưởng ban"]
+    assert main([*args, "--start", "05/11/2023", "--by", "TU01"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "5 kỳ đánh giá đến hạn trước ngày ghi nhận 01/11/2026 (từ 05/05/2024 đến 05/05/2026) được ghi là "
+        "không phải làm trên hệ thống: không nhắc, không tính là quá hạn." in out
+    )
+    assert "Kỳ đánh giá tiếp theo: 05/11/2026 (kết thúc luân chuyển)." in out
+    assert main(["due", "--date", "2026-11-01"]) == 0
+    rotation_lines = [line for line in capsys.readouterr().out.splitlines() if "luân chuyển" in line]
+    assert rotation_lines == [
+        "  05/11/2026 (còn 4 ngày) Ngô Văn Khoa: tự kiểm điểm luân chuyển — Ngô Văn Khoa"
+    ]
