@@ -385,7 +385,37 @@ BUTTON_WAIT_PROGRAMME = "🎯 {index}. {name}"
 BUTTON_OPEN_PROGRAMME = "🎯 Mở chương trình"
 
 # --- /luanchuyen (rotation reviews) ------------------------------------------------------------------------
-ROTATION_COMMAND = "Nhận xét, đánh giá cán bộ luân chuyển đến hạn"
+ROTATION_COMMAND = "Đợt luân chuyển của tôi, cán bộ luân chuyển đến đơn vị, phiếu đánh giá đến hạn"
+ROTATION_MINE_HEADER = "🔄 <b>Đợt luân chuyển của bạn</b>"
+ROTATION_MINE = (
+    "Đơn vị tiếp nhận: {to_unit}\n"
+    "Chức vụ: {post}\n"
+    "Nơi đi: {from_unit}, {from_post}\n"
+    "Thời hạn: {term}\n"
+    "Kỳ đánh giá tiếp theo: {next}"
+)
+ROTATION_TERM = "{months} tháng, từ {start} đến {end}"
+ROTATION_TERM_DATES = "từ {start} đến {end}"
+ROTATION_NEXT = "{due} ({kind}) — {state}, {when}"
+ROTATION_NEXT_NONE = "các kỳ đánh giá đã hoàn tất"
+ROTATION_NOT_REQUIRED_NOTE = "<i>{count} kỳ đánh giá đến hạn trước ngày ghi nhận đợt luân chuyển ({recorded}) không phải làm trên hệ thống.</i>"
+# The next review's state, as read by the rotated cadre and by anyone else.
+ROTATION_NEXT_STATE_MINE: dict[str, str] = {
+    "pending": "chờ bạn tự nhận xét",
+    "self_reviewed": "chờ nhận xét của tập thể nơi đến",
+    "commented": "chờ đánh giá của cấp có thẩm quyền",
+}
+ROTATION_NEXT_STATE: dict[str, str] = {
+    "pending": "chờ cán bộ tự nhận xét",
+    "self_reviewed": "chờ nhận xét của tập thể nơi đến",
+    "commented": "chờ đánh giá của cấp có thẩm quyền",
+}
+ROTATION_WHEN_LEFT = "còn {days} ngày"
+ROTATION_WHEN_TODAY = "đến hạn hôm nay"
+ROTATION_WHEN_LATE = "quá hạn {days} ngày"
+ROTATION_RECEIVED_HEADER = "🔄 <b>Cán bộ luân chuyển đến đơn vị bạn phụ trách</b>"
+ROTATION_RECEIVED_LINE = "{index}. {name} — {post}, {to_unit}; {term}\n    Kỳ đánh giá tiếp theo: {next}"
+ROTATION_RECEIVED_MORE = "… và {count} cán bộ khác."
 ROTATION_NONE = "Không có việc nhận xét, đánh giá luân chuyển nào đến hạn với bạn."
 ROTATION_HEADER = "🔄 <b>Đánh giá cán bộ luân chuyển đến hạn</b>"
 ROTATION_LINE = "{index}. {what} — hạn {deadline}"

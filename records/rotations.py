@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from records.access import has_role, require_role, unit_depth, unit_subtree
+from records.access import has_role, require_role, scope_units, unit_depth, unit_subtree
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import ConcurrentUpdate, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -462,6 +462,33 @@ def list_rotations(
     if person_id is not None:
         query = query.where(Rotation.person_id == person_id)
     return [_view(session, r) for r in session.exec(query).all() if _may_read(session, actor_id, r)]
+
+
+def list_active_rotations(session: Session, *, person_id: int) -> list[RotationView]:
+    """The person's own rotations still running (normally one)."""
+    rows = session.exec(
+        select(Rotation)
+        .where(Rotation.person_id == person_id, Rotation.state == RotationState.ACTIVE.value)
+        .order_by(col(Rotation.start_date), col(Rotation.id))
+    ).all()
+    return [_view(session, r) for r in rows]
+
+
+def list_received_rotations(session: Session, *, actor_id: int) -> list[RotationView]:
+    """Rotations still running into units the actor heads (their head scopes' subtrees), earliest start first."""
+    units = scope_units(session, person_id=actor_id, roles=[Role.HEAD])
+    if not units:
+        return []
+    rows = session.exec(
+        select(Rotation)
+        .where(
+            Rotation.state == RotationState.ACTIVE.value,
+            col(Rotation.to_unit_id).in_(units),
+            Rotation.person_id != actor_id,
+        )
+        .order_by(col(Rotation.start_date), col(Rotation.id))
+    ).all()
+    return [_view(session, r) for r in rows]
 
 
 def rotation_history(session: Session, *, actor_id: int | None, rotation_id: int) -> list[AuditView]:

@@ -59,3 +59,59 @@ def test_a_back_dated_rotation_asks_only_for_the_review_after_it_was_recorded(ro
     rot_flow.say("HK02", "Hoàn thành nhiệm vụ ba năm luân chuyển", "Đã lưu")
     notice = rot_flow.wait("BD01", "chờ bạn: Nhận xét của tập thể nơi đến", after=head_before)
     assert notice.button_texts == ["✍️ Nhận xét Ngô Văn Khoa (hạn 05/11/2026)"]
+    # The cadre sees the rotation itself, with the next review and whose turn it is; the past ones are named.
+    mine = rot_flow.say("HK02", "/luanchuyen", "Đợt luân chuyển của bạn")
+    assert "Đơn vị tiếp nhận: Quận ủy Ba Đình (BD)" in mine.body
+    assert "Thời hạn: 36 tháng, từ 05/11/2023 đến 05/11/2026" in mine.body
+    assert (
+        "Kỳ đánh giá tiếp theo: 05/11/2026 (kết thúc luân chuyển) — chờ nhận xét của tập thể nơi đến, còn 6 ngày"
+        in mine.body
+    )
+    assert (
+        "5 kỳ đánh giá đến hạn trước ngày ghi nhận đợt luân chuyển (30/10/2026) không phải làm trên hệ thống"
+        in mine.body
+    )
+    assert "Không có việc nhận xét, đánh giá luân chuyển nào đến hạn với bạn." in mine.body
+    # The receiving head sees whom the unit receives, besides the comment form now due.
+    head = rot_flow.say("BD01", "/luanchuyen", "Cán bộ luân chuyển đến đơn vị bạn phụ trách")
+    assert (
+        "1. Ngô Văn Khoa — Phó Trưởng ban, Quận ủy Ba Đình (BD); 36 tháng, từ 05/11/2023 đến 05/11/2026"
+        in head.body
+    )
+    assert (
+        "Nhận xét của tập thể nơi đến về Ngô Văn Khoa (kỳ kết thúc luân chuyển) — hạn 05/11/2026" in head.body
+    )
+    assert head.button_texts == ["✍️ 1. Điền phiếu"]
+
+
+def test_the_rotated_cadre_and_the_receiving_head_see_the_rotation_before_any_review_is_due(
+    rot_flow: Flow,
+) -> None:
+    result = canbo(
+        rot_flow,
+        *("rotation", "start", "--cadre", "BD04", "--to-unit", "HK", "--post", "Phó Trưởng ban"),
+        *("--start", "30/10/2026", "--by", "TU01"),
+    )
+    assert result.returncode == 0, result.stderr
+    mine = rot_flow.say("BD04", "/luanchuyen", "Đợt luân chuyển của bạn")
+    assert (
+        "Đơn vị tiếp nhận: Quận ủy Hoàn Kiếm (HK)\n"
+        "Chức vụ: Phó Trưởng ban\n"
+        "Nơi đi: Quận ủy Ba Đình (BD), Chuyên viên\n"
+        "Thời hạn: 36 tháng, từ 30/10/2026 đến 30/10/2029\n"
+        "Kỳ đánh giá tiếp theo: 30/04/2027 (định kỳ 6 tháng) — chờ bạn tự nhận xét, còn 182 ngày" in mine.body
+    )
+    assert "không phải làm" not in mine.body
+    assert mine.body.endswith("Không có việc nhận xét, đánh giá luân chuyển nào đến hạn với bạn.")
+    assert mine.button_texts == []
+    head = rot_flow.say("HK01", "/luanchuyen", "Cán bộ luân chuyển đến đơn vị bạn phụ trách")
+    assert (
+        "1. Hoàng Văn Em — Phó Trưởng ban, Quận ủy Hoàn Kiếm (HK); 36 tháng, từ 30/10/2026 đến 30/10/2029\n"
+        "    Kỳ đánh giá tiếp theo: 30/04/2027 (định kỳ 6 tháng) — chờ cán bộ tự nhận xét, còn 182 ngày"
+        in head.body
+    )
+    # Neither another unit's head nor a cadre without a rotation sees it.
+    other = rot_flow.say("BD03", "/luanchuyen", "Không có việc nhận xét")
+    assert "Hoàng Văn Em" not in other.body and "Đợt luân chuyển" not in other.body
+    bd_head = rot_flow.say("BD01", "/luanchuyen", "Cán bộ luân chuyển đến đơn vị bạn phụ trách")
+    assert "Hoàng Văn Em" not in bd_head.body
