@@ -452,7 +452,37 @@ BUTTON_WAIT_PROGRAMME = "🎯 {index}. {name}"
 BUTTON_OPEN_PROGRAMME = "🎯 Mở chương trình"
 
 # --- /luanchuyen (rotation reviews) ------------------------------------------------------------------------
-ROTATION_COMMAND = "Nhận xét, đánh giá cán bộ luân chuyển đến hạn"
+ROTATION_COMMAND = "Đợt luân chuyển của tôi, cán bộ luân chuyển đến đơn vị, phiếu đánh giá đến hạn"
+ROTATION_MINE_HEADER = "🔄 <b>Đợt luân chuyển của bạn</b>"
+ROTATION_MINE = (
+    "Đơn vị tiếp nhận: {to_unit}\n"
+    "Chức vụ: {post}\n"
+    "Nơi đi: {from_unit}, {from_post}\n"
+    "Thời hạn: {term}\n"
+    "Kỳ đánh giá tiếp theo: {next}"
+)
+ROTATION_TERM = "{months} tháng, từ {start} đến {end}"
+ROTATION_TERM_DATES = "từ {start} đến {end}"
+ROTATION_NEXT = "{due} ({kind}) — {state}, {when}"
+ROTATION_NEXT_NONE = "các kỳ đánh giá đã hoàn tất"
+ROTATION_NOT_REQUIRED_NOTE = "<i>{count} kỳ đánh giá đến hạn trước ngày ghi nhận đợt luân chuyển ({recorded}) không phải làm trên hệ thống.</i>"
+# The next review's state, as read by the rotated cadre and by anyone else.
+ROTATION_NEXT_STATE_MINE: dict[str, str] = {
+    "pending": "chờ bạn tự nhận xét",
+    "self_reviewed": "chờ nhận xét của tập thể nơi đến",
+    "commented": "chờ đánh giá của cấp có thẩm quyền",
+}
+ROTATION_NEXT_STATE: dict[str, str] = {
+    "pending": "chờ cán bộ tự nhận xét",
+    "self_reviewed": "chờ nhận xét của tập thể nơi đến",
+    "commented": "chờ đánh giá của cấp có thẩm quyền",
+}
+ROTATION_WHEN_LEFT = "còn {days} ngày"
+ROTATION_WHEN_TODAY = "đến hạn hôm nay"
+ROTATION_WHEN_LATE = "quá hạn {days} ngày"
+ROTATION_RECEIVED_HEADER = "🔄 <b>Cán bộ luân chuyển đến đơn vị bạn phụ trách</b>"
+ROTATION_RECEIVED_LINE = "{index}. {name} — {post}, {to_unit}; {term}\n    Kỳ đánh giá tiếp theo: {next}"
+ROTATION_RECEIVED_MORE = "… và {count} cán bộ khác."
 ROTATION_NONE = "Không có việc nhận xét, đánh giá luân chuyển nào đến hạn với bạn."
 ROTATION_HEADER = "🔄 <b>Đánh giá cán bộ luân chuyển đến hạn</b>"
 ROTATION_LINE = "{index}. {what} — hạn {deadline}"
@@ -483,6 +513,44 @@ ROTATION_NOTIFY_NEXT = (
 ROTATION_NOTIFY_DONE = (
     "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: xếp loại <b>{grade}</b> ({grade_name})."
 )
+
+# --- Recording a rotation (canbo rotation start) --------------------------------------------------------------
+# Plain text (the CLI) and HTML alike: no tags; the caller escapes the values for HTML.
+ROTATION_START_ERRORS: dict[str, str] = {
+    "same_unit": "đơn vị đến «{to_unit}» là đơn vị hiện tại của cán bộ; hãy chọn đơn vị tiếp nhận khác",
+    "too_short": (
+        "một đợt luân chuyển kéo dài ít nhất {min_months} tháng (kết thúc sớm nhất ngày {earliest})"
+    ),
+    "end_before_start": "ngày kết thúc phải sau ngày bắt đầu",
+    "already_active": (
+        "{name} đang trong một đợt luân chuyển chưa kết thúc (bắt đầu ngày {since}); "
+        "cần kết thúc đợt đó trước khi ghi nhận đợt mới"
+    ),
+    "permission_denied": (
+        "chỉ chuyên viên Ban Tổ chức hoặc quản trị viên có phạm vi gồm cả đơn vị đi ({from_unit}) và "
+        "đơn vị đến ({to_unit}) mới ghi nhận được luân chuyển"
+    ),
+}
+ROTATION_START_ERROR_FALLBACK = "dữ liệu luân chuyển chưa hợp lệ; vui lòng kiểm tra lại"
+ROTATION_STARTED = (
+    "Đã ghi nhận luân chuyển {name} ({code}): {from_unit} → {to_unit}, chức vụ «{post}», "
+    "từ {start} đến {end} ({months} tháng)."
+)
+ROTATION_STARTED_NEXT = "Kỳ đánh giá tiếp theo: {due} ({kind})."
+ROTATION_STARTED_NOT_REQUIRED = (
+    "{count} kỳ đánh giá đến hạn trước ngày ghi nhận {recorded} (từ {first} đến {last}) được ghi là "
+    "không phải làm trên hệ thống: không nhắc, không tính là quá hạn."
+)
+
+
+def rotation_start_error(reason: object, values: dict[str, str]) -> str:
+    """Why a rotation could not be recorded (records' ValidationFailed `reason`, or "permission_denied")."""
+    template = ROTATION_START_ERRORS.get(str(reason), ROTATION_START_ERROR_FALLBACK)
+    try:
+        return template.format(**values)
+    except KeyError:
+        return ROTATION_START_ERROR_FALLBACK
+
 
 # --- /dulieu -------------------------------------------------------------------------------------------------
 MYDATA_COMMAND = "Tải toàn bộ dữ liệu cá nhân của tôi (JSON, Excel)"

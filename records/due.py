@@ -199,7 +199,9 @@ def _rotation_items(
         select(RotationReview, Rotation)
         .join(Rotation, col(Rotation.id) == RotationReview.rotation_id)
         .where(
-            RotationReview.state != RotationReviewState.EVALUATED.value,
+            col(RotationReview.state).not_in(
+                [RotationReviewState.EVALUATED.value, RotationReviewState.NOT_REQUIRED.value]
+            ),
             Rotation.state == RotationState.ACTIVE.value,
             col(RotationReview.due_date) <= on + timedelta(days=horizon_days),
         )

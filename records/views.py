@@ -243,6 +243,10 @@ class RotationView(_View):
     person_name: str
     from_unit_id: int
     to_unit_id: int
+    from_unit_code: str
+    from_unit_name: str
+    to_unit_code: str
+    to_unit_name: str
     from_post: str
     to_post: str
     start_date: date
@@ -252,6 +256,7 @@ class RotationView(_View):
     ended_on: date | None
     decided_by_id: int | None
     version: int
+    created_at: datetime  # when the rotation was recorded (its start may lie before)
     reviews: tuple[RotationReviewView, ...]
 
 

@@ -1,9 +1,10 @@
-"""/luanchuyen: rotation reviews due (every 6 months and at the end) reach the right people with the form to fill:
-the rotated cadre's self-review, the receiving unit's comment, the deciding authority's evaluation.
+"""/luanchuyen: the rotated cadre's own rotation (receiving unit, post, term, next review), the rotations a head's
+units receive, and the rotation reviews due (every 6 months and at the end) with the form to fill: the rotated
+cadre's self-review, the receiving unit's comment, the deciding authority's evaluation.
 
 ```mermaid
 stateDiagram-v2
-    [*] --> due: /luanchuyen, or the ✍️ button of a reminder or of the previous step's notice
+    [*] --> due: /luanchuyen (own rotation, rotations received, forms due), or the ✍️ button of a reminder or of the previous step's notice
     due --> text: ✍️ Điền phiếu (self-review or comment; step lc:text)
     due --> grade: ✍️ Điền phiếu (evaluation)
     grade --> text: grade chosen (step lc:text)
@@ -30,10 +31,11 @@ from bot.features import workflow as wf
 from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
-from records import due, rotations
+from records import due, localtime, rotations
 from records.errors import RecordsError
 from records.rules import Rules
-from records.views import DueItem
+from records.schema import RotationReviewState
+from records.views import DueItem, RotationView
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ KINDS = {"s": "rotation_self_review", "c": "rotation_comment", "e": "rotation_ev
 CODES = {v: k for k, v in KINDS.items()}
 NEXT_KIND = {"rotation_self_review": "rotation_comment", "rotation_comment": "rotation_evaluation"}
 HORIZON_DAYS = 30
+MAX_RECEIVED = 20  # rotations listed to a head; the rest are counted
+NOT_REQUIRED = RotationReviewState.NOT_REQUIRED.value
 
 
 def my_rotation_items(
@@ -96,16 +100,103 @@ async def _mine(context: ContextTypes.DEFAULT_TYPE, person_id: int) -> list[tupl
     )
 
 
+def _when(due_date: date, today: date) -> str:
+    days = (due_date - today).days
+    if days > 0:
+        return tw.ROTATION_WHEN_LEFT.format(days=days)
+    return tw.ROTATION_WHEN_TODAY if days == 0 else tw.ROTATION_WHEN_LATE.format(days=-days)
+
+
+def describe_term(view: RotationView) -> str:
+    """ "36 tháng, từ 05/11/2023 đến 05/11/2026" (the dates alone when the term is not whole months)."""
+    start, end = wf.fmt_date(view.start_date), wf.fmt_date(view.planned_end)
+    months = rotations.term_months(view.start_date, view.planned_end)
+    if months is None:
+        return tw.ROTATION_TERM_DATES.format(start=start, end=end)
+    return tw.ROTATION_TERM.format(months=months, start=start, end=end)
+
+
+def describe_next(view: RotationView, today: date, *, mine: bool) -> str:
+    """The next review to do: its date, kind, whose turn it is and how long is left."""
+    upcoming = rotations.next_review(view)
+    if upcoming is None:
+        return tw.ROTATION_NEXT_NONE
+    states = tw.ROTATION_NEXT_STATE_MINE if mine else tw.ROTATION_NEXT_STATE
+    return tw.ROTATION_NEXT.format(
+        due=wf.fmt_date(upcoming.due_date),
+        kind=tw.ROTATION_REVIEW_KINDS.get(upcoming.kind, upcoming.kind),
+        state=states.get(upcoming.state, upcoming.state),
+        when=_when(upcoming.due_date, today),
+    )
+
+
+def _unit(code: str, name: str) -> str:
+    return f"{escape(name)} ({escape(code)})"
+
+
+def describe_mine(context: ContextTypes.DEFAULT_TYPE, view: RotationView, today: date) -> str:
+    """The rotated cadre's own rotation: where to, which post, the term and the next review."""
+    text = (
+        tw.ROTATION_MINE_HEADER
+        + "\n"
+        + tw.ROTATION_MINE.format(
+            to_unit=_unit(view.to_unit_code, view.to_unit_name),
+            post=escape(view.to_post),
+            from_unit=_unit(view.from_unit_code, view.from_unit_name),
+            from_post=escape(view.from_post),
+            term=describe_term(view),
+            next=describe_next(view, today, mine=True),
+        )
+    )
+    skipped = sum(1 for r in view.reviews if r.state == NOT_REQUIRED)
+    if skipped:
+        recorded = wf.local_time(context, view.created_at, localtime.DATE)
+        text += "\n" + tw.ROTATION_NOT_REQUIRED_NOTE.format(count=skipped, recorded=recorded)
+    return text
+
+
+def describe_received(views: list[RotationView], today: date) -> str:
+    """The rotations a head's units receive, each with its next review."""
+    lines = [tw.ROTATION_RECEIVED_HEADER]
+    for index, view in enumerate(views[:MAX_RECEIVED], 1):
+        lines.append(
+            tw.ROTATION_RECEIVED_LINE.format(
+                index=index,
+                name=escape(view.person_name),
+                post=escape(view.to_post),
+                to_unit=_unit(view.to_unit_code, view.to_unit_name),
+                term=describe_term(view),
+                next=describe_next(view, today, mine=False),
+            )
+        )
+    if len(views) > MAX_RECEIVED:
+        lines.append(tw.ROTATION_RECEIVED_MORE.format(count=len(views) - MAX_RECEIVED))
+    return "\n".join(lines)
+
+
 async def rotation_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/luanchuyen: the rotation review forms waiting for this user, soonest first."""
+    """/luanchuyen: the user's own rotation, the rotations their units receive, then the forms waiting for them."""
     if not await ensure_private(update, context):
         return
     user = await ensure_signed_in(update, context)
     if user is None or user.person_id is None:
         return
-    items = await _mine(context, user.person_id)
+    person_id, rules, today = user.person_id, wf.rules_of(context), wf.today_of(context)
+
+    def load(session: Session) -> tuple[list[RotationView], list[RotationView], list[tuple[DueItem, str]]]:
+        return (
+            rotations.list_active_rotations(session, person_id=person_id),
+            rotations.list_received_rotations(session, actor_id=person_id),
+            my_rotation_items(session, person_id=person_id, on=today, rules=rules),
+        )
+
+    mine, received, items = await wf.in_session(context, load)
+    blocks = [describe_mine(context, view, today) for view in mine]
+    if received:
+        blocks.append(describe_received(received, today))
     if not items:
-        await reply_html(update, context, tw.ROTATION_NONE)
+        blocks.append(tw.ROTATION_NONE)
+        await reply_html(update, context, "\n\n".join(blocks))
         return
     lines = [tw.ROTATION_HEADER]
     buttons = []
@@ -116,7 +207,8 @@ async def rotation_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             )
         )
         buttons.append([fill_button(index, item)])
-    await reply_html(update, context, "\n".join(lines), InlineKeyboardMarkup(buttons[:30]))
+    blocks.append("\n".join(lines))
+    await reply_html(update, context, "\n\n".join(blocks), InlineKeyboardMarkup(buttons[:30]))
 
 
 async def rotation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
