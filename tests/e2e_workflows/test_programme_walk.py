@@ -174,16 +174,16 @@ def test_after_one_progress_update_the_cadre_is_told_how_to_add_another(pflow: F
 
 
 def test_dates_with_two_digit_years_are_read_as_20xx(pflow: Flow) -> None:
-    start = pflow.say("HK02", "/chuongtrinh", "chưa có chương trình hành động")
-    pflow.press("HK02", start, "➕ Đăng ký chương trình mới", "Gõ chức vụ mới")
+    start = pflow.say("HK01", "/chuongtrinh", "chưa có chương trình hành động")
+    pflow.press("HK01", start, "➕ Đăng ký chương trình mới", "Gõ chức vụ mới")
     # A date that is not one is named, instead of «Chưa đúng mẫu» for the whole line.
-    wrong = pflow.say("HK02", "Trưởng phòng | 31/02/26 | 30/09/29", "Ngày «31/02/26» không đúng")
+    wrong = pflow.say("HK01", "Trưởng phòng | 31/02/26 | 30/09/29", "Ngày «31/02/26» không đúng")
     assert "Chưa đúng mẫu" not in wrong.body and "01/11/26" in wrong.body
-    pick = pflow.say("HK02", "Trưởng phòng Tổ chức | 1/10/26 | 30/9/29", "Chọn mức công khai")
-    pflow.press("HK02", pick, "Công khai trong chi bộ", "Gõ một mục cam kết")
-    card = pflow.say("HK02", "Rà soát quy hoạch cán bộ | 100% hồ sơ cập nhật | 31/12/27", "Đã lưu mục")
+    pick = pflow.say("HK01", "Trưởng phòng Tổ chức | 1/10/26 | 30/9/29", "Chọn mức công khai")
+    pflow.press("HK01", pick, "Công khai trong chi bộ", "Gõ một mục cam kết")
+    card = pflow.say("HK01", "Rà soát quy hoạch cán bộ | 100% hồ sơ cập nhật | 31/12/27", "Đã lưu mục")
     assert "01/10/2026" in card.body and "30/09/2029" in card.body and "31/12/2027" in card.body
-    [programme] = programmes_of(pflow, "HK02")
+    [programme] = programmes_of(pflow, "HK01")
     assert (programme.term_start, programme.term_end) == (date(2026, 10, 1), date(2029, 9, 30))
     assert programme.items[0].deadline == date(2027, 12, 31)
 
