@@ -542,6 +542,44 @@ ROTATION_STARTED_NOT_REQUIRED = (
     "không phải làm trên hệ thống: không nhắc, không tính là quá hạn."
 )
 
+# Staff in /luanchuyen: «➕ Ghi nhận luân chuyển», one line, a preview, «✅ Ghi nhận».
+BUTTON_ROTATION_NEW = "➕ Ghi nhận luân chuyển"
+BUTTON_ROTATION_NEW_OK = "✅ Ghi nhận"
+ROTATION_NEW_ASK = (
+    "Gõ một dòng theo mẫu <code>MÃ_CÁN_BỘ | MÃ_ĐƠN_VỊ_ĐẾN | Chức vụ ở đơn vị đến | ngày bắt đầu</code>, "
+    "thêm <code>| số tháng</code> nếu khác {months} tháng. Ví dụ: <code>BD04 | HK | Phó Trưởng ban | 05/11/2023</code>\n"
+    "(Gõ /huy để dừng.)"
+)
+ROTATION_NEW_BAD = (
+    "Chưa đúng mẫu: cần 4 hoặc 5 phần cách nhau bởi dấu «|», ví dụ "
+    "<code>BD04 | HK | Phó Trưởng ban | 05/11/2023</code> hoặc <code>BD04 | HK | Phó Trưởng ban | 05/11/2023 | 48</code>."
+)
+ROTATION_NEW_BAD_DATE = "Ngày bắt đầu «{value}» không hợp lệ: gõ dạng NGÀY/THÁNG/NĂM, ví dụ 05/11/2023."
+ROTATION_NEW_BAD_MONTHS = "Số tháng «{value}» không hợp lệ: gõ một số nguyên từ 1 đến {max}."
+ROTATION_NEW_BAD_POST = "Chức vụ ở đơn vị đến không được để trống và dài tối đa {max} ký tự."
+ROTATION_NEW_NO_PERSON = "Không có cán bộ mã «{code}». Kiểm tra mã rồi gõ lại dòng."
+ROTATION_NEW_NO_UNIT = "Không có đơn vị mã «{code}». Kiểm tra mã rồi gõ lại dòng."
+ROTATION_NEW_PREVIEW = (
+    "🔄 <b>Kiểm tra trước khi ghi nhận</b>\n"
+    "Cán bộ: {name} ({code})\n"
+    "Nơi đi: {from_unit}, {from_post}\n"
+    "Đơn vị tiếp nhận: {to_unit}\n"
+    "Chức vụ: {post}\n"
+    "Thời hạn: {term}\n"
+    "Đơn vị và chức vụ của cán bộ trong danh sách sẽ đổi theo đơn vị tiếp nhận. "
+    "Bấm «✅ Ghi nhận», hoặc gõ lại dòng để sửa."
+)
+ROTATION_NEW_DONE = "✅ {started}\nĐã báo cho: {notified}."
+ROTATION_NEW_GONE = "Không còn dòng luân chuyển nào chờ ghi nhận; dùng /luanchuyen để bắt đầu lại."
+NOTIFY_ROTATION_STARTED_CADRE = (
+    "🔄 Ban Tổ chức đã ghi nhận đợt luân chuyển của bạn đến {to_unit}, chức vụ {post} ({term}). "
+    "Dùng /luanchuyen để xem kỳ đánh giá tiếp theo."
+)
+NOTIFY_ROTATION_STARTED_HEAD = (
+    "🔄 {name} được luân chuyển đến {to_unit}, chức vụ {post} ({term}). "
+    "Dùng /luanchuyen để xem cán bộ luân chuyển đến đơn vị bạn phụ trách."
+)
+
 
 def rotation_start_error(reason: object, values: dict[str, str]) -> str:
     """Why a rotation could not be recorded (records' ValidationFailed `reason`, or "permission_denied")."""

@@ -12,7 +12,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlmodel import Session
 
+from records.audit import list_audit
+from records.db import make_engine
+from records.people import find_person_by_code
+from records.rotations import list_rotations
 from tests.e2e_workflows.conftest import Flow, running_flow
 from tests.fakes.telegram import REPO_ROOT
 
@@ -115,3 +120,53 @@ def test_the_rotated_cadre_and_the_receiving_head_see_the_rotation_before_any_re
     assert "Hoàng Văn Em" not in other.body and "Đợt luân chuyển" not in other.body
     bd_head = rot_flow.say("BD01", "/luanchuyen", "Cán bộ luân chuyển đến đơn vị bạn phụ trách")
     assert "Hoàng Văn Em" not in bd_head.body
+
+
+def test_staff_record_a_rotation_in_the_bot_within_their_scope(rot_flow: Flow) -> None:
+    cadre_view = rot_flow.say("BD03", "/luanchuyen", "Không có việc nhận xét")
+    assert "➕ Ghi nhận luân chuyển" not in cadre_view.button_texts  # only staff and admins record
+    listing = rot_flow.say("TU01", "/luanchuyen", "Không có việc nhận xét")
+    rot_flow.press("TU01", listing, "➕ Ghi nhận luân chuyển", "Gõ một dòng theo mẫu")
+    rot_flow.say("TU01", "BD03 | HK", "Chưa đúng mẫu")
+    rot_flow.say(
+        "TU01", "BD03 | HK | Phó Chánh Văn phòng | 31/02/2026", "Ngày bắt đầu «31/02/2026» không hợp lệ"
+    )
+    rot_flow.say("TU01", "ZZ9 | HK | Phó Chánh Văn phòng | 01/11/2026", "Không có cán bộ mã «ZZ9»")
+    rot_flow.say("TU01", "BD03 | QQ | Phó Chánh Văn phòng | 01/11/2026", "Không có đơn vị mã «QQ»")
+    short = rot_flow.say("TU01", "BD03 | HK | Phó Chánh Văn phòng | 01/11/2026 | 12", "ít nhất 36 tháng")
+    assert "kết thúc sớm nhất ngày 01/11/2029" in short.body
+    preview = rot_flow.say(
+        "TU01", "bd03 | hk | Phó Chánh Văn phòng | 01/11/2026", "Kiểm tra trước khi ghi nhận"
+    )
+    assert "Cán bộ: Phạm Thị Dung (BD03)" in preview.body
+    assert "Thời hạn: 36 tháng, từ 01/11/2026 đến 01/11/2029" in preview.body
+    cadre_before, head_before = rot_flow.last_id("BD03"), rot_flow.last_id("HK01")
+    done = rot_flow.press("TU01", preview, "✅ Ghi nhận", "Đã ghi nhận luân chuyển Phạm Thị Dung (BD03)")
+    assert "Kỳ đánh giá tiếp theo: 01/05/2027 (định kỳ 6 tháng)." in done.body
+    assert "Phạm Thị Dung" in done.body.split("Đã báo cho:")[1] and "Bùi Thị Hà" in done.body
+    rot_flow.wait(
+        "BD03",
+        "Ban Tổ chức đã ghi nhận đợt luân chuyển của bạn đến Quận ủy Hoàn Kiếm (HK)",
+        after=cadre_before,
+    )
+    rot_flow.wait("HK01", "Phạm Thị Dung được luân chuyển đến Quận ủy Hoàn Kiếm (HK)", after=head_before)
+    mine = rot_flow.say("BD03", "/luanchuyen", "Đợt luân chuyển của bạn")
+    assert "Chức vụ: Phó Chánh Văn phòng" in mine.body
+    engine = make_engine(rot_flow.db_url)
+    try:
+        with Session(engine) as session:
+            person = find_person_by_code(session, cadre_code="BD03")
+            staff = find_person_by_code(session, cadre_code="TU01")
+            assert person is not None and staff is not None
+            [rotation] = list_rotations(session, actor_id=None, person_id=person.id)
+            audit = list_audit(session, entity="rotation", entity_id=rotation.id)
+    finally:
+        engine.dispose()
+    assert person.unit_code == "HK" and [(a.action, a.actor_id) for a in audit] == [("create", staff.id)]
+    # Staff of a district record only within it: BD02 leaves BD, outside HK03's scope.
+    listing = rot_flow.say("HK03", "/luanchuyen", "Không có việc nhận xét")
+    rot_flow.press("HK03", listing, "➕ Ghi nhận luân chuyển", "Gõ một dòng theo mẫu")
+    refused = rot_flow.say(
+        "HK03", "BD02 | HK | Phó Trưởng ban | 01/11/2026", "❌ Chỉ chuyên viên Ban Tổ chức"
+    )
+    assert "đơn vị đi (BD) và đơn vị đến (HK)" in refused.body and refused.button_texts == []
