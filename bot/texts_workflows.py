@@ -244,7 +244,16 @@ REOPENED = "🔓 Đã mở lại hồ sơ của {name} (kỳ {period}); hồ sơ
 NOTIFY_SUBMITTED = "📥 {name} vừa gửi tự đánh giá kỳ {period}{late}: tự chấm {total}, đề xuất loại {grade}."
 BUTTON_NOTIFY_OPEN = "📝 Mở hồ sơ"
 NOTIFY_RETURNED = "↩️ Hồ sơ tự đánh giá kỳ {period} của bạn bị trả lại.\nLý do: <i>{reason}</i>\nDùng /danhgia {period} để sửa và gửi lại."
-NOTIFY_REVIEWED = "📝 Người quản lý đã nhận xét hồ sơ kỳ {period} của bạn: loại {grade}{comment}."
+NOTIFY_REVIEWED = "📝 Người quản lý đã nhận xét hồ sơ kỳ {period} của bạn: đề nghị loại {grade}{proposed}."
+NOTIFY_REVIEWED_PROPOSED = ", bạn tự đề xuất loại {grade}"
+NOTIFY_REVIEWED_POINTS = (
+    "Tổng điểm: {self_total} (bạn tự chấm) → {review_total} (người quản lý chấm), {change}."
+)
+NOTIFY_REVIEWED_LOWERED = "giảm {delta} điểm"
+NOTIFY_REVIEWED_RAISED = "tăng {delta} điểm"
+NOTIFY_REVIEWED_POINTS_KEPT = "Tổng điểm: {total}, giữ nguyên như bạn tự chấm."
+NOTIFY_REVIEWED_COMMENT = "Nhận xét: «{comment}»"
+NOTIFY_REVIEWED_NEXT = "Thủ trưởng sẽ quyết định xếp loại cuối cùng."
 NOTIFY_TO_HEAD = "⚖️ Hồ sơ của {name} kỳ {period} chờ bạn quyết định: người quản lý đề nghị loại {grade}."
 NOTIFY_DECIDED = "🔒 Kết quả kỳ {period}: thủ trưởng quyết định xếp loại <b>{grade}</b> ({grade_name})."
 NOTIFY_REOPENED = "🔓 Hồ sơ kỳ {period} của bạn được mở lại. Lý do: <i>{reason}</i>"

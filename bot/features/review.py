@@ -51,7 +51,7 @@ from bot.features.evaluation import (
     render_tasks,
 )
 from bot.jobs import JobRegistry
-from bot.messages import clause, escape
+from bot.messages import escape
 from bot.replies import reply_html
 from records import evaluations, programmes
 from records.errors import ConcurrentUpdate, InvalidTransition, QuotaExceeded, RecordsError
@@ -479,14 +479,7 @@ async def _approve(
     )
     log.info("evaluation %s approved through the bot", done.id)
     heads = await _notify_heads(context, done)
-    suffix = f"; {clause(done.review_comment)}" if clause(done.review_comment or "") else ""
-    await _notify_cadre(
-        context,
-        done,
-        tw.NOTIFY_REVIEWED.format(
-            period=done.period, grade=escape(grade_label(rules, done.review_grade)), comment=suffix
-        ),
-    )
+    await _notify_cadre(context, done, reviewed_notice(rules, done))
     await reply_html(
         update,
         context,
@@ -497,6 +490,39 @@ async def _approve(
             heads=wf.names(heads),
         ),
     )
+
+
+def reviewed_notice(rules: Rules, view: EvaluationView) -> str:
+    """The cadre's notice of the review: the proposed grade, what the reviewer changed in the total (self-assessed
+    → reviewed, decimal comma) and the comment quoted on its own line."""
+    proposed = (
+        tw.NOTIFY_REVIEWED_PROPOSED.format(grade=escape(grade_label(rules, view.proposed_grade)))
+        if view.proposed_grade and view.proposed_grade != view.review_grade
+        else ""
+    )
+    lines = [
+        tw.NOTIFY_REVIEWED.format(
+            period=view.period, grade=escape(grade_label(rules, view.review_grade)), proposed=proposed
+        )
+    ]
+    own, reviewed = view.self_total, view.review_total
+    if own is not None and reviewed is not None and round(own - reviewed, 2) != 0:
+        delta = wf.fmt_points(round(abs(own - reviewed), 2))
+        change = (tw.NOTIFY_REVIEWED_LOWERED if reviewed < own else tw.NOTIFY_REVIEWED_RAISED).format(
+            delta=delta
+        )
+        lines.append(
+            tw.NOTIFY_REVIEWED_POINTS.format(
+                self_total=wf.fmt_points(own), review_total=wf.fmt_points(reviewed), change=change
+            )
+        )
+    elif reviewed is not None:
+        lines.append(tw.NOTIFY_REVIEWED_POINTS_KEPT.format(total=wf.fmt_points(reviewed)))
+    comment = (view.review_comment or "").strip()
+    if comment:
+        lines.append(tw.NOTIFY_REVIEWED_COMMENT.format(comment=escape(comment)))
+    lines.append(tw.NOTIFY_REVIEWED_NEXT)
+    return "\n".join(lines)
 
 
 async def _quota_step(

@@ -66,8 +66,9 @@ def test_no_notice_ends_in_a_double_full_stop() -> None:
     from bot import texts_workflows as tw
     from bot.messages import clause
 
-    for comment in ("Tốt.", "Cần cố gắng hơn...", "  Được  .  ", "Đạt…"):
-        notice = tw.NOTIFY_REVIEWED.format(period="10/2026", grade="B", comment=f"; {clause(comment)}")
+    for proposed in ("", tw.NOTIFY_REVIEWED_PROPOSED.format(grade="A")):
+        notice = tw.NOTIFY_REVIEWED.format(period="10/2026", grade="B", proposed=proposed)
         assert notice.endswith(".") and not notice.endswith(".."), notice
-        assert not notice.endswith("….")
+    # The reviewer's comment is quoted on its own line: its own full stop stays inside the quotes.
+    assert tw.NOTIFY_REVIEWED_COMMENT.format(comment="Tốt.") == "Nhận xét: «Tốt.»"
     assert clause("<b>x</b>.") == "&lt;b&gt;x&lt;/b&gt;"  # still escaped

@@ -148,7 +148,12 @@ def test_reviewer_adjusts_points_and_head_decides_after_quota_check(flow: Flow) 
     done = flow.say("BD02", "Điểm thưởng chưa đủ minh chứng.", "Đã nhận xét hồ sơ")
     assert "Trần Thị Bình" in done.body
     reviewed = flow.wait("BD03", "Người quản lý đã nhận xét", after=cadre_before)
-    assert reviewed.body.endswith("; Điểm thưởng chưa đủ minh chứng.")  # its own "." is not doubled
+    assert reviewed.body.splitlines() == [
+        "📝 Người quản lý đã nhận xét hồ sơ kỳ 2026-10 của bạn: đề nghị loại B (HTTNV), bạn tự đề xuất loại A (HTXSNV).",
+        "Tổng điểm: 90,5 (bạn tự chấm) → 86,5 (người quản lý chấm), giảm 4 điểm.",
+        "Nhận xét: «Điểm thưởng chưa đủ minh chứng.»",
+        "Thủ trưởng sẽ quyết định xếp loại cuối cùng.",
+    ]
     notice = flow.wait("BD01", "chờ bạn quyết định", after=head_before)
     card = flow.press("BD01", notice, "📝 Mở hồ sơ", "Chọn xếp loại cuối cùng")
     assert "Người quản lý chấm: 86,5 — loại B" in card.body
@@ -200,6 +205,24 @@ def test_late_submission_is_marked_and_results_show_history(flow: Flow) -> None:
     assert "mở lại hồ sơ: Điều chỉnh theo kết luận" in history.body
 
 
+def test_the_review_notice_says_the_points_were_lowered(flow: Flow) -> None:
+    """Lowered by 2,5 within the same grade: the notice gives both totals with a decimal comma and the change."""
+    waiting = flow.say("BD02", "/duyet", "Hồ sơ chờ bạn xử lý")
+    card = flow.press("BD02", waiting, "📝 1.", "Hồ sơ Hoàng Văn Em")
+    pick = flow.press("BD02", card, "✏️ Điều chỉnh điểm", "Chọn tiêu chí")
+    flow.press("BD02", pick, "Kết quả thực hiện nhiệm vụ", "Gõ điểm mới")
+    flow.say("BD02", "37,5", "Gõ nhận xét")
+    cadre_before = flow.last_id("BD04")
+    flow.say("BD02", "Chưa đạt chỉ tiêu báo cáo.", "Đã nhận xét hồ sơ")
+    reviewed = flow.wait("BD04", "Người quản lý đã nhận xét", after=cadre_before)
+    assert reviewed.body.splitlines() == [
+        "📝 Người quản lý đã nhận xét hồ sơ kỳ 2026-10 của bạn: đề nghị loại C (HTNV).",
+        "Tổng điểm: 56 (bạn tự chấm) → 53,5 (người quản lý chấm), giảm 2,5 điểm.",
+        "Nhận xét: «Chưa đạt chỉ tiêu báo cáo.»",
+        "Thủ trưởng sẽ quyết định xếp loại cuối cùng.",
+    ]
+
+
 def test_history_folds_repeated_draft_saves_into_one_line(flow: Flow) -> None:
     results = flow.say("BD03", "/ketqua", "Kết quả đánh giá của Phạm Thị Dung")
     history = flow.press("BD03", results, "🕘 Lịch sử kỳ 2026-10", "Lịch sử hồ sơ kỳ 2026-10")
@@ -229,7 +252,7 @@ def test_a_decided_record_offers_reopen_only_to_whoever_may_reopen(flow: Flow) -
     assert "đã quyết định" in card.body
     assert not any(b.startswith("🔓") for b in card.button_texts), card.button_texts
     # The head over the unit sees it.
-    notice = _last_with(flow, "BD01", "chờ bạn quyết định")
+    notice = _last_with(flow, "BD01", "Phạm Thị Dung kỳ 2026-10 chờ bạn quyết định")
     card = flow.press("BD01", notice, "📝 Mở hồ sơ", "Hồ sơ Phạm Thị Dung")
     assert "🔓 Mở lại hồ sơ" in card.button_texts
 
