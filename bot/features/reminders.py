@@ -40,6 +40,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
@@ -60,7 +61,7 @@ from bot.messages import escape
 from bot.services import services_of
 from records import access, botstate, due, localtime, people
 from records.errors import LeaseLost, RecordsError
-from records.periods import Period, deadline
+from records.periods import Period, Stage, deadline
 from records.rules import Rules
 from records.views import DueItem
 
@@ -411,21 +412,17 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
         await work.save()
         log.info("reminder round of %s finished: %d people", today.isoformat(), len(reminders))
     previous = Period.containing(today, rules.period).previous
-    if today > deadline(rules, previous, "self_assessment") and done.get("late") != str(previous):
-        lists = await wf.in_session(
-            context, lambda s: plan_late_lists(s, on=today, period=previous, rules=rules, tz=zone)
-        )
-        if not await work.run(f"late:{previous}", lists, _send_one):
+    lists_after: tuple[tuple[str, Stage, Callable[..., list[Reminder]]], ...] = (
+        ("late", "self_assessment", plan_late_lists),
+        ("undecided", "decision", plan_undecided_lists),
+    )
+    for key, step, plan in lists_after:  # each list once per period, after its step's deadline
+        if today <= deadline(rules, previous, step) or done.get(key) == str(previous):
+            continue
+        lists = await wf.in_session(context, partial(plan, on=today, period=previous, rules=rules, tz=zone))
+        if not await work.run(f"{key}:{previous}", lists, _send_one):
             return
-        done["late"] = str(previous)
-        await work.save()
-    if today > deadline(rules, previous, "decision") and done.get("undecided") != str(previous):
-        lists = await wf.in_session(
-            context, lambda s: plan_undecided_lists(s, on=today, period=previous, rules=rules, tz=zone)
-        )
-        if not await work.run(f"undecided:{previous}", lists, _send_one):
-            return
-        done["undecided"] = str(previous)
+        done[key] = str(previous)
         await work.save()
     if today > deadline(rules, previous, "decision") and done.get("summary") != str(previous):
         staff = await wf.in_session(context, staff_recipients)
