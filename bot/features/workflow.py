@@ -2,7 +2,8 @@
 
 The clock comes from the settings `CANBO_NOW` (a fixed ISO datetime) or `CANBO_NOW_FILE` (a file holding one,
 re-read on every call, so a test can move time forward without restarting the bot): test and demo seams that
-replace the real time of the workflow features only. Unset (production): the real UTC time.
+replace the real time of the workflow features only. Unset (production): the real UTC time. A clock file caught
+mid-write (empty or unreadable) keeps the last value read from it rather than jumping to the real time.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Clock:
     def __init__(self, *, fixed: datetime | None = None, path: Path | None = None) -> None:
         self.fixed = fixed
         self.path = path
+        self._last_read: datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Clock:
@@ -61,7 +63,10 @@ class Clock:
             except OSError:
                 value = None
             if value is not None:
+                self._last_read = value
                 return value
+            if self._last_read is not None:  # the file is being rewritten: time does not jump to today
+                return self._last_read
         return self.fixed or datetime.now(UTC)
 
 

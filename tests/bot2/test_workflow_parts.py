@@ -135,6 +135,10 @@ def test_clock_file_moves_time_without_a_restart(tmp_path: Path) -> None:
     assert clock.now() == datetime(2026, 10, 2, 2, 0, tzinfo=UTC)
     path.write_text("2026-11-04T09:00:00+07:00")
     assert clock.now() == datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
+    path.write_text("")  # caught mid-rewrite: the last value holds, time does not jump to the real date
+    assert clock.now() == datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
+    path.write_text("2026-11-05T09:00:00+07:00")
+    assert clock.now() == datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
     fixed = workflow.Clock.from_settings(_settings({"CANBO_NOW": "2026-05-01T00:00:00"}))
     assert fixed.now() == datetime(2026, 5, 1, tzinfo=UTC)
     real = workflow.Clock.from_settings(_settings({"CANBO_NOW": "", "CANBO_NOW_FILE": ""}))
