@@ -213,7 +213,7 @@ class DiacriticRestorer:
     though "theo quý" is also in the index).
     """
 
-    def __init__(self, sequences: Iterable[Sequence[str]]) -> None:
+    def __init__(self, sequences: Iterable[Sequence[str]], *, words: Iterable[str] = ()) -> None:
         pair_counts: Counter[str] = Counter()
         uni_counts: Counter[str] = Counter()
         for seq in sequences:
@@ -235,6 +235,42 @@ class DiacriticRestorer:
         # Plain forms that the texts (or question phrases) write without marks ("theo", "quy", "bao"): in a
         # question typed with marks such a syllable is taken as typed.
         self.unmarked = frozenset(m for m in uni_counts if not _VIETNAMESE_MARKS.search(m)) | prior.unmarked
+        self.acronyms = _word_acronyms(Counter(w for w in words if w.count("_") == 1), uni_counts)
+
+    def expand_acronyms(self, text: str) -> str:
+        """`text` with each two-letter abbreviation the dictionary does not know ("HĐ", "TV") followed by the
+        two-syllable word of the loaded texts it stands for ("HĐ hội đồng"): of the words with those initials,
+        the one the texts' syllable pairs make likeliest between its neighbours ("bao nhiêu TV dự" →
+        "thành viên")."""
+        if not self.acronyms:
+            return text
+        text = unicodedata.normalize("NFC", text)
+        tokens = list(_RAW_TOKEN_RE.finditer(text))  # "TT-BNV" stays one token: a code is never expanded
+        folded = [fold(m.group(0)) for m in tokens]
+        out: list[str] = []
+        last = 0
+        for i, m in enumerate(tokens):
+            token = m.group(0)
+            options = self.acronyms.get(folded[i]) if len(token) == 2 and token.isupper() else None
+            if not options or token in ABBREVIATIONS:
+                continue
+            before = folded[i - 1] if i > 0 else None
+            after = folded[i + 1] if i + 1 < len(folded) else None
+
+            def fit(word: str, before: str | None = before, after: str | None = after) -> float:
+                a, b = word.split(" ")
+                score = self._log_next(a, b)
+                if before is not None:
+                    score += self._log_next(before, a)
+                if after is not None:
+                    score += self._log_next(b, after)
+                return score
+
+            out.append(text[last : m.end()])
+            out.append(" " + max(options, key=fit))
+            last = m.end()
+        out.append(text[last:])
+        return "".join(out)
 
     def _count(self, syllable: str) -> float:
         """How often the syllable is seen: in the loaded texts, and in question phrases (weight 5)."""
@@ -306,6 +342,32 @@ class DiacriticRestorer:
             last = m.end()
         out.append(text[last:])
         return "".join(out)
+
+
+_ACRONYM_MIN_COUNT = 3  # a word seen at least this often in the loaded texts can be what initials stand for
+_ACRONYM_OPTIONS = 8  # the most frequent words per pair of initials, chosen between by their neighbours
+
+
+def _word_acronyms(words: Counter[str], unigrams: Counter[str]) -> dict[str, list[str]]:
+    """Two-letter abbreviations the loaded texts themselves suggest: the two-syllable words of the texts
+    (pyvi's "hội_đồng", "thành_viên") seen often enough, by their initials ("hđ", "tv"). Initials the texts
+    also write as a syllable of their own ("qđ" in "QĐ-TTg") or the dictionary knows are left out."""
+    by_key: dict[str, list[tuple[int, str]]] = {}
+    for word, count in words.items():
+        if count < _ACRONYM_MIN_COUNT:
+            continue
+        parts = fold(word).split("_")
+        if len(parts) != 2 or not all(p.isalpha() for p in parts):
+            continue
+        key = parts[0][:1] + parts[1][:1]
+        by_key.setdefault(key, []).append((count, " ".join(parts)))
+    out: dict[str, list[str]] = {}
+    for key, found in by_key.items():
+        if key in unigrams or key in _ABBREVIATION_KEYS:
+            continue
+        found.sort(reverse=True)
+        out[key] = [w for _, w in found[:_ACRONYM_OPTIONS]]
+    return out
 
 
 @dataclass(frozen=True)

@@ -301,7 +301,10 @@ def build_snapshot(
         unit_superseded=superseded_docs[unit_doc] if len(units) else np.zeros(0, dtype=bool),
         lexical=lexical,
         chunk_index={row.chunk_id: i for i, row in enumerate(rows)},
-        restorer=DiacriticRestorer(marked_syllables(r.head_words + r.words) for r in rows),
+        restorer=DiacriticRestorer(
+            (marked_syllables(r.head_words + r.words) for r in rows),
+            words=(w for r in rows for w in r.head_words + r.words),
+        ),
         doc_title_bigrams=[title_bigrams(docs[d].title, docs[d].doc_type) for d in doc_order],
         doc_number_syllables=[number_key(docs[d].number).split() for d in doc_order],
         doc_replaces=[
