@@ -67,6 +67,20 @@ _OLD_CUES = (
     "luc truoc",
     "hoi truoc",
 )
+# Cues that the question asks about the rule as it stands now: they win over an old cue in the same message
+# ("hồi trước chỉ được 15% … giờ theo quy định mới thì bao nhiêu?" recalls the old rule to ask the new one).
+_NEW_CUES = (
+    "quy dinh moi",
+    "van ban moi",
+    "quy dinh hien hanh",
+    "hien hanh",
+    "hien nay",
+    "hien tai",
+    "bay gio",
+    "moi nhat",
+    "dang co hieu luc",
+    "dang ap dung",
+)
 _YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
 # Where a question asking several things splits: between sentences and at "?" / ";" always; at "và",
 # "hoặc", ", còn", "đồng thời", "ngoài ra" only when both sides ask something (an interrogative of their own);
@@ -144,7 +158,10 @@ def wants_number(text: str) -> bool:
 
 
 def asks_old(text: str) -> bool:
+    """An old cue ("quy định cũ", "hồi trước") and no cue for the rule as it stands now ("hiện nay")."""
     plain = f" {_plain(text)} "
+    if any(f" {cue} " in plain for cue in _NEW_CUES):
+        return False
     return any(f" {cue} " in plain for cue in _OLD_CUES)
 
 
@@ -218,7 +235,7 @@ def without_version_cues(text: str) -> str:
 def read_query(question: str, restorer: DiacriticRestorer) -> Query:
     text = " ".join(question.split())
     accent_free = typed_without_marks(text)
-    restored = restorer.restore(text)
+    restored = restorer.expand_acronyms(restorer.restore(text))
     years = {int(y) for y in _YEAR_RE.findall(text)}
     old = asks_old(text)
     search_text = without_version_cues(restored) if (old or years) else restored

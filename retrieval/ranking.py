@@ -256,6 +256,40 @@ def unit_dense(
     return np.asarray((1.0 - w) * best + w * whole, dtype=np.float32)
 
 
+def in_force_first(
+    snapshot: Snapshot, top: np.ndarray, fused: np.ndarray, intent: DocumentIntent
+) -> np.ndarray:
+    """The ranking with each replaced document's articles after the first article of the document that
+    replaced it, when both are among the top (unless the question asks for the old text). `fused` is lowered
+    to match, so scores stay in order."""
+    if not any(snapshot.docs[d].status == "superseded" for d in snapshot.doc_order):
+        return top
+    order = [int(u) for u in top]
+    for doc_id in snapshot.doc_order:
+        if snapshot.docs[doc_id].status != "superseded" or doc_id in intent.old_docs:
+            continue
+        replacer = snapshot.replacer(doc_id)
+        if replacer is None:
+            continue
+        first_new = next(
+            (i for i, u in enumerate(order) if snapshot.units[u].doc_id == replacer.doc_id), None
+        )
+        if first_new is None:
+            continue
+        old = [u for u in order[:first_new] if snapshot.units[u].doc_id == doc_id]
+        if not old:
+            continue
+        lead = order[first_new]
+        rest = [u for u in order if u not in old]
+        at = rest.index(lead) + 1
+        order = [*rest[:at], *old, *rest[at:]]
+        for u in old:  # just below the article that replaced them, in their own order
+            fused[u] = min(float(fused[u]), float(fused[lead]) - 1e-6)
+    for i in range(1, len(order)):  # keep the scores monotonic after the moves
+        fused[order[i]] = min(float(fused[order[i]]), float(fused[order[i - 1]]))
+    return np.asarray(order, dtype=top.dtype)
+
+
 def rank(snapshot: Snapshot, query: Query, *, query_vec: np.ndarray, k: int, params: RankingParams) -> Ranked:
     """Score every unit and return the top k with their best chunk."""
     if snapshot.empty:
@@ -274,6 +308,7 @@ def rank(snapshot: Snapshot, query: Query, *, query_vec: np.ndarray, k: int, par
     k = max(1, min(k, len(fused)))
     top = np.argpartition(-fused, k - 1)[:k]
     top = top[np.argsort(-fused[top], kind="stable")]
+    top = in_force_first(snapshot, top, fused, intent)
     units = [int(u) for u in top]
     qset = set(query.syllables)
     best_chunks: list[int] = []
