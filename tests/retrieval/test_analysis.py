@@ -63,6 +63,20 @@ def test_diacritics_are_restored_from_the_indexed_texts() -> None:
     assert restorer.restore("Đã có dấu") == "Đã có dấu"  # typed with marks: untouched
 
 
+def test_how_many_typed_without_marks_is_read_where_the_texts_put_numbers() -> None:
+    from retrieval.analysis import DiacriticRestorer, marked_syllables
+
+    texts = [
+        "Sắp xếp tổ chức bộ máy tinh gọn; bộ máy hoạt động hiệu quả; kiện toàn bộ máy.",
+        "Thời gian tập sự là 12 tháng. Mỗi ban thường vụ có ít nhất 01 ủy viên dưới 40 tuổi.",
+        "Hội đồng có 05 thành viên. Được nghỉ 05 ngày.",
+    ]
+    restorer = DiacriticRestorer(marked_syllables(analyse(t).words) for t in texts)
+    assert restorer.restore("tap su may thang") == "tập sự mấy tháng"
+    assert restorer.restore("co it nhat may uy vien") == "có ít nhất mấy ủy viên"
+    assert restorer.restore("sap xep bo may") == "sắp xếp bộ máy"  # "máy" stays where the texts write it
+
+
 def test_word_segmentation_leaves_no_model_copy_in_the_temp_dir(tmp_path: Path) -> None:
     """pyvi's CRF model is unpickled through a temp file; a long-running server must not collect one per start."""
     script = (
