@@ -44,6 +44,10 @@ class QuotaRule(_Strict):
     of_grade: str | None = None
     max_ratio: float | None = Field(default=None, ge=0)
     enforce: bool = True
+    # How a fractional allowance is rounded: "down" (the letter of "không quá 30%": 3 people → 0 A), "nearest"
+    # or "up"; and how many a unit with anyone graded may always have (a small unit's one outstanding cadre).
+    rounding: Literal["down", "nearest", "up"] = "down"
+    at_least: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> QuotaRule:
@@ -59,8 +63,16 @@ class QuotaRule(_Strict):
             share = (
                 self.outstanding_max_share if outstanding and self.outstanding_max_share else self.max_share
             )
-            return math.floor((share or 0.0) * graded + 1e-9)
-        return math.floor((self.max_ratio or 0.0) * of_grade_count + 1e-9)
+            exact = (share or 0.0) * graded
+        else:
+            exact = (self.max_ratio or 0.0) * of_grade_count
+        if self.rounding == "up":
+            allowed = math.ceil(exact - 1e-9)
+        elif self.rounding == "nearest":
+            allowed = math.floor(exact + 0.5 + 1e-9)  # half up: 2.5 → 3
+        else:
+            allowed = math.floor(exact + 1e-9)
+        return max(allowed, min(self.at_least, graded)) if graded else allowed
 
 
 class Deadlines(_Strict):

@@ -361,6 +361,27 @@ def test_ratio_quota_htxsnv_at_most_a_fifth_of_httnv(db_engine: Engine, org: Org
             decide_evaluation(session, actor_id=binh, evaluation_id=views[1].id, rules=rules, final_grade="A")
 
 
+def test_a_small_unit_may_have_one_grade_a_when_the_rules_say_at_least_one(
+    db_engine: Engine, org: Org
+) -> None:
+    """30% of 3 rounds down to no grade A; a committee that sets `at_least = 1` allows one, and only one."""
+    data = RULES.model_dump()
+    data["quotas"] = [{"kind": "share_of_graded", "grade": "A", "max_share": 0.3, "at_least": 1}]
+    rules = parse_rules(data)
+    binh = org.people["BD01"]
+    excellent = {"discipline": 20, "tasks": 68, "bonus": 8}
+    ids = []
+    for code in ("BD02", "BD03", "BD04"):
+        view = submit(db_engine, org.people[code], points=excellent)
+        reviewer = binh if code == "BD02" else org.people["BD02"]
+        ids.append(review(db_engine, reviewer, view.id).id)
+    with session_scope(db_engine) as session:
+        assert decide_evaluation(session, actor_id=binh, evaluation_id=ids[0], rules=rules).final_grade == "A"
+    with session_scope(db_engine) as session, pytest.raises(QuotaExceeded) as info:
+        decide_evaluation(session, actor_id=binh, evaluation_id=ids[1], rules=rules)
+    assert info.value.params["allowed"] == 1 and info.value.params["count"] == 2
+
+
 def test_second_reviewer_gets_concurrent_update(db_engine: Engine, org: Org) -> None:
     with session_scope(db_engine) as session:
         grant_role(

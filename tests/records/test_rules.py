@@ -9,7 +9,7 @@ import pytest
 
 from records.errors import RulesFileInvalid
 from records.periods import Period, add_months, deadline
-from records.rules import DEFAULT_RULES_PATH, load_rules, parse_rules
+from records.rules import DEFAULT_RULES_PATH, QuotaRule, load_rules, parse_rules
 from tests.records.flows import RULES
 
 
@@ -30,6 +30,33 @@ def test_shipped_default_is_the_hanoi_monthly_scheme() -> None:
     quota = RULES.quotas[0]
     assert quota.allowed(graded=10, of_grade_count=0, outstanding=False) == 3
     assert quota.allowed(graded=10, of_grade_count=0, outstanding=True) == 4
+
+
+def test_quota_rounding_and_a_floor_for_small_units() -> None:
+    strict = QuotaRule(kind="share_of_graded", grade="A", max_share=0.3)
+    assert [strict.allowed(graded=n, of_grade_count=0, outstanding=False) for n in (1, 3, 4, 5, 10)] == [
+        0,
+        0,
+        1,
+        1,
+        3,
+    ]
+    nearest = QuotaRule(kind="share_of_graded", grade="A", max_share=0.3, rounding="nearest")
+    assert [nearest.allowed(graded=n, of_grade_count=0, outstanding=False) for n in (1, 2, 5, 10)] == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    up = QuotaRule(kind="ratio_to_grade", grade="A", of_grade="B", max_ratio=0.2, rounding="up")
+    assert [up.allowed(graded=9, of_grade_count=n, outstanding=False) for n in (0, 1, 5, 6)] == [0, 1, 1, 2]
+    floor = QuotaRule(kind="share_of_graded", grade="A", max_share=0.3, at_least=1)
+    assert [floor.allowed(graded=n, of_grade_count=0, outstanding=False) for n in (0, 1, 3, 10)] == [
+        0,
+        1,
+        1,
+        3,
+    ]
 
 
 def _write(tmp_path: Path, text: str) -> Path:
