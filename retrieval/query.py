@@ -67,8 +67,8 @@ _OLD_CUES = (
     "luc truoc",
     "hoi truoc",
 )
-# Cues that the question asks about the rule as it stands now: they win over an old cue in the same message
-# ("hồi trước chỉ được 15% … giờ theo quy định mới thì bao nhiêu?" recalls the old rule to ask the new one).
+# Cues that the question asks about the rule as it stands now: after an old cue they win over it ("hồi trước
+# chỉ được 15% … giờ theo quy định mới thì bao nhiêu?" recalls the old rule to ask the new one).
 _NEW_CUES = (
     "quy dinh moi",
     "van ban moi",
@@ -158,11 +158,16 @@ def wants_number(text: str) -> bool:
 
 
 def asks_old(text: str) -> bool:
-    """An old cue ("quy định cũ", "hồi trước") and no cue for the rule as it stands now ("hiện nay")."""
+    """An old cue ("quy định cũ", "hồi trước") not followed by a cue for the rule as it stands now: "hồi trước
+    … giờ theo quy định mới thì …" moves on to ask the current rule; "quy định hiện hành trước khi sửa đổi"
+    still asks the old text."""
     plain = f" {_plain(text)} "
-    if any(f" {cue} " in plain for cue in _NEW_CUES):
-        return False
-    return any(f" {cue} " in plain for cue in _OLD_CUES)
+
+    def last(cues: tuple[str, ...]) -> int:
+        return max((plain.rfind(f" {cue} ") for cue in cues), default=-1)
+
+    old = last(_OLD_CUES)
+    return old >= 0 and last(_NEW_CUES) < old
 
 
 def _asks(text: str) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from retrieval import QAEngine, make_engine
 from retrieval.analysis import DiacriticRestorer
 from retrieval.embedding import Embedder
+from retrieval.query import asks_old
 
 OLD = """SỞ NỘI VỤ TỈNH MẪU
 Số: 1120/QĐ-SNV
@@ -105,3 +106,17 @@ def test_recalling_the_old_rule_to_ask_the_new_one_gets_the_new_one(engine: QAEn
     assert asked_now.ranked[0].doc_number == "845/QĐ-SNV"
     asked_then = engine.ask("Hồi trước tỷ lệ chiến sĩ thi đua cơ sở tối đa là bao nhiêu?")
     assert asked_then.ranked[0].doc_number == "1120/QĐ-SNV"
+
+
+@pytest.mark.parametrize(
+    ("question", "old"),
+    [
+        ("Hồi trước chỉ được 15%, giờ theo quy định mới thì bao nhiêu?", False),
+        ("Trước đây tỷ lệ là bao nhiêu, còn hiện nay thì sao?", False),
+        ("Quy định hiện hành trước khi sửa đổi nói gì về tỷ lệ?", True),
+        ("Theo quy định cũ thì tỷ lệ là bao nhiêu?", True),
+        ("Hiện nay tỷ lệ là bao nhiêu?", False),
+    ],
+)
+def test_the_last_version_cue_says_which_text_is_asked_for(question: str, old: bool) -> None:
+    assert asks_old(question) is old
