@@ -21,6 +21,7 @@ from records.export_programmes import public_programmes_xlsx_bytes
 from records.programmes import (
     ItemInput,
     ProgrammeInput,
+    close_programme,
     confirm_programme,
     create_programme,
     list_public_programmes,
@@ -165,3 +166,26 @@ def test_a_unit_without_public_programmes_gets_a_workbook_saying_so(db_engine: E
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0] == "Chương trình hành động công khai — Quận ủy Hoàn Kiếm — lập ngày 06/12/2026"
     assert rows[5][0] == "Chưa có chương trình hành động công khai nào đã được xác nhận."
+
+
+def test_a_closed_public_programme_stays_on_the_list_marked_as_ended(
+    db_engine: Engine, org: Org, seeded: list[int]
+) -> None:
+    with Session(db_engine) as session:
+        bd = list_public_programmes(session, actor_id=None, unit_id=org.units["BD"]).programmes[0]
+    with session_scope(db_engine) as session:
+        close_programme(
+            session,
+            actor_id=org.people["BD04"],
+            programme_id=bd.programme.id,
+            closing_assessment="Hoàn thành các cam kết",
+        )
+    with Session(db_engine) as session:
+        listed = list_public_programmes(session, actor_id=org.people["BD01"], unit_id=org.units["BD"])
+    assert [(d.programme.post, d.programme.state) for d in listed.programmes] == [
+        (BD_PUBLIC, "closed"),
+        (PUBLIC, "confirmed"),
+    ]
+    ws = load_workbook(io.BytesIO(public_programmes_xlsx_bytes(listed, now=MADE, tz="UTC"))).worksheets[0]
+    states = [r[5] for r in list(ws.iter_rows(values_only=True))[5:]]
+    assert states == ["Đã kết thúc nhiệm kỳ", "Đã kết thúc nhiệm kỳ", "Đang thực hiện", "Đang thực hiện"]
