@@ -15,8 +15,12 @@ from datetime import datetime
 
 import openpyxl
 import pytest
+from sqlmodel import Session
 
+from bot import texts_workflows as tw
 from bot.localapi import ChatMessage
+from records.db import make_engine
+from records.people import find_unit_by_code
 from records.schema import Publicity
 from tests.e2e_workflows.conftest import USERS, Flow, running_flow
 from tests.e2e_workflows.test_programme_readers import seed_programme
@@ -115,3 +119,28 @@ def test_other_districts_staff_and_cadres_are_refused(pflow: Flow) -> None:
     for code in ("HK03", "BD03"):  # neither ever received Ba Đình's workbook
         names = [m.document.file_name for m in pflow.telegram.world.messages(USERS[code]) if m.document]
         assert "chuong-trinh-cong-khai-BD.xlsx" not in names
+
+
+def test_a_forged_button_for_a_unit_outside_the_scope_is_refused(pflow: Flow) -> None:
+    """A modified client sends «📄»'s callback with Ba Đình's unit id: refused like the command."""
+    engine = make_engine(pflow.db_url)
+    try:
+        with Session(engine) as session:
+            unit = find_unit_by_code(session, code="BD")
+            assert unit is not None
+    finally:
+        engine.dispose()
+    for code in ("HK03", "BD03"):
+        uid = USERS[code]
+        anchor = pflow.say(code, "/chuongtrinh", "chương trình")
+        after = pflow.last_id(code)
+        pflow.telegram.world.forge_callback(uid, uid, anchor.message_id, f"ct:xls:{unit.id}")
+        refused = pflow.wait(code, "nằm ngoài phạm vi bạn phụ trách", after=after)
+        assert "Đơn vị «BD»" in refused.body
+        names = [m.document.file_name for m in pflow.telegram.world.messages(uid) if m.document]
+        assert "chuong-trinh-cong-khai-BD.xlsx" not in names
+    # A button for a unit that no longer exists says so.
+    after = pflow.last_id("TU01")
+    anchor = pflow.say("TU01", "/chuongtrinh", "chương trình")
+    pflow.telegram.world.forge_callback(USERS["TU01"], USERS["TU01"], anchor.message_id, "ct:xls:999999")
+    pflow.wait("TU01", tw.RECORD_GONE, after=after)
