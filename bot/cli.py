@@ -9,7 +9,17 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot import cli_health, cli_ops, cli_playground, cli_qa, cli_records, cli_reports, cli_rotation, cli_run
+from bot import (
+    cli_health,
+    cli_ops,
+    cli_playground,
+    cli_programmes,
+    cli_qa,
+    cli_records,
+    cli_reports,
+    cli_rotation,
+    cli_run,
+)
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_qa,
         cli_records,
         cli_rotation,
+        cli_programmes,
         cli_reports,
         cli_health,
         cli_ops,

@@ -438,7 +438,23 @@ UNIT_PROGRAMMES_RULE = (
 UNIT_PROGRAMMES_MORE = (
     "… và {more} chương trình khác: gõ <code>/chuongtrinh MÃ_ĐƠN_VỊ</code> để xem từng đơn vị cấp dưới."
 )
-UNIT_PROGRAMMES_ARGS = "Gõ <code>/chuongtrinh</code> (chương trình của bạn) hoặc <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ <code>/chuongtrinh BD</code>."
+UNIT_PROGRAMMES_ARGS = (
+    "Gõ <code>/chuongtrinh</code> (chương trình của bạn) hoặc <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ "
+    "<code>/chuongtrinh BD</code>. Chuyên viên Ban Tổ chức và thủ trưởng nhận tệp Excel chương trình công khai "
+    "của đơn vị bằng <code>/chuongtrinh BD công khai</code>."
+)
+# The public list for the Fatherland Front and People's Councils («📄» button, /chuongtrinh MÃ_ĐƠN_VỊ công khai).
+BUTTON_PROGRAMME_PUBLIC_XLSX = "📄 Excel chương trình công khai (gửi MTTQ, HĐND)"
+PUBLIC_PROGRAMMES_XLSX_CAPTION = (
+    "📄 Chương trình hành động công khai — {unit}: {count} chương trình, {items} cam kết.\n"
+    "Chỉ gồm chương trình đã được thủ trưởng xác nhận ở mức «Công khai rộng rãi» (không có chương trình nội bộ "
+    "hay công khai trong chi bộ), kèm tiến độ mới nhất; dùng để gửi Mặt trận Tổ quốc và Hội đồng nhân dân giám sát."
+)
+PUBLIC_PROGRAMMES_OUT_OF_SCOPE = (
+    "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách: chỉ chuyên viên Ban Tổ chức và thủ trưởng phụ trách đơn vị "
+    "mới lập được danh sách chương trình công khai của đơn vị đó. Xem chương trình công khai: gõ "
+    "<code>/chuongtrinh {value}</code>."
+)
 DIGEST_HEADER = (
     "👤 <b>{name}</b> ({code}, {unit}) — {post}\nNhiệm kỳ: {start} – {end}. Mức công khai: {publicity}. "
     "Trạng thái: {state}"

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session, col, select
 
-from records.access import has_role, unit_chain, unit_subtree
+from records.access import has_role, require_role, unit_chain, unit_subtree
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import ConcurrentUpdate, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -34,6 +34,7 @@ from records.views import (
     ProgrammeDigest,
     ProgrammeView,
     ProgressView,
+    PublicProgrammes,
 )
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ P = ProgrammeState
 EDITABLE = (P.DRAFT.value, P.RETURNED.value)
 SHARED = (P.CONFIRMED.value, P.CLOSED.value)  # the states in which a programme is shown to other readers
 MAX_ITEMS = 30
+PUBLIC_EXPORT_ROLES = (Role.STAFF, Role.HEAD, Role.ADMIN)  # who hands the public list to supervisors
 
 
 class ItemInput(BaseModel):
@@ -604,6 +606,26 @@ def list_unit_programmes(session: Session, *, actor_id: int | None, unit_id: int
         for row, _code, _unit in ordered
         if row.person_id != actor_id and may_read_programme(session, actor_id=actor_id, row=row)
     ]
+
+
+def list_public_programmes(session: Session, *, actor_id: int | None, unit_id: int) -> PublicProgrammes:
+    """The public, confirmed (or closed) programmes of the unit's subtree, for the Fatherland Front and the
+    People's Councils, who supervise them but are not on the roster: committee staff hand this list to them.
+
+    Only «Công khai rộng rãi» programmes, whatever the actor may read otherwise (a head reads every level, but
+    an internal or party-cell programme never leaves through this list); the actor's own public programme is
+    included. Staff, heads and admins over the unit may make it (`actor_id=None`: the command line). Same
+    order as `list_unit_programmes`, each item with its latest progress update."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(f"unit {unit_id}", entity="unit", id=unit_id)
+    require_role(
+        session, actor_id=actor_id, roles=PUBLIC_EXPORT_ROLES, unit_id=unit_id, action="export_public"
+    )
+    # Read as the operator (every level, nobody's own programme left out), then keep the public ones only.
+    readable = list_unit_programmes(session, actor_id=None, unit_id=unit_id)
+    public = [d for d in readable if d.programme.publicity == Publicity.PUBLIC.value]
+    return PublicProgrammes(unit_code=unit.code, unit_name=unit.name, programmes=tuple(public))
 
 
 def progress_followers(session: Session, *, programme_id: int) -> list[int]:

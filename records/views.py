@@ -210,6 +210,14 @@ class ProgrammeDigest(_View):
     ]  # item id → the item's latest progress update (items never updated absent)
 
 
+class PublicProgrammes(_View):
+    """The public programmes of a unit subtree, for the bodies that supervise them outside the roster."""
+
+    unit_code: str
+    unit_name: str
+    programmes: tuple[ProgrammeDigest, ...]
+
+
 class EvidenceItem(_View):
     """An action-programme item shown beside a self-assessment."""
 

@@ -7,6 +7,9 @@ stateDiagram-v2
     [*] --> unit: /chuongtrinh MÃ_ĐƠN_VỊ
     list --> unit: 👥 Chương trình của đơn vị (the user's own unit)
     unit --> [*]: others' confirmed programmes the user may read (publicity), latest progress per item
+    [*] --> public: /chuongtrinh MÃ_ĐƠN_VỊ công khai
+    unit --> public: 📄 Excel chương trình công khai (staff, heads, admins over the unit)
+    public --> [*]: the workbook of the public programmes, for the Fatherland Front and People's Councils
     list --> post: ➕ Đăng ký chương trình mới (step ct:post)
     post --> publicity: "chức vụ | từ ngày | đến ngày" (kept in the step's data)
     publicity --> item: Nội bộ / Chi bộ / Công khai (step ct:item)
@@ -26,14 +29,18 @@ open, it would read a regulation question typed hours later as a malformed progr
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import texts_workflows as tw
@@ -45,10 +52,11 @@ from bot.jobs import JobRegistry
 from bot.messages import escape
 from bot.replies import reply_html
 from records import access, people, programmes
-from records.errors import ConcurrentUpdate, InvalidTransition, RecordsError
-from records.programmes import ItemInput, ProgrammeInput
+from records.errors import ConcurrentUpdate, InvalidTransition, NotFound, PermissionDenied, RecordsError
+from records.export_programmes import public_programmes_xlsx_bytes
+from records.programmes import PUBLIC_EXPORT_ROLES, ItemInput, ProgrammeInput
 from records.schema import Publicity
-from records.views import ProgrammeDigest, ProgrammeView, ProgressView
+from records.views import ProgrammeDigest, ProgrammeView, ProgressView, PublicProgrammes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +65,9 @@ ITEM_STEP = "ct:item"
 PROGRESS_STEP = "ct:progress"
 RETURN_STEP = "ct:return"
 # The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
-PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open|unit|log):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
+PROGRAMME_BUTTONS = (
+    r"^ct:(?:(?:new|item|check|open|unit|log|xls):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
+)
 EDITABLE = ("draft", "returned")
 SHARED = ("confirmed", "closed")  # shown to other readers, with a progress log
 MAX_COMMITMENT = 1000
@@ -65,6 +75,13 @@ MAX_TARGET = 500
 _PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
 _PROGRESS_FRACTION = re.compile(r"^\s*\d+[.,]\d")  # "86,5 …": a whole number is asked for
 UNIT_LIST_LIMIT = 20  # programmes in one listing; a subtree with more is narrowed by typing a unit code
+PUBLIC_WORDS = ("công khai", "cong khai")  # /chuongtrinh MÃ_ĐƠN_VỊ công khai: the public list as Excel
+
+
+def asks_public_list(words: list[str]) -> bool:
+    """Whether the words after the unit code ask for the public list («công khai», marks optional)."""
+    typed = unicodedata.normalize("NFC", " ".join(words)).casefold()
+    return " ".join(typed.split()) in PUBLIC_WORDS
 
 
 def parse_post(raw: str) -> tuple[str, date, date] | str:
@@ -216,6 +233,9 @@ async def programme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if user is None or user.person_id is None:
         return
     args = list(context.args or [])
+    if len(args) > 1 and asks_public_list(args[1:]):
+        await _export_public(update, context, user, code=args[0], unit_id=None)
+        return
     if len(args) > 1:
         await reply_html(update, context, tw.UNIT_PROGRAMMES_ARGS)
         return
@@ -244,7 +264,7 @@ async def _unit_programmes(
 ) -> None:
     """Other people's programmes in a unit's subtree (the user's own unit by default) that the user may read."""
 
-    def load(session: Session) -> tuple[str, str, list[ProgrammeDigest]] | None:
+    def load(session: Session) -> tuple[str, str, list[ProgrammeDigest], InlineKeyboardMarkup | None] | None:
         unit = (
             people.find_unit_by_code(session, code=code.upper())
             if code is not None
@@ -253,7 +273,13 @@ async def _unit_programmes(
         if unit is None:
             return None
         found = programmes.list_unit_programmes(session, actor_id=user.person_id, unit_id=unit.id)
-        return f"{unit.name} ({unit.code})", unit.code, found
+        markup = None
+        if user.person_id is not None and access.has_role(
+            session, person_id=user.person_id, roles=PUBLIC_EXPORT_ROLES, unit_id=unit.id
+        ):
+            button = InlineKeyboardButton(tw.BUTTON_PROGRAMME_PUBLIC_XLSX, callback_data=f"ct:xls:{unit.id}")
+            markup = InlineKeyboardMarkup([[button]])
+        return f"{unit.name} ({unit.code})", unit.code, found, markup
 
     try:
         loaded = await wf.in_session(context, load)
@@ -263,11 +289,11 @@ async def _unit_programmes(
     if loaded is None:
         await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code or "")))
         return
-    unit_label, unit_code, digests = loaded
+    unit_label, unit_code, digests, markup = loaded
     rule = tw.UNIT_PROGRAMMES_RULE.format(example=escape(unit_code))
     if not digests:
         await reply_html(
-            update, context, tw.UNIT_PROGRAMMES_NONE.format(unit=escape(unit_label)) + "\n\n" + rule
+            update, context, tw.UNIT_PROGRAMMES_NONE.format(unit=escape(unit_label)) + "\n\n" + rule, markup
         )
         return
 
@@ -279,7 +305,66 @@ async def _unit_programmes(
     if len(digests) > UNIT_LIST_LIMIT:
         parts.append(tw.UNIT_PROGRAMMES_MORE.format(more=len(digests) - UNIT_LIST_LIMIT))
     parts.append(rule)
-    await reply_html(update, context, "\n\n".join(parts))
+    await reply_html(update, context, "\n\n".join(parts), markup)
+
+
+async def _export_public(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: CurrentUser,
+    *,
+    code: str | None,
+    unit_id: int | None,
+) -> None:
+    """The workbook of a unit's public programmes (by code, or the unit of a «📄» button), for staff, heads and
+    admins over the unit; records checks the scope and keeps internal and party-cell programmes out."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+
+    def load(session: Session) -> PublicProgrammes:
+        if unit_id is not None:
+            found = unit_id
+        else:
+            unit = people.find_unit_by_code(session, code=(code or "").upper())
+            if unit is None:
+                raise NotFound(f"unit {code}", entity="unit")
+            found = unit.id
+        return programmes.list_public_programmes(session, actor_id=user.person_id, unit_id=found)
+
+    shown = escape((code or "").upper()[:30])
+    try:
+        listed = await wf.in_session(context, load)
+    except NotFound:
+        gone = unit_id is not None  # the unit of a «📄» button was removed meanwhile
+        await reply_html(
+            update, context, tw.RECORD_GONE if gone else tw.SUMMARY_UNKNOWN_UNIT.format(value=shown)
+        )
+        return
+    except PermissionDenied:
+        if not shown and unit_id is not None:  # a button for a unit whose scope the user has since lost
+            shown = escape(await wf.in_session(context, lambda s: people.load_unit(s, unit_id).code))
+        await reply_html(update, context, tw.PUBLIC_PROGRAMMES_OUT_OF_SCOPE.format(value=shown))
+        return
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    workbook = await asyncio.to_thread(
+        public_programmes_xlsx_bytes, listed, now=wf.now_of(context), tz=wf.timezone_of(context)
+    )
+    items = sum(len(d.programme.items) for d in listed.programmes)
+    await context.bot.send_document(
+        chat.id,
+        document=io.BytesIO(workbook),
+        filename=f"chuong-trinh-cong-khai-{listed.unit_code}.xlsx",
+        caption=tw.PUBLIC_PROGRAMMES_XLSX_CAPTION.format(
+            unit=escape(f"{listed.unit_name} ({listed.unit_code})"), count=len(listed.programmes), items=items
+        ),
+        parse_mode=ParseMode.HTML,
+    )
+    log.info("public programmes workbook sent: programmes=%d", len(listed.programmes))
 
 
 async def _own(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, pid: int) -> ProgrammeView | None:
@@ -322,6 +407,9 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     if action == "unit":
         await _unit_programmes(update, context, user, code=None)
+        return
+    if action == "xls":
+        await _export_public(update, context, user, code=None, unit_id=pid)
         return
     if action == "new":
         await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=POST_STEP, data={})
