@@ -76,6 +76,7 @@ class Seeded:
     answer_id: int = 0
     handoff_id: int = 0
     upload_id: int = 0
+    unit_id: int = 0  # unit BD itself (the public-programmes export button)
 
 
 def _person_id(session, code: str) -> int:  # type: ignore[no-untyped-def]
@@ -96,6 +97,10 @@ def seed(url: str) -> Seeded:
         with session_scope(engine) as session:
             for code, uid in USERS.items():
                 link_telegram(session, person_id=_person_id(session, code), telegram_user_id=uid, chat_id=uid)
+        with session_scope(engine) as session:
+            bd = find_unit_by_code(session, code="BD")
+            assert bd is not None and bd.id is not None
+            out.unit_id = bd.id
         with session_scope(engine) as session:
             ids = {code: _person_id(session, code) for code in CODES}
             for code in ("BD03", "BD04"):

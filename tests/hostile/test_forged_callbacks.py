@@ -24,6 +24,7 @@ REFUSALS = (
     texts.ANSWER_EXPIRED,
     "Bạn không có quyền dùng chức năng này",
     "Bạn cần đăng nhập để dùng chức năng này",
+    "nằm ngoài phạm vi bạn phụ trách",  # the public-programmes export of a unit outside the presser's scope
     # the owner's own record with an id or a value that does not fit (shown as a sentence, capitalised)
     texts.ERROR_CODES["validation"][:1].upper() + texts.ERROR_CODES["validation"][1:],
 )
@@ -64,6 +65,7 @@ def aimed_at_bd(s: Seeded) -> list[str]:
         f"ct:prog:{p}:{item}",
         f"ct:ok:{p}:{pv}",
         f"ct:ret:{p}:{pv}",
+        f"ct:xls:{s.unit_id}",
         f"lc:fill:{r}:s",
         f"lc:fill:{r}:c",
         f"lc:grade:{r}:A",
