@@ -262,9 +262,26 @@ def _index_is_empty(store: ChromaStore) -> bool:
 
 def make_backup(*, database_url: str, index_dir: Path, chroma_url: str | None, folder: Path) -> Manifest:
     """Write a complete backup into `folder` (which must be empty or absent)."""
-    if folder.exists() and any(folder.iterdir()):
-        raise BackupError("folder_not_empty", path=str(folder))
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if folder.exists() and any(folder.iterdir()):
+            raise BackupError("folder_not_empty", path=str(folder))
+    except OSError as exc:
+        raise BackupError(
+            "folder_unusable", path=str(folder), error=exc.strerror or type(exc).__name__
+        ) from None
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        # Checked before anything is created: no empty backup folder and no new empty database file.
+        raise BackupError("no_database", path=str(url.database))
+    try:
+        existed = folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not existed:
+            folder.chmod(0o700)  # the backup holds personal data (phone numbers, evaluations)
+    except OSError as exc:
+        raise BackupError(
+            "folder_unusable", path=str(folder), error=exc.strerror or type(exc).__name__
+        ) from None
     engine = make_engine(database_url)
     try:
         revision = current_revision(engine)
@@ -351,12 +368,20 @@ def restore_backup(
     A SQLite backup restores into SQLite (file copy) or PostgreSQL (`records.dbcopy`); a PostgreSQL backup
     restores into PostgreSQL (`pg_restore`). Every table's digest is compared with the manifest.
     """
-    manifest = verify_backup(folder)
+    try:
+        manifest = verify_backup(folder)
+    except OSError as exc:
+        raise BackupError(
+            "folder_unreadable", path=str(folder), error=exc.strerror or type(exc).__name__
+        ) from None
     known = _known_revisions()
     revision = manifest.database.get("revision")
     if revision not in known:
         raise BackupError("newer_backup", revision=revision)
     kind = manifest.database.get("kind")
+    target_url = make_url(database_url)
+    # A SQLite file the checks below create (they open the target) is not an old database to keep aside.
+    fresh_sqlite = target_url.get_backend_name() == "sqlite" and not Path(target_url.database or "").exists()
     target_engine = make_engine(database_url)
     target_kind = target_engine.dialect.name
     try:
@@ -372,7 +397,7 @@ def restore_backup(
         expected: dict[str, Any] = manifest.database["tables"]
         if kind == "sqlite" and target_kind == "sqlite":
             target_engine.dispose()
-            _restore_sqlite_file(folder / SQLITE_FILE, database_url)
+            _restore_sqlite_file(folder / SQLITE_FILE, database_url, keep_existing=not fresh_sqlite)
             _compare(database_url, expected)
         elif kind == "sqlite":
             _restore_sqlite_into_postgres(folder / SQLITE_FILE, target_engine, expected)
@@ -413,10 +438,12 @@ def _known_revisions() -> set[str]:
     return {rev.revision for rev in script.walk_revisions()}
 
 
-def _restore_sqlite_file(source: Path, database_url: str) -> None:
+def _restore_sqlite_file(source: Path, database_url: str, *, keep_existing: bool = True) -> None:
     target = Path(make_url(database_url).database or "")
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
+    if target.exists() and not keep_existing:
+        target.unlink()
+    elif target.exists():
         aside = target.with_name(f"{target.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%S}")
         target.rename(aside)
         log.info("the database that was there is kept as %s", aside.name)

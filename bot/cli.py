@@ -131,6 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             field = ".".join(str(p) for p in err["loc"])
             print(f"Lỗi cấu hình {field}: {err['msg']}", file=sys.stderr)
         return 2
+    except (
+        OSError
+    ) as exc:  # e.g. `sudo -u canbo canbo …` run from /root: the .env there cannot even be looked at
+        print(
+            f"Không đọc được tệp cấu hình {exc.filename or '.env'} ({exc.strerror or type(exc).__name__}). "
+            "canbo đọc .env trong thư mục hiện tại: chạy lệnh từ thư mục cài đặt (cd /opt/canbo/app), "
+            "bằng người dùng đọc được tệp đó.",
+            file=sys.stderr,
+        )
+        return 2
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     configure_logging(settings.log_level, secrets=[token, token.partition(":")[2]])
     handler = args.handler

@@ -40,7 +40,12 @@ MESSAGES = {
     "unknown_tables": "Cơ sở dữ liệu nguồn có bảng lạ với phiên bản này: {tables}.",
     "copy_mismatch": "Sau khi chép, các bảng sau không khớp: {tables}. Đã hủy, cơ sở dữ liệu đích vẫn trống.",
     "folder_not_empty": "Thư mục {path} đã có tệp: chọn một thư mục trống hoặc chưa có.",
-    "no_database": "Không thấy cơ sở dữ liệu {path}.",
+    "no_database": (
+        "Không thấy cơ sở dữ liệu {path}. Kiểm tra CANBO_DATA_DIR / CANBO_DATABASE_URL: canbo đọc tệp .env "
+        "trong thư mục hiện tại (cd /opt/canbo/app trước)."
+    ),
+    "folder_unusable": "Không tạo hoặc ghi được thư mục sao lưu {path} ({error}): chọn thư mục người dùng này ghi được.",
+    "folder_unreadable": "Không đọc được thư mục sao lưu {path} ({error}): người dùng chạy lệnh phải đọc được nó.",
     "no_pg_tool": "Cần {tool} của PostgreSQL (apt-get install postgresql-client) cùng phiên bản với máy chủ hoặc mới hơn.",
     "pg_tool_failed": "{tool} báo lỗi: {detail}",
     "index_busy": "Kho văn bản thay đổi liên tục trong lúc sao lưu (đang nạp văn bản?). Thử lại sau.",
