@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot import cli_health, cli_ops, cli_playground, cli_qa, cli_records, cli_reports, cli_run
+from bot import cli_health, cli_ops, cli_playground, cli_qa, cli_records, cli_reports, cli_rotation, cli_run
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="LỆNH", required=True)
-    for module in (cli_run, cli_playground, cli_qa, cli_records, cli_reports, cli_health, cli_ops):
+    for module in (
+        cli_run,
+        cli_playground,
+        cli_qa,
+        cli_records,
+        cli_rotation,
+        cli_reports,
+        cli_health,
+        cli_ops,
+    ):
         module.register(sub)
     _localise(parser)
     return parser

@@ -164,7 +164,7 @@ def _engine(settings: Settings) -> Engine:
     return make_engine(url)
 
 
-def _with_database(settings: Settings, work: Callable[[Engine], int]) -> int:
+def with_database(settings: Settings, work: Callable[[Engine], int]) -> int:
     """Run `work` on an up-to-date database; map records errors to Vietnamese and an exit code."""
     engine = _engine(settings)
     try:
@@ -248,7 +248,7 @@ def run_roster_import(args: argparse.Namespace, settings: Settings) -> int:
         print(format_roster_report(report))
         return EXIT_OK
 
-    return _with_database(settings, work)
+    return with_database(settings, work)
 
 
 def run_invite(args: argparse.Namespace, settings: Settings) -> int:
@@ -273,7 +273,7 @@ def run_invite(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_OK
 
-    return _with_database(settings, work)
+    return with_database(settings, work)
 
 
 def run_roles_change(args: argparse.Namespace, settings: Settings) -> int:
@@ -297,7 +297,7 @@ def run_roles_change(args: argparse.Namespace, settings: Settings) -> int:
                 print(MSG_REVOKED.format(count=count, role=args.role, name=person.full_name, unit=unit.code))
         return EXIT_OK
 
-    return _with_database(settings, work)
+    return with_database(settings, work)
 
 
 def run_roles_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -314,7 +314,7 @@ def run_roles_list(args: argparse.Namespace, settings: Settings) -> int:
             print(MSG_ROLE_LINE.format(role=role.role, unit_code=role.unit_code, unit_name=role.unit_name))
         return EXIT_OK
 
-    return _with_database(settings, work)
+    return with_database(settings, work)
 
 
 def run_due(args: argparse.Namespace, settings: Settings) -> int:
@@ -331,7 +331,7 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
 
     def work(engine: Engine) -> int:
         with Session(engine) as session:
-            items = list_due(session, on=day, rules=rules)
+            items = list_due(session, on=day, rules=rules, tz=settings.timezone)
         if not items:
             print(MSG_DUE_NONE.format(day=day.isoformat()))
         for item in items:
@@ -348,7 +348,7 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
             )
         return EXIT_OK
 
-    return _with_database(settings, work)
+    return with_database(settings, work)
 
 
 def run_rules_check(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
 from bot.settings import Settings
+from bot.texts import format_decimal
 from records.charts import write_summary_png
 from records.db import make_engine, session_scope
 from records.demo import DEMO_ACCOUNTS, generate_demo_data
@@ -58,7 +59,7 @@ MSG_NOT_EMPTY = (
     "Cơ sở dữ liệu đã có dữ liệu: dữ liệu mẫu chỉ tạo vào cơ sở dữ liệu trống (dùng CANBO_DATA_DIR khác)."
 )
 MSG_BAD_PEOPLE = "Số người phải từ 20 trở lên (--people)."
-MSG_DEMO_DONE = "Đã tạo dữ liệu mẫu (seed {seed}) trong {seconds:.1f} giây: {counts}."
+MSG_DEMO_DONE = "Đã tạo dữ liệu mẫu (seed {seed}) trong {seconds} giây: {counts}."
 MSG_DEMO_PERIODS = "Các kỳ đánh giá: {first} … {last}."
 MSG_DEMO_ACCOUNTS = "Tài khoản mẫu (đăng nhập bằng số điện thoại):"
 MSG_RULES = "Tệp quy tắc đánh giá không hợp lệ: {detail}"
@@ -165,11 +166,20 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
             if unit_code is None:
                 return EXIT_NOT_FOUND
             summary = summarize_period(
-                session, unit_code=unit_code, period=args.period, rules=rules, include_people=bool(args.xlsx)
+                session,
+                unit_code=unit_code,
+                period=args.period,
+                rules=rules,
+                include_people=bool(args.xlsx),
+                tz=settings.timezone,
             )
             if args.xlsx and args.year:
                 yearly = yearly_rollup(
-                    session, unit_code=unit_code, year=Period.parse(args.period).year, rules=rules
+                    session,
+                    unit_code=unit_code,
+                    year=Period.parse(args.period).year,
+                    rules=rules,
+                    tz=settings.timezone,
                 )
     except InvalidPeriod:
         example = "2026-10" if rules.period == "month" else "2026-Q4"
@@ -215,7 +225,7 @@ def run_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     counts = ", ".join(f"{table} {n}" for table, n in report.counts.items())
-    print(MSG_DEMO_DONE.format(seed=report.seed, seconds=report.seconds, counts=counts))
+    print(MSG_DEMO_DONE.format(seed=report.seed, seconds=format_decimal(report.seconds), counts=counts))
     print(MSG_DEMO_PERIODS.format(first=report.periods[0], last=report.periods[-1]))
     print(MSG_DEMO_ACCOUNTS)
     for acc in DEMO_ACCOUNTS:

@@ -102,12 +102,15 @@ class Settings(BaseSettings):
         "chroma_url",
         "llm_base_url",
         "webhook_url",
+        "webhook_secret",
+        "llm_api_key",
         "health_port",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        """`CANBO_RULES_FILE=` left empty in a .env file means the default, not the current directory."""
+        """`CANBO_RULES_FILE=` left empty in a .env file means the default, not the current directory; an empty
+        `CANBO_WEBHOOK_SECRET=` (as in a copied .env.example) means no secret, not an invalid one."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("now")

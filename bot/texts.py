@@ -237,6 +237,19 @@ ERROR_CODES: dict[str, str] = {
 ERROR_CODE_FALLBACK = "không xử lý được yêu cầu. Vui lòng thử lại hoặc liên hệ quản trị viên."
 
 
+def format_decimal(value: float, places: int = 1) -> str:
+    """A number as Vietnamese writes it: a decimal comma, no trailing zero («25,3», «21»), never «25.3»."""
+    text = f"{value:.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def upload_size_mb(size_bytes: int) -> str:
+    """An upload's size in MB for UPLOAD_TOO_LARGE («25,3»)."""
+    return format_decimal(size_bytes / 1024 / 1024)
+
+
 def describe_error(code: str | None) -> str:
     """The Vietnamese reason for a lower package's stable error code."""
     return ERROR_CODES.get(code or "", ERROR_CODE_FALLBACK)

@@ -39,7 +39,10 @@ BAD_PERIOD = (
     "Kỳ «{value}» không hợp lệ. Vui lòng gõ kỳ dạng <code>{example}</code> (năm-tháng), "
     "hoặc bỏ trống để dùng kỳ hiện tại."
 )
-CANCEL_HINT = "(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)"
+# A prompt waiting for one message (a reason, a comment, a number): nothing of it exists before it is sent.
+CANCEL_HINT = "(Gõ /huy để dừng.)"
+# A step of a form whose earlier answers are already written to the records draft (plan, self-assessment).
+FORM_CANCEL_HINT = "(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)"
 RECORD_GONE = "Hồ sơ này không còn hoặc bạn không có quyền xem. Vui lòng mở lại bằng lệnh."
 STALE = "Hồ sơ vừa được thay đổi (bởi bạn ở máy khác hoặc người khác). Đây là nội dung mới nhất:"
 ERROR_PREFIX = "❌ "
@@ -63,7 +66,7 @@ BUTTON_PLAN_DONE = "✅ Xong"
 PLAN_ASK_TASK = (
     "Gõ một việc theo mẫu:\n<code>Tên việc | Kết quả dự kiến | Hạn (ngày/tháng)</code>\n"
     "Ví dụ: <code>Báo cáo sơ kết quý | Báo cáo trình Thường trực | 25/11</code>\n"
-    "Chỉ tên việc là bắt buộc. " + CANCEL_HINT
+    "Chỉ tên việc là bắt buộc. " + FORM_CANCEL_HINT
 )
 PLAN_TASK_EMPTY = (
     "Tên việc đang trống. Vui lòng gõ lại theo mẫu <code>Tên việc | Kết quả dự kiến | Hạn</code>."
@@ -152,18 +155,18 @@ BUTTON_RESULT = {"on_time": "✅ Đúng hạn", "late": "⏰ Trễ hạn", "not_
 SELF_ASK_RESULT = "Việc {index}: <b>{title}</b>{expected}\nKết quả thực hiện?"
 SELF_ASK_NOTE = (
     "Đã lưu: {result}. Gõ ghi chú cho việc này (ví dụ: sản phẩm, lý do trễ), hoặc bấm «Bỏ qua». "
-    + CANCEL_HINT
+    + FORM_CANCEL_HINT
 )
 SELF_NOTE_TOO_LONG = "Ghi chú dài quá {limit} ký tự (bạn gõ {length}). Vui lòng rút gọn."
 SELF_ASK_POINTS = (
     "Chấm điểm <b>{name}</b> (từ 0 đến {max}). Bấm một mức bên dưới hoặc gõ số (ví dụ <code>17,5</code>). "
-    + CANCEL_HINT
+    + FORM_CANCEL_HINT
 )
 SELF_POINTS_BAD = (
     "«{value}» không phải là số. Vui lòng gõ một số từ 0 đến {max}, ví dụ <code>{example}</code>."
 )
 SELF_POINTS_RANGE = "Điểm {value} nằm ngoài khoảng cho phép của «{name}»: từ 0 đến {max}. Vui lòng gõ lại."
-SELF_ASK_COMMENT = "Gõ nhận xét chung về kết quả tháng (tối đa {limit} ký tự). " + CANCEL_HINT
+SELF_ASK_COMMENT = "Gõ nhận xét chung về kết quả tháng (tối đa {limit} ký tự). " + FORM_CANCEL_HINT
 SELF_COMMENT_TOO_LONG = "Nhận xét dài quá {limit} ký tự (bạn gõ {length}). Vui lòng rút gọn."
 SELF_SAVED = "✅ Đã lưu."
 SELF_MISSING = "Chưa gửi được, còn thiếu: {missing}. Vui lòng bổ sung."
@@ -199,7 +202,8 @@ REVIEW_ASK_POINTS = (
 )
 REVIEW_ASK_COMMENT = (
     "Điểm mới: {changes} → tổng {total}, loại {grade}.\n"
-    "Gõ nhận xét giải thích việc điều chỉnh (bắt buộc). " + CANCEL_HINT
+    "Gõ nhận xét giải thích việc điều chỉnh (bắt buộc). "
+    "(Gõ /huy để dừng; điểm điều chỉnh chỉ được lưu cùng nhận xét.)"
 )
 REVIEW_COMMENT_EMPTY = "Cần có nhận xét khi điều chỉnh điểm. Vui lòng gõ nội dung nhận xét."
 REVIEW_ASK_REASON = "Gõ lý do trả lại để người được đánh giá sửa (bắt buộc). " + CANCEL_HINT
@@ -340,7 +344,9 @@ LATE_LIST_MORE = "… và {count} người khác"
 LATE_LIST_NEXT = "Xem tổng hợp: {commands}"
 
 # --- /chuongtrinh (action programmes) --------------------------------------------------------------------
-PROGRAMME_COMMAND = "Chương trình hành động: đăng ký, gửi xác nhận, cập nhật tiến độ"
+PROGRAMME_COMMAND = (
+    "Chương trình hành động: đăng ký, gửi xác nhận, cập nhật tiến độ; của đơn vị: /chuongtrinh MÃ_ĐƠN_VỊ"
+)
 PUBLICITY_NAMES: dict[str, str] = {
     "internal": "Nội bộ",
     "party_cell": "Công khai trong chi bộ",
@@ -373,16 +379,25 @@ PROGRAMME_ASK_POST = (
 PROGRAMME_POST_BAD = (
     "Chưa đúng mẫu. Vui lòng gõ <code>Chức vụ | từ ngày | đến ngày</code> (ngày dạng 01/11/2026)."
 )
+PROGRAMME_POST_DATE_BAD = (
+    "Ngày «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>01/11/2026</code> "
+    "(năm gõ 2 chữ số cũng được: <code>01/11/26</code>)."
+)
 PROGRAMME_TERM_BAD = "Ngày kết thúc nhiệm kỳ phải sau ngày bắt đầu. Vui lòng gõ lại."
 PROGRAMME_ASK_PUBLICITY = "Chọn mức công khai của chương trình:"
-PROGRAMME_ASK_ITEM = (
+_PROGRAMME_ITEM_FORMAT = (
     "Gõ một mục cam kết theo mẫu:\n<code>Nội dung cam kết | Chỉ tiêu đo được | Hạn (ngày/tháng/năm)</code>\n"
     "Ví dụ: <code>Nâng chất lượng sinh hoạt chi bộ | 100% chi bộ xếp loại tốt | 31/12/2027</code> "
-    + CANCEL_HINT
 )
+# The first item creates the draft: until then the post, term and publicity are not saved anywhere.
+PROGRAMME_ASK_FIRST_ITEM = (
+    _PROGRAMME_ITEM_FORMAT + "(Gõ /huy để dừng; chương trình chỉ được lưu khi có mục cam kết đầu tiên.)"
+)
+PROGRAMME_ASK_ITEM = _PROGRAMME_ITEM_FORMAT + FORM_CANCEL_HINT
 PROGRAMME_ITEM_BAD = "Chưa đúng mẫu. Mỗi mục cần đủ 3 phần: <code>Nội dung | Chỉ tiêu | Hạn</code>."
 PROGRAMME_ITEM_DATE_BAD = (
-    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>31/12/2027</code>."
+    "Hạn «{value}» không đúng. Vui lòng gõ ngày/tháng/năm, ví dụ <code>31/12/2027</code> "
+    "(năm gõ 2 chữ số cũng được: <code>31/12/27</code>)."
 )
 PROGRAMME_ITEM_OUTSIDE = "Hạn {value} nằm ngoài nhiệm kỳ ({start} – {end}). Vui lòng chọn hạn trong nhiệm kỳ."
 PROGRAMME_ITEM_TOO_LONG = "Nội dung hoặc chỉ tiêu quá dài (tối đa {limit} ký tự). Vui lòng rút gọn."
@@ -405,18 +420,87 @@ PROGRAMME_PROGRESS_FRACTION = (
     "ví dụ <code>86 đã họp 3 buổi</code>. Tiến độ chưa được cập nhật."
 )
 PROGRAMME_PROGRESS_SAVED = "✅ Đã cập nhật tiến độ mục {index}: {percent}%."
+# After one update the step ends (a forgotten open step would swallow the next regulation question): say so.
+PROGRAMME_PROGRESS_NEXT = (
+    "👉 Muốn cập nhật thêm (mục này hoặc mục khác), bấm «📈 Tiến độ mục …» bên dưới. "
+    "Tin nhắn gõ tiếp bây giờ không được ghi vào tiến độ mà được hiểu là câu hỏi về quy định."
+)
 PROGRAMME_ASK_RETURN = "Gõ lý do trả lại chương trình (bắt buộc). " + CANCEL_HINT
 PROGRAMME_CONFIRMED = "✅ Đã xác nhận chương trình hành động của {name} ({post})."
 PROGRAMME_RETURNED_DONE = "↩️ Đã trả lại chương trình hành động của {name} kèm lý do."
 NOTIFY_PROGRAMME_SUBMITTED = "🎯 {name} gửi chương trình hành động ({post}) chờ bạn xác nhận."
 NOTIFY_PROGRAMME_CONFIRMED = "✅ Chương trình hành động ({post}) của bạn đã được thủ trưởng xác nhận."
 NOTIFY_PROGRAMME_RETURNED = "↩️ Chương trình hành động ({post}) bị trả lại. Lý do: <i>{reason}</i>\nDùng /chuongtrinh để sửa và gửi lại."
+BUTTON_PROGRAMME_UNIT = "👥 Chương trình của đơn vị"
+PROGRAMMES_MENU = "Đăng ký chương trình mới, hoặc xem chương trình hành động của đơn vị:"
+# Other people's programmes (the «👥» button, /chuongtrinh MÃ_ĐƠN_VỊ): only confirmed or closed ones, by publicity.
+UNIT_PROGRAMMES_HEADER = (
+    "👥 <b>Chương trình hành động — {unit}</b>\nChương trình đã xác nhận bạn được xem: {count}."
+)
+UNIT_PROGRAMMES_NONE = "👥 Chưa có chương trình hành động nào của {unit} mà bạn được xem."
+UNIT_PROGRAMMES_RULE = (
+    "<i>Chỉ gồm chương trình đã được thủ trưởng xác nhận. «Công khai rộng rãi»: mọi người xem được; "
+    "«Công khai trong chi bộ»: người cùng đơn vị; «Nội bộ»: thủ trưởng, người nhận xét và Ban Tổ chức "
+    "phụ trách đơn vị. Xem đơn vị khác: gõ <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ "
+    "<code>/chuongtrinh {example}</code>.</i>"
+)
+UNIT_PROGRAMMES_MORE = (
+    "… và {more} chương trình khác: gõ <code>/chuongtrinh MÃ_ĐƠN_VỊ</code> để xem từng đơn vị cấp dưới."
+)
+UNIT_PROGRAMMES_ARGS = "Gõ <code>/chuongtrinh</code> (chương trình của bạn) hoặc <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ <code>/chuongtrinh BD</code>."
+DIGEST_HEADER = (
+    "👤 <b>{name}</b> ({code}, {unit}) — {post}\nNhiệm kỳ: {start} – {end}. Mức công khai: {publicity}. "
+    "Trạng thái: {state}"
+)
+PROGRAMME_ITEM_LATEST = "\n   Cập nhật {at}: {note}"
+PROGRAMME_ITEM_NO_NOTE = "(không ghi chú)"
+PROGRAMME_ITEM_NOT_YET = "\n   Chưa cập nhật tiến độ."
+BUTTON_PROGRAMME_LOG = "🕘 Nhật ký tiến độ"
+PROGRAMME_LOG_HEADER = "🕘 <b>Nhật ký tiến độ — {post}</b> ({name})"
+PROGRAMME_LOG_ITEM = "{index}. {commitment}"
+PROGRAMME_LOG_LINE = "   • {at}: {percent}% — {note}"
+PROGRAMME_LOG_EMPTY = "   Chưa có lần cập nhật nào."
+PROGRAMME_PROGRESS_NOTIFIED = "Đã báo cho: {heads}."
+NOTIFY_PROGRAMME_PROGRESS = (
+    "📈 {name} cập nhật tiến độ chương trình hành động ({post}):\n"
+    "Mục {index}. {commitment}: {before}% → <b>{percent}%</b>\nGhi chú: {note}"
+)
 WAIT_PROGRAMME_LINE = "{index}. 🎯 Chương trình hành động của {name} — {post}"
 BUTTON_WAIT_PROGRAMME = "🎯 {index}. {name}"
 BUTTON_OPEN_PROGRAMME = "🎯 Mở chương trình"
 
 # --- /luanchuyen (rotation reviews) ------------------------------------------------------------------------
-ROTATION_COMMAND = "Nhận xét, đánh giá cán bộ luân chuyển đến hạn"
+ROTATION_COMMAND = "Đợt luân chuyển của tôi, cán bộ luân chuyển đến đơn vị, phiếu đánh giá đến hạn"
+ROTATION_MINE_HEADER = "🔄 <b>Đợt luân chuyển của bạn</b>"
+ROTATION_MINE = (
+    "Đơn vị tiếp nhận: {to_unit}\n"
+    "Chức vụ: {post}\n"
+    "Nơi đi: {from_unit}, {from_post}\n"
+    "Thời hạn: {term}\n"
+    "Kỳ đánh giá tiếp theo: {next}"
+)
+ROTATION_TERM = "{months} tháng, từ {start} đến {end}"
+ROTATION_TERM_DATES = "từ {start} đến {end}"
+ROTATION_NEXT = "{due} ({kind}) — {state}, {when}"
+ROTATION_NEXT_NONE = "các kỳ đánh giá đã hoàn tất"
+ROTATION_NOT_REQUIRED_NOTE = "<i>{count} kỳ đánh giá đến hạn trước ngày ghi nhận đợt luân chuyển ({recorded}) không phải làm trên hệ thống.</i>"
+# The next review's state, as read by the rotated cadre and by anyone else.
+ROTATION_NEXT_STATE_MINE: dict[str, str] = {
+    "pending": "chờ bạn tự nhận xét",
+    "self_reviewed": "chờ nhận xét của tập thể nơi đến",
+    "commented": "chờ đánh giá của cấp có thẩm quyền",
+}
+ROTATION_NEXT_STATE: dict[str, str] = {
+    "pending": "chờ cán bộ tự nhận xét",
+    "self_reviewed": "chờ nhận xét của tập thể nơi đến",
+    "commented": "chờ đánh giá của cấp có thẩm quyền",
+}
+ROTATION_WHEN_LEFT = "còn {days} ngày"
+ROTATION_WHEN_TODAY = "đến hạn hôm nay"
+ROTATION_WHEN_LATE = "quá hạn {days} ngày"
+ROTATION_RECEIVED_HEADER = "🔄 <b>Cán bộ luân chuyển đến đơn vị bạn phụ trách</b>"
+ROTATION_RECEIVED_LINE = "{index}. {name} — {post}, {to_unit}; {term}\n    Kỳ đánh giá tiếp theo: {next}"
+ROTATION_RECEIVED_MORE = "… và {count} cán bộ khác."
 ROTATION_NONE = "Không có việc nhận xét, đánh giá luân chuyển nào đến hạn với bạn."
 ROTATION_HEADER = "🔄 <b>Đánh giá cán bộ luân chuyển đến hạn</b>"
 ROTATION_LINE = "{index}. {what} — hạn {deadline}"
@@ -447,6 +531,82 @@ ROTATION_NOTIFY_NEXT = (
 ROTATION_NOTIFY_DONE = (
     "🔄 Đánh giá luân chuyển ({kind}) của bạn đã hoàn tất: xếp loại <b>{grade}</b> ({grade_name})."
 )
+
+# --- Recording a rotation (canbo rotation start) --------------------------------------------------------------
+# Plain text (the CLI) and HTML alike: no tags; the caller escapes the values for HTML.
+ROTATION_START_ERRORS: dict[str, str] = {
+    "same_unit": "đơn vị đến «{to_unit}» là đơn vị hiện tại của cán bộ; hãy chọn đơn vị tiếp nhận khác",
+    "too_short": (
+        "một đợt luân chuyển kéo dài ít nhất {min_months} tháng (kết thúc sớm nhất ngày {earliest})"
+    ),
+    "end_before_start": "ngày kết thúc phải sau ngày bắt đầu",
+    "already_active": (
+        "{name} đang trong một đợt luân chuyển chưa kết thúc (bắt đầu ngày {since}); "
+        "cần kết thúc đợt đó trước khi ghi nhận đợt mới"
+    ),
+    "permission_denied": (
+        "chỉ chuyên viên Ban Tổ chức hoặc quản trị viên có phạm vi gồm cả đơn vị đi ({from_unit}) và "
+        "đơn vị đến ({to_unit}) mới ghi nhận được luân chuyển"
+    ),
+}
+ROTATION_START_ERROR_FALLBACK = "dữ liệu luân chuyển chưa hợp lệ; vui lòng kiểm tra lại"
+ROTATION_STARTED = (
+    "Đã ghi nhận luân chuyển {name} ({code}): {from_unit} → {to_unit}, chức vụ «{post}», "
+    "từ {start} đến {end} ({months} tháng)."
+)
+ROTATION_STARTED_NEXT = "Kỳ đánh giá tiếp theo: {due} ({kind})."
+ROTATION_STARTED_NOT_REQUIRED = (
+    "{count} kỳ đánh giá đến hạn trước ngày ghi nhận {recorded} (từ {first} đến {last}) được ghi là "
+    "không phải làm trên hệ thống: không nhắc, không tính là quá hạn."
+)
+
+# Staff in /luanchuyen: «➕ Ghi nhận luân chuyển», one line, a preview, «✅ Ghi nhận».
+BUTTON_ROTATION_NEW = "➕ Ghi nhận luân chuyển"
+BUTTON_ROTATION_NEW_OK = "✅ Ghi nhận"
+ROTATION_NEW_ASK = (
+    "Gõ một dòng theo mẫu <code>MÃ_CÁN_BỘ | MÃ_ĐƠN_VỊ_ĐẾN | Chức vụ ở đơn vị đến | ngày bắt đầu</code>, "
+    "thêm <code>| số tháng</code> nếu khác {months} tháng. Ví dụ: <code>BD04 | HK | Phó Trưởng ban | 05/11/2023</code>\n"
+    "(Gõ /huy để dừng.)"
+)
+ROTATION_NEW_BAD = (
+    "Chưa đúng mẫu: cần 4 hoặc 5 phần cách nhau bởi dấu «|», ví dụ "
+    "<code>BD04 | HK | Phó Trưởng ban | 05/11/2023</code> hoặc <code>BD04 | HK | Phó Trưởng ban | 05/11/2023 | 48</code>."
+)
+ROTATION_NEW_BAD_DATE = "Ngày bắt đầu «{value}» không hợp lệ: gõ dạng NGÀY/THÁNG/NĂM, ví dụ 05/11/2023."
+ROTATION_NEW_BAD_MONTHS = "Số tháng «{value}» không hợp lệ: gõ một số nguyên từ 1 đến {max}."
+ROTATION_NEW_BAD_POST = "Chức vụ ở đơn vị đến không được để trống và dài tối đa {max} ký tự."
+ROTATION_NEW_NO_PERSON = "Không có cán bộ mã «{code}». Kiểm tra mã rồi gõ lại dòng."
+ROTATION_NEW_NO_UNIT = "Không có đơn vị mã «{code}». Kiểm tra mã rồi gõ lại dòng."
+ROTATION_NEW_PREVIEW = (
+    "🔄 <b>Kiểm tra trước khi ghi nhận</b>\n"
+    "Cán bộ: {name} ({code})\n"
+    "Nơi đi: {from_unit}, {from_post}\n"
+    "Đơn vị tiếp nhận: {to_unit}\n"
+    "Chức vụ: {post}\n"
+    "Thời hạn: {term}\n"
+    "Đơn vị và chức vụ của cán bộ trong danh sách sẽ đổi theo đơn vị tiếp nhận. "
+    "Bấm «✅ Ghi nhận», hoặc gõ lại dòng để sửa."
+)
+ROTATION_NEW_DONE = "✅ {started}\nĐã báo cho: {notified}."
+ROTATION_NEW_GONE = "Không còn dòng luân chuyển nào chờ ghi nhận; dùng /luanchuyen để bắt đầu lại."
+NOTIFY_ROTATION_STARTED_CADRE = (
+    "🔄 Ban Tổ chức đã ghi nhận đợt luân chuyển của bạn đến {to_unit}, chức vụ {post} ({term}). "
+    "Dùng /luanchuyen để xem kỳ đánh giá tiếp theo."
+)
+NOTIFY_ROTATION_STARTED_HEAD = (
+    "🔄 {name} được luân chuyển đến {to_unit}, chức vụ {post} ({term}). "
+    "Dùng /luanchuyen để xem cán bộ luân chuyển đến đơn vị bạn phụ trách."
+)
+
+
+def rotation_start_error(reason: object, values: dict[str, str]) -> str:
+    """Why a rotation could not be recorded (records' ValidationFailed `reason`, or "permission_denied")."""
+    template = ROTATION_START_ERRORS.get(str(reason), ROTATION_START_ERROR_FALLBACK)
+    try:
+        return template.format(**values)
+    except KeyError:
+        return ROTATION_START_ERROR_FALLBACK
+
 
 # --- /dulieu -------------------------------------------------------------------------------------------------
 MYDATA_COMMAND = "Tải toàn bộ dữ liệu cá nhân của tôi (JSON, Excel)"

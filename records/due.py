@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, select
 
 from records.errors import ValidationFailed
+from records.localtime import DEFAULT_TZ, local_date
 from records.periods import Period, deadline
 from records.rules import Rules
 from records.schema import (
@@ -109,7 +110,7 @@ class _Directory:
 
 
 def _evaluation_items(
-    session: Session, directory: _Directory, *, on: date, rules: Rules
+    session: Session, directory: _Directory, *, on: date, rules: Rules, tz: str
 ) -> Iterable[DueItem]:
     current = Period.containing(on, rules.period)
     previous = current.previous
@@ -141,7 +142,8 @@ def _evaluation_items(
             )
         for period in assessed:
             last = by_key.get((person.id, str(period)))
-            joined_before_end = person.created_at.date() <= period.end
+            # Added to the roster before the period ended: on its last day in the zone `tz`, not in UTC.
+            joined_before_end = local_date(person.created_at, tz) <= period.end
             if joined_before_end and (
                 last is None or last.state in (EvaluationState.DRAFT.value, EvaluationState.RETURNED.value)
             ):
@@ -197,7 +199,9 @@ def _rotation_items(
         select(RotationReview, Rotation)
         .join(Rotation, col(Rotation.id) == RotationReview.rotation_id)
         .where(
-            RotationReview.state != RotationReviewState.EVALUATED.value,
+            col(RotationReview.state).not_in(
+                [RotationReviewState.EVALUATED.value, RotationReviewState.NOT_REQUIRED.value]
+            ),
             Rotation.state == RotationState.ACTIVE.value,
             col(RotationReview.due_date) <= on + timedelta(days=horizon_days),
         )
@@ -237,6 +241,7 @@ def list_due(
     rules: Rules,
     kinds: Iterable[str] | None = None,
     rotation_horizon_days: int = 30,
+    tz: str = DEFAULT_TZ,
 ) -> list[DueItem]:
     """Everything outstanding on `on`, soonest deadline first.
 
@@ -249,7 +254,7 @@ def list_due(
     if unknown:
         raise ValidationFailed(f"unknown kinds {sorted(unknown)}", field="kinds", allowed=list(KINDS))
     directory = _Directory(session)
-    items = [i for i in _evaluation_items(session, directory, on=on, rules=rules) if i.kind in wanted]
+    items = [i for i in _evaluation_items(session, directory, on=on, rules=rules, tz=tz) if i.kind in wanted]
     items += [
         i
         for i in _rotation_items(session, directory, on=on, horizon_days=rotation_horizon_days)
@@ -260,13 +265,13 @@ def list_due(
     return items
 
 
-def list_reminders(session: Session, *, on: date, rules: Rules) -> list[DueItem]:
+def list_reminders(session: Session, *, on: date, rules: Rules, tz: str = DEFAULT_TZ) -> list[DueItem]:
     """The due items to remind about on `on`, following the rules' reminder offsets (before and after)."""
     before = set(rules.reminders.days_before)
     after = set(rules.reminders.days_after)
     return [
         item
-        for item in list_due(session, on=on, rules=rules)
+        for item in list_due(session, on=on, rules=rules, tz=tz)
         if (item.days_left >= 0 and item.days_left in before)
         or (item.days_left < 0 and -item.days_left in after)
     ]

@@ -28,7 +28,7 @@ from records.errors import (
     ValidationFailed,
 )
 from records.guard import check_expected_version, claim_version, claim_with_changes
-from records.localtime import local_date
+from records.localtime import DEFAULT_TZ, local_date
 from records.people import load_person
 from records.periods import Period, deadline
 from records.rules import Rules
@@ -47,7 +47,6 @@ from records.views import AuditRun, AuditView, EvaluationView, PlanSent, TaskVie
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 S = EvaluationState
 EDITABLE = (S.DRAFT.value, S.RETURNED.value)
 # Allowed transitions (the reopen of a decided record is the only way back from the lock).

@@ -8,10 +8,11 @@ tests/records/test_localtime.py scans the code for any other date or time format
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"  # CANBO_TIMEZONE's default, for records functions called without a zone
 DATE_TIME = "%d/%m/%Y %H:%M"
 DATE = "%d/%m/%Y"
 
@@ -31,6 +32,12 @@ def zone(name: str) -> ZoneInfo:
 
 def _zone(tz: str | tzinfo) -> tzinfo:
     return zone(tz) if isinstance(tz, str) else tz
+
+
+def day_start(day: date, tz: str | tzinfo) -> datetime:
+    """The first instant of the calendar `day` in `tz`, as an aware UTC datetime (for comparing with stored
+    instants: 01/11/2026 starts at 2026-10-31 17:00 UTC in Hà Nội)."""
+    return datetime.combine(day, time(), tzinfo=_zone(tz)).astimezone(UTC)
 
 
 def to_local(at: datetime, tz: str | tzinfo) -> datetime:

@@ -9,20 +9,38 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session, col, select
 
-from records.access import has_role
+from records.access import has_role, unit_chain, unit_subtree
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import ConcurrentUpdate, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from records.guard import claim_version
 from records.people import load_person
 from records.periods import Period
-from records.schema import ActionItem, ActionProgramme, ActionProgress, ProgrammeState, Publicity, Role
-from records.views import ActionItemView, AuditView, EvidenceItem, ProgrammeView, ProgressView
+from records.schema import (
+    ActionItem,
+    ActionProgramme,
+    ActionProgress,
+    Person,
+    ProgrammeState,
+    Publicity,
+    Role,
+    RoleAssignment,
+    Unit,
+)
+from records.views import (
+    ActionItemView,
+    AuditView,
+    EvidenceItem,
+    ProgrammeDigest,
+    ProgrammeView,
+    ProgressView,
+)
 
 log = logging.getLogger(__name__)
 
 P = ProgrammeState
 EDITABLE = (P.DRAFT.value, P.RETURNED.value)
+SHARED = (P.CONFIRMED.value, P.CLOSED.value)  # the states in which a programme is shown to other readers
 MAX_ITEMS = 30
 
 
@@ -525,3 +543,95 @@ def programme_history(session: Session, *, actor_id: int | None, programme_id: i
     if not may_read_programme(session, actor_id=actor_id, row=row):
         raise PermissionDenied("this programme is not visible to you", action="read_programme")
     return list_audit(session, entity="action_programme", entity_id=programme_id)
+
+
+def _latest_progress(session: Session, item_ids: Sequence[int]) -> dict[int, ProgressView]:
+    latest: dict[int, ProgressView] = {}
+    if not item_ids:
+        return latest
+    rows = session.exec(
+        select(ActionProgress)
+        .where(col(ActionProgress.item_id).in_(list(item_ids)))
+        .order_by(col(ActionProgress.id))
+    ).all()
+    for r in rows:  # ascending ids: the last one per item wins
+        latest[r.item_id] = ProgressView.model_validate(r, from_attributes=True)
+    return latest
+
+
+def _digest(session: Session, row: ActionProgramme) -> ProgrammeDigest:
+    view = _view(session, row)
+    person = load_person(session, row.person_id)
+    unit = session.get(Unit, row.unit_id)
+    return ProgrammeDigest(
+        programme=view,
+        person_code=person.cadre_code,
+        unit_code=unit.code if unit else "",
+        unit_name=unit.name if unit else "",
+        latest=_latest_progress(session, [i.id for i in view.items]),
+    )
+
+
+def programme_digest(session: Session, *, actor_id: int | None, programme_id: int) -> ProgrammeDigest:
+    """One programme with its owner, unit and each item's latest progress (read access checked)."""
+    row = _load(session, programme_id)
+    if not may_read_programme(session, actor_id=actor_id, row=row):
+        raise PermissionDenied("this programme is not visible to you", action="read_programme")
+    return _digest(session, row)
+
+
+def list_unit_programmes(session: Session, *, actor_id: int | None, unit_id: int) -> list[ProgrammeDigest]:
+    """Other people's confirmed or closed programmes in the unit's subtree that the actor may read.
+
+    What «may read» means is `may_read_programme`: heads, staff and reviewers over a programme's unit read
+    every level; the programme's own unit reads a party-cell one; anyone signed in reads a public one. Drafts,
+    submitted and returned programmes stay with their owner and the confirming head. Ordered by unit code, then
+    cadre code, newest programme first."""
+    if session.get(Unit, unit_id) is None:
+        raise NotFound(f"unit {unit_id}", entity="unit", id=unit_id)
+    rows = session.exec(
+        select(ActionProgramme, Person.cadre_code, Unit.code)
+        .join(Person, col(Person.id) == col(ActionProgramme.person_id))
+        .join(Unit, col(Unit.id) == col(ActionProgramme.unit_id))
+        .where(
+            col(ActionProgramme.unit_id).in_(sorted(unit_subtree(session, unit_id))),
+            col(ActionProgramme.state).in_(SHARED),
+        )
+    ).all()
+    ordered = sorted(rows, key=lambda r: (r[2], r[1], -(r[0].id or 0)))
+    return [
+        _digest(session, row)
+        for row, _code, _unit in ordered
+        if row.person_id != actor_id and may_read_programme(session, actor_id=actor_id, row=row)
+    ]
+
+
+def progress_followers(session: Session, *, programme_id: int) -> list[int]:
+    """Who hears of a progress update: the head who confirmed the programme while they still head its unit,
+    else the active heads of the nearest unit up the chain that has any (never the owner)."""
+    row = _load(session, programme_id)
+    confirmer = session.get(Person, row.confirmed_by_id) if row.confirmed_by_id is not None else None
+    if (
+        confirmer is not None
+        and confirmer.id is not None
+        and confirmer.active
+        and confirmer.id != row.person_id
+        and has_role(session, person_id=confirmer.id, roles=[Role.HEAD], unit_id=row.unit_id)
+    ):
+        return [confirmer.id]
+    for unit in unit_chain(session, row.unit_id):
+        heads = session.exec(
+            select(RoleAssignment.person_id)
+            .join(Person, col(Person.id) == col(RoleAssignment.person_id))
+            .where(
+                RoleAssignment.role == Role.HEAD.value,
+                RoleAssignment.unit_id == unit,
+                col(RoleAssignment.revoked_at).is_(None),
+                col(Person.active).is_(True),
+                col(Person.id) != row.person_id,
+            )
+            .order_by(col(RoleAssignment.person_id))
+        ).all()
+        if heads:
+            return list(dict.fromkeys(int(h) for h in heads))
+    return []

@@ -8,11 +8,13 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from records.access import has_role, require_role, unit_depth, unit_subtree
+from records.access import has_role, require_role, scope_units, unit_depth, unit_subtree
 from records.audit import list_audit, record_audit
 from records.clock import utc_now
 from records.errors import ConcurrentUpdate, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from records.evaluations import DEFAULT_TZ
 from records.guard import claim_version
+from records.localtime import local_date
 from records.people import load_person, load_unit
 from records.periods import add_months
 from records.rules import Rules
@@ -67,12 +69,17 @@ def _view(session: Session, row: Rotation) -> RotationView:
         .where(RotationReview.rotation_id == row.id)
         .order_by(col(RotationReview.due_date))
     ).all()
+    from_unit, to_unit = load_unit(session, row.from_unit_id), load_unit(session, row.to_unit_id)
     return RotationView(
         id=row.id,
         person_id=row.person_id,
         person_name=load_person(session, row.person_id).full_name,
         from_unit_id=row.from_unit_id,
         to_unit_id=row.to_unit_id,
+        from_unit_code=from_unit.code,
+        from_unit_name=from_unit.name,
+        to_unit_code=to_unit.code,
+        to_unit_name=to_unit.name,
         from_post=row.from_post,
         to_post=row.to_post,
         start_date=row.start_date,
@@ -82,6 +89,7 @@ def _view(session: Session, row: Rotation) -> RotationView:
         ended_on=row.ended_on,
         decided_by_id=row.decided_by_id,
         version=row.version,
+        created_at=row.created_at,
         reviews=tuple(RotationReviewView.model_validate(r, from_attributes=True) for r in reviews),
     )
 
@@ -97,6 +105,18 @@ def review_schedule(start: date, planned_end: date, every_months: int) -> list[t
     return dates
 
 
+def term_months(start: date, end: date) -> int | None:
+    """Whole months from `start` to `end` (36 for 05/11/2023 → 05/11/2026), None when not a whole number."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months if months > 0 and add_months(start, months) == end else None
+
+
+def next_review(rotation: RotationView) -> RotationReviewView | None:
+    """The rotation's first review still to be done (soonest due date), None when every one is done."""
+    open_states = (R.PENDING.value, R.SELF_REVIEWED.value, R.COMMENTED.value)
+    return next((r for r in rotation.reviews if r.state in open_states), None)
+
+
 def start_rotation(
     session: Session,
     *,
@@ -105,25 +125,35 @@ def start_rotation(
     rules: Rules,
     allow_shorter: bool = False,
     now: datetime | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> RotationView:
-    """Record a rotation decided by the committee (staff or admin over both units) and schedule its reviews."""
+    """Record a rotation decided by the committee (staff or admin over both units) and schedule its reviews.
+
+    A back-dated start (recorded after some reviews were due) keeps those reviews as history in the state
+    `not_required`: they are nobody's work and no reminder; the first review due on or after the day of recording
+    (in `tz`) is the next one to do.
+    """
     moment = utc_now(now)
+    recorded_on = local_date(moment, tz)
     person = load_person(session, data.person_id)
     from_unit_id = data.from_unit_id or person.unit_id
     load_unit(session, from_unit_id)
     load_unit(session, data.to_unit_id)
     if from_unit_id == data.to_unit_id:
-        raise ValidationFailed("a rotation moves to another unit", field="to_unit_id")
+        raise ValidationFailed("a rotation moves to another unit", field="to_unit_id", reason="same_unit")
     for unit_id in (from_unit_id, data.to_unit_id):
         require_role(session, actor_id=actor_id, roles=MANAGERS, unit_id=unit_id, action="start_rotation")
     minimum_end = add_months(data.start_date, rules.rotation.min_months)
     planned_end = data.planned_end or minimum_end
     if planned_end <= data.start_date:
-        raise ValidationFailed("the planned end must be after the start", field="planned_end")
+        raise ValidationFailed(
+            "the planned end must be after the start", field="planned_end", reason="end_before_start"
+        )
     if planned_end < minimum_end and not allow_shorter:
         raise ValidationFailed(
             f"a rotation lasts at least {rules.rotation.min_months} months",
             field="planned_end",
+            reason="too_short",
             min_months=rules.rotation.min_months,
             earliest=minimum_end.isoformat(),
         )
@@ -134,7 +164,11 @@ def start_rotation(
     ).first()
     if active is not None:
         raise ValidationFailed(
-            "this person already has an active rotation", field="person_id", rotation_id=active.id
+            "this person already has an active rotation",
+            field="person_id",
+            reason="already_active",
+            rotation_id=active.id,
+            since=active.start_date.isoformat(),
         )
     depth_from, depth_to = unit_depth(session, from_unit_id), unit_depth(session, data.to_unit_id)
     direction = (
@@ -160,8 +194,13 @@ def start_rotation(
     session.add(row)
     session.flush()
     assert row.id is not None
+    skipped = 0
     for due, kind in review_schedule(data.start_date, planned_end, rules.rotation.review_every_months):
-        session.add(RotationReview(rotation_id=row.id, kind=kind, due_date=due, created_at=moment))
+        state = R.NOT_REQUIRED.value if due < recorded_on else R.PENDING.value
+        skipped += state == R.NOT_REQUIRED.value
+        session.add(
+            RotationReview(rotation_id=row.id, kind=kind, due_date=due, state=state, created_at=moment)
+        )
     record_audit(
         session,
         actor_id=actor_id,
@@ -175,7 +214,9 @@ def start_rotation(
             "from_unit_id": from_unit_id,
             "to_unit_id": data.to_unit_id,
             "direction": direction.value,
+            "start_date": data.start_date.isoformat(),
             "planned_end": planned_end.isoformat(),
+            "reviews_not_required": skipped,
         },
     )
     if data.move_person:
@@ -211,6 +252,10 @@ def _step(
     expected_version: int | None,
 ) -> None:
     order = [R.PENDING.value, R.SELF_REVIEWED.value, R.COMMENTED.value, R.EVALUATED.value]
+    if review.state not in order:  # not required (due before the rotation was recorded)
+        raise InvalidTransition(
+            f"cannot {action} a review in state {review.state}", state=review.state, action=action
+        )
     if order.index(review.state) > order.index(expected_state):
         raise ConcurrentUpdate(
             f"already {review.state}", entity="rotation_review", id=review.id, state=review.state
@@ -419,6 +464,33 @@ def list_rotations(
     return [_view(session, r) for r in session.exec(query).all() if _may_read(session, actor_id, r)]
 
 
+def list_active_rotations(session: Session, *, person_id: int) -> list[RotationView]:
+    """The person's own rotations still running (normally one)."""
+    rows = session.exec(
+        select(Rotation)
+        .where(Rotation.person_id == person_id, Rotation.state == RotationState.ACTIVE.value)
+        .order_by(col(Rotation.start_date), col(Rotation.id))
+    ).all()
+    return [_view(session, r) for r in rows]
+
+
+def list_received_rotations(session: Session, *, actor_id: int) -> list[RotationView]:
+    """Rotations still running into units the actor heads (their head scopes' subtrees), earliest start first."""
+    units = scope_units(session, person_id=actor_id, roles=[Role.HEAD])
+    if not units:
+        return []
+    rows = session.exec(
+        select(Rotation)
+        .where(
+            Rotation.state == RotationState.ACTIVE.value,
+            col(Rotation.to_unit_id).in_(units),
+            Rotation.person_id != actor_id,
+        )
+        .order_by(col(Rotation.start_date), col(Rotation.id))
+    ).all()
+    return [_view(session, r) for r in rows]
+
+
 def rotation_history(session: Session, *, actor_id: int | None, rotation_id: int) -> list[AuditView]:
     row = _load(session, rotation_id)
     if not _may_read(session, actor_id, row):
@@ -460,7 +532,7 @@ def rotation_counts(
             session.exec(
                 select(RotationReview.id).where(
                     col(RotationReview.rotation_id).in_(active_ids),
-                    RotationReview.state != R.EVALUATED.value,
+                    col(RotationReview.state).not_in([R.EVALUATED.value, R.NOT_REQUIRED.value]),
                     col(RotationReview.due_date) < day,
                 )
             ).all()

@@ -67,6 +67,8 @@ class RotationReviewState(StrEnum):
     SELF_REVIEWED = "self_reviewed"
     COMMENTED = "commented"
     EVALUATED = "evaluated"
+    # Due before the day the rotation was recorded (a back-dated start): history, nobody's work, no reminder.
+    NOT_REQUIRED = "not_required"
 
 
 class Unit(SQLModel, table=True):

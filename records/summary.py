@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, exists, func, select
@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from records.access import require_role, scope_units
 from records.errors import NotFound, ValidationFailed
-from records.localtime import DATE, format_local
+from records.localtime import DATE, DEFAULT_TZ, day_start, format_local
 from records.periods import Period
 from records.rules import QuotaRule, Rules
 from records.schema import AuditEntry, Evaluation, Person, Role, Unit
@@ -252,13 +252,14 @@ class PeriodSummary:
 
 @dataclass(frozen=True)
 class PersonYear:
-    """A person's grades over a year (one entry per period; None when not decided)."""
+    """A person's grades over a year (one entry per period; None when not decided or never opened)."""
 
     person_id: int
     code: str
     full_name: str
     unit_code: str
     grades: Mapping[str, str | None]
+    records: int = 0  # periods of the year with a record in any state; 0: never opened one
 
     def count(self, grade: str) -> int:
         return sum(1 for g in self.grades.values() if g == grade)
@@ -339,12 +340,15 @@ def render_summary_text(summary: PeriodSummary, *, tz: str, max_units: int = 30,
 
 def render_yearly_text(rollup: YearlyRollup, *, max_people: int = 30) -> str:
     """Plain Vietnamese text of a year's roll-up (for the bot, which escapes it): the final grades given over
-    the year, then each person's count per grade (at most `max_people`; the workbook has everyone)."""
+    the year, then each person who had to be evaluated with their count per grade, those who never opened a
+    period said so (at most `max_people`; the workbook has everyone)."""
     totals = {code: sum(p.count(code) for p in rollup.people) for code in rollup.grade_codes}
     graded = sum(totals.values())
+    never = sum(1 for p in rollup.people if not p.records)
     lines = [
         f"TỔNG HỢP XẾP LOẠI CẢ NĂM {rollup.year}",
-        f"Đơn vị: {rollup.unit_name} ({rollup.unit_code}) — {len(rollup.people)} người có hồ sơ đánh giá trong năm",
+        f"Đơn vị: {rollup.unit_name} ({rollup.unit_code}) — {len(rollup.people)} người phải đánh giá trong năm"
+        + (f" ({never} người chưa có hồ sơ đánh giá nào)" if never else ""),
         f"Số lượt đã xếp loại ({len(rollup.periods)} kỳ trong năm): {graded}",
     ]
     for code in rollup.grade_codes:
@@ -352,7 +356,7 @@ def render_yearly_text(rollup: YearlyRollup, *, max_people: int = 30) -> str:
         share = f" ({100.0 * n / graded:.0f}%)" if graded else ""
         lines.append(f"  • {code} — {rollup.grade_names.get(code, code)}: {n}{share}")
     if not rollup.people:
-        lines.append("Chưa có hồ sơ đánh giá nào trong năm.")
+        lines.append("Không có ai phải đánh giá trong năm.")
         return "\n".join(lines)
     lines.append("Từng người (số kỳ được xếp loại mỗi loại):")
     for person in rollup.people[:max_people]:
@@ -360,7 +364,12 @@ def render_yearly_text(rollup: YearlyRollup, *, max_people: int = 30) -> str:
         counts = ", ".join(
             f"{code} {person.count(code)}" for code in rollup.grade_codes if person.count(code)
         )
-        result = f"{counts} — {decided} kỳ đã xếp loại" if decided else "chưa có kỳ nào được xếp loại"
+        if decided:
+            result = f"{counts} — {decided} kỳ đã xếp loại"
+        elif person.records:
+            result = "chưa có kỳ nào được xếp loại"
+        else:
+            result = "chưa có hồ sơ đánh giá nào trong năm"
         lines.append(f"  • {person.full_name} ({person.code}, {person.unit_code}): {result}")
     if len(rollup.people) > max_people:
         lines.append(f"  … và {len(rollup.people) - max_people} người khác (xem tệp Excel)")
@@ -425,22 +434,46 @@ def _unit_filter(column: Any, unit_ids: Sequence[int], everything: bool) -> Colu
     return column.in_(bindparam("unit_ids", list(unit_ids), expanding=True))
 
 
-def _period_end(period: Period) -> datetime:
-    """The first instant after the period (people added to the roster later are not expected in it)."""
-    return datetime.combine(period.end + timedelta(days=1), time(), tzinfo=UTC)
+def _period_end(period: Period, tz: str) -> datetime:
+    """The first instant after the period in the time zone `tz` (people added to the roster later are not
+    expected in it): midnight in Hà Nội, not in UTC, so someone added in the small hours of the 1st is not."""
+    return day_start(period.end + timedelta(days=1), tz)
 
 
-def _missing_condition(period: str, dialect: str) -> ColumnElement[bool]:
-    """People without a record for the period: an anti-join on Postgres; on SQLite `NOT IN` (one list of the
-    period's person ids) is ~5x faster than a correlated NOT EXISTS. person_id is never NULL."""
+def _missing_condition(periods: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """People without a record for any of `periods`: an anti-join on Postgres; on SQLite `NOT IN` (one list
+    of the periods' person ids) is ~5x faster than a correlated NOT EXISTS. person_id is never NULL."""
     E, P, _ = _tables()
+    in_periods = E.c.period == periods[0] if len(periods) == 1 else E.c.period.in_(list(periods))
     if dialect == "sqlite":
-        return P.c.id.not_in(select(E.c.person_id).where(E.c.period == period).scalar_subquery())
-    return ~exists().where(and_(E.c.person_id == P.c.id, E.c.period == period))
+        return P.c.id.not_in(select(E.c.person_id).where(in_periods).scalar_subquery())
+    return ~exists().where(and_(E.c.person_id == P.c.id, in_periods))
+
+
+def _unrecorded(
+    periods: Sequence[Period], *, unit_ids: Sequence[int], everything: bool, tz: str, dialect: str
+) -> list[ColumnElement[bool]]:
+    """Who had to be evaluated in `periods` and never opened any of them: active, on the roster of the units
+    (their current unit) before the last of the periods ended in `tz`, without a record for any of them.
+
+    The one population rule of the period summary (one period) and the year's roll-up (its periods)."""
+    _, P, _ = _tables()
+    return [
+        P.c.active.is_(True),
+        P.c.created_at < _period_end(max(periods, key=lambda p: p.end), tz),
+        _unit_filter(P.c.unit_id, unit_ids, everything),
+        _missing_condition([str(p) for p in periods], dialect),
+    ]
 
 
 def _aggregate_counts(
-    session: Session, *, period: Period, unit_ids: Sequence[int], everything: bool, grade_codes: Sequence[str]
+    session: Session,
+    *,
+    period: Period,
+    unit_ids: Sequence[int],
+    everything: bool,
+    grade_codes: Sequence[str],
+    tz: str,
 ) -> dict[int, Counts]:
     """Per-unit counts for a period: one row per unit with conditional sums (records), then the people
     without a record per unit."""
@@ -473,10 +506,7 @@ def _aggregate_counts(
     missing = conn.execute(
         select(P.c.unit_id, func.count())
         .where(
-            P.c.active.is_(True),
-            P.c.created_at < _period_end(period),
-            _unit_filter(P.c.unit_id, unit_ids, everything),
-            _missing_condition(str(period), conn.dialect.name),
+            *_unrecorded([period], unit_ids=unit_ids, everything=everything, tz=tz, dialect=conn.dialect.name)
         )
         .group_by(P.c.unit_id)
     )
@@ -508,6 +538,7 @@ def _people_rows(
     unit_ids: Sequence[int],
     everything: bool,
     unit_codes: Mapping[int, str],
+    tz: str,
 ) -> dict[int, list[PersonStatus]]:
     """Every person expected in the period, grouped by unit: those with a record, then those without."""
     E, P, _ = _tables()
@@ -548,10 +579,7 @@ def _people_rows(
         )
     missing = conn.execute(
         select(P.c.id, P.c.cadre_code, P.c.full_name, P.c.position, P.c.unit_id).where(
-            P.c.active.is_(True),
-            P.c.created_at < _period_end(period),
-            _unit_filter(P.c.unit_id, unit_ids, everything),
-            _missing_condition(str(period), conn.dialect.name),
+            *_unrecorded([period], unit_ids=unit_ids, everything=everything, tz=tz, dialect=conn.dialect.name)
         )
     )
     for pid, code, name, position, unit_id in missing:
@@ -621,11 +649,13 @@ def summarize_period(
     include_people: bool = False,
     compare: bool = True,
     now: datetime | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> PeriodSummary:
     """The summary of `unit_code` and its subtree for `period` ("2026-10" or "2026-Q4").
 
     Counts are per unit of the evaluation record (the person's unit when it was opened); people without a
-    record who were on the roster before the period ended count as missing in their current unit. Quotas are
+    record who were on the roster before the period ended (midnight in the time zone `tz`) count as missing in
+    their current unit. Quotas are
     checked per unit over its own final grades. `actor_id` must hold staff, head or admin over the unit
     (None: the trusted command line). `include_people` adds a row per person (for the Excel export).
     """
@@ -644,10 +674,12 @@ def summarize_period(
     unit_codes = {n.id: n.code for n, _ in ordered}
     grade_codes = [g.code for g in rules.grades]
     counts = _aggregate_counts(
-        session, period=parsed, unit_ids=unit_ids, everything=everything, grade_codes=grade_codes
+        session, period=parsed, unit_ids=unit_ids, everything=everything, grade_codes=grade_codes, tz=tz
     )
     people = (
-        _people_rows(session, period=parsed, unit_ids=unit_ids, everything=everything, unit_codes=unit_codes)
+        _people_rows(
+            session, period=parsed, unit_ids=unit_ids, everything=everything, unit_codes=unit_codes, tz=tz
+        )
         if include_people
         else {}
     )
@@ -681,7 +713,12 @@ def summarize_period(
     previous: Counts | None = None
     if compare:
         before = _aggregate_counts(
-            session, period=parsed.previous, unit_ids=unit_ids, everything=everything, grade_codes=grade_codes
+            session,
+            period=parsed.previous,
+            unit_ids=unit_ids,
+            everything=everything,
+            grade_codes=grade_codes,
+            tz=tz,
         )
         previous = sum_counts(before.values())
     log.info(
@@ -784,9 +821,17 @@ def _quota_overrides(
 
 
 def yearly_rollup(
-    session: Session, *, unit_code: str, year: int, rules: Rules, actor_id: int | None = None
+    session: Session,
+    *,
+    unit_code: str,
+    year: int,
+    rules: Rules,
+    actor_id: int | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> YearlyRollup:
-    """Each person's final grade per period of `year`, for the records of `unit_code` and its subtree."""
+    """Each person's final grade per period of `year` in `unit_code` and its subtree: everyone with a record
+    of the year there, and — by the period summary's rule — everyone active on the subtree's roster before the
+    year's last period ended (midnight in `tz`) who never opened a period of the year (`records` 0)."""
     if not 2000 <= year <= 2100:
         raise ValidationFailed(f"year {year} out of range", field="year", value=year)
     ordered, everything = _subtree(session, unit_code)
@@ -814,6 +859,20 @@ def yearly_rollup(
         entry["grades"][period] = grade if state == "decided" else None
         if period > entry["last"]:  # the unit of the newest record
             entry["last"], entry["unit_id"] = period, unit_id
+    conn = session.connection()
+    never = conn.execute(
+        select(P.c.id, P.c.cadre_code, P.c.full_name, P.c.unit_id).where(
+            *_unrecorded(
+                [Period.parse(p) for p in periods],
+                unit_ids=unit_ids,
+                everything=everything,
+                tz=tz,
+                dialect=conn.dialect.name,
+            )
+        )
+    )
+    for pid, code, name, unit_id in never:
+        people[pid] = {"code": code, "name": name, "unit_id": unit_id, "last": "", "grades": {}}
     return YearlyRollup(
         year=year,
         unit_code=root.code,
@@ -830,6 +889,7 @@ def yearly_rollup(
                         full_name=e["name"],
                         unit_code=unit_codes.get(e["unit_id"], ""),
                         grades={p: e["grades"].get(p) for p in periods},
+                        records=len(e["grades"]),
                     )
                     for pid, e in people.items()
                 ),

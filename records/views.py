@@ -198,6 +198,18 @@ class ProgrammeView(_View):
     closed_at: datetime | None
 
 
+class ProgrammeDigest(_View):
+    """A programme as another reader sees it: its owner and unit, and each item's latest progress update."""
+
+    programme: ProgrammeView
+    person_code: str
+    unit_code: str
+    unit_name: str
+    latest: dict[
+        int, ProgressView
+    ]  # item id → the item's latest progress update (items never updated absent)
+
+
 class EvidenceItem(_View):
     """An action-programme item shown beside a self-assessment."""
 
@@ -231,6 +243,10 @@ class RotationView(_View):
     person_name: str
     from_unit_id: int
     to_unit_id: int
+    from_unit_code: str
+    from_unit_name: str
+    to_unit_code: str
+    to_unit_name: str
     from_post: str
     to_post: str
     start_date: date
@@ -240,6 +256,7 @@ class RotationView(_View):
     ended_on: date | None
     decided_by_id: int | None
     version: int
+    created_at: datetime  # when the rotation was recorded (its start may lie before)
     reviews: tuple[RotationReviewView, ...]
 
 

@@ -77,10 +77,13 @@ def judge(
     params: RankingParams,
     pin: Pinpoint | None = None,
     cosine: float | None = None,
+    asked: str | None = None,
 ) -> Judged:
     """Pinpoint the top article and run the refusal model on what would be quoted."""
     top = ranked.units[0]
-    pin = pin or pinpoint(snapshot, top, terms, wants_number=wants_number, chunk_cos=ranked.chunk_cos)
+    pin = pin or pinpoint(
+        snapshot, top, terms, wants_number=wants_number, chunk_cos=ranked.chunk_cos, asked=asked
+    )
     article = gap(snapshot, terms, unit_streams(snapshot, ranked.units[: params.uncovered_units]))
     absent = absent_terms(snapshot, [t for t in article.missing])
     features = refusal_features(
@@ -149,27 +152,47 @@ def plan_answer(
     """Decide what to quote. A question asking several things is answered part by part: each part is looked
     for in the question's top articles, and ranked on its own when they do not cover it."""
     ranked = amended_first(snapshot, ranked, query.terms, wants_number=query.wants_number)
-    whole = judge(snapshot, ranked, query.terms, wants_number=query.wants_number, params=params)
+    whole = judge(
+        snapshot, ranked, query.terms, wants_number=query.wants_number, params=params, asked=query.asked
+    )
     parts: list[PartAnswer] = []
     for part in query.parts:
         best: Pinpoint | None = None
         for unit in ranked.units[:_PART_UNITS]:
             pin = pinpoint(
-                snapshot, unit, part.terms, wants_number=part.wants_number, chunk_cos=ranked.chunk_cos
+                snapshot,
+                unit,
+                part.terms,
+                wants_number=part.wants_number,
+                chunk_cos=ranked.chunk_cos,
+                asked=part.asked,
             )
             if best is None or pin.gap.share < best.gap.share - 1e-9:
                 best = pin
         assert best is not None
         if best.gap.share <= 0.0:
             judged = judge(
-                snapshot, ranked, part.terms, wants_number=part.wants_number, params=params, pin=best
+                snapshot,
+                ranked,
+                part.terms,
+                wants_number=part.wants_number,
+                params=params,
+                pin=best,
+                asked=part.asked,
             )
         else:
             part_query = read_query(part.text, snapshot.restorer)
             part_ranked = rank(
                 snapshot, part_query, query_vec=embed(part_query.search_text), k=k, params=params
             )
-            judged = judge(snapshot, part_ranked, part.terms, wants_number=part.wants_number, params=params)
+            judged = judge(
+                snapshot,
+                part_ranked,
+                part.terms,
+                wants_number=part.wants_number,
+                params=params,
+                asked=part.asked,
+            )
         parts.append(PartAnswer(part.text, judged))
     distinct = {(p.judged.pin.chunk, p.judged.pin.segment) for p in parts if p.judged.status != REFUSED}
     split = len(parts) > 1 and (len(distinct) > 1 or any(p.judged.status == REFUSED for p in parts))

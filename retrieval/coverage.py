@@ -13,6 +13,7 @@ import numpy as np
 from knowledge.segments import Segment, split_passage
 from retrieval.analysis import QuestionTerm, analyse, fold, strip_diacritics
 from retrieval.index import Snapshot
+from retrieval.quantity import states_quantity
 
 # The refusal model's inputs, in the order of `RankingParams.refusal_weights`.
 REFUSAL_FEATURES = (
@@ -20,7 +21,7 @@ REFUSAL_FEATURES = (
     "lead_gap",  # idf-weighted share of content words missing from the quoted khoản (+ its heading, title)
     "article_gap",  # the same share against the top articles as a whole
     "absent",  # content words that no passage of the whole index contains
-    "number_gap",  # a number is asked for and the quoted khoản holds none
+    "number_gap",  # a number is asked for and the quoted khoản holds none (none of the kind asked)
     "missing_document",  # the question names a document that is not loaded
 )
 
@@ -211,15 +212,19 @@ def pinpoint(
     *,
     wants_number: bool,
     chunk_cos: np.ndarray | None = None,
+    asked: str | None = None,
 ) -> Pinpoint:
     """The segment of the unit that covers most of the question's content words (a number when one is
-    asked for; then the chunk's cosine, then the earlier segment)."""
+    asked for, of the kind asked when the question names one; then the chunk's cosine, then the earlier
+    segment)."""
     u = snapshot.units[unit]
     context = unit_context(snapshot, unit)
     best: tuple[float, Pinpoint] | None = None
     for c in range(u.first, u.last):
         cos = float(chunk_cos[c]) if chunk_cos is not None else 0.0
         for seg, streams, number in segment_streams(snapshot, c):
+            if number and wants_number and asked is not None:
+                number = states_quantity(f"{seg.lead} {seg.text}", asked)
             g = gap(snapshot, terms, context.merged(streams))
             score = (1.0 - g.share) + (0.15 if wants_number and number else 0.0) + 0.05 * cos
             if best is None or score > best[0] + 1e-9:

@@ -17,6 +17,7 @@ from retrieval.analysis import (
     strip_diacritics,
     typed_without_marks,
 )
+from retrieval.quantity import asked_quantity
 
 # Cues that the answer is a number, a duration, an age, a share or a date (general Vietnamese).
 _NUMBER_CUES = (
@@ -108,6 +109,7 @@ class Part:
     text: str
     terms: tuple[QuestionTerm, ...]
     wants_number: bool
+    asked: str | None = None  # the kind of number asked for (retrieval.quantity), None for any
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Query:
     parts: list[Part] = field(default_factory=list)  # two or more when it asks several things
     search_text: str = ""  # the restored question without version cues ("năm 2017", "trước khi bị thay thế")
     name_syllables: list[str] = field(default_factory=list)  # all syllables, to find the documents it names
+    asked: str | None = None  # the kind of number asked for (retrieval.quantity), None for any
 
     @property
     def bigrams(self) -> list[str]:
@@ -241,6 +244,7 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
         asks_old=old,
         search_text=search_text,
         name_syllables=analyse(text, segment=False).syllables,
+        asked=asked_quantity(focus),
     )
     pieces = split_parts(focus)
     if len(pieces) > 1:
@@ -263,5 +267,5 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
             last_text, last_terms = groups[-1]
             groups[-1] = (f"{last_text}, {pending[0]}", last_terms + pending[1])
         if len(groups) > 1:
-            query.parts = [Part(t, own, wants_number(t)) for t, own in groups]
+            query.parts = [Part(t, own, wants_number(t), asked_quantity(t)) for t, own in groups]
     return query

@@ -82,3 +82,32 @@ def test_readme_opens_with_the_two_commands_and_lists_every_setting() -> None:
     assert not missing, f"README's configuration table lacks {sorted(missing)}"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert ci.rstrip().endswith("make test"), ".ci/run must run the README's test command"
+
+
+# The bare install (docs/operations.md) is `pip install -c constraints.txt .` with the distribution's Python:
+# Debian 12's python3.11 is 3.11.2, and a pin regenerated on a newer 3.11 once asked for >= 3.11.5.
+DEBIAN_12_PYTHON = "3.11.2"
+
+
+def test_constraints_install_on_debian_12_python() -> None:
+    import importlib.metadata
+
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    environment = {**default_environment(), "python_full_version": DEBIAN_12_PYTHON, "python_version": "3.11"}
+    pins: dict[str, str] = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            assert requirement.name.lower() not in pins, f"{requirement.name} is pinned twice for Debian 12"
+            pins[requirement.name.lower()] = str(requirement.specifier).removeprefix("==")
+    refused = []
+    for dist in importlib.metadata.distributions():  # the pins installed here carry their Requires-Python
+        name, needs = dist.metadata["Name"].lower(), dist.metadata.get("Requires-Python")
+        if pins.get(name) == dist.version and needs and not SpecifierSet(needs).contains(DEBIAN_12_PYTHON):
+            refused.append(f"{name}=={dist.version} (Requires-Python {needs})")
+    assert not refused, f"pins that Python {DEBIAN_12_PYTHON} cannot install: {refused}"

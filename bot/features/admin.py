@@ -109,9 +109,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     size = document.file_size or 0
     if size > limit_mb * 1024 * 1024:
         await message.reply_text(
-            texts.UPLOAD_TOO_LARGE.format(
-                name=escape(name), size=f"{size / 1024 / 1024:.1f}", limit=limit_mb
-            ),
+            texts.UPLOAD_TOO_LARGE.format(name=escape(name), size=texts.upload_size_mb(size), limit=limit_mb),
             parse_mode=ParseMode.HTML,
         )
         return
@@ -129,7 +127,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await _edit(
             progress,
             texts.UPLOAD_TOO_LARGE.format(
-                name=escape(name), size=f"{len(data) / 1024 / 1024:.1f}", limit=limit_mb
+                name=escape(name), size=texts.upload_size_mb(len(data)), limit=limit_mb
             ),
         )
         return

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -27,6 +28,7 @@ from bot import texts
 from bot.access import current_user, ensure_private, load_user, user_cache
 from bot.conversation import StepRouter
 from bot.feature import ANYONE, CommandSpec, Feature
+from bot.features import workflow as wf
 from bot.jobs import JobRegistry
 from bot.menu import MENU_ROLES_KEY, set_user_menu
 from bot.messages import escape
@@ -49,20 +51,30 @@ def contact_keyboard() -> ReplyKeyboardMarkup:
     )
 
 
-def _link_by_phone(engine: Any, *, phone: str, telegram_user_id: int, chat_id: int) -> PersonView | None:
+def _link_by_phone(
+    engine: Any, *, phone: str, telegram_user_id: int, chat_id: int, now: datetime
+) -> PersonView | None:
     with session_scope(engine) as session:
         person = people.find_person_by_phone(session, phone=phone)
         if person is None:
             return None
         people.link_telegram(
-            session, person_id=person.id, telegram_user_id=telegram_user_id, chat_id=chat_id, via="phone"
+            session,
+            person_id=person.id,
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            via="phone",
+            now=now,
         )
         return person
 
 
-def _redeem(engine: Any, *, code: str, telegram_user_id: int, chat_id: int) -> PersonView:
+def _redeem(engine: Any, *, code: str, telegram_user_id: int, chat_id: int, now: datetime) -> PersonView:
+    """Redeem `code` at `now`: the workflow clock, so an invite expires on the same time as every deadline."""
     with session_scope(engine) as session:
-        return invites.redeem_invite(session, code=code, telegram_user_id=telegram_user_id, chat_id=chat_id)
+        return invites.redeem_invite(
+            session, code=code, telegram_user_id=telegram_user_id, chat_id=chat_id, now=now
+        )
 
 
 async def _after_link(update: Update, context: ContextTypes.DEFAULT_TYPE, person: PersonView) -> None:
@@ -89,7 +101,12 @@ async def _redeem_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     support = escape(services.settings.support_contact)
     try:
         person = await asyncio.to_thread(
-            _redeem, services.db, code=code, telegram_user_id=tg_user.id, chat_id=chat.id
+            _redeem,
+            services.db,
+            code=code,
+            telegram_user_id=tg_user.id,
+            chat_id=chat.id,
+            now=wf.now_of(context),
         )
     except AlreadyLinked:
         await context.bot.send_message(
@@ -154,7 +171,12 @@ async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     phone = message.contact.phone_number or ""
     try:
         person = await asyncio.to_thread(
-            _link_by_phone, services.db, phone=phone, telegram_user_id=tg_user.id, chat_id=message.chat_id
+            _link_by_phone,
+            services.db,
+            phone=phone,
+            telegram_user_id=tg_user.id,
+            chat_id=message.chat_id,
+            now=wf.now_of(context),
         )
     except AlreadyLinked:
         await message.reply_text(texts.LINKED_TO_OTHER.format(support=support), parse_mode=ParseMode.HTML)
@@ -189,6 +211,7 @@ async def invite_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> boo
 
 
 def install(app: Application, router: StepRouter, jobs: JobRegistry) -> None:  # type: ignore[type-arg]
+    wf.setup(app)  # the workflow clock: invite expiry and sign-in times follow it
     app.add_handler(CommandHandler("start", start))
     app.add_handler(MessageHandler(filters.CONTACT, contact))
     router.add_interceptor(invite_text)

@@ -33,7 +33,6 @@ stateDiagram-v2
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date
 from typing import Any
 
@@ -77,7 +76,6 @@ MAX_NOTE = 1000
 MAX_COMMENT = 4000
 EDITABLE = ("draft", "returned")
 READER_ROLES = ("reviewer", "head", "staff", "admin")
-_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
 
 
 def common_values(max_points: float) -> list[float]:
@@ -467,14 +465,8 @@ def parse_task_line(raw: str, period: Period) -> TaskInput | str:
         return tw.PLAN_EXPECTED_TOO_LONG.format(limit=MAX_EXPECTED)
     due_date: date | None = None
     if when:
-        match = _DATE.match(when)
-        try:
-            if match is None:
-                raise ValueError
-            year = int(match.group(3)) if match.group(3) else period.start.year
-            year = year + 2000 if year < 100 else year
-            due_date = date(year, int(match.group(2)), int(match.group(1)))
-        except ValueError:
+        due_date = wf.parse_day(when, default_year=period.start.year)
+        if due_date is None:
             return tw.PLAN_BAD_DATE.format(value=escape(when[:30]))
         if not period.start <= due_date <= period.end:
             return tw.PLAN_DATE_OUTSIDE.format(

@@ -4,6 +4,9 @@ publicity level), submitted to the head, who confirms or returns it; item progre
 ```mermaid
 stateDiagram-v2
     [*] --> list: /chuongtrinh
+    [*] --> unit: /chuongtrinh MÃ_ĐƠN_VỊ
+    list --> unit: 👥 Chương trình của đơn vị (the user's own unit)
+    unit --> [*]: others' confirmed programmes the user may read (publicity), latest progress per item
     list --> post: ➕ Đăng ký chương trình mới (step ct:post)
     post --> publicity: "chức vụ | từ ngày | đến ngày" (kept in the step's data)
     publicity --> item: Nội bộ / Chi bộ / Công khai (step ct:item)
@@ -13,15 +16,20 @@ stateDiagram-v2
     submitted --> confirmed: head ✅ Xác nhận (cadre notified)
     submitted --> returned: head ↩️ Trả lại + reason (step ct:return)
     returned --> item: ➕ Thêm mục, then send again
-    confirmed --> confirmed: 📈 Tiến độ mục n (step ct:progress: "60 ghi chú")
+    confirmed --> confirmed: 📈 Tiến độ mục n (step ct:progress: one "60 ghi chú"; the confirming head notified)
+    confirmed --> log: 🕘 Nhật ký tiến độ (every update with its note, for whoever may read the programme)
 ```
+
+The progress step takes one update and ends, saying that another starts from «📈 Tiến độ mục …» again: left
+open, it would read a regulation question typed hours later as a malformed progress figure.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -40,7 +48,7 @@ from records import access, people, programmes
 from records.errors import ConcurrentUpdate, InvalidTransition, RecordsError
 from records.programmes import ItemInput, ProgrammeInput
 from records.schema import Publicity
-from records.views import ProgrammeView
+from records.views import ProgrammeDigest, ProgrammeView, ProgressView
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +57,14 @@ ITEM_STEP = "ct:item"
 PROGRESS_STEP = "ct:progress"
 RETURN_STEP = "ct:return"
 # The exact shapes of this feature's callback data (anything else falls to the expired-button answer).
-PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
+PROGRAMME_BUTTONS = r"^ct:(?:(?:new|item|check|open|unit|log):\d+|(?:send|prog|ok|ret):\d+:\d+|pub:0:[^:]+)$"
 EDITABLE = ("draft", "returned")
+SHARED = ("confirmed", "closed")  # shown to other readers, with a progress log
 MAX_COMMITMENT = 1000
 MAX_TARGET = 500
-_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
 _PROGRESS_FRACTION = re.compile(r"^\s*\d+[.,]\d")  # "86,5 …": a whole number is asked for
-
-
-def parse_date(raw: str) -> date | None:
-    match = _DATE.match(raw.strip())
-    if match is None:
-        return None
-    try:
-        return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-    except ValueError:
-        return None
+UNIT_LIST_LIMIT = 20  # programmes in one listing; a subtree with more is narrowed by typing a unit code
 
 
 def parse_post(raw: str) -> tuple[str, date, date] | str:
@@ -73,9 +72,9 @@ def parse_post(raw: str) -> tuple[str, date, date] | str:
     parts = [p.strip() for p in raw.split("|")]
     if len(parts) != 3 or not parts[0] or len(parts[0]) > 300:
         return tw.PROGRAMME_POST_BAD
-    start, end = parse_date(parts[1]), parse_date(parts[2])
+    start, end = wf.parse_day(parts[1]), wf.parse_day(parts[2])
     if start is None or end is None:
-        return tw.PROGRAMME_POST_BAD
+        return tw.PROGRAMME_POST_DATE_BAD.format(value=escape((parts[1] if start is None else parts[2])[:30]))
     if end <= start:
         return tw.PROGRAMME_TERM_BAD
     return parts[0], start, end
@@ -90,7 +89,7 @@ def parse_item(raw: str, *, start: date, end: date) -> ItemInput | str:
         return tw.PROGRAMME_ITEM_TOO_LONG.format(
             limit=MAX_TARGET if len(parts[1]) > MAX_TARGET else MAX_COMMITMENT
         )
-    due = parse_date(parts[2])
+    due = wf.parse_day(parts[2])
     if due is None:
         return tw.PROGRAMME_ITEM_DATE_BAD.format(value=escape(parts[2][:30]))
     if not start <= due <= end:
@@ -98,6 +97,19 @@ def parse_item(raw: str, *, start: date, end: date) -> ItemInput | str:
             value=wf.fmt_date(due), start=wf.fmt_date(start), end=wf.fmt_date(end)
         )
     return ItemInput(commitment=parts[0], target=parts[1], deadline=due)
+
+
+def _item_lines(view: ProgrammeView) -> list[str]:
+    return [
+        tw.PROGRAMME_ITEM.format(
+            index=index,
+            commitment=escape(item.commitment),
+            target=escape(item.target),
+            deadline=wf.fmt_date(item.deadline),
+            percent=item.progress_percent,
+        )
+        for index, item in enumerate(view.items, 1)
+    ]
 
 
 def render_programme(view: ProgrammeView) -> str:
@@ -112,16 +124,32 @@ def render_programme(view: ProgrammeView) -> str:
     ]
     if view.state == "returned" and view.return_reason:
         lines.append(tw.PROGRAMME_RETURNED.format(reason=escape(view.return_reason)))
-    for index, item in enumerate(view.items, 1):
-        lines.append(
-            tw.PROGRAMME_ITEM.format(
-                index=index,
-                commitment=escape(item.commitment),
-                target=escape(item.target),
-                deadline=wf.fmt_date(item.deadline),
-                percent=item.progress_percent,
-            )
+    lines.extend(_item_lines(view))
+    return "\n".join(lines)
+
+
+def render_digest(digest: ProgrammeDigest, when: Callable[[datetime], str]) -> str:
+    """Another person's programme: owner, unit, post, state, and each item with its latest progress note."""
+    view = digest.programme
+    lines = [
+        tw.DIGEST_HEADER.format(
+            name=escape(view.person_name),
+            code=escape(digest.person_code),
+            unit=escape(digest.unit_code),
+            post=escape(view.post),
+            start=wf.fmt_date(view.term_start),
+            end=wf.fmt_date(view.term_end),
+            publicity=tw.PUBLICITY_NAMES.get(view.publicity, view.publicity),
+            state=tw.PROGRAMME_STATES.get(view.state, view.state),
         )
+    ]
+    for item, line in zip(view.items, _item_lines(view), strict=True):
+        latest = digest.latest.get(item.id)
+        if latest is None:
+            lines.append(line + tw.PROGRAMME_ITEM_NOT_YET)
+        else:
+            note = escape(latest.note) if latest.note else tw.PROGRAMME_ITEM_NO_NOTE
+            lines.append(line + tw.PROGRAMME_ITEM_LATEST.format(at=when(latest.at), note=note))
     return "\n".join(lines)
 
 
@@ -133,6 +161,7 @@ def owner_keyboard(view: ProgrammeView) -> InlineKeyboardMarkup | None:
                 [InlineKeyboardButton(tw.BUTTON_PROGRAMME_SUBMIT, callback_data=f"ct:check:{view.id}")],
             ]
         )
+    log_row = [InlineKeyboardButton(tw.BUTTON_PROGRAMME_LOG, callback_data=f"ct:log:{view.id}")]
     if view.state == "confirmed":
         buttons = [
             InlineKeyboardButton(
@@ -140,8 +169,29 @@ def owner_keyboard(view: ProgrammeView) -> InlineKeyboardMarkup | None:
             )
             for i, item in enumerate(view.items, 1)
         ]
-        return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+        return InlineKeyboardMarkup([*(buttons[i : i + 2] for i in range(0, len(buttons), 2)), log_row])
+    if view.state == "closed":
+        return InlineKeyboardMarkup([log_row])
     return None
+
+
+def render_log(view: ProgrammeView, notes: list[list[ProgressView]], when: Callable[[datetime], str]) -> str:
+    """Every progress update of each item, oldest first, with its note."""
+    lines = [tw.PROGRAMME_LOG_HEADER.format(post=escape(view.post), name=escape(view.person_name))]
+    for index, (item, updates) in enumerate(zip(view.items, notes, strict=True), 1):
+        lines.append("")
+        lines.append(tw.PROGRAMME_LOG_ITEM.format(index=index, commitment=escape(item.commitment)))
+        lines.extend(
+            tw.PROGRAMME_LOG_LINE.format(
+                at=when(u.at),
+                percent=u.percent,
+                note=escape(u.note) if u.note else tw.PROGRAMME_ITEM_NO_NOTE,
+            )
+            for u in updates
+        )
+        if not updates:
+            lines.append(tw.PROGRAMME_LOG_EMPTY)
+    return "\n".join(lines)
 
 
 def heads_over(session: Session, *, unit_id: int, exclude: int) -> list[wf.Recipient]:
@@ -165,16 +215,71 @@ async def programme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     user = await ensure_signed_in(update, context)
     if user is None or user.person_id is None:
         return
+    args = list(context.args or [])
+    if len(args) > 1:
+        await reply_html(update, context, tw.UNIT_PROGRAMMES_ARGS)
+        return
+    if args:
+        await _unit_programmes(update, context, user, code=args[0])
+        return
     views = await wf.call_records(
         context, programmes.list_programmes, actor_id=user.person_id, person_id=user.person_id
     )
-    new = InlineKeyboardMarkup([[InlineKeyboardButton(tw.BUTTON_PROGRAMME_NEW, callback_data="ct:new:0")]])
+    menu = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(tw.BUTTON_PROGRAMME_NEW, callback_data="ct:new:0")],
+            [InlineKeyboardButton(tw.BUTTON_PROGRAMME_UNIT, callback_data="ct:unit:0")],
+        ]
+    )
     if not views:
-        await reply_html(update, context, tw.PROGRAMMES_NONE, new)
+        await reply_html(update, context, tw.PROGRAMMES_NONE, menu)
         return
     for view in sorted(views, key=lambda v: v.id, reverse=True)[:5]:
         await reply_html(update, context, render_programme(view), owner_keyboard(view))
-    await reply_html(update, context, tw.BUTTON_PROGRAMME_NEW, new)
+    await reply_html(update, context, tw.PROGRAMMES_MENU, menu)
+
+
+async def _unit_programmes(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, *, code: str | None
+) -> None:
+    """Other people's programmes in a unit's subtree (the user's own unit by default) that the user may read."""
+
+    def load(session: Session) -> tuple[str, str, list[ProgrammeDigest]] | None:
+        unit = (
+            people.find_unit_by_code(session, code=code.upper())
+            if code is not None
+            else people.unit_view(people.load_unit(session, user.unit_id or 0))
+        )
+        if unit is None:
+            return None
+        found = programmes.list_unit_programmes(session, actor_id=user.person_id, unit_id=unit.id)
+        return f"{unit.name} ({unit.code})", unit.code, found
+
+    try:
+        loaded = await wf.in_session(context, load)
+    except RecordsError as exc:
+        await reply_html(update, context, wf.describe_records_error(exc))
+        return
+    if loaded is None:
+        await reply_html(update, context, tw.SUMMARY_UNKNOWN_UNIT.format(value=escape(code or "")))
+        return
+    unit_label, unit_code, digests = loaded
+    rule = tw.UNIT_PROGRAMMES_RULE.format(example=escape(unit_code))
+    if not digests:
+        await reply_html(
+            update, context, tw.UNIT_PROGRAMMES_NONE.format(unit=escape(unit_label)) + "\n\n" + rule
+        )
+        return
+
+    def when(at: datetime) -> str:
+        return wf.local_time(context, at)
+
+    parts = [tw.UNIT_PROGRAMMES_HEADER.format(unit=escape(unit_label), count=len(digests))]
+    parts += [render_digest(d, when) for d in digests[:UNIT_LIST_LIMIT]]
+    if len(digests) > UNIT_LIST_LIMIT:
+        parts.append(tw.UNIT_PROGRAMMES_MORE.format(more=len(digests) - UNIT_LIST_LIMIT))
+    parts.append(rule)
+    await reply_html(update, context, "\n\n".join(parts))
 
 
 async def _own(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, pid: int) -> ProgrammeView | None:
@@ -214,6 +319,9 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         pid = int(parts[2])
     except (IndexError, ValueError):
         await query.answer(tw.RECORD_GONE, show_alert=True)
+        return
+    if action == "unit":
+        await _unit_programmes(update, context, user, code=None)
         return
     if action == "new":
         await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=POST_STEP, data={})
@@ -279,6 +387,8 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             )
         elif action == "open":
             await _show(update, context, user, view)
+        elif action == "log":
+            await _show_log(update, context, user, view)
         elif action in ("ok", "ret") and not mine and view.state != "submitted":
             await _show_handled(update, context, user, view)  # confirmed or returned meanwhile
         elif action == "ok" and not mine and len(parts) == 4:
@@ -359,8 +469,27 @@ async def _show(
                 ]
             ]
         )
+    if view.state in SHARED:
+        digest = await wf.call_records(
+            context, programmes.programme_digest, actor_id=user.person_id, programme_id=view.id
+        )
+        log_button = InlineKeyboardButton(tw.BUTTON_PROGRAMME_LOG, callback_data=f"ct:log:{view.id}")
+        text = render_digest(digest, lambda at: wf.local_time(context, at))
+        await reply_html(update, context, lead + text, InlineKeyboardMarkup([[log_button]]))
+        return
     header = f"👤 {escape(view.person_name)}\n"
     await reply_html(update, context, lead + header + render_programme(view), markup)
+
+
+async def _show_log(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, view: ProgrammeView
+) -> None:
+    """«🕘 Nhật ký tiến độ»: every update of every item (read access checked by records for each item)."""
+    notes = await wf.in_session(
+        context,
+        lambda s: [programmes.list_progress(s, actor_id=user.person_id, item_id=i.id) for i in view.items],
+    )
+    await reply_html(update, context, render_log(view, notes, lambda at: wf.local_time(context, at)))
 
 
 async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, publicity: str) -> None:
@@ -374,7 +503,7 @@ async def _choose_publicity(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         return
     data = {**state[1], "publicity": publicity}
     await start_step(context, chat_id=chat.id, user_id=tg_user.id, step=ITEM_STEP, data=data)
-    await reply_html(update, context, tw.PROGRAMME_ASK_ITEM)
+    await reply_html(update, context, tw.PROGRAMME_ASK_FIRST_ITEM)
 
 
 async def _submit(
@@ -499,6 +628,7 @@ async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
         await reply_html(update, context, tw.PROGRAMME_PROGRESS_BAD)
         return
     percent, note = int(match.group(1)), match.group(2).strip()[:1000]
+    before = await _own(context, user, int(data["programme_id"]))
     try:
         await wf.call_records(
             context,
@@ -516,8 +646,40 @@ async def progress_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data
     view = await _own(context, user, int(data["programme_id"]))
     text = tw.PROGRAMME_PROGRESS_SAVED.format(index=int(data.get("index", 0)), percent=percent)
     if view is not None:
-        text += "\n\n" + render_programme(view)
+        reached = await _notify_progress(context, before or view, int(data["item_id"]), percent, note)
+        text += " " + tw.PROGRAMME_PROGRESS_NOTIFIED.format(heads=wf.names(reached))
+        text += "\n\n" + render_programme(view) + "\n\n" + tw.PROGRAMME_PROGRESS_NEXT
     await reply_html(update, context, text, owner_keyboard(view) if view else None)
+
+
+async def _notify_progress(
+    context: ContextTypes.DEFAULT_TYPE, before: ProgrammeView, item_id: int, percent: int, note: str
+) -> list[wf.Recipient]:
+    """Tell the confirming head (else the unit's heads) who updated which commitment, to what, and why."""
+    found = next(((i, it) for i, it in enumerate(before.items, 1) if it.id == item_id), None)
+    if found is None:
+        return []
+    index, item = found
+    followers = await wf.in_session(
+        context,
+        lambda s: wf.chats_of(s, programmes.progress_followers(s, programme_id=before.id)),
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(tw.BUTTON_OPEN_PROGRAMME, callback_data=f"ct:open:{before.id}")],
+            [InlineKeyboardButton(tw.BUTTON_PROGRAMME_UNIT, callback_data="ct:unit:0")],
+        ]
+    )
+    html = tw.NOTIFY_PROGRAMME_PROGRESS.format(
+        name=escape(before.person_name),
+        post=escape(before.post),
+        index=index,
+        commitment=escape(item.commitment),
+        before=item.progress_percent,
+        percent=percent,
+        note=escape(note) if note else tw.PROGRAMME_ITEM_NO_NOTE,
+    )
+    return await wf.notify(context, followers, html, markup)
 
 
 async def return_step(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:

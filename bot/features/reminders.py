@@ -40,6 +40,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
@@ -60,7 +61,7 @@ from bot.messages import escape
 from bot.services import services_of
 from records import access, botstate, due, localtime, people
 from records.errors import LeaseLost, RecordsError
-from records.periods import Period, deadline
+from records.periods import Period, Stage, deadline
 from records.rules import Rules
 from records.views import DueItem
 
@@ -104,11 +105,13 @@ def render_reminder(items: Sequence[DueItem]) -> str:
     return "\n".join(lines)
 
 
-def plan_reminders(session: Session, *, on: date, rules: Rules) -> list[Reminder]:
+def plan_reminders(
+    session: Session, *, on: date, rules: Rules, tz: str = localtime.DEFAULT_TZ
+) -> list[Reminder]:
     """The day's reminders, one per signed-in person, in person-id order (the round's stable order)."""
     by_person: dict[int, list[DueItem]] = {}
     chats: dict[int, int] = {}
-    for item in due.list_reminders(session, on=on, rules=rules):
+    for item in due.list_reminders(session, on=on, rules=rules, tz=tz):
         chat = item.chat_id or item.telegram_user_id
         if chat is None:
             continue
@@ -143,11 +146,11 @@ class LateEntry:
 
 
 def _late_entries(
-    session: Session, *, on: date, period: Period, rules: Rules, kinds: Sequence[str]
+    session: Session, *, on: date, period: Period, rules: Rules, kinds: Sequence[str], tz: str
 ) -> list[LateEntry]:
     """Everyone whose step of `kinds` in `period` is past its deadline on `on`, once each, in cadre-code order."""
     by_subject: dict[int, list[DueItem]] = {}
-    for item in due.list_due(session, on=on, rules=rules, kinds=kinds):
+    for item in due.list_due(session, on=on, rules=rules, kinds=kinds, tz=tz):
         if item.period == str(period) and item.days_left < 0:
             by_subject.setdefault(item.subject_person_id, []).append(item)
     out = []
@@ -207,20 +210,24 @@ def _summary_units(
     return sorted(assigned[uid] for uid in tops)
 
 
-def plan_late_lists(session: Session, *, on: date, period: Period, rules: Rules) -> list[Reminder]:
+def plan_late_lists(
+    session: Session, *, on: date, period: Period, rules: Rules, tz: str = localtime.DEFAULT_TZ
+) -> list[Reminder]:
     """For each signed-in head: who in their units has not submitted the period's self-assessment."""
-    entries = _late_entries(session, on=on, period=period, rules=rules, kinds=["self_assessment"])
+    entries = _late_entries(session, on=on, period=period, rules=rules, kinds=["self_assessment"], tz=tz)
     header = tw.LATE_LIST_HEADER.format(
         period=str(period), deadline=wf.fmt_date(deadline(rules, period, "self_assessment"))
     )
     return _late_messages(session, entries, roles=["head"], header=header, period=period)
 
 
-def plan_undecided_lists(session: Session, *, on: date, period: Period, rules: Rules) -> list[Reminder]:
+def plan_undecided_lists(
+    session: Session, *, on: date, period: Period, rules: Rules, tz: str = localtime.DEFAULT_TZ
+) -> list[Reminder]:
     """Once the decision deadline has passed: to each signed-in head and staff member, everyone in their units
     still without a decided grade for the period and what is missing (self-assessment, review, decision)."""
     entries = _late_entries(
-        session, on=on, period=period, rules=rules, kinds=["self_assessment", "review", "decision"]
+        session, on=on, period=period, rules=rules, kinds=["self_assessment", "review", "decision"], tz=tz
     )
     header = tw.UNDECIDED_LIST_HEADER.format(
         period=str(period), deadline=wf.fmt_date(deadline(rules, period, "decision"))
@@ -387,7 +394,8 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
     services = services_of(context)
     rules = wf.rules_of(context)
     interval_s = wf.tick_seconds(context)
-    local = localtime.to_local(wf.now_of(context), wf.timezone_of(context))
+    zone = wf.timezone_of(context)
+    local = localtime.to_local(wf.now_of(context), zone)
     if local.hour < SEND_HOUR:
         return
     today = local.date()
@@ -397,28 +405,24 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
     state["done"] = done
     work = Round(context=context, lease=lease, state=state, interval_s=interval_s)
     if done.get("remind") != today.isoformat():
-        reminders = await wf.in_session(context, lambda s: plan_reminders(s, on=today, rules=rules))
+        reminders = await wf.in_session(context, lambda s: plan_reminders(s, on=today, rules=rules, tz=zone))
         if not await work.run(f"remind:{today.isoformat()}", reminders, _send_one):
             return
         done["remind"] = today.isoformat()
         await work.save()
         log.info("reminder round of %s finished: %d people", today.isoformat(), len(reminders))
     previous = Period.containing(today, rules.period).previous
-    if today > deadline(rules, previous, "self_assessment") and done.get("late") != str(previous):
-        lists = await wf.in_session(
-            context, lambda s: plan_late_lists(s, on=today, period=previous, rules=rules)
-        )
-        if not await work.run(f"late:{previous}", lists, _send_one):
+    lists_after: tuple[tuple[str, Stage, Callable[..., list[Reminder]]], ...] = (
+        ("late", "self_assessment", plan_late_lists),
+        ("undecided", "decision", plan_undecided_lists),
+    )
+    for key, step, plan in lists_after:  # each list once per period, after its step's deadline
+        if today <= deadline(rules, previous, step) or done.get(key) == str(previous):
+            continue
+        lists = await wf.in_session(context, partial(plan, on=today, period=previous, rules=rules, tz=zone))
+        if not await work.run(f"{key}:{previous}", lists, _send_one):
             return
-        done["late"] = str(previous)
-        await work.save()
-    if today > deadline(rules, previous, "decision") and done.get("undecided") != str(previous):
-        lists = await wf.in_session(
-            context, lambda s: plan_undecided_lists(s, on=today, period=previous, rules=rules)
-        )
-        if not await work.run(f"undecided:{previous}", lists, _send_one):
-            return
-        done["undecided"] = str(previous)
+        done[key] = str(previous)
         await work.save()
     if today > deadline(rules, previous, "decision") and done.get("summary") != str(previous):
         staff = await wf.in_session(context, staff_recipients)
@@ -436,7 +440,7 @@ async def run_due_work(context: ContextTypes.DEFAULT_TYPE, lease: leases.HeldLea
 async def _send_summary_to(
     context: ContextTypes.DEFAULT_TYPE, recipient: SummaryRecipient, period: Period, rules: Rules
 ) -> bool:
-    now = wf.now_of(context)
+    now, tz = wf.now_of(context), wf.timezone_of(context)
     summary = await wf.in_session(
         context,
         lambda s: build_summary(
@@ -446,6 +450,7 @@ async def _send_summary_to(
             period=str(period),
             rules=rules,
             now=now,
+            tz=tz,
         ),
     )
     if summary.total.expected == 0:  # e.g. the month before the roster was loaded: nothing to report

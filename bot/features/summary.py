@@ -68,9 +68,17 @@ def default_unit_code(session: Session, *, role_units: tuple[tuple[str, int], ..
 
 
 def build_summary(
-    session: Session, *, actor_id: int | None, unit_code: str, period: str, rules: Rules, now: datetime
+    session: Session,
+    *,
+    actor_id: int | None,
+    unit_code: str,
+    period: str,
+    rules: Rules,
+    now: datetime,
+    tz: str,
 ) -> PeriodSummary:
-    """The summary with its people, made at `now` (the workflow clock's time, shown as «Lập lúc»)."""
+    """The summary with its people, made at `now` (the workflow clock's time, shown as «Lập lúc»); the
+    period ends at midnight in the deployment's zone `tz`."""
     return summarize_period(
         session,
         unit_code=unit_code,
@@ -79,6 +87,7 @@ def build_summary(
         actor_id=actor_id,
         include_people=True,
         now=now,
+        tz=tz,
     )
 
 
@@ -218,11 +227,14 @@ async def _reply_yearly(
             await reply_html(update, context, tw.SUMMARY_NO_SCOPE)
             return
     code, now, period = unit_code, wf.now_of(context), sheet_period(year, current)
+    tz = wf.timezone_of(context)
 
     def build(session: Session) -> tuple[YearlyRollup, PeriodSummary]:
-        rollup = yearly_rollup(session, unit_code=code, year=year, rules=rules, actor_id=user.person_id)
+        rollup = yearly_rollup(
+            session, unit_code=code, year=year, rules=rules, actor_id=user.person_id, tz=tz
+        )
         summary = build_summary(
-            session, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now
+            session, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now, tz=tz
         )
         return rollup, summary
 
@@ -260,13 +272,13 @@ async def _reply_summary(
         if unit_code is None:
             await reply_html(update, context, tw.SUMMARY_NO_SCOPE)
             return
-    code, now = unit_code, wf.now_of(context)
+    code, now, tz = unit_code, wf.now_of(context), wf.timezone_of(context)
     summary = await _built_in_scope(
         update,
         context,
         code,
         lambda s: build_summary(
-            s, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now
+            s, actor_id=user.person_id, unit_code=code, period=period, rules=rules, now=now, tz=tz
         ),
     )
     if summary is None:

@@ -2,13 +2,15 @@
 
 The clock comes from the settings `CANBO_NOW` (a fixed ISO datetime) or `CANBO_NOW_FILE` (a file holding one,
 re-read on every call, so a test can move time forward without restarting the bot): test and demo seams that
-replace the real time of the workflow features only. Unset (production): the real UTC time.
+replace the real time of the workflow features only. Unset (production): the real UTC time. A clock file caught
+mid-write (empty or unreadable) keeps the last value read from it rather than jumping to the real time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 RULES_KEY = "canbo.workflow.rules"
 CLOCK_KEY = "canbo.workflow.clock"
+_DAY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
 
 
 class Clock:
@@ -47,6 +50,7 @@ class Clock:
     def __init__(self, *, fixed: datetime | None = None, path: Path | None = None) -> None:
         self.fixed = fixed
         self.path = path
+        self._last_read: datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Clock:
@@ -59,7 +63,10 @@ class Clock:
             except OSError:
                 value = None
             if value is not None:
+                self._last_read = value
                 return value
+            if self._last_read is not None:  # the file is being rewritten: time does not jump to today
+                return self._last_read
         return self.fixed or datetime.now(UTC)
 
 
@@ -160,7 +167,7 @@ def describe_records_error(exc: RecordsError) -> str:
 def fmt_points(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:g}".replace(".", ",")
+    return texts.format_decimal(value, 2)  # points are kept to two places: «17,5», «83,25», «90»
 
 
 def fmt_date(value: date | None) -> str:
@@ -171,6 +178,27 @@ def fmt_date(value: date | None) -> str:
 def local_time(context: ContextTypes.DEFAULT_TYPE, at: datetime, fmt: str = localtime.DATE_TIME) -> str:
     """A stored instant as users read it: in the configured zone (stored naive values are UTC)."""
     return localtime.format_local(at, timezone_of(context), fmt)
+
+
+def parse_day(raw: str, *, default_year: int | None = None) -> date | None:
+    """A date typed on a phone: day/month/year with a four- or two-digit year ("1/10/26" is 2026), or
+    day/month in `default_year` when one is given; None when it is not a calendar date.
+
+    The one parser of dates typed in the chat (plan deadlines, programme terms and deadlines)."""
+    match = _DAY.match(raw.strip())
+    if match is None:
+        return None
+    day, month, typed_year = match.groups()
+    if typed_year is None:
+        if default_year is None:
+            return None
+        year = default_year
+    else:
+        year = int(typed_year) + (2000 if len(typed_year) == 2 else 0)
+    try:
+        return date(year, int(month), int(day))
+    except ValueError:
+        return None
 
 
 def parse_number(raw: str) -> float | None:

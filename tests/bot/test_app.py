@@ -226,12 +226,13 @@ def test_oversized_upload_is_refused_before_download(
     async def scenario() -> tuple[str, int]:
         app = build_application(services, token=telegram.token, api_base=telegram.base_url)
         async with running(app):
-            sent = telegram.world.upload_document(USER_ID, b"x" * (1024 * 1024 + 10), "qua-lon.txt")
+            sent = telegram.world.upload_document(USER_ID, b"x" * (1024 * 1024 * 3 // 2), "qua-lon.txt")
             reply = await off_loop(telegram.wait_for_text, USER_ID, "quá lớn", after=sent.message_id)
             return reply.body, telegram.world.calls["getFile"]
 
     body, downloads = asyncio.run(scenario())
     assert "qua-lon.txt" in body and "Giới hạn là 1 MB" in body
+    assert "quá lớn (1,5 MB)" in body  # a decimal comma, not «1.5 MB»
     assert downloads == 0
 
 

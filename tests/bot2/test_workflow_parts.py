@@ -83,6 +83,22 @@ def test_numbers_and_periods_typed_on_a_phone() -> None:
     assert workflow.parse_period("2026-13", RULES) is None
 
 
+def test_dates_typed_with_a_two_digit_year_are_20xx_everywhere() -> None:
+    assert workflow.parse_day("1/10/26") == date(2026, 10, 1)
+    assert workflow.parse_day("01.10.2026") == date(2026, 10, 1)
+    assert workflow.parse_day("1/10") is None  # a year is needed unless a default is given
+    assert workflow.parse_day("1/10", default_year=2026) == date(2026, 10, 1)
+    assert workflow.parse_day("1/10/202") is None and workflow.parse_day("1/10/6") is None
+    assert programme.parse_post("Bí thư | 1/11/26 | 31/10/29") == (
+        "Bí thư",
+        date(2026, 11, 1),
+        date(2029, 10, 31),
+    )
+    task = evaluation.parse_task_line("A | B | 25/10/26", OCTOBER)
+    assert isinstance(task, TaskInput) and task.deadline == date(2026, 10, 25)
+    assert "không đúng" in str(evaluation.parse_task_line("A | B | 25/10/202", OCTOBER))
+
+
 def test_common_point_values_stay_within_the_criterion() -> None:
     for criterion in RULES.criteria:
         values = evaluation.common_values(criterion.max_points)
@@ -119,6 +135,10 @@ def test_clock_file_moves_time_without_a_restart(tmp_path: Path) -> None:
     assert clock.now() == datetime(2026, 10, 2, 2, 0, tzinfo=UTC)
     path.write_text("2026-11-04T09:00:00+07:00")
     assert clock.now() == datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
+    path.write_text("")  # caught mid-rewrite: the last value holds, time does not jump to the real date
+    assert clock.now() == datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
+    path.write_text("2026-11-05T09:00:00+07:00")
+    assert clock.now() == datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
     fixed = workflow.Clock.from_settings(_settings({"CANBO_NOW": "2026-05-01T00:00:00"}))
     assert fixed.now() == datetime(2026, 5, 1, tzinfo=UTC)
     real = workflow.Clock.from_settings(_settings({"CANBO_NOW": "", "CANBO_NOW_FILE": ""}))

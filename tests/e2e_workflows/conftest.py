@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,7 +59,11 @@ class Flow:
         return self.database_url or f"sqlite:///{(self.data_dir / 'canbo.db').resolve()}"
 
     def set_now(self, iso: str) -> None:
-        self.clock_file.write_text(iso, encoding="utf-8")
+        staged = self.clock_file.with_suffix(
+            ".next"
+        )  # written aside and renamed: the bot never reads half a file
+        staged.write_text(iso, encoding="utf-8")
+        os.replace(staged, self.clock_file)
 
     def say(self, code: str, text: str, expect: str, *, timeout: float = 20.0) -> ChatMessage:
         uid = USERS[code]

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from records.db import make_engine, session_scope
 from records.evaluations import TaskInput, TaskResultInput, plan_tasks, submit_self_assessment
 from records.export_xlsx import PEOPLE_HEADERS, SUMMARY_SHEET
+from records.invites import issue_invite
 from records.people import find_person_by_code
 from records.rules import default_rules
 from records.schema import InviteCode, TaskResult
@@ -122,3 +123,42 @@ def test_summary_workbook_and_invite_show_hanoi_time(zoned_flow: Flow) -> None:
     sent = flow.telegram.world.send_text(NEWCOMER_ID, f"/start {match.group(1)}")
     linked = flow.telegram.wait_for_text(NEWCOMER_ID, "Đã liên kết tài khoản", after=sent.message_id)
     assert "Trịnh Văn Mới" in linked.body
+
+
+def test_an_invite_expires_on_the_workflow_clock(tmp_path: Path) -> None:
+    """An invite's validity follows the same clock as every deadline (CANBO_NOW_FILE here), not the machine's:
+    one issued for 01/11/2026 with a week to run signs in on 05/11/2026 by that clock (the machine's clock is
+    weeks later), one issued for 2030 is refused once that clock passes its week (the machine's is years
+    earlier)."""
+    roster = (
+        ROSTER_CSV
+        + "BD05,Trịnh Văn Mới,0909000099,Chuyên viên,BD,,,BD02,cán bộ,\n"
+        + "BD06,Lý Thị Sau,0909000098,Chuyên viên,BD,,,BD02,cán bộ,\n"
+    )
+    with running_flow(tmp_path, start="2026-11-05T09:00:00+07:00", roster=roster) as flow:
+        engine = make_engine(flow.db_url)
+        try:
+            with session_scope(engine) as session:
+                codes = {}
+                for code, issued in (
+                    ("BD05", datetime(2026, 11, 1, 2, 0, tzinfo=UTC)),
+                    ("BD06", datetime(2030, 1, 1, 2, 0, tzinfo=UTC)),
+                ):
+                    person = find_person_by_code(session, cadre_code=code)
+                    assert person is not None
+                    codes[code] = issue_invite(
+                        session, actor_id=None, person_id=person.id, ttl=timedelta(days=7), now=issued
+                    ).code
+        finally:
+            engine.dispose()
+        world = flow.telegram.world
+        world.add_user(NEWCOMER_ID, "Mới")
+        sent = world.send_text(NEWCOMER_ID, f"/start {codes['BD05']}")
+        linked = flow.telegram.wait_for_text(NEWCOMER_ID, "Đã liên kết tài khoản", after=sent.message_id)
+        assert "Trịnh Văn Mới" in linked.body
+        flow.set_now("2030-01-09T09:00:00+07:00")  # eight days after the second invite was issued
+        later = NEWCOMER_ID + 1
+        world.add_user(later, "Sau")
+        sent = world.send_text(later, f"/start {codes['BD06']}")
+        flow.telegram.wait_for_text(later, "đã hết hạn", after=sent.message_id)
+        assert all("Đã liên kết" not in m.body for m in world.messages(later))

@@ -111,6 +111,8 @@ def test_reviewer_returns_and_cadre_resubmits(flow: Flow) -> None:
     assert "Phạm Thị Dung (BD03)" in waiting.body
     card = flow.press("BD02", waiting, "📝 1.", "Hồ sơ Phạm Thị Dung")
     ask = flow.press("BD02", card, "↩️ Trả lại", "Gõ lý do trả lại")
+    # A one-message prompt promises nothing about input that does not exist yet.
+    assert ask.body.endswith("(Gõ /huy để dừng.)") and "phần đã nhập" not in ask.body
     flow.say("BD02", "   ", "Lý do đang trống")
     cadre_before = flow.last_id("BD03")
     flow.say("BD02", "Bổ sung minh chứng cho việc 2", "Đã trả lại hồ sơ")
@@ -119,7 +121,9 @@ def test_reviewer_returns_and_cadre_resubmits(flow: Flow) -> None:
     card = flow.say("BD03", "/danhgia", "Tự đánh giá kỳ 2026-10")
     assert "Bị trả lại" in card.body and "Bổ sung minh chứng cho việc 2" in card.body
     ask = flow.press("BD03", card, "2.", "Kết quả thực hiện?")
-    flow.press("BD03", ask, "✅ Đúng hạn", "Gõ ghi chú")
+    note = flow.press("BD03", ask, "✅ Đúng hạn", "Gõ ghi chú")
+    # A step of the self-assessment form: the answers before it are in the draft already.
+    assert note.body.endswith("(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)")
     card = flow.say("BD03", "Có biên bản rà soát ngày 28/10", "Tự đánh giá kỳ 2026-10")
     ask = flow.press("BD03", card, "🔢 Điểm thưởng", "Chấm điểm")
     card = flow.press("BD03", ask, "10", "Tự đánh giá kỳ 2026-10")
@@ -357,12 +361,16 @@ def test_yearly_rollup_for_staff(flow: Flow) -> None:
     assert "  • B — Hoàn thành tốt nhiệm vụ: 1 (100%)" in text.body
     assert "  • Phạm Thị Dung (BD03, BD): B 1 — 1 kỳ đã xếp loại" in text.body
     assert "  • Hoàng Văn Em (BD04, BD): chưa có kỳ nào được xếp loại" in text.body
+    # Everyone on the district's roster who had to be evaluated, also those who never opened a period.
+    assert "— 4 người phải đánh giá trong năm (2 người chưa có hồ sơ đánh giá nào)" in text.body
+    assert "  • Trần Thị Bình (BD01, BD): chưa có hồ sơ đánh giá nào trong năm" in text.body
     doc = flow.telegram.wait_for(USERS["TU01"], lambda m: m.document is not None, after=before)
     assert doc.document is not None and doc.document.file_name == "tong-hop-BD-nam-2026.xlsx"
     assert "kỳ 2026-10" in doc.body  # the other sheets: the last finished period of the year
     workbook = openpyxl.load_workbook(io.BytesIO(doc.document.data))
     rows = {r[0]: r for r in workbook["Cả năm 2026"].iter_rows(min_row=3, values_only=True)}
     assert rows["BD03"][1:3] == ("Phạm Thị Dung", "BD") and rows["BD03"][3 + 9] == "B"  # October
+    assert rows["BD01"][1:3] == ("Trần Thị Bình", "BD") and set(rows["BD01"][3:15]) == {None}
     # Another district's staff: refused; a year not begun: what to type instead.
     flow.say("HK03", "/tonghop 2026 BD", "ngoài phạm vi")
     flow.say("TU01", "/tonghop 2031", "Vui lòng gõ một năm từ 2000 đến 2026")

@@ -108,7 +108,8 @@ def test_rotation_review_reaches_each_person_in_turn(flow: Flow) -> None:
     flow.say("BD03", "/luanchuyen", "Không có việc nhận xét")
     due = flow.say("BD04", "/luanchuyen", "Đánh giá cán bộ luân chuyển đến hạn")
     assert "Tự nhận xét của Hoàng Văn Em (kỳ định kỳ 6 tháng)" in due.body
-    flow.press("BD04", due, "✍️ 1.", "Gõ bản tự nhận xét")
+    form = flow.press("BD04", due, "✍️ 1.", "Gõ bản tự nhận xét")
+    assert form.body.endswith("(Gõ /huy để dừng.)") and "phần đã nhập" not in form.body
     flow.say("BD04", "   ", "Nội dung đang trống")
     head_before = flow.last_id("HK01")
     saved = flow.say("BD04", "Đã hoàn thành kế hoạch 6 tháng đầu", "Đã lưu")

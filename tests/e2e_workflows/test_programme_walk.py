@@ -21,7 +21,7 @@ from records.programmes import (
 from records.rules import default_rules
 from records.schema import TaskResult
 from records.views import ProgrammeView
-from tests.e2e_workflows.conftest import Flow, running_flow
+from tests.e2e_workflows.conftest import USERS, Flow, running_flow
 
 pytestmark = pytest.mark.slow
 
@@ -150,3 +150,63 @@ def test_the_reviewer_and_the_head_grade_with_the_programme_evidence(pflow: Flow
     waiting = pflow.say("HK01", "/duyet", "người quản lý đề nghị loại B")
     decision = pflow.press("HK01", waiting, "⚖️", "Chọn xếp loại cuối cùng")
     assert evidence in decision.body
+
+
+def test_after_one_progress_update_the_cadre_is_told_how_to_add_another(pflow: Flow) -> None:
+    seed_programme(pflow, "HK02", confirm=True, head_code="HK01")
+    card = pflow.say("HK02", "/chuongtrinh", "đã xác nhận, đang thực hiện")
+    pflow.press("HK02", card, "📈 Tiến độ mục 1", "Gõ tiến độ mới")
+    saved = pflow.say("HK02", "40 đã họp 2 buổi", "Đã cập nhật tiến độ mục 1: 40%")
+    assert "Muốn cập nhật thêm (mục này hoặc mục khác), bấm «📈 Tiến độ mục …» bên dưới" in saved.body
+    assert "không được ghi vào tiến độ" in saved.body and "📈 Tiến độ mục 1" in saved.button_texts
+    # A second line typed now is not taken as progress (the step has ended, as the message said) …
+    sent = pflow.telegram.world.send_text(USERS["HK02"], "60% đã họp 3 buổi")
+    answer = pflow.telegram.wait_for(USERS["HK02"], lambda m: True, after=sent.message_id, timeout=60)
+    assert "Đã cập nhật tiến độ" not in answer.body
+    [programme] = programmes_of(pflow, "HK02")
+    assert programme.items[0].progress_percent == 40
+    # … and the button under the saved card takes the next update.
+    again = pflow.press("HK02", saved, "📈 Tiến độ mục 1", "Gõ tiến độ mới")
+    assert "(hiện 40%)" in again.body
+    pflow.say("HK02", "60 đã họp 3 buổi", "Đã cập nhật tiến độ mục 1: 60%")
+    [programme] = programmes_of(pflow, "HK02")
+    assert programme.items[0].progress_percent == 60
+
+
+def test_dates_with_two_digit_years_are_read_as_20xx(pflow: Flow) -> None:
+    start = pflow.say("HK01", "/chuongtrinh", "chưa có chương trình hành động")
+    pflow.press("HK01", start, "➕ Đăng ký chương trình mới", "Gõ chức vụ mới")
+    # A date that is not one is named, instead of «Chưa đúng mẫu» for the whole line.
+    wrong = pflow.say("HK01", "Trưởng phòng | 31/02/26 | 30/09/29", "Ngày «31/02/26» không đúng")
+    assert "Chưa đúng mẫu" not in wrong.body and "01/11/26" in wrong.body
+    pick = pflow.say("HK01", "Trưởng phòng Tổ chức | 1/10/26 | 30/9/29", "Chọn mức công khai")
+    pflow.press("HK01", pick, "Công khai trong chi bộ", "Gõ một mục cam kết")
+    card = pflow.say("HK01", "Rà soát quy hoạch cán bộ | 100% hồ sơ cập nhật | 31/12/27", "Đã lưu mục")
+    assert "01/10/2026" in card.body and "30/09/2029" in card.body and "31/12/2027" in card.body
+    [programme] = programmes_of(pflow, "HK01")
+    assert (programme.term_start, programme.term_end) == (date(2026, 10, 1), date(2029, 9, 30))
+    assert programme.items[0].deadline == date(2027, 12, 31)
+
+
+def test_cancel_hints_promise_to_keep_only_what_is_saved(pflow: Flow) -> None:
+    start = pflow.say("BD02", "/chuongtrinh", "chưa có chương trình hành động")
+    ask = pflow.press("BD02", start, "➕ Đăng ký chương trình mới", "Gõ chức vụ mới")
+    assert ask.body.endswith("(Gõ /huy để dừng.)") and "phần đã nhập" not in ask.body
+    pick = pflow.say("BD02", "Trưởng phòng | 01/10/2026 | 30/09/2029", "Chọn mức công khai")
+    first = pflow.press("BD02", pick, "Công khai trong chi bộ", "Gõ một mục cam kết")
+    assert "chương trình chỉ được lưu khi có mục cam kết đầu tiên" in first.body
+    assert "phần đã nhập" not in first.body
+    card = pflow.say("BD02", "Rà soát hồ sơ | 100% hồ sơ | 31/12/2027", "Đã lưu mục")
+    more = pflow.press("BD02", card, "➕ Thêm mục", "Gõ một mục cam kết")
+    assert more.body.endswith("(Gõ /huy để dừng; phần đã nhập vẫn được lưu.)")  # the first item is saved
+    pflow.say("BD02", "/huy", "Đã hủy")
+    [programme] = programmes_of(pflow, "BD02")
+    assert [item.commitment for item in programme.items] == ["Rà soát hồ sơ"]
+    card = pflow.say("BD02", "/chuongtrinh", "đang soạn")
+    confirm = pflow.press("BD02", card, "📤 Gửi thủ trưởng xác nhận", "Kiểm tra trước khi gửi")
+    head_before = pflow.last_id("BD01")
+    pflow.press("BD02", confirm, "✅ Gửi", "Đã gửi chương trình hành động")
+    notice = pflow.wait("BD01", "Lê Văn Cường gửi chương trình hành động", after=head_before)
+    shown = pflow.press("BD01", notice, "🎯 Mở chương trình", "chờ thủ trưởng xác nhận")
+    reason = pflow.press("BD01", shown, "↩️ Trả lại", "lý do trả lại chương trình")
+    assert reason.body.endswith("(Gõ /huy để dừng.)") and "phần đã nhập" not in reason.body

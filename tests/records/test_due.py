@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from records.db import session_scope
 from records.due import list_due, list_reminders
 from records.errors import ValidationFailed
 from records.people import link_telegram
+from records.schema import Person
 from tests.records.flows import RULES, plan, review, submit
 from tests.records.org import Org
 
@@ -84,3 +85,30 @@ def test_the_self_assessment_reminder_three_days_before_falls_in_the_period_itse
     assert {i.subject_person_id for i in june} == set(p.values()) - {p["BD03"]}
     assert {(i.deadline, i.days_left) for i in june} == {(date(2026, 7, 3), 3)}
     assert not [i for i in too_early if i.period == "2026-06"]  # 4 days before: beyond every reminder offset
+
+
+def test_who_joined_in_the_small_hours_of_the_next_month_is_not_due_for_the_last(
+    db_engine: Engine, org: Org
+) -> None:
+    """Joined before May ended means before 01/06/2026 00:00 in Hà Nội: someone added at 23:30 on 31 May (Hà
+    Nội) owes May's self-assessment, someone added at 06:30 on 1 June — 31 May in UTC — does not."""
+    with session_scope(db_engine) as session:
+        for code, created in (
+            ("BD91", datetime(2026, 5, 31, 16, 30, tzinfo=UTC)),
+            ("BD92", datetime(2026, 5, 31, 23, 30, tzinfo=UTC)),
+        ):
+            person = Person(
+                cadre_code=code,
+                full_name=f"Người mới {code}",
+                phone=f"0919{code[2:]}0000",
+                position="Chuyên viên",
+                unit_id=org.units["BD"],
+                created_at=created,
+                updated_at=created,
+            )
+            session.add(person)
+    with Session(db_engine) as session:
+        codes = {p.id: p.cadre_code for p in session.exec(select(Person)).all()}
+        items = list_due(session, on=date(2026, 6, 2), rules=RULES, kinds=["self_assessment"])
+    may = {codes[i.subject_person_id] for i in items if i.period == "2026-05"}
+    assert "BD91" in may and "BD92" not in may

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from records.access import revoke_role
 from records.db import session_scope
 from records.errors import ConcurrentUpdate, InvalidTransition, PermissionDenied, ValidationFailed
 from records.evaluations import TaskInput, plan_tasks
@@ -23,6 +24,7 @@ from records.programmes import (
     list_progress,
     list_waiting_confirmations,
     programme_history,
+    progress_followers,
     record_progress,
     return_programme,
     submit_programme,
@@ -179,3 +181,19 @@ def test_tasks_link_only_to_the_cadres_own_programme_items(db_engine: Engine, or
             tasks=[TaskInput(title="Mượn cam kết", action_item_id=item_id)],
         )
     assert info.value.params["field"] == "action_item_id"
+
+
+def test_progress_is_followed_by_the_confirming_head_then_the_nearest_heads(
+    db_engine: Engine, org: Org
+) -> None:
+    giang, head = org.people["PX02"], org.people["PX01"]
+    with session_scope(db_engine) as session:
+        pid = create_programme(session, actor_id=giang, person_id=giang, data=_input()).id
+        submit_programme(session, actor_id=giang, programme_id=pid)
+        confirm_programme(session, actor_id=head, programme_id=pid)
+    with Session(db_engine) as session:
+        assert progress_followers(session, programme_id=pid) == [head]
+    with session_scope(db_engine) as session:  # the confirming head no longer heads Phúc Xá
+        revoke_role(session, actor_id=None, person_id=head, role="head", unit_id=org.units["PX"])
+    with Session(db_engine) as session:
+        assert progress_followers(session, programme_id=pid) == [org.people["BD01"]]

@@ -21,6 +21,7 @@ from records.summary import (
     InvalidPeriod,
     check_quotas,
     render_summary_text,
+    render_yearly_text,
     report_units,
     summarize_period,
     yearly_rollup,
@@ -197,6 +198,34 @@ def test_subtree_people_rows_and_yearly_rollup(db_engine: Engine, rules: Rules) 
     assert all(p.person_id != org.people["outsider"] for p in rollup.people)
 
 
+def test_the_yearly_rollup_counts_everyone_who_had_to_be_evaluated(db_engine: Engine, rules: Rules) -> None:
+    """Like the period summary: W2's staff member (never opened a period) and the November joiner are in the
+    year's roll-up, said so; the leaver without a record and another district's people are not."""
+    org = build_org(db_engine)
+    with Session(db_engine) as session:
+        rollup = yearly_rollup(session, unit_code="ROOT", year=2026, rules=rules, tz="Asia/Ho_Chi_Minh")
+        before = yearly_rollup(session, unit_code="ROOT", year=2025, rules=rules, tz="Asia/Ho_Chi_Minh")
+    by_id = {p.person_id: p for p in rollup.people}
+    assert (
+        len(rollup.people) == 30
+    )  # every active person of the subtree, as in 2026-10's summary (29) + joiner
+    for key in ("staff", "w2_new"):
+        assert by_id[org.people[key]].records == 0 and by_id[org.people[key]].unit_code == "W2"
+    assert org.people["w2_left"] not in by_id and org.people["outsider"] not in by_id
+    assert by_id[org.people["r2"]].records == 1  # submitted in September, never graded
+    text = render_yearly_text(rollup, max_people=100)
+    assert (
+        "Đơn vị: Quận ủy Thử nghiệm (ROOT) — 30 người phải đánh giá trong năm (2 người chưa có hồ sơ" in text
+    )
+    assert "người có hồ sơ" not in text
+    staff = by_id[org.people["staff"]]
+    assert f"  • {staff.full_name} ({staff.code}, W2): chưa có hồ sơ đánh giá nào trong năm" in text
+    r2 = by_id[org.people["r2"]]
+    assert f"  • {r2.full_name} ({r2.code}, ROOT): chưa có kỳ nào được xếp loại" in text
+    # Nobody was on the roster before 2025 ended in Hà Nội (they were added at 07:00 on 01/01/2026 there).
+    assert before.people == () and "Không có ai phải đánh giá trong năm." in render_yearly_text(before)
+
+
 def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Engine, rules: Rules) -> None:
     """A unit where nobody opened 2026-10: its person is in the people rows, the message's list of who has not
     submitted, the Excel unit row and people sheet, and the chart; a late joiner and a leaver are not."""
@@ -243,6 +272,39 @@ def test_people_who_never_opened_the_period_are_listed_everywhere(db_engine: Eng
     labels = [t.get_text() for t in progress.get_yticklabels()]
     assert "Đảng ủy phường Bốn" in labels
     assert labels[0] == "Đảng ủy phường Bốn"
+
+
+def test_the_period_ends_at_midnight_in_the_configured_zone(db_engine: Engine, rules: Rules) -> None:
+    """On the roster before 2026-10 ended means before 01/11/2026 00:00 in Hà Nội (2026-10-31 17:00 UTC):
+    someone added on the last evening of October is expected in it, someone added at 06:30 on 1 November —
+    still 31 October in UTC — is not."""
+    build_org(db_engine)
+    with Session(db_engine) as s:
+        w2 = s.exec(select(Unit).where(Unit.code == "W2")).one()
+        for code, name, created in (
+            (
+                "CB9101",
+                "Vũ Thị Tối Cuối Tháng",
+                datetime(2026, 10, 31, 16, 30, tzinfo=UTC),
+            ),  # 23:30 in Hà Nội
+            ("CB9102", "Đặng Văn Sáng Mùng Một", datetime(2026, 10, 31, 23, 30, tzinfo=UTC)),  # 06:30 on 1/11
+        ):
+            s.add(Person(cadre_code=code, full_name=name, phone=f"0914{code[2:]}00", position="Chuyên viên",
+                         unit_id=w2.id, created_at=created, updated_at=created))  # fmt: skip
+        s.commit()
+        october = summarize_period(
+            s, unit_code="W2", period="2026-10", rules=rules, include_people=True, tz="Asia/Ho_Chi_Minh"
+        )
+        november = summarize_period(
+            s, unit_code="W2", period="2026-11", rules=rules, include_people=True, tz="Asia/Ho_Chi_Minh"
+        )
+        in_utc = summarize_period(s, unit_code="W2", period="2026-10", rules=rules, tz="UTC")
+    text = render_summary_text(october, tz="Asia/Ho_Chi_Minh")
+    assert "Số người phải đánh giá: 5" in text  # W2's 4, and the evening's newcomer
+    assert "Vũ Thị Tối Cuối Tháng (CB9101): chưa nộp" in text
+    assert "Sáng Mùng Một" not in text
+    assert "Đặng Văn Sáng Mùng Một (CB9102): chưa nộp" in render_summary_text(november, tz="Asia/Ho_Chi_Minh")
+    assert in_utc.total.expected == 6  # a deployment in UTC: both joined on 31 October
 
 
 def test_scope_and_bad_input(db_engine: Engine, rules: Rules) -> None:

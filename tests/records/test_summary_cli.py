@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ def test_demo_data_then_report(
     assert main(["demo-data", "--people", "120", "--seed", "11", "--months", "2"]) == 0
     out = capsys.readouterr().out
     assert "DEMO-STAFF" in out and "0880000004" in out
+    assert re.search(r"trong \d+(,\d)? giây", out), out.splitlines()[0]  # «3,2 giây», not «3.2 giây»
     assert main(["demo-data", "--people", "120"]) == 2  # the database is no longer empty
     assert "dữ liệu mẫu chỉ tạo vào cơ sở dữ liệu trống" in capsys.readouterr().err
 
