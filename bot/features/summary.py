@@ -127,6 +127,7 @@ async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     rules = wf.rules_of(context)
     period = str(wf.current_period(context).previous)
     unit_code: str | None = None
+    words: list[str] = []  # the other words as typed, for messages; the unit lookup upper-cases them
     year: int | None = None
     for arg in (context.args or [])[:2]:
         parsed = wf.parse_period(arg, rules)
@@ -142,13 +143,15 @@ async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             )
             return
         else:
-            unit_code = arg.strip().upper()
+            words.append(arg.strip())
     if len(context.args or []) > 2:
         await reply_html(update, context, tw.SUMMARY_USAGE.format(example=wf.period_example(rules)))
         return
-    if unit_code is not None and not await _known_unit(context, unit_code):
-        await _reply_unknown_argument(update, context, user, unit_code)
-        return
+    for word in words:
+        if not await _known_unit(context, word.upper()):
+            await _reply_unknown_argument(update, context, user, word)
+            return
+        unit_code = word.upper()
     if year is not None:
         await _reply_yearly(update, context, user, chat.id, year=year, unit_code=unit_code)
         return
