@@ -91,3 +91,33 @@ def test_an_attached_text_is_cited_by_its_kind_and_title(tmp_path: Path, e5: Emb
     assert (top.doc_number, top.in_attachment) == ("77/QĐ-UBND", True)
     assert answer.answer.startswith(f"Theo {cited}"), answer.answer
     assert "tối đa 70 điểm" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("printed", "named"),
+    [
+        ("ỦY BAN NHÂN DÂN TỈNH HÀ NAM", "của Ủy ban nhân dân tỉnh Hà Nam"),
+        ("TỈNH ỦY HÀ NAM", "của Tỉnh ủy Hà Nam"),
+        ("TỈNH UỶ HÀ NAM", "của Tỉnh ủy Hà Nam"),  # the old tone placement
+        ("BAN TỔ CHỨC TỈNH ỦY HÀ NAM", "của Ban Tổ chức Tỉnh ủy Hà Nam"),
+    ],
+)
+def test_the_issuer_is_named_as_written_in_a_sentence(
+    tmp_path: Path, e5: Embedder, printed: str, named: str
+) -> None:
+    """The issuer printed in capitals reads in the citation as in a sentence: the level in lower case, the
+    place and a territorial committee («Tỉnh ủy») capitalised, never «Tỉnh Hà Nam» or «Tỉnh Ủy»."""
+    text = (
+        f"{printed}\nSố: 78/QĐ-UBND\t\tHà Nam, ngày 3 tháng 6 năm 2024\n\n"
+        "QUYẾT ĐỊNH\nVề chấm điểm công chức hằng quý\n\n" + ARTICLES
+    )
+    path = tmp_path / "78.txt"
+    path.write_text(text, encoding="utf-8")
+    engine = make_engine(index_dir=tmp_path / "index", embedder=e5)
+    assert [o.status for o in engine.ingest_paths([path])] == ["added"]
+
+    answer = engine.ask(QUESTION)
+
+    assert answer.found, answer.answer
+    assert named in answer.answer, answer.answer
+    assert "Tỉnh Hà Nam" not in answer.answer and "Tỉnh Ủy" not in answer.answer
