@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import cli_ops
+from bot.features.workflow import Clock
 from bot.settings import Settings
 from bot.texts import ROSTER_ISSUE_FALLBACK, ROSTER_ISSUES, describe_error, roster_counts
 from records.access import grant_role, revoke_role, roles_of
@@ -262,7 +263,14 @@ def run_invite(args: argparse.Namespace, settings: Settings) -> int:
             if person is None:
                 print(MSG_NO_PERSON.format(code=args.cadre_code), file=sys.stderr)
                 return EXIT_BAD_INPUT
-            invite = issue_invite(session, actor_id=None, person_id=person.id, ttl=timedelta(days=args.days))
+            # The lifetime starts on the bot's clock, which checks the expiry on sign-in.
+            invite = issue_invite(
+                session,
+                actor_id=None,
+                person_id=person.id,
+                ttl=timedelta(days=args.days),
+                now=Clock.from_settings(settings).now(),
+            )
         print(
             MSG_INVITE.format(
                 name=person.full_name,

@@ -291,6 +291,15 @@ SUMMARY_USAGE = (
     "cả năm: <code>/tonghop 2026 BD</code>. Bỏ trống để xem kỳ trước của đơn vị bạn phụ trách."
 )
 SUMMARY_UNKNOWN_UNIT = "Không có đơn vị mã «{value}». Vui lòng kiểm tra mã đơn vị (ví dụ <code>BD</code>)."
+SUMMARY_UNKNOWN_ARG = (
+    "«{value}» không phải mã đơn vị, kỳ hay năm nào tôi nhận ra. <code>/tonghop</code> nhận:\n"
+    "• kỳ: {periods}\n"
+    "• năm: <code>{year}</code>\n"
+    "• mã đơn vị: <code>{unit}</code>\n"
+    "Ví dụ: <code>/tonghop {period} {unit}</code>"
+)
+SUMMARY_PERIOD_FORMS_MONTH = "<code>{period}</code> hoặc <code>{slash}</code>"
+SUMMARY_PERIOD_FORMS_QUARTER = "<code>{period}</code>"
 SUMMARY_OUT_OF_SCOPE = "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách."
 SUMMARY_NO_SCOPE = "Bạn chưa được giao phạm vi đơn vị nào để xem tổng hợp."
 SUMMARY_WORKING = "⏳ Đang tổng hợp kỳ {period}…"

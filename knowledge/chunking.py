@@ -144,6 +144,8 @@ def build_chunks(body: Body, *, doc_id: str, max_chars: int = DEFAULT_MAX_CHUNK_
                     point=piece.point,
                     heading_path=list(path),
                     in_attachment=unit.in_attachment,
+                    attachment_type=unit.attachment_type,
+                    attachment_title=unit.attachment_title,
                 )
             )
     return chunks

@@ -82,6 +82,7 @@ def parse_text(
         body.attachment_title = attached_title(header.title, header.doc_type) or None
         for unit in body.units:
             unit.in_attachment = True
+            unit.attachment_type, unit.attachment_title = body.attachment_type, body.attachment_title
             unit.path.insert(0, label)
         header.number, header.doc_type = header.parent_number, header.parent_type
         header.issued = header.issued or header.parent_issued

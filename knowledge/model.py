@@ -54,6 +54,10 @@ class Chunk:
     point: str | None = None  # điểm "a" (only when a chunk is a single point)
     heading_path: list[str] = field(default_factory=list)  # ["Chương II. ...", "Mục 1. ...", "Điều 5. ..."]
     in_attachment: bool = False  # part of the Quy định attached to a Quyết định
+    # The kind and title of that attached text ("QUY ĐỊNH", "về luân chuyển cán bộ"), when read: a decision
+    # may issue several, and the document's own attachment_type/attachment_title name only the first.
+    attachment_type: str | None = None
+    attachment_title: str | None = None
 
 
 @dataclass

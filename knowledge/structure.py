@@ -76,6 +76,9 @@ class Unit:
     path: list[str]  # Phần / Chương / Mục (and the attachment) above it
     blocks: list[Block] = field(default_factory=list)
     in_attachment: bool = False
+    # The kind and title of the attached text it belongs to: a decision may issue several.
+    attachment_type: str | None = None
+    attachment_title: str | None = None
 
 
 @dataclass
@@ -157,6 +160,7 @@ class _Builder:
         self.path: list[tuple[str, str]] = []  # (kind, heading)
         self.attachment: str | None = None
         self.in_attachment = False
+        self.attached: AttachmentLabel | None = None
         self.unit: Unit | None = None
         self.block: Block | None = None
         self.point: list[str] | None = None
@@ -179,8 +183,15 @@ class _Builder:
         return prefix + [heading for _, heading in self.path]
 
     def open_unit(self, article: int | str | None, heading: str, heading_lines: list[str]) -> None:
+        attached = self.attached if self.in_attachment else None
         self.unit = Unit(
-            article, heading, heading_lines, self.path_strings(), in_attachment=self.in_attachment
+            article,
+            heading,
+            heading_lines,
+            self.path_strings(),
+            in_attachment=self.in_attachment,
+            attachment_type=attached.kind if attached else None,
+            attachment_title=(attached.title or None) if attached else None,
         )
         self.units.append(self.unit)
         self.block = Block(None, [])
@@ -208,9 +219,10 @@ class _Builder:
         self.block = None
         self.point = None
 
-    def start_attachment(self, label: str | None) -> None:
+    def start_attachment(self, label: str | None, attached: AttachmentLabel | None = None) -> None:
         self.in_attachment = True
         self.attachment = label
+        self.attached = attached
         self.path = []
         self.unit = None
         self.block = None
@@ -362,7 +374,7 @@ def parse_body(lines: list[str]) -> Body:
         kind, label, rest = classified[index]
         if index in attach_at:
             end, attach_label = attach_at.pop(index)
-            builder.start_attachment(attach_label.label if attach_label else "Văn bản kèm theo")
+            builder.start_attachment(attach_label.label if attach_label else "Văn bản kèm theo", attach_label)
             mode = builder.mode = segment_modes[index]
             pending_title = None
             if end > index:

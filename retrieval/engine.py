@@ -298,6 +298,8 @@ class QAEngine:
             clause=_opt(meta, "clause"),
             point=_opt(meta, "point"),
             in_attachment=bool(meta.get("in_attachment", False)),
+            attachment_type=_opt(meta, "attachment_type"),
+            attachment_title=_opt(meta, "attachment_title"),
             words=_tokens(meta.get("lex_words")),
             syllables=_tokens(meta.get("lex_syllables")),
             head_words=_tokens(meta.get("head_words")),
@@ -453,7 +455,9 @@ class QAEngine:
         self.store.add_chunks(
             ids=store_ids, embeddings=vectors, texts=[c.text for c in chunks], metadatas=metadatas
         )
-        articles = {(c.in_attachment, str(c.article)) for c in chunks if c.article is not None}
+        articles = {
+            (c.in_attachment, c.attachment_title, str(c.article)) for c in chunks if c.article is not None
+        }
         record = DocRecord(
             doc_id=meta.doc_id,
             number=meta.number,
@@ -501,6 +505,8 @@ class QAEngine:
             clause=chunk.clause,
             point=chunk.point,
             in_attachment=chunk.in_attachment,
+            attachment_type=chunk.attachment_type,
+            attachment_title=chunk.attachment_title,
             words=[sys.intern(t) for t in body.words],
             syllables=[sys.intern(t) for t in body.syllables],
             head_words=[sys.intern(t) for t in head.words] if head else [],
@@ -516,6 +522,8 @@ class QAEngine:
             "clause": chunk.clause or "",
             "point": chunk.point or "",
             "in_attachment": chunk.in_attachment,
+            "attachment_type": chunk.attachment_type or "",
+            "attachment_title": chunk.attachment_title or "",
             "source_sha256": sha,
             "lex_words": " ".join(row.words),
             "lex_syllables": " ".join(row.syllables),
@@ -630,7 +638,7 @@ class QAEngine:
             clause=clause,
             point=point,
             in_attachment=row.in_attachment,
-            attachment_title=doc.attachment_title,
+            attachment_title=row.attachment_title or doc.attachment_title,
             status="superseded" if doc.status == "superseded" else "in_force",
             replaced_by=doc.replaced_by,
             is_sample=doc.is_sample,
@@ -638,7 +646,7 @@ class QAEngine:
             text=text,
             chunk_id=row.chunk_id,
             issuer=doc.issuer,
-            attachment_type=doc.attachment_type,
+            attachment_type=row.attachment_type if row.attachment_title else doc.attachment_type,
             replaced_by_doc=wording.dated_name(_DocView(replacer)) if replacer is not None else None,
             amended_by=list(dict.fromkeys(amended)),
             pinpointed=pin is not None and text != row.text,
@@ -658,7 +666,7 @@ class QAEngine:
             clause=row.clause,
             point=None,
             in_attachment=row.in_attachment,
-            attachment_title=doc.attachment_title,
+            attachment_title=row.attachment_title or doc.attachment_title,
             status="in_force",
             replaced_by=None,
             is_sample=False,
@@ -666,7 +674,7 @@ class QAEngine:
             text="",
             chunk_id=row.chunk_id,
             issuer=None,
-            attachment_type=doc.attachment_type,
+            attachment_type=row.attachment_type if row.attachment_title else doc.attachment_type,
         )
         return wording.source_phrase(cite)
 

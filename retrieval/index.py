@@ -144,12 +144,17 @@ class ChunkRow:
     syllables: list[str]
     head_words: list[str]
     head_syllables: list[str]
+    attachment_type: str | None = (
+        None  # the attached text's own kind and title (a decision may issue several)
+    )
+    attachment_title: str | None = None
 
     @property
     def unit_key(self) -> tuple[str, str, str]:
         if self.article is None:
             return (self.doc_id, "chunk", self.chunk_id)
-        return (self.doc_id, "att" if self.in_attachment else "main", str(self.article))
+        part = f"att:{self.attachment_title or ''}" if self.in_attachment else "main"
+        return (self.doc_id, part, str(self.article))
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -82,28 +83,78 @@ _ISSUERS = {
     "THÀNH ỦY HÀ NỘI": "Thành ủy Hà Nội",
     "BAN THƯỜNG VỤ THÀNH ỦY": "Ban Thường vụ Thành ủy",
     "BAN TỔ CHỨC THÀNH ỦY": "Ban Tổ chức Thành ủy",
+    "BAN THƯỜNG VỤ": "Ban Thường vụ",
+    "BAN TỔ CHỨC": "Ban Tổ chức",
+    "BAN CHẤP HÀNH": "Ban Chấp hành",
+    "BỘ NỘI VỤ": "Bộ Nội vụ",
+    "SỞ NỘI VỤ": "Sở Nội vụ",
     "CHÍNH PHỦ": "Chính phủ",
     "THÀNH ỦY": "Thành ủy",
     "TỈNH ỦY": "Tỉnh ủy",
     "QUẬN ỦY": "Quận ủy",
     "HUYỆN ỦY": "Huyện ủy",
+    "ĐẢNG ỦY": "Đảng ủy",
+    "ĐẢNG BỘ": "Đảng bộ",
     "ỦY BAN NHÂN DÂN": "Ủy ban nhân dân",
     "HỘI ĐỒNG NHÂN DÂN": "Hội đồng nhân dân",
     "BAN CHẤP HÀNH ĐẢNG BỘ": "Ban Chấp hành Đảng bộ",
     "QUỐC HỘI": "Quốc hội",
 }
+# Committees named after their territory: what follows is the place ("Tỉnh ủy Hà Nam").
+_TERRITORIAL = {"THÀNH ỦY", "TỈNH ỦY", "QUẬN ỦY", "HUYỆN ỦY"}
+# Administrative levels, written in lower case before the place they name ("Ủy ban nhân dân tỉnh Hà Nam").
+_LEVELS = ("THÀNH PHỐ", "THỊ XÃ", "THỊ TRẤN", "TỈNH", "QUẬN", "HUYỆN", "XÃ", "PHƯỜNG")
+_ACRONYMS = {"UBND", "HĐND", "MTTQ", "TW", "TP", "TP."}
+# Old-style tone placement ("UỶ") read as the modern one ("ỦY"), so both spellings meet the names above.
+_OLD_TONES = {"UỶ": "ỦY", "THUỶ": "THỦY", "HOÀ": "HÒA", "HOÁ": "HÓA", "KHOẺ": "KHỎE"}
+
+
+def _capital(word: str) -> str:
+    return word[:1].upper() + word[1:].lower()
 
 
 def issuer_name(raw: str) -> str:
-    """ "BỘ CHÍNH TRỊ" → "Bộ Chính trị"; unknown capitalised names become sentence case."""
-    text = " ".join(raw.split())
+    """ "BỘ CHÍNH TRỊ" → "Bộ Chính trị", "ỦY BAN NHÂN DÂN TỈNH HÀ NAM" → "Ủy ban nhân dân tỉnh Hà Nam",
+    "TỈNH UỶ HÀ NAM" → "Tỉnh ủy Hà Nam"; other words after a known name read in lower case, a name with
+    nothing known is capitalised word by word, and one already in mixed case is kept as written."""
+    text = " ".join(unicodedata.normalize("NFC", raw).split())
     if not text.isupper():
         return text
-    for known in sorted(_ISSUERS, key=len, reverse=True):
-        if text == known or text.startswith(known + " "):
-            rest = text[len(known) :].strip()
-            return f"{_ISSUERS[known]} {rest.title()}".strip()
-    return text.title()
+    words = [_OLD_TONES.get(w, w) for w in text.split(" ")]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] in _ACRONYMS:
+            out.append(words[i])
+            i += 1
+            continue
+        known = next(
+            (
+                k
+                for k in sorted(_ISSUERS, key=len, reverse=True)
+                if words[i : i + k.count(" ") + 1] == k.split(" ")
+            ),
+            None,
+        )
+        if known is not None:
+            out.append(_ISSUERS[known])
+            i += known.count(" ") + 1
+            if any(known.endswith(t) for t in _TERRITORIAL):
+                out.extend(_capital(w) for w in words[i:])
+                break
+            continue
+        level = next((lv for lv in _LEVELS if words[i : i + lv.count(" ") + 1] == lv.split(" ")), None)
+        if level is not None:
+            size = level.count(" ") + 1
+            out.append(" ".join(w.lower() for w in words[i : i + size]))
+            out.extend(_capital(w) for w in words[i + size :])  # the place's name
+            break
+        out.append(words[i].lower())
+        i += 1
+    if all(w == w.lower() for w in out):  # nothing known: each word capitalised, as before
+        return text.title()
+    name = " ".join(out)
+    return name[:1].upper() + name[1:]
 
 
 def format_date(value: date) -> str:

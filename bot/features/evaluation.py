@@ -525,14 +525,10 @@ async def plan_task_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dat
 
 async def plan_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """kh:add|copy|done:<period> and kh:del:<period>:<task id>."""
-    query = update.callback_query
-    chat = update.effective_chat
-    if query is None or query.data is None or chat is None:
+    press = await wf.button_press(update, context)
+    if press is None:
         return
-    user = await ensure_signed_in(update, context)
-    if user is None or user.person_id is None:
-        return
-    parts = query.data.split(":")
+    query, user, parts = press.query, press.user, press.parts
     period = wf.parse_period(parts[2], wf.rules_of(context)) if len(parts) > 2 else None
     if period is None:
         await query.answer(tw.RECORD_GONE, show_alert=True)
@@ -547,7 +543,7 @@ async def plan_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 return
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=PLAN_TASK,
                 data={"period": str(period)},
@@ -558,8 +554,8 @@ async def plan_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             view = await wf.call_records(
                 context,
                 evaluations.copy_unfinished_tasks,
-                actor_id=user.person_id,
-                person_id=user.person_id,
+                actor_id=press.person_id,
+                person_id=press.person_id,
                 period=str(period),
                 rules=rules,
                 now=wf.now_of(context),
@@ -576,8 +572,8 @@ async def plan_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             view = await wf.call_records(
                 context,
                 evaluations.plan_tasks,
-                actor_id=user.person_id,
-                person_id=user.person_id,
+                actor_id=press.person_id,
+                person_id=press.person_id,
                 period=str(period),
                 tasks=remaining,
                 rules=rules,
@@ -586,7 +582,7 @@ async def plan_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             )
             await _show_plan(update, context, view)
         elif action == "done":
-            await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+            await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
             if not view.tasks:
                 await reply_html(update, context, tw.PLAN_DONE_EMPTY)
                 return
@@ -770,14 +766,10 @@ def missing_items(view: EvaluationView, rules: Rules) -> str | None:
 
 async def self_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """dg:card|task|res|skip|pts|val|cmt|check|send:<evaluation id>[:…]."""
-    query = update.callback_query
-    chat = update.effective_chat
-    if query is None or query.data is None or chat is None:
+    press = await wf.button_press(update, context)
+    if press is None:
         return
-    user = await ensure_signed_in(update, context)
-    if user is None:
-        return
-    parts = query.data.split(":")
+    query, user, parts = press.query, press.user, press.parts
     try:
         eid = int(parts[2])
     except (IndexError, ValueError):
@@ -796,7 +788,7 @@ async def self_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if action == "wd" and len(parts) == 4:
             await _withdraw(update, context, user, view, expected_version=int(parts[3]))
         elif action == "card":
-            await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+            await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
             await _send_card(update, context, view)
         elif action == "task" and len(parts) == 4:
             await _ask_result(update, context, view, int(parts[3]))
@@ -807,7 +799,7 @@ async def self_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             )
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=SELF_NOTE,
                 data={"eid": eid, "task_id": task_id},
@@ -834,11 +826,15 @@ async def self_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await _next_or_card(update, context, view, tw.SELF_SAVED)
         elif action == "cmt":
             await start_step(
-                context, chat_id=chat.id, user_id=query.from_user.id, step=SELF_COMMENT, data={"eid": eid}
+                context,
+                chat_id=press.chat_id,
+                user_id=query.from_user.id,
+                step=SELF_COMMENT,
+                data={"eid": eid},
             )
             await reply_html(update, context, tw.SELF_ASK_COMMENT.format(limit=MAX_COMMENT))
         elif action == "check":
-            await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+            await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
             missing = missing_items(view, rules)
             if missing is not None:
                 await _send_card(update, context, view, prefix=tw.SELF_MISSING.format(missing=missing))

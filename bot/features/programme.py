@@ -392,13 +392,10 @@ def _inputs(view: ProgrammeView, extra: ItemInput | None = None) -> ProgrammeInp
 
 async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ct:new|pub|item|check|send|prog|open|ok|ret:<programme id>[:…]."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or query.data is None or chat is None:
+    press = await wf.button_press(update, context)
+    if press is None:
         return
-    user = await ensure_signed_in(update, context)
-    if user is None or user.person_id is None:
-        return
-    parts = query.data.split(":")
+    query, user, parts = press.query, press.user, press.parts
     action = parts[1]
     try:
         pid = int(parts[2])
@@ -412,7 +409,7 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await _export_public(update, context, user, code=None, unit_id=pid)
         return
     if action == "new":
-        await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=POST_STEP, data={})
+        await start_step(context, chat_id=press.chat_id, user_id=query.from_user.id, step=POST_STEP, data={})
         await reply_html(update, context, tw.PROGRAMME_ASK_POST)
         return
     if action == "pub" and len(parts) == 4 and parts[3] in tw.PUBLICITY_NAMES:
@@ -422,19 +419,19 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if view is None:
         await query.answer(tw.RECORD_GONE, show_alert=True)
         return
-    mine = view.person_id == user.person_id
+    mine = view.person_id == press.person_id
     try:
         if action == "item" and mine and view.state in EDITABLE:
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=ITEM_STEP,
                 data={"programme_id": view.id},
             )
             await reply_html(update, context, tw.PROGRAMME_ASK_ITEM)
         elif action == "check" and mine and view.state in EDITABLE:
-            await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+            await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
             markup = InlineKeyboardMarkup(
                 [
                     [
@@ -461,7 +458,7 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             index, item = found
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=PROGRESS_STEP,
                 data={"programme_id": view.id, "item_id": item.id, "index": index},
@@ -483,7 +480,7 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             done = await wf.call_records(
                 context,
                 programmes.confirm_programme,
-                actor_id=user.person_id,
+                actor_id=press.person_id,
                 programme_id=view.id,
                 now=wf.now_of(context),
                 expected_version=int(parts[3]),
@@ -498,7 +495,7 @@ async def programme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         elif action == "ret" and not mine and len(parts) == 4:
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=RETURN_STEP,
                 data={"programme_id": view.id, "version": int(parts[3])},

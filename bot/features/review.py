@@ -301,14 +301,10 @@ async def _show(
 
 async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """dy:open|ok|adj|adjk|ret|dec|decok|decover|reopen:<evaluation id>[:…]."""
-    query = update.callback_query
-    chat = update.effective_chat
-    if query is None or query.data is None or chat is None:
+    press = await wf.button_press(update, context)
+    if press is None:
         return
-    user = await ensure_signed_in(update, context)
-    if user is None or user.person_id is None:
-        return
-    parts = query.data.split(":")
+    query, user, parts = press.query, press.user, press.parts
     try:
         eid = int(parts[2])
     except (IndexError, ValueError):
@@ -318,11 +314,11 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     rules = wf.rules_of(context)
     try:
         view = await _view(context, user, eid)
-        if view.person_id == user.person_id and action != "open":
+        if view.person_id == press.person_id and action != "open":
             await reply_html(update, context, tw.NOT_YOUR_REVIEW)
             return
         if action == "open":
-            await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+            await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
             await _show(update, context, view)
         elif action == "ok" and len(parts) == 4:
             await _approve(update, context, user, view, points=None, comment=None, version=int(parts[3]))
@@ -333,10 +329,10 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             if criterion is None or view.state != "submitted":
                 await _show(update, context, view)
                 return
-            adjusted = await _adjusted_so_far(context, chat.id, query.from_user.id, eid)
+            adjusted = await _adjusted_so_far(context, press.chat_id, query.from_user.id, eid)
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=REVIEW_POINTS,
                 data={"eid": eid, "key": criterion.key, "points": adjusted, "version": view.version},
@@ -358,7 +354,7 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 return
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=REVIEW_REASON,
                 data={"eid": eid, "version": int(parts[3])},
@@ -371,7 +367,7 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         elif action == "decover" and len(parts) == 5:
             await start_step(
                 context,
-                chat_id=chat.id,
+                chat_id=press.chat_id,
                 user_id=query.from_user.id,
                 step=DECIDE_OVERRIDE,
                 data={"eid": eid, "grade": parts[3], "version": int(parts[4])},
@@ -383,13 +379,17 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await _start_plan_change(update, context, user, view, parts[3])
         elif action == "reopen":
             allowed = await wf.call_records(
-                context, evaluations.allowed_actions, actor_id=user.person_id, evaluation_id=eid
+                context, evaluations.allowed_actions, actor_id=press.person_id, evaluation_id=eid
             )
             if "reopen" not in allowed:
                 await query.answer(tw.ACTION_NOT_ALLOWED, show_alert=True)
                 return
             await start_step(
-                context, chat_id=chat.id, user_id=query.from_user.id, step=REOPEN_REASON, data={"eid": eid}
+                context,
+                chat_id=press.chat_id,
+                user_id=query.from_user.id,
+                step=REOPEN_REASON,
+                data={"eid": eid},
             )
             await reply_html(update, context, tw.REOPEN_ASK_REASON)
         else:

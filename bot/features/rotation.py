@@ -230,19 +230,16 @@ async def rotation_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def rotation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """lc:fill:<review id>:<s|c|e> and lc:grade:<review id>:<grade>."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or query.data is None or chat is None:
+    press = await wf.button_press(update, context)
+    if press is None:
         return
-    user = await ensure_signed_in(update, context)
-    if user is None or user.person_id is None:
-        return
-    parts = query.data.split(":")
+    query, parts = press.query, press.parts
     try:
         review_id = int(parts[2])
     except (IndexError, ValueError):
         await query.answer(tw.RECORD_GONE, show_alert=True)
         return
-    items = await _mine(context, user.person_id)
+    items = await _mine(context, press.person_id)
     found = next(((i, k) for i, k in items if i.record_id == review_id), None)
     if found is None or len(parts) != 4:
         await query.answer(tw.RECORD_GONE, show_alert=True)
@@ -264,7 +261,7 @@ async def rotation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     if parts[1] == "grade":
         data["grade"] = parts[3]
-    await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=TEXT_STEP, data=data)
+    await start_step(context, chat_id=press.chat_id, user_id=query.from_user.id, step=TEXT_STEP, data=data)
     await reply_html(
         update,
         context,
@@ -357,19 +354,16 @@ def parse_new_line(raw: str) -> tuple[str, str, str, date, int | None] | str:
 
 async def rotation_new_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """lc:new (ask for the line) and lc:newok (record the previewed line)."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or query.data is None or chat is None:
+    press = await wf.button_press(update, context)
+    if press is None:
         return
-    user = await ensure_signed_in(update, context)
-    if user is None or user.person_id is None:
-        return
-    actor_id = user.person_id
+    query, actor_id = press.query, press.person_id
     if query.data == "lc:new":
         rules = wf.rules_of(context)
-        await start_step(context, chat_id=chat.id, user_id=query.from_user.id, step=NEW_STEP, data={})
+        await start_step(context, chat_id=press.chat_id, user_id=query.from_user.id, step=NEW_STEP, data={})
         await reply_html(update, context, tw.ROTATION_NEW_ASK.format(months=rules.rotation.min_months))
         return
-    state = await wf.load_step(context, chat_id=chat.id, user_id=query.from_user.id)
+    state = await wf.load_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
     pending = state[1].get("pending") if state is not None and state[0] == NEW_STEP else None
     if not isinstance(pending, dict):
         await query.answer(tw.ROTATION_NEW_GONE, show_alert=True)
@@ -390,11 +384,11 @@ async def rotation_new_button(update: Update, context: ContextTypes.DEFAULT_TYPE
             context, rotations.start_rotation, actor_id=actor_id, data=data, rules=rules, now=now, tz=tz
         )
     except PermissionDenied:
-        await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+        await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
         await reply_html(update, context, refusal(tw.rotation_start_error("permission_denied", values)))
         return
     except ValidationFailed as exc:
-        await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+        await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
         for key in ("min_months", "earliest", "since"):
             if key in exc.params:
                 raw = str(exc.params[key])
@@ -402,10 +396,10 @@ async def rotation_new_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await reply_html(update, context, refusal(tw.rotation_start_error(exc.params.get("reason"), values)))
         return
     except RecordsError as exc:
-        await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+        await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
         await reply_html(update, context, wf.describe_records_error(exc))
         return
-    await end_step(context, chat_id=chat.id, user_id=query.from_user.id)
+    await end_step(context, chat_id=press.chat_id, user_id=query.from_user.id)
     log.info("rotation %s recorded through the bot", view.id)
     term, to_unit = describe_term(view), _unit(view.to_unit_code, view.to_unit_name)
     cadre, heads = await wf.in_session(

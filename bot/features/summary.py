@@ -3,7 +3,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> check: /tonghop [kỳ] [mã đơn vị]
-    check --> refused: bad period / unknown unit / outside the scope (what to type instead)
+    check --> refused: bad period / a word neither unit, period nor year (the accepted forms) / outside the scope
     check --> sent: text summary, PNG chart, Excel workbook
     check --> yearly: a year (/tonghop 2026 [mã đơn vị]) → the year's roll-up text and workbook («Cả năm 2026»)
 ```
@@ -127,6 +127,7 @@ async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     rules = wf.rules_of(context)
     period = str(wf.current_period(context).previous)
     unit_code: str | None = None
+    words: list[str] = []  # the other words as typed, for messages; the unit lookup upper-cases them
     year: int | None = None
     for arg in (context.args or [])[:2]:
         parsed = wf.parse_period(arg, rules)
@@ -142,14 +143,46 @@ async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             )
             return
         else:
-            unit_code = arg.strip().upper()
+            words.append(arg.strip())
     if len(context.args or []) > 2:
         await reply_html(update, context, tw.SUMMARY_USAGE.format(example=wf.period_example(rules)))
         return
+    for word in words:
+        if not await _known_unit(context, word.upper()):
+            await _reply_unknown_argument(update, context, user, word)
+            return
+        unit_code = word.upper()
     if year is not None:
         await _reply_yearly(update, context, user, chat.id, year=year, unit_code=unit_code)
         return
     await _reply_summary(update, context, user, chat.id, period=period, unit_code=unit_code)
+
+
+async def _known_unit(context: ContextTypes.DEFAULT_TYPE, code: str) -> bool:
+    return await wf.in_session(context, lambda s: people.find_unit_by_code(s, code=code) is not None)
+
+
+async def _reply_unknown_argument(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, value: str
+) -> None:
+    """A word that is neither a unit code nor a period or year: say so, with the accepted forms and a real example
+    (the previous period, this year, the user's own unit)."""
+    rules, current = wf.rules_of(context), wf.current_period(context)
+    previous = current.previous
+    role_units = user.role_units
+    unit = await wf.in_session(context, lambda s: default_unit_code(s, role_units=role_units)) or "BD"
+    periods = (
+        tw.SUMMARY_PERIOD_FORMS_MONTH.format(period=previous, slash=f"{previous.index}/{previous.year}")
+        if rules.period == "month"
+        else tw.SUMMARY_PERIOD_FORMS_QUARTER.format(period=previous)
+    )
+    await reply_html(
+        update,
+        context,
+        tw.SUMMARY_UNKNOWN_ARG.format(
+            value=escape(value[:20]), periods=periods, year=current.year, unit=escape(unit), period=previous
+        ),
+    )
 
 
 def sheet_period(year: int, current: Period) -> str:

@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from telegram import InlineKeyboardMarkup
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import texts
 from bot import texts_workflows as tw
+from bot.access import CurrentUser, ensure_signed_in
 from bot.conversation import load_state
 from bot.messages import escape
 from bot.replies import send_html
@@ -80,6 +81,31 @@ def _parse_instant(raw: str) -> datetime | None:
         log.warning("ignoring a clock value that is not an ISO datetime")
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """An inline button pressed by a signed-in user: the query, its data split on «:», the chat and the user."""
+
+    query: CallbackQuery
+    parts: list[str]
+    chat_id: int
+    user: CurrentUser
+    person_id: int
+
+
+async def button_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ButtonPress | None:
+    """The preamble of every feature's button handler: None for an update without a query, data or chat,
+    and for a user not signed in (after telling them how to sign in)."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or query.data is None or chat is None:
+        return None
+    user = await ensure_signed_in(update, context)
+    if user is None or user.person_id is None:
+        return None
+    return ButtonPress(
+        query=query, parts=query.data.split(":"), chat_id=chat.id, user=user, person_id=user.person_id
+    )
 
 
 def setup(app: Application) -> None:  # type: ignore[type-arg]

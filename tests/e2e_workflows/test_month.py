@@ -317,7 +317,7 @@ def test_summary_for_staff_with_chart_and_excel(flow: Flow) -> None:
     # Staff of another unit: refused; a typo in the unit code: named.
     refused = flow.say("HK03", "/tonghop 2026-10 BD", "ngoài phạm vi")
     assert "BD" in refused.body
-    flow.say("TU01", "/tonghop 2026-10 XYZ", "Không có đơn vị mã «XYZ»")
+    flow.say("TU01", "/tonghop 2026-10 XYZ", "«XYZ» không phải mã đơn vị, kỳ hay năm")
     # The whole city: Hoàn Kiếm's head and reviewer never opened 2026-10, yet are listed as not submitted.
     before = flow.last_id("TU01")
     text = flow.say("TU01", "/tonghop 2026-10 TU", "TỔNG HỢP ĐÁNH GIÁ, XẾP LOẠI KỲ 2026-10")
@@ -335,6 +335,22 @@ def test_summary_for_staff_with_chart_and_excel(flow: Flow) -> None:
         ("HK03", "Đỗ Thị Lan", "Chuyên viên Ban Tổ chức", "HK", "Đang soạn, chưa nộp"),
     ]
     flow.say("TU01", "/tonghop 2026-13", "không hợp lệ")
+
+
+def test_an_unknown_word_gets_the_accepted_forms(flow: Flow) -> None:
+    """A quarter under monthly rules (or any word that is no unit code, period or year) is not called a unit."""
+    answer = flow.say("TU01", "/tonghop Q4", "không phải mã đơn vị")
+    assert answer.body.splitlines() == [
+        "«Q4» không phải mã đơn vị, kỳ hay năm nào tôi nhận ra. /tonghop nhận:",
+        "• kỳ: 2026-10 hoặc 10/2026",
+        "• năm: 2026",
+        "• mã đơn vị: TU",
+        "Ví dụ: /tonghop 2026-10 TU",
+    ]
+    assert "Không có đơn vị mã" not in answer.body
+    district = flow.say("HK03", "/tonghop 2026-10 quy4", "«quy4» không phải mã đơn vị")
+    assert "/tonghop 2026-10 HK" in district.body  # the example names the user's own unit
+    flow.say("TU01", "/tonghop Q4 BD", "«Q4» không phải mã đơn vị")  # not silently dropped for BD
 
 
 def test_yearly_rollup_for_staff(flow: Flow) -> None:

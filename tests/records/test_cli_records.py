@@ -124,3 +124,42 @@ def test_settings_left_empty_in_the_env_file_mean_the_defaults(
     capsys.readouterr()
     assert main(["due", "--date", "2030-01-02"]) == 0  # the default Hà Nội rules, not the directory ""
     assert "ngày 2030-01-02" in capsys.readouterr().out
+
+
+def test_invite_expires_on_the_workflow_clock(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`canbo invite` counts the lifetime from the bot's clock (CANBO_NOW, else the CANBO_NOW_FILE), not the machine's
+    time, so the bot that checks the code on sign-in agrees; the expiry is printed in CANBO_TIMEZONE."""
+    monkeypatch.setenv("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh")
+    monkeypatch.delenv("CANBO_NOW_FILE", raising=False)
+    # Late evening in Hà Nội, still afternoon in UTC.
+    monkeypatch.setenv("CANBO_NOW", "2026-11-30T23:30:00+07:00")
+    assert main(["db", "upgrade"]) == 0
+    roster = data_dir / "danh-sach.csv"
+    roster.write_text(ROSTER_CSV, encoding="utf-8")
+    assert main(["roster", "import", str(roster)]) == 0
+    capsys.readouterr()
+
+    assert main(["invite", "BD03", "--days", "3"]) == 0
+    assert "Hết hạn lúc 23:30 ngày 03/12/2026." in capsys.readouterr().out
+
+    clock = data_dir / "now.txt"
+    clock.write_text("2027-01-10T08:15:00+00:00\n", encoding="utf-8")
+    monkeypatch.delenv("CANBO_NOW")
+    monkeypatch.setenv("CANBO_NOW_FILE", str(clock))
+    assert main(["invite", "BD03", "--days", "1"]) == 0
+    assert "Hết hạn lúc 15:15 ngày 11/01/2027." in capsys.readouterr().out
+
+    engine = make_engine(f"sqlite:///{data_dir / 'data' / 'canbo.db'}")
+    try:
+        with Session(engine) as session:
+            rows = session.exec(select(InviteCode.created_at, InviteCode.expires_at)).all()
+    finally:
+        engine.dispose()
+    utc = ZoneInfo("UTC")
+    stored = sorted((c.replace(tzinfo=c.tzinfo or utc), e.replace(tzinfo=e.tzinfo or utc)) for c, e in rows)
+    assert stored == [
+        (datetime(2026, 11, 30, 16, 30, tzinfo=utc), datetime(2026, 12, 3, 16, 30, tzinfo=utc)),
+        (datetime(2027, 1, 10, 8, 15, tzinfo=utc), datetime(2027, 1, 11, 8, 15, tzinfo=utc)),
+    ]
