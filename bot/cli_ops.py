@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from records.migrate import upgrade
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
+COPY_TARGET_ENV = "CANBO_COPY_TO"
 MESSAGES = {
     "backup_done": (
         "Đã sao lưu vào {folder}: {tables} bảng, {rows} dòng; {documents} văn bản, {chunks} đoạn trong kho văn bản."
@@ -27,6 +29,10 @@ MESSAGES = {
     "copy_table": "  {table}: {rows} dòng",
     "copy_next": "Đặt CANBO_DATABASE_URL bằng địa chỉ mới rồi khởi động lại bot.",
     "copy_same": "Cơ sở dữ liệu đích trùng với cơ sở dữ liệu đang dùng.",
+    "copy_no_target": (
+        "Chưa có địa chỉ cơ sở dữ liệu đích: đặt biến môi trường CANBO_COPY_TO (mật khẩu không lộ trong danh sách "
+        "tiến trình), ví dụ CANBO_COPY_TO=postgresql+psycopg://canbo:mật-khẩu@localhost:5432/canbo, hoặc dùng --to."
+    ),
     "copy_bot_running": (
         "Bot đang chạy trên cơ sở dữ liệu này (tiến trình {holders}). Dừng bot trước khi chép, "
         "để không dòng nào bị bỏ sót."
@@ -104,8 +110,11 @@ def register_db(db_sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
         "--to",
         dest="target",
         metavar="ĐỊA_CHỈ",
-        required=True,
-        help="ví dụ postgresql+psycopg://canbo:mật-khẩu@localhost:5432/canbo",
+        default=None,
+        help=(
+            "ví dụ postgresql+psycopg://canbo:mật-khẩu@localhost:5432/canbo; bỏ trống để đọc từ biến môi trường "
+            f"{COPY_TARGET_ENV} (nên dùng: mật khẩu không hiện trong danh sách tiến trình)"
+        ),
     )
     copy.set_defaults(handler=run_db_copy)
 
@@ -182,7 +191,13 @@ def run_restore(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_db_copy(args: argparse.Namespace, settings: Settings) -> int:
     source_url = settings.resolved_database_url
-    if args.target == source_url:
+    # The target from the environment keeps its password out of `ps` and the shell history (argv is
+    # readable by every local user; a process's environment only by its owner and root).
+    target_url = args.target or os.environ.get(COPY_TARGET_ENV, "").strip()
+    if not target_url:
+        _say_error("copy_no_target", {})
+        return EXIT_REFUSED
+    if target_url == source_url:
         _say_error("copy_same", {})
         return EXIT_REFUSED
     source = make_engine(source_url)
@@ -192,8 +207,8 @@ def run_db_copy(args: argparse.Namespace, settings: Settings) -> int:
             _say_error("copy_bot_running", {"holders": ", ".join(holders)})
             return EXIT_REFUSED
         try:
-            upgrade(args.target)
-            target = make_engine(args.target)
+            upgrade(target_url)
+            target = make_engine(target_url)
         except Exception as exc:  # any driver error: the URL, the server or its permissions
             _say_error("copy_target_error", {"error": type(exc).__name__})
             return EXIT_FAILED

@@ -144,5 +144,12 @@ def test_cli_copies_verifies_and_refuses_while_a_bot_runs(
 
         assert main(["db", "copy", "--to", postgres_url]) == 2  # a second run never writes twice
         assert "đã có dữ liệu" in capsys.readouterr().err
+        # The target read from CANBO_COPY_TO (its password never in argv) is the same database: refused alike.
+        monkeypatch.setenv("CANBO_COPY_TO", postgres_url)
+        assert main(["db", "copy"]) == 2
+        assert "đã có dữ liệu" in capsys.readouterr().err
+        monkeypatch.delenv("CANBO_COPY_TO")
+        assert main(["db", "copy"]) == 2
+        assert "CANBO_COPY_TO" in capsys.readouterr().err
     finally:
         engine.dispose()
