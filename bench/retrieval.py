@@ -250,6 +250,8 @@ def run_speed() -> None:
             engine.ask(q)
             lat.append((time.perf_counter() - t0) * 1000)
         lat.sort()
+        inner = getattr(engine.embedder, "inner", engine.embedder)
+        by_threads = dict(sorted(getattr(inner, "queries_by_threads", {}).items()))
         q_lat = []
         for q in questions[:100]:
             t0 = time.perf_counter()
@@ -259,6 +261,7 @@ def run_speed() -> None:
             f"  ask warm over {len(lat)} q: p50 {statistics.median(lat):.0f} ms  p95 {lat[int(0.95 * len(lat))]:.0f} ms"
             f"  (query embedding alone p50 {statistics.median(q_lat):.0f} ms); peak RSS {peak_mb():.0f} MB"
         )
+        print(f"  questions embedded with n threads (n: count, warm-up included): {by_threads}")
     run_ingest_throughput()
 
 

@@ -102,6 +102,7 @@ def build_engine(settings: Settings, *, for_reindex: bool = False) -> Any:
         chroma_url=settings.chroma_url,
         embedding_model=settings.embedding_model,
         embedding_threads=settings.embedding_threads,
+        query_threads=settings.query_threads or None,
         llm=llm,
         for_reindex=for_reindex,
     )

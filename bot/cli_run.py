@@ -53,6 +53,7 @@ def build_qa_engine(settings: Settings) -> Any:
         chroma_url=settings.chroma_url,
         embedding_model=settings.embedding_model,
         embedding_threads=settings.embedding_threads,
+        query_threads=settings.query_threads or None,
         llm=llm,
     )
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # "e5-small" (bundled, default) or a local path to any sentence-transformers model folder.
     embedding_model: str = Field(default="e5-small", alias="CANBO_EMBEDDING_MODEL")
     embedding_threads: int = Field(default=1, alias="CANBO_EMBEDDING_THREADS")
+    # Threads for a question's embedding while the rest of the server is idle; 0: every core, at most 2.
+    query_threads: int = Field(default=0, ge=0, alias="CANBO_QUERY_THREADS")
     max_upload_mb: int = Field(default=20, alias="CANBO_MAX_UPLOAD_MB")
     allow_classified: bool = Field(default=False, alias="CANBO_ALLOW_CLASSIFIED")
     # Optional LLM answer writer (any OpenAI-compatible endpoint); extractive answers when unset.

@@ -881,6 +881,7 @@ def make_engine(
     chroma_url: str | None = None,
     embedding_model: str = DEFAULT_MODEL,
     embedding_threads: int = 1,
+    query_threads: int | None = None,
     llm: LLMSettings | None = None,
     embedder: Embedder | None = None,
     chat_model: BaseChatModel | None = None,
@@ -899,7 +900,8 @@ def make_engine(
         chat_model = make_chat_model(llm)
     return QAEngine(
         store=store,
-        embedder=embedder or make_embedder(embedding_model, threads=embedding_threads),
+        embedder=embedder
+        or make_embedder(embedding_model, threads=embedding_threads, query_threads=query_threads),
         chat_model=chat_model,
         llm_timeout_s=llm.timeout_s if llm is not None else 20.0,
         loader=loader or _default_loader,
