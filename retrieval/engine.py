@@ -705,15 +705,32 @@ class QAEngine:
         plan = plan_answer(snap, query, ranked, embed=self.embedder.embed_query, params=self.params, k=depth)
         scores = dict(zip(ranked.units, ranked.scores, strict=True))
         best_chunk = dict(zip(ranked.units, ranked.best_chunks, strict=True))
-        pins = {pin.unit: pin for pin in plan.quoted}
+        # Two parts of a question may be answered by two khoản of one article: each quote is its own pin's.
+        pins: dict[int, Pinpoint] = {}
+        for quoted_pin in plan.quoted:
+            pins.setdefault(quoted_pin.unit, quoted_pin)
         cites: list[Citation] = []
         for unit in plan.order[:k]:
-            pin = pins.get(unit)
-            chunk = pin.chunk if pin is not None else best_chunk.get(unit, snap.units[unit].first)
-            cites.append(self._citation(snap, chunk, scores.get(unit, 0.0), pin=pin))
+            unit_pin = pins.get(unit)
+            chunk = unit_pin.chunk if unit_pin is not None else best_chunk.get(unit, snap.units[unit].first)
+            cites.append(self._citation(snap, chunk, scores.get(unit, 0.0), pin=unit_pin))
         for c in cites:
             c.asked_old = c.doc_id in ranked.old_docs
         by_unit = dict(zip(plan.order[:k], cites, strict=False))
+        by_pin: dict[tuple[int, int, object], Citation] = {}
+
+        def cite_of(pin: Pinpoint) -> Citation | None:
+            if pin.unit not in by_unit:
+                return None
+            if pins.get(pin.unit) is pin:
+                return by_unit[pin.unit]
+            key = (pin.unit, pin.chunk, pin.segment)
+            if key not in by_pin:
+                own = self._citation(snap, pin.chunk, scores.get(pin.unit, 0.0), pin=pin)
+                own.asked_old = own.doc_id in ranked.old_docs
+                by_pin[key] = own
+            return by_pin[key]
+
         whole = plan.whole
         confidence = whole.confidence if not plan.parts else max(p.judged.confidence for p in plan.parts)
         missing_docs = list(dict.fromkeys(ranked.missing_documents))
@@ -733,13 +750,13 @@ class QAEngine:
                 missing_documents=missing_docs,
                 features=dict(zip(REFUSAL_FEATURES, whole.features, strict=True)),
             )
-        quoted = [by_unit[pin.unit] for pin in plan.quoted if pin.unit in by_unit]
+        quoted = list({id(q): q for pin in plan.quoted if (q := cite_of(pin)) is not None}.values())
         uncertain = plan.status == UNCERTAIN
         features = dict(zip(REFUSAL_FEATURES, whole.features, strict=True))
         if plan.parts:
             items = []
             for part in plan.parts:
-                cite = by_unit.get(part.judged.pin.unit) if part.judged.status != REFUSED else None
+                cite = cite_of(part.judged.pin) if part.judged.status != REFUSED else None
                 words = [t.text for t in part.judged.absent if t.nameable] if not query.accent_free else []
                 items.append(wording.PartItem(part.text, cite, part.judged.status == UNCERTAIN, words))
             answer_text = wording.parts_answer(items)

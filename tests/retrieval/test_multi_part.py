@@ -1,0 +1,73 @@
+"""A question asking several things is answered part by part, each part quoting its own khoản, even when two
+parts are answered by two khoản of one article (over the real ingest path and `QAEngine.ask`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval import QAEngine, make_engine
+from retrieval.embedding import Embedder
+
+DISCIPLINE = """ỦY BAN NHÂN DÂN TỈNH MẪU
+Số: 19/2023/QĐ-UBND
+Tỉnh Mẫu, ngày 12 tháng 7 năm 2023
+
+QUY ĐỊNH
+về xử lý kỷ luật cán bộ, công chức, viên chức
+
+Điều 12. Hội đồng kỷ luật
+1. Hội đồng kỷ luật có 05 thành viên, gồm Chủ tịch Hội đồng là người đứng đầu cơ quan, một Ủy viên là đại
+diện tổ chức công đoàn, một Ủy viên kiêm Thư ký và các Ủy viên khác.
+2. Hội đồng kỷ luật làm việc theo nguyên tắc tập thể, kiến nghị theo đa số bằng hình thức bỏ phiếu kín.
+3. Giấy triệu tập họp Hội đồng kỷ luật phải được gửi đến người vi phạm chậm nhất 07 ngày làm việc trước ngày
+tổ chức cuộc họp.
+
+Điều 13. Thời hiệu xử lý kỷ luật
+Thời hiệu xử lý kỷ luật là 02 năm đối với hành vi vi phạm ít nghiêm trọng đến mức phải kỷ luật bằng hình
+thức khiển trách; 05 năm đối với các hành vi vi phạm khác.
+
+Điều 14. Tạm đình chỉ công tác
+Thời hạn tạm đình chỉ công tác không quá 15 ngày, trường hợp cần thiết có thể kéo dài nhưng không quá 30 ngày.
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, e5: Embedder) -> QAEngine:
+    root = tmp_path_factory.mktemp("parts")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "qd-19-2023.txt").write_text(DISCIPLINE, encoding="utf-8")
+    engine = make_engine(index_dir=root / "index", embedder=e5)
+    assert [o.status for o in engine.ingest_paths([docs])] == ["added"]
+    return engine
+
+
+def test_two_parts_answered_by_two_khoan_of_one_article_quote_each_their_own(engine: QAEngine) -> None:
+    answer = engine.ask(
+        "Hội đồng kỷ luật có mấy thành viên, và giấy triệu tập họp phải gửi cho người vi phạm trước mấy ngày?",
+        compose=False,
+    )
+    assert answer.found
+    assert len(answer.parts) == 2, answer.answer
+    first, second = answer.parts
+    assert first["source"].startswith("khoản 1 Điều 12"), first
+    assert second["source"].startswith("khoản 3 Điều 12"), second
+    texts = [c.text for c in answer.citations]
+    assert any("05 thành viên" in t for t in texts), texts
+    assert any("chậm nhất 07 ngày làm việc" in t for t in texts), texts
+    # Each part's quote is printed under that part, not the other's.
+    one, two = answer.answer.split("\n\n2. ", 1)
+    assert "05 thành viên" in one and "07 ngày làm việc" not in one
+    assert "07 ngày làm việc" in two and "05 thành viên" not in two
+    # The ranking keeps one line per article.
+    assert len({(c.doc_id, c.article) for c in answer.ranked}) == len(answer.ranked)
+
+
+def test_two_parts_in_two_articles(engine: QAEngine) -> None:
+    answer = engine.ask(
+        "Thời hiệu xử lý kỷ luật khiển trách là mấy năm, và tạm đình chỉ công tác tối đa bao nhiêu ngày?",
+        compose=False,
+    )
+    assert answer.found and len(answer.parts) == 2, answer.answer
+    assert answer.parts[0]["source"].startswith("Điều 13"), answer.parts[0]
+    assert answer.parts[1]["source"].startswith("Điều 14"), answer.parts[1]
