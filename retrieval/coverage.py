@@ -230,7 +230,41 @@ def pinpoint(
             if best is None or score > best[0] + 1e-9:
                 best = (score, Pinpoint(unit, c, seg, g, number))
     assert best is not None
-    return best[1]
+    pin = best[1]
+    listed = with_its_list(snapshot, pin.chunk, pin.segment)
+    if listed is not pin.segment:
+        pin = Pinpoint(pin.unit, pin.chunk, listed, pin.gap, pin.has_number)
+    return pin
+
+
+_MAX_LIST_QUOTE = 1200  # characters of an introduced list quoted with its introduction
+
+
+def with_its_list(snapshot: Snapshot, chunk: int, segment: Segment) -> Segment:
+    """A line that only introduces a list ("… khi có đủ các điều kiện sau:") answers nothing on its own: it
+    is quoted with the điểm (or lines) it introduces, up to `_MAX_LIST_QUOTE` characters. Other segments are
+    returned as they are."""
+    intro = segment.text.strip()
+    if not intro.endswith(":") or "\n" in intro:
+        return segment
+    pieces = [seg for seg, _streams, _number in segment_streams(snapshot, chunk)]
+    try:
+        start = pieces.index(segment)
+    except ValueError:
+        return segment
+    items: list[str] = []
+    size = len(intro)
+    for seg in pieces[start + 1 :]:
+        if seg.clause != segment.clause or not seg.lead.endswith(intro):
+            break
+        if size + len(seg.text) > _MAX_LIST_QUOTE:
+            items.append("…")
+            break
+        items.append(seg.text)
+        size += len(seg.text) + 1
+    if not items or items == ["…"]:
+        return segment
+    return Segment(segment.clause, segment.point, "\n".join([intro, *items]), segment.lead)
 
 
 def refusal_features(

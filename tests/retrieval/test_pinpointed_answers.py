@@ -1,5 +1,6 @@
-"""A question asking several things is answered part by part, each part quoting its own khoản, even when two
-parts are answered by two khoản of one article (over the real ingest path and `QAEngine.ask`)."""
+"""Answers lead with the piece that answers (over the real ingest path and `QAEngine.ask`): a question asking
+several things quotes each part's own khoản, even when two parts fall in one article; a line that only
+introduces a list is quoted with the list."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ thức khiển trách; 05 năm đối với các hành vi vi phạm khác.
 
 Điều 14. Tạm đình chỉ công tác
 Thời hạn tạm đình chỉ công tác không quá 15 ngày, trường hợp cần thiết có thể kéo dài nhưng không quá 30 ngày.
+
+Điều 15. Điều kiện bổ nhiệm lại
+1. Cán bộ được xem xét bổ nhiệm lại khi có đủ các điều kiện sau:
+a) Hoàn thành nhiệm vụ trong thời hạn giữ chức vụ;
+b) Đáp ứng tiêu chuẩn chức vụ đang đảm nhiệm tại thời điểm xem xét bổ nhiệm lại;
+c) Đủ sức khỏe để hoàn thành nhiệm vụ.
+2. Cán bộ không đủ điều kiện bổ nhiệm lại thì bố trí công tác khác.
 """
 
 
@@ -71,3 +79,14 @@ def test_two_parts_in_two_articles(engine: QAEngine) -> None:
     assert answer.found and len(answer.parts) == 2, answer.answer
     assert answer.parts[0]["source"].startswith("Điều 13"), answer.parts[0]
     assert answer.parts[1]["source"].startswith("Điều 14"), answer.parts[1]
+
+
+def test_a_line_introducing_a_list_is_quoted_with_the_list(engine: QAEngine) -> None:
+    answer = engine.ask("Điều kiện để được bổ nhiệm lại gồm những gì?", compose=False)
+    assert answer.found, answer.answer
+    lead = answer.citations[0]
+    assert (lead.article, lead.clause) == (15, "1"), (lead.article, lead.clause)
+    for item in ("Hoàn thành nhiệm vụ trong thời hạn", "Đáp ứng tiêu chuẩn chức vụ", "Đủ sức khỏe"):
+        assert item in lead.text, lead.text
+    assert "bố trí công tác khác" not in lead.text  # the next khoản is not part of the list
+    assert "Đủ sức khỏe" in answer.answer
