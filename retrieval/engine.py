@@ -759,7 +759,7 @@ class QAEngine:
                 cite = cite_of(part.judged.pin) if part.judged.status != REFUSED else None
                 words = [t.text for t in part.judged.absent if t.nameable] if not query.accent_free else []
                 items.append(wording.PartItem(part.text, cite, part.judged.status == UNCERTAIN, words))
-            answer_text = wording.parts_answer(items)
+            answer_text = wording.missing_documents_note(wording.parts_answer(items), missing_docs)
             return Answer(
                 text,
                 True,
@@ -780,15 +780,18 @@ class QAEngine:
                 return Answer(
                     text,
                     True,
-                    reply.text,
+                    wording.missing_documents_note(reply.text, missing_docs),
                     used,
                     [],
                     confidence,
                     generated=True,
                     ranked=cites,
                     features=features,
+                    missing_documents=missing_docs,
                 )
-        answer_text = wording.extractive_answer(quoted, uncertain=uncertain)
+        answer_text = wording.missing_documents_note(
+            wording.extractive_answer(quoted, uncertain=uncertain), missing_docs
+        )
         return Answer(
             text,
             True,

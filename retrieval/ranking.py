@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from knowledge.numbers import find_numbers
-from retrieval.analysis import strip_diacritics
+from retrieval.analysis import strip_diacritics, vietnamese_lexicon
 from retrieval.index import Snapshot, number_key
 from retrieval.query import Query
 
@@ -99,12 +99,32 @@ def _mentions(syllables: list[str], number: list[str], joined: str = "") -> floa
     return 0.0
 
 
-_LAW_RE = re.compile(r"(?:\b[Bb]ộ\s+[Ll]uật|\b[Ll]uật)\s+([A-ZĐÀ-Ỹ][^\W\d_]*(?:\s+[^\W\d_]+){0,1})")
+_LAW_RE = re.compile(r"(\S+\s+)?\b([Bb]ộ\s+)?[Ll]uật\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,1})")
+_NOT_A_LAW_BEFORE = {"kỷ", "kỉ", "ky", "điều", "dieu"}  # «kỷ luật Đảng viên», «điều luật Đó»
 
 
-def _law_names(text: str) -> list[str]:
-    """Law names a question mentions ("Luật Viên chức", "Bộ luật Hình sự"), as their first two name words."""
-    return [strip_diacritics(m.group(1).lower()) for m in _LAW_RE.finditer(text)]
+def _law_names(text: str) -> list[tuple[str, str]]:
+    """Law names a question mentions, as typed ("Luật Viên chức", "Bộ luật Hình sự") and as a key (their first
+    two name words accent-free: "vien chuc").
+
+    After «Bộ luật» any words are a name; after «Luật» the name starts with a capital letter («luật đối với» is
+    no law) or «Luật» itself is capitalised and does not start a common word («Luật sư», «luật pháp»);
+    «kỷ luật …» and «điều luật …» are never laws."""
+    out = []
+    for m in _LAW_RE.finditer(text):
+        before, code, name = (m.group(1) or "").strip().lower(), bool(m.group(2)), m.group(3)
+        if not code:
+            if before in _NOT_A_LAW_BEFORE:
+                continue
+            first = name.split()[0].lower()
+            capital_law = m.group(0)[len(m.group(1) or "") :].startswith("L")
+            if not name[:1].isupper() and not (
+                capital_law and f"luật {first}" not in vietnamese_lexicon()[0]
+            ):
+                continue
+        law = "Bộ luật" if code else "Luật"
+        out.append((f"{law} {name}", strip_diacritics(name.lower())))
+    return out
 
 
 @dataclass
@@ -198,9 +218,9 @@ def _missing_documents(snapshot: Snapshot, query: Query) -> list[str]:
         " ".join(strip_diacritics(f"{d.doc_type or ''} {d.title}").lower().split())
         for d in snapshot.docs.values()
     ]
-    for name in _law_names(query.text):
-        if not any(f"luat {name}" in t for t in titles):
-            out.append(f"Luật {name}")
+    for typed, key in _law_names(query.text):
+        if not any(f"luat {key}" in t for t in titles):
+            out.append(typed)
     return out
 
 

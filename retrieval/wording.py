@@ -28,6 +28,7 @@ UNCERTAIN_INTRO = (
     "đúng câu hỏi, xin kiểm tra lại:"
 )
 MISSING_DOCUMENTS = "Văn bản {docs} chưa được nạp vào hệ thống."
+MISSING_DOCUMENTS_ANSWERED = "Lưu ý: văn bản {docs} mà câu hỏi nêu chưa được nạp vào hệ thống; câu trả lời dưới đây theo các văn bản đã nạp."
 PARTS_INTRO = "Câu hỏi có {n} ý:"
 PART_NOT_COVERED = "Các văn bản đã nạp không quy định nội dung này."
 PART_UNCERTAIN = "(có thể chưa trả lời đúng ý này) "
@@ -340,6 +341,14 @@ def parts_answer(items: Sequence[PartItem]) -> str:
             warned.add(note)
             lines.append(note)
     return "\n\n".join(lines)
+
+
+def missing_documents_note(answer: str, missing_documents: Sequence[str]) -> str:
+    """An answer to a question naming documents that are not loaded says so first: it comes from others."""
+    if not missing_documents:
+        return answer
+    docs = ", ".join(f"«{d}»" for d in missing_documents)
+    return f"{MISSING_DOCUMENTS_ANSWERED.format(docs=docs)}\n\n{answer}"
 
 
 def part_json(item: PartItem) -> dict[str, object]:

@@ -1,0 +1,85 @@
+"""A question naming a document that is not loaded is told so, also when the loaded texts answer it; words such
+as «kỷ luật đối với» or «Luật sư» are no law names (over the real ingest path and `QAEngine.ask`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval import QAEngine, make_engine
+from retrieval.embedding import Embedder
+from retrieval.ranking import _law_names
+
+LABOUR = """ỦY BAN NHÂN DÂN TỈNH MẪU
+Số: 21/2024/QĐ-UBND
+Tỉnh Mẫu, ngày 05 tháng 3 năm 2024
+
+QUY ĐỊNH
+về tuyển dụng và thử việc viên chức
+
+Điều 5. Thời gian thử việc
+Thời gian thử việc đối với viên chức quản lý không quá 60 ngày.
+
+Điều 6. Trường hợp không xử lý kỷ luật
+Không xử lý kỷ luật đối với người đang điều trị bệnh hiểm nghèo có xác nhận của cơ sở khám bệnh, chữa bệnh.
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Không được kỷ luật đối với người mắc bệnh gì?", []),
+        ("chưa có điều luật để áp dụng thì sao", []),
+        ("Luật sư có quyền gì?", []),
+        ("theo luật pháp hiện hành", []),
+        ("kỷ luật Đảng viên thế nào", []),
+        ("theo quy định của Luật Doanh nghiệp, Luật Quản lý vốn", ["doanh nghiep", "quan ly"]),
+        ("Theo Bộ luật Hình sự năm 2017", ["hinh su"]),
+        ("điều mấy của Bộ luật dân sự 2015", ["dan su"]),
+        ("Luật cán bộ công chức quy định", ["can bo"]),
+        ("theo luật Đất đai", ["dat dai"]),
+    ],
+)
+def test_law_names(text: str, names: list[str]) -> None:
+    assert [key for _typed, key in _law_names(text)] == names
+
+
+def test_law_names_are_shown_as_typed() -> None:
+    assert _law_names("theo Luật Doanh nghiệp và Bộ luật Hình sự") == [
+        ("Luật Doanh nghiệp", "doanh nghiep"),
+        ("Bộ luật Hình sự", "hinh su"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, e5: Embedder) -> QAEngine:
+    root = tmp_path_factory.mktemp("named")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "qd-21-2024.txt").write_text(LABOUR, encoding="utf-8")
+    engine = make_engine(index_dir=root / "index", embedder=e5)
+    assert [o.status for o in engine.ingest_paths([docs])] == ["added"]
+    return engine
+
+
+def test_an_answer_to_a_question_naming_a_document_not_loaded_says_so_first(engine: QAEngine) -> None:
+    answer = engine.ask(
+        "Theo Luật Doanh nghiệp thì thời gian thử việc của viên chức quản lý không quá bao nhiêu ngày?",
+        compose=False,
+    )
+    assert answer.missing_documents == ["Luật Doanh nghiệp"], answer.missing_documents
+    # The loaded regulation's article is still quoted, after the note that the named law is not loaded.
+    assert answer.found, answer.answer
+    first_line = answer.answer.split("\n")[0]
+    assert first_line.startswith("Lưu ý: văn bản «Luật Doanh nghiệp» mà câu hỏi nêu chưa được nạp"), (
+        first_line
+    )
+    assert answer.citations[0].article == 5
+    assert "không quá 60 ngày" in answer.answer
+
+
+def test_kỷ_luật_đối_với_is_no_law_name(engine: QAEngine) -> None:
+    answer = engine.ask("Không được kỷ luật đối với người mắc bệnh gì?", compose=False)
+    assert answer.missing_documents == []
+    assert answer.found, answer.answer
+    assert "chưa được nạp" not in answer.answer
+    assert answer.citations[0].article == 6
