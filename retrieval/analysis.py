@@ -583,6 +583,22 @@ def _pos_tags(words: list[str]) -> list[str]:
     return tags if len(tags) == len(words) else [""] * len(words)
 
 
+# A document's kind written before its number ("Quyết định số 3814-QĐ/TU", "Nghị định 118/2024/NĐ-CP") names
+# the document, not a concept of the rule asked about.
+_DOCUMENT_REFERENCE_RE = re.compile(
+    r"\b(?:bộ luật|luật|hiến pháp|pháp lệnh|nghị định|nghị quyết|quyết định|quy định|thông tư|thông tư liên tịch|"
+    r"chỉ thị|kết luận|hướng dẫn|công văn|quy chế|đề án|kế hoạch|thông báo|văn bản)"
+    r"(?:\s+số(?=\s+[^\W_]*\d)|(?=\s+[^\W_]*\d[^\W_]*[-/]))",
+    re.IGNORECASE,
+)
+
+
+def without_document_references(text: str) -> str:
+    """`text` without the kind words of the documents it cites by number ("Theo Quyết định số 99/2020/QĐ-UBND
+    thì …" → "Theo 99/2020/QĐ-UBND thì …"); the numbers stay (they are never content words)."""
+    return _DOCUMENT_REFERENCE_RE.sub("", unicodedata.normalize("NFC", text))
+
+
 def question_terms(question: str, *, accent_free: bool = False) -> list[QuestionTerm]:
     """The content words of a question, in order, without question/function words, numbers and abbreviations.
 
@@ -590,6 +606,7 @@ def question_terms(question: str, *, accent_free: bool = False) -> list[Question
     restored form with `accent_free=True` (well-formedness is then judged on accent-free syllables).
     A word repeated is kept once.
     """
+    question = without_document_references(question)
     marked_words = _segment(fold(question))
     tags = _pos_tags(marked_words)
     raw = _RAW_TOKEN_RE.findall(unicodedata.normalize("NFC", question))

@@ -95,7 +95,12 @@ def judge(
         missing_document=bool(ranked.missing_documents),
     )
     logit = refusal_logit(features, intercept=params.refusal_intercept, weights=params.refusal_weights)
-    return Judged(ranked, pin, features, logit, status_of(logit, params), absent)
+    status = status_of(logit, params)
+    if status == ANSWERED and ranked.missing_documents and not ranked.named:
+        # Asked about a document that is not loaded, and about none that is: a passage of another text
+        # may not say what that document says, so it is quoted as possibly not answering.
+        status = UNCERTAIN
+    return Judged(ranked, pin, features, logit, status, absent)
 
 
 def amended_first(

@@ -101,6 +101,23 @@ def _mentions(syllables: list[str], number: list[str], joined: str = "") -> floa
 
 _LAW_RE = re.compile(r"(\S+\s+)?\b([Bb]ộ\s+)?[Ll]uật\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,1})")
 _NOT_A_LAW_BEFORE = {"kỷ", "kỉ", "ky", "điều", "dieu"}  # «kỷ luật Đảng viên», «điều luật Đó»
+# «Bộ luật này», «Luật nào»: a reference back or a question, not a name.
+_NOT_A_LAW_NAME = {
+    "này",
+    "nào",
+    "đó",
+    "ấy",
+    "kia",
+    "trên",
+    "dưới",
+    "sau",
+    "khác",
+    "hiện",
+    "mới",
+    "cũ",
+    "thì",
+    "là",
+}
 
 
 def _law_names(text: str) -> list[tuple[str, str]]:
@@ -113,6 +130,8 @@ def _law_names(text: str) -> list[tuple[str, str]]:
     out = []
     for m in _LAW_RE.finditer(text):
         before, code, name = (m.group(1) or "").strip().lower(), bool(m.group(2)), m.group(3)
+        if name.split()[0].lower() in _NOT_A_LAW_NAME:
+            continue
         if not code:
             if before in _NOT_A_LAW_BEFORE:
                 continue
