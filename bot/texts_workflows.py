@@ -450,14 +450,25 @@ UNIT_PROGRAMMES_MORE = (
 UNIT_PROGRAMMES_ARGS = (
     "Gõ <code>/chuongtrinh</code> (chương trình của bạn) hoặc <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ "
     "<code>/chuongtrinh BD</code>. Chuyên viên Ban Tổ chức và thủ trưởng nhận tệp Excel chương trình công khai "
-    "của đơn vị bằng <code>/chuongtrinh BD công khai</code>."
+    "đang thực hiện của đơn vị bằng <code>/chuongtrinh BD công khai</code>, gồm cả chương trình đã kết thúc "
+    "nhiệm kỳ bằng <code>/chuongtrinh BD công khai tất cả</code>."
 )
 # The public list for the Fatherland Front and People's Councils («📄» button, /chuongtrinh MÃ_ĐƠN_VỊ công khai).
 BUTTON_PROGRAMME_PUBLIC_XLSX = "📄 Excel chương trình công khai (gửi MTTQ, HĐND)"
 PUBLIC_PROGRAMMES_XLSX_CAPTION = (
-    "📄 Chương trình hành động công khai — {unit}: {count} chương trình, {items} cam kết.\n"
+    "📄 Chương trình hành động công khai — {unit}: {count} chương trình đang thực hiện, {items} cam kết.\n"
     "Chỉ gồm chương trình đã được thủ trưởng xác nhận ở mức «Công khai rộng rãi» (không có chương trình nội bộ "
     "hay công khai trong chi bộ), kèm tiến độ mới nhất; dùng để gửi Mặt trận Tổ quốc và Hội đồng nhân dân giám sát."
+)
+PUBLIC_PROGRAMMES_ENDED_LEFT_OUT = (
+    "Không gồm {ended} chương trình đã kết thúc nhiệm kỳ. Muốn có cả các chương trình đó: gõ "
+    "<code>/chuongtrinh {code} công khai tất cả</code>."
+)
+PUBLIC_PROGRAMMES_ALL_XLSX_CAPTION = (
+    "📄 Chương trình hành động công khai — {unit}: {count} chương trình (trong đó {ended} đã kết thúc nhiệm kỳ), "
+    "{items} cam kết.\n"
+    "Gồm chương trình đang thực hiện và chương trình đã kết thúc nhiệm kỳ ở mức «Công khai rộng rãi» (mỗi dòng "
+    "ghi trạng thái và ngày kết thúc), kèm tiến độ mới nhất; không có chương trình nội bộ hay công khai trong chi bộ."
 )
 PUBLIC_PROGRAMMES_OUT_OF_SCOPE = (
     "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách: chỉ chuyên viên Ban Tổ chức và thủ trưởng phụ trách đơn vị "
