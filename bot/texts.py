@@ -163,6 +163,25 @@ DOCS_ITEM = "{index}. <b>{number}</b> — {title} ({issued}) — {status}{sample
 DOC_STATUS_IN_FORCE = "còn hiệu lực"
 DOC_STATUS_SUPERSEDED = "đã bị thay thế bởi {replaced_by}"
 DOCS_ADMIN_HINT = "Bấm nút bên dưới để đánh dấu văn bản bị thay thế hoặc gỡ văn bản."
+# Documents an older version indexed whose citations may be wrong until their file is loaded again
+# (retrieval.upgrades reason codes). Plain text: also printed by `canbo docs` and `canbo health`.
+DOC_RELOAD_REASONS = {
+    "attachment_labels": (
+        "được nạp bằng phiên bản cũ của phần mềm, khi chưa ghi riêng tên từng văn bản ban hành kèm theo "
+        "(Quy định, Hướng dẫn… kèm theo Quyết định): nếu quyết định ban hành nhiều văn bản, trích dẫn có thể "
+        "ghi nhầm tên văn bản kèm theo và gộp các điều cùng số của các văn bản đó"
+    ),
+}
+DOC_RELOAD_REASON_OTHER = "được nạp bằng phiên bản cũ của phần mềm, trích dẫn có thể chưa đúng"
+DOCS_RELOAD_HEADER = "⚠️ <b>Cần nạp lại {count} văn bản</b> (tệp gốc không được lưu nên phải gửi lại từ tệp):"
+DOCS_RELOAD_ITEM = (
+    "• <b>{label}</b> — tệp «{source}»: {reason}. Gửi lại đúng tệp đó cho bot (hoặc chạy "
+    "<code>canbo ingest TỆP</code>); văn bản cũ được thay thế, không bị nhân đôi."
+)
+DOCS_RELOAD_ITEM_SAMPLE = (
+    "• <b>{label}</b> (văn bản mẫu): {reason}. Chạy <code>canbo ingest --samples</code> để nạp lại các văn bản "
+    "mẫu; văn bản cũ được thay thế, không bị nhân đôi."
+)
 BUTTON_DOC_REPLACE = "⚠️ {index}. Bị thay thế"
 BUTTON_DOC_REMOVE = "🗑 {index}. Gỡ"
 BUTTON_CONFIRM_REMOVE = "🗑 Xác nhận gỡ"
