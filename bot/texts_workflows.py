@@ -298,6 +298,11 @@ SUMMARY_UNKNOWN_ARG = (
     "• mã đơn vị: <code>{unit}</code>\n"
     "Ví dụ: <code>/tonghop {period} {unit}</code>"
 )
+SUMMARY_NO_QUARTERS = (
+    "«{value}»: quy tắc đánh giá đang dùng tính theo tháng, nên không có tổng hợp theo quý. Xem từng tháng, ví dụ "
+    "<code>/tonghop {period}</code>, hoặc cả năm: <code>/tonghop {year}</code> (thêm mã đơn vị nếu cần, ví dụ "
+    "<code>/tonghop {period} BD</code>)."
+)
 SUMMARY_PERIOD_FORMS_MONTH = "<code>{period}</code> hoặc <code>{slash}</code>"
 SUMMARY_PERIOD_FORMS_QUARTER = "<code>{period}</code>"
 SUMMARY_OUT_OF_SCOPE = "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách."
