@@ -224,6 +224,18 @@ DECIDE_QUOTA_BREACH = (
     "⚠️ <b>Vượt tỉ lệ</b>: nếu quyết định loại {grade}, đơn vị sẽ có {count} người loại {grade} "
     "trên {graded} người được đánh giá, vượt mức tối đa {allowed} người."
 )
+# How the most allowed was reached (the rules file's max_share / max_ratio, rounding and at_least).
+DECIDE_QUOTA_HOW = (
+    "Cách tính: {limit}% của {base} {what} = {exact}, {rounding} → tối đa {allowed} người{floor}."
+)
+DECIDE_QUOTA_HOW_GRADED = "người được đánh giá"
+DECIDE_QUOTA_HOW_OF_GRADE = "người loại {grade}"
+DECIDE_QUOTA_ROUNDING = {
+    "down": "làm tròn xuống",
+    "nearest": "làm tròn đến số gần nhất",
+    "up": "làm tròn lên",
+}
+DECIDE_QUOTA_FLOOR = " (đơn vị có người được đánh giá luôn được ít nhất {at_least} người)"
 DECIDE_QUOTA_ENFORCED = (
     "Quy định tỉ lệ này là bắt buộc: chọn loại khác, hoặc bấm «Vẫn quyết định» và nêu lý do "
     "(lý do được lưu vào lịch sử hồ sơ)."

@@ -159,6 +159,8 @@ def test_reviewer_adjusts_points_and_head_decides_after_quota_check(flow: Flow) 
     assert "Người quản lý chấm: 86,5 — loại B" in card.body
     quota = flow.press("BD01", card, "⚖️ Loại A", "Vượt tỉ lệ")
     assert "bắt buộc" in quota.body
+    # Why the limit is what it is (a small unit otherwise reads «tối đa 0 người» without a reason).
+    assert "Cách tính: 30% của 2 người được đánh giá = 0,6, làm tròn xuống → tối đa 0 người." in quota.body
     confirm = flow.press("BD01", quota, "⚖️ Loại B", "Quyết định loại B")
     cadre_before = flow.last_id("BD03")
     decided = flow.press("BD01", confirm, "✅ Xác nhận loại B", "Đã quyết định loại B")
