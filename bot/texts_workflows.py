@@ -477,13 +477,14 @@ PUBLIC_PROGRAMMES_XLSX_CAPTION = (
     "Chỉ gồm chương trình đã được thủ trưởng xác nhận ở mức «Công khai rộng rãi» (không có chương trình nội bộ "
     "hay công khai trong chi bộ), kèm tiến độ mới nhất; dùng để gửi Mặt trận Tổ quốc và Hội đồng nhân dân giám sát."
 )
+PUBLIC_PROGRAMMES_ENDED_SOME = "trong đó {ended} đã kết thúc nhiệm kỳ"
+PUBLIC_PROGRAMMES_ENDED_NONE = "không có chương trình nào đã kết thúc nhiệm kỳ"
 PUBLIC_PROGRAMMES_ENDED_LEFT_OUT = (
     "Không gồm {ended} chương trình đã kết thúc nhiệm kỳ. Muốn có cả các chương trình đó: gõ "
     "<code>/chuongtrinh {code} công khai tất cả</code>."
 )
 PUBLIC_PROGRAMMES_ALL_XLSX_CAPTION = (
-    "📄 Chương trình hành động công khai — {unit}: {count} chương trình (trong đó {ended} đã kết thúc nhiệm kỳ), "
-    "{items} cam kết.\n"
+    "📄 Chương trình hành động công khai — {unit}: {count} chương trình ({ended}), {items} cam kết.\n"
     "Gồm chương trình đang thực hiện và chương trình đã kết thúc nhiệm kỳ ở mức «Công khai rộng rãi» (mỗi dòng "
     "ghi trạng thái và ngày kết thúc), kèm tiến độ mới nhất; không có chương trình nội bộ hay công khai trong chi bộ."
 )

@@ -367,8 +367,11 @@ async def _export_public(
     unit = escape(f"{listed.unit_name} ({listed.unit_code})")
     if listed.include_ended:
         ended = sum(1 for d in listed.programmes if d.programme.closed_at is not None)
+        said = (
+            tw.PUBLIC_PROGRAMMES_ENDED_SOME.format(ended=ended) if ended else tw.PUBLIC_PROGRAMMES_ENDED_NONE
+        )
         caption = tw.PUBLIC_PROGRAMMES_ALL_XLSX_CAPTION.format(
-            unit=unit, count=len(listed.programmes), items=items, ended=ended
+            unit=unit, count=len(listed.programmes), items=items, ended=said
         )
     else:
         caption = tw.PUBLIC_PROGRAMMES_XLSX_CAPTION.format(

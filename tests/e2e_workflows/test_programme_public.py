@@ -141,6 +141,10 @@ def test_other_districts_staff_and_cadres_are_refused(pflow: Flow) -> None:
         openpyxl.load_workbook(io.BytesIO(own.document.data)).worksheets[0].iter_rows(values_only=True)
     )
     assert [r[2] for r in rows[5:]] == [HOAN_KIEM]
+    assert own.caption is not None and "Không gồm" not in own.caption  # nothing ended in Hoàn Kiếm
+    everything = pflow.say("HK03", "/chuongtrinh HK công khai tất cả", "Quận ủy Hoàn Kiếm (HK)")
+    assert everything.caption is not None
+    assert "1 chương trình (không có chương trình nào đã kết thúc nhiệm kỳ), 1 cam kết" in everything.caption
     for code in ("HK03", "BD03"):  # neither ever received Ba Đình's workbook
         names = [m.document.file_name for m in pflow.telegram.world.messages(USERS[code]) if m.document]
         assert "chuong-trinh-cong-khai-BD.xlsx" not in names
