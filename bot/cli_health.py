@@ -1,4 +1,5 @@
-"""`canbo health`: is the database reachable and migrated, and (when configured) the Chroma server up."""
+"""`canbo health`: is the database reachable and migrated, (when configured) the Chroma server up, and which
+documents an older version indexed must be loaded again (a warning: the exit code stays 0 for them)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ MESSAGES = {
     "chroma_ok": "Máy chủ Chroma: tốt.",
     "chroma_error": "Máy chủ Chroma {url}: không phản hồi ({error}).",
     "chroma_embedded": "Kho văn bản: Chroma nhúng trong {path}.",
+    "index_error": "Kho văn bản: không đọc được ({error}).",
 }
 
 
@@ -63,5 +65,23 @@ def check_health(args: argparse.Namespace, settings: Settings) -> int:
         print(chroma_line)
     else:
         print(MESSAGES["chroma_embedded"].format(path=settings.index_dir))
+    if ok:
+        ok = check_documents(settings)
     sys.stdout.flush()
     return 0 if ok else 1
+
+
+def check_documents(settings: Settings) -> bool:
+    """Name the documents to load again (a warning, still healthy); False when the index cannot be read."""
+    from bot.cli_qa import reload_lines
+    from retrieval import documents_to_reload
+    from retrieval.errors import RetrievalError
+
+    try:
+        stale = documents_to_reload(index_dir=settings.index_dir, chroma_url=settings.chroma_url)
+    except RetrievalError as exc:
+        print(MESSAGES["index_error"].format(error=exc.code))
+        return False
+    for line in reload_lines(stale):
+        print(line)
+    return True

@@ -31,6 +31,14 @@ from records.views import PublicProgrammes
 log = logging.getLogger(__name__)
 
 MSG_LISTED = "Chương trình hành động công khai của {unit} ({code}) và các đơn vị trực thuộc: {count} chương trình, {items} cam kết."
+MSG_LISTED_RUNNING = (
+    "Chương trình hành động công khai đang thực hiện của {unit} ({code}) và các đơn vị trực thuộc: "
+    "{count} chương trình, {items} cam kết."
+)
+MSG_ENDED_LEFT_OUT = (
+    "Không gồm {ended} chương trình đã kết thúc nhiệm kỳ; muốn có cả các chương trình đó, chạy lại với "
+    "--include-ended."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,21 +49,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "export-public",
         help="xuất Excel các chương trình hành động công khai của một đơn vị (gửi Mặt trận Tổ quốc, HĐND)",
         description=(
-            "Ghi tệp Excel các chương trình hành động đã được thủ trưởng xác nhận ở mức «Công khai rộng rãi» "
-            "của một đơn vị và các đơn vị trực thuộc: người đăng ký, chức vụ, đơn vị, từng cam kết với chỉ tiêu, "
-            "hạn và tiến độ mới nhất. Chương trình «Nội bộ» và «Công khai trong chi bộ» không bao giờ có trong "
-            "tệp. Dùng để gửi Mặt trận Tổ quốc và Hội đồng nhân dân giám sát."
+            "Ghi tệp Excel các chương trình hành động đang thực hiện (đã được thủ trưởng xác nhận, chưa kết thúc "
+            "nhiệm kỳ) ở mức «Công khai rộng rãi» của một đơn vị và các đơn vị trực thuộc: người đăng ký, chức vụ, "
+            "đơn vị, từng cam kết với chỉ tiêu, hạn và tiến độ mới nhất. Chương trình «Nội bộ» và «Công khai trong "
+            "chi bộ» không bao giờ có trong tệp. Dùng để gửi Mặt trận Tổ quốc và Hội đồng nhân dân giám sát."
         ),
     )
     export.add_argument("--unit", required=True, metavar="MÃ_ĐƠN_VỊ", help="mã đơn vị, ví dụ BD")
     export.add_argument(
         "--out", required=True, type=Path, metavar="TỆP", help="tệp Excel cần ghi, ví dụ ct-BD.xlsx"
     )
+    export.add_argument(
+        "--include-ended",
+        action="store_true",
+        help="gồm cả chương trình đã kết thúc nhiệm kỳ (mỗi dòng ghi trạng thái và ngày kết thúc)",
+    )
     export.set_defaults(handler=run_export_public)
 
 
 def run_export_public(args: argparse.Namespace, settings: Settings) -> int:
-    """`canbo programmes export-public --unit CODE --out FILE.xlsx` (as the operator: every public programme)."""
+    """`canbo programmes export-public --unit CODE --out FILE.xlsx [--include-ended]` (as the operator: every
+    public programme in progress, and the ended ones too with `--include-ended`)."""
     now = Clock.from_settings(settings).now()
     code = args.unit.strip()
 
@@ -65,7 +79,9 @@ def run_export_public(args: argparse.Namespace, settings: Settings) -> int:
             if unit is None:
                 print(MSG_UNKNOWN_UNIT.format(value=code), file=sys.stderr)
                 return EXIT_NOT_FOUND
-            listed: PublicProgrammes = list_public_programmes(session, actor_id=None, unit_id=unit.id)
+            listed: PublicProgrammes = list_public_programmes(
+                session, actor_id=None, unit_id=unit.id, include_ended=args.include_ended
+            )
         try:
             write_public_programmes_xlsx(listed, args.out, now=now, tz=settings.timezone)
         except OSError as exc:
@@ -75,13 +91,20 @@ def run_export_public(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_BAD_INPUT
         items = sum(len(d.programme.items) for d in listed.programmes)
+        listed_msg = MSG_LISTED if listed.include_ended else MSG_LISTED_RUNNING
         print(
-            MSG_LISTED.format(
+            listed_msg.format(
                 unit=listed.unit_name, code=listed.unit_code, count=len(listed.programmes), items=items
             )
         )
+        if listed.ended_left_out:
+            print(MSG_ENDED_LEFT_OUT.format(ended=listed.ended_left_out))
         print(MSG_WROTE.format(path=args.out))
-        log.info("public programmes exported from the command line: %d", len(listed.programmes))
+        log.info(
+            "public programmes exported from the command line: %d (ended left out: %d)",
+            len(listed.programmes),
+            listed.ended_left_out,
+        )
         return EXIT_OK
 
     return with_database(settings, work)

@@ -6,10 +6,12 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import texts
+from bot.render import listed_document_label
 from bot.settings import Settings
 from records.localtime import format_date
 
@@ -27,6 +29,18 @@ MSG = {
     "no_paths": "Hãy chỉ ra tệp hoặc thư mục cần nạp, hoặc dùng --samples để nạp bộ văn bản mẫu.",
     "no_docs": "Chưa có văn bản nào trong chỉ mục. Dùng `canbo ingest ĐƯỜNG_DẪN` để nạp.",
     "docs_header": "Số hiệu | Tiêu đề | Ngày ban hành | Hiệu lực | Số điều",
+    "reload_header": (
+        "Cần nạp lại {count} văn bản (phần mềm không lưu tệp gốc nên phải nạp lại từ tệp; trích dẫn từ các văn "
+        "bản này có thể chưa đúng cho đến khi nạp lại):"
+    ),
+    "reload_item": (
+        "⚠ {label} — tệp «{source}»: {reason}. Nạp lại đúng tệp đó: canbo ingest TỆP (hoặc gửi tệp cho bot); "
+        "văn bản cũ được thay thế, không bị nhân đôi."
+    ),
+    "reload_item_sample": (
+        "⚠ {label} (văn bản mẫu): {reason}. Nạp lại: canbo ingest --samples; văn bản cũ được thay thế, không "
+        "bị nhân đôi."
+    ),
     "in_force": "còn hiệu lực",
     "superseded": "đã bị thay thế bởi {by}",
     "sample": " (văn bản mẫu)",
@@ -205,6 +219,19 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if counts["refused"] else 0
 
 
+def reload_lines(docs: Sequence[Any]) -> list[str]:
+    """The lines naming each document to load again, why and how (none when every document is current)."""
+    stale = [d for d in docs if getattr(d, "reload_reason", None)]
+    if not stale:
+        return []
+    lines = [MSG["reload_header"].format(count=len(stale))]
+    for d in stale:
+        reason = texts.DOC_RELOAD_REASONS.get(d.reload_reason, texts.DOC_RELOAD_REASON_OTHER)
+        item = MSG["reload_item_sample"] if d.is_sample else MSG["reload_item"]
+        lines.append(item.format(label=listed_document_label(d), source=d.source_name, reason=reason))
+    return lines
+
+
 def run_docs(args: argparse.Namespace, settings: Settings) -> int:
     return _guarded(_docs)(args, settings)
 
@@ -228,6 +255,7 @@ def _docs(args: argparse.Namespace, settings: Settings) -> int:
                         "chunks": d.chunks,
                         "source_name": d.source_name,
                         "is_sample": d.is_sample,
+                        "reload_reason": d.reload_reason,
                     },
                     ensure_ascii=False,
                 )
@@ -242,6 +270,8 @@ def _docs(args: argparse.Namespace, settings: Settings) -> int:
         issued = format_date(d.issued) if d.issued else "—"
         sample = MSG["sample"] if d.is_sample else ""
         print(f"{d.number or '—'} | {d.title}{sample} | {issued} | {status} | {d.articles}")
+    for line in reload_lines(docs):
+        print(line)
     return 0
 
 

@@ -15,7 +15,13 @@ from sqlmodel import Session
 from bot import cli_ops
 from bot.features.workflow import Clock
 from bot.settings import Settings
-from bot.texts import ROSTER_ISSUE_FALLBACK, ROSTER_ISSUES, describe_error, roster_counts
+from bot.texts import (
+    ROSTER_ISSUE_FALLBACK,
+    ROSTER_ISSUES,
+    describe_error,
+    describe_rules_problem,
+    roster_counts,
+)
 from records.access import grant_role, revoke_role, roles_of
 from records.db import make_engine, session_scope
 from records.due import list_due
@@ -78,7 +84,6 @@ MSG_BAD_DATE = "Ngày «{value}» không hợp lệ: dùng dạng NĂM-THÁNG-NG
 MSG_DUE_NONE = "Không còn việc nào đến hạn vào ngày {day}."
 MSG_DUE_LINE = "  {deadline} ({left}) {who}: {what} — {subject}{period}"
 MSG_RULES_OK = "Tệp quy tắc hợp lệ: {name} (kỳ: {period}; {criteria} nhóm tiêu chí; {grades} mức xếp loại)."
-MSG_RULES_BAD = "Tệp quy tắc đánh giá không hợp lệ: {detail}"
 MSG_ERROR = "Lỗi: {reason}"
 
 
@@ -334,7 +339,7 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
     try:
         rules = load_rules(settings.rules_file)
     except RecordsError as exc:
-        print(MSG_RULES_BAD.format(detail=exc.detail), file=sys.stderr)
+        print(describe_rules_problem(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
 
     def work(engine: Engine) -> int:
@@ -363,7 +368,7 @@ def run_rules_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         rules = load_rules(args.file or settings.rules_file)
     except RecordsError as exc:
-        print(MSG_RULES_BAD.format(detail=exc.detail), file=sys.stderr)
+        print(describe_rules_problem(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
         MSG_RULES_OK.format(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
 from bot.settings import Settings
-from bot.texts import format_decimal
+from bot.texts import describe_rules_problem, format_decimal
 from records.charts import write_summary_png
 from records.db import make_engine, session_scope
 from records.demo import DEMO_ACCOUNTS, generate_demo_data
@@ -62,7 +62,6 @@ MSG_BAD_PEOPLE = "Số người phải từ 20 trở lên (--people)."
 MSG_DEMO_DONE = "Đã tạo dữ liệu mẫu (seed {seed}) trong {seconds} giây: {counts}."
 MSG_DEMO_PERIODS = "Các kỳ đánh giá: {first} … {last}."
 MSG_DEMO_ACCOUNTS = "Tài khoản mẫu (đăng nhập bằng số điện thoại):"
-MSG_RULES = "Tệp quy tắc đánh giá không hợp lệ: {detail}"
 MSG_UNKNOWN_PERSON = "Không có cán bộ mã «{value}». Kiểm tra lại mã cán bộ (cột «Mã cán bộ» trong danh sách)."
 MSG_CONFIRM = "Ẩn danh không thể hoàn tác. Chạy lại với --yes để xác nhận ẩn danh cán bộ «{value}»."
 MSG_ANONYMISED = (
@@ -150,7 +149,7 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
     try:
         rules = load_rules(settings.rules_file)
     except RecordsError as exc:
-        _err(MSG_RULES.format(detail=exc.detail))
+        _err(describe_rules_problem(exc))
         return EXIT_BAD_INPUT
     try:
         Period.parse(args.period)

@@ -10,9 +10,10 @@ from datetime import date
 from sqlalchemy.engine import Engine
 
 from bot import texts_workflows as tw
-from bot.cli_records import EXIT_BAD_INPUT, EXIT_OK, MSG_NO_PERSON, MSG_NO_UNIT, MSG_RULES_BAD, with_database
+from bot.cli_records import EXIT_BAD_INPUT, EXIT_OK, MSG_NO_PERSON, MSG_NO_UNIT, with_database
 from bot.features.workflow import Clock, parse_day
 from bot.settings import Settings
+from bot.texts import describe_rules_problem
 from records.db import session_scope
 from records.errors import PermissionDenied, RecordsError, ValidationFailed
 from records.localtime import DATE, format_date, format_local
@@ -136,7 +137,7 @@ def run_rotation_start(args: argparse.Namespace, settings: Settings) -> int:
     try:
         rules = load_rules(settings.rules_file)
     except RecordsError as exc:
-        print(MSG_RULES_BAD.format(detail=exc.detail), file=sys.stderr)
+        print(describe_rules_problem(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     now = Clock.from_settings(settings).now()
 

@@ -91,12 +91,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.embedding_threads))
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     from bot.app import build_application
     from bot.services import Services
+    from bot.texts import describe_rules_problem
     from records.db import make_engine
+    from records.errors import RulesFileInvalid
     from records.migrate import upgrade
+    from records.rules import load_rules
+
+    try:  # checked before anything starts: a bad file would otherwise stop the bot with a traceback
+        load_rules(settings.rules_file)
+    except RulesFileInvalid as exc:
+        log.warning("evaluation rules refused: %s", exc.params.get("field", ""))
+        print(describe_rules_problem(exc), file=sys.stderr)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     try:
         upgrade(settings.resolved_database_url)

@@ -240,3 +240,23 @@ def render_document_list(documents: Sequence[Any]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def listed_document_label(doc: Any) -> str:
+    """ "77/QĐ-UBND (QUYẾT ĐỊNH Ban hành …)", plain text: a document as the operator finds it in the list."""
+    title = " ".join(x for x in (doc.doc_type or "", doc.title or "") if x).strip()
+    return f"{doc.number} ({title})" if doc.number else title or doc.doc_id
+
+
+def render_documents_to_reload(documents: Sequence[Any]) -> str:
+    """`/vanban` for admins: the documents an older version indexed that must be loaded again ("" if none)."""
+    stale = [d for d in documents if getattr(d, "reload_reason", None)]
+    if not stale:
+        return ""
+    lines = [texts.DOCS_RELOAD_HEADER.format(count=len(stale))]
+    for d in stale:
+        reason = texts.DOC_RELOAD_REASONS.get(d.reload_reason, texts.DOC_RELOAD_REASON_OTHER)
+        label = listed_document_label(d)
+        item = texts.DOCS_RELOAD_ITEM_SAMPLE if d.is_sample else texts.DOCS_RELOAD_ITEM
+        lines.append(item.format(label=escape(label), source=escape(d.source_name), reason=escape(reason)))
+    return "\n".join(lines)

@@ -6,6 +6,7 @@ caller (bot.messages.escape); the strings themselves are valid Telegram HTML.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # --- Commands (ASCII names; descriptions shown in the Telegram menu and /trogiup) ----------------------
@@ -163,6 +164,25 @@ DOCS_ITEM = "{index}. <b>{number}</b> — {title} ({issued}) — {status}{sample
 DOC_STATUS_IN_FORCE = "còn hiệu lực"
 DOC_STATUS_SUPERSEDED = "đã bị thay thế bởi {replaced_by}"
 DOCS_ADMIN_HINT = "Bấm nút bên dưới để đánh dấu văn bản bị thay thế hoặc gỡ văn bản."
+# Documents an older version indexed whose citations may be wrong until their file is loaded again
+# (retrieval.upgrades reason codes). Plain text: also printed by `canbo docs` and `canbo health`.
+DOC_RELOAD_REASONS = {
+    "attachment_labels": (
+        "được nạp bằng phiên bản cũ của phần mềm, khi chưa ghi riêng tên từng văn bản ban hành kèm theo "
+        "(Quy định, Hướng dẫn… kèm theo Quyết định): nếu quyết định ban hành nhiều văn bản, trích dẫn có thể "
+        "ghi nhầm tên văn bản kèm theo và gộp các điều cùng số của các văn bản đó"
+    ),
+}
+DOC_RELOAD_REASON_OTHER = "được nạp bằng phiên bản cũ của phần mềm, trích dẫn có thể chưa đúng"
+DOCS_RELOAD_HEADER = "⚠️ <b>Cần nạp lại {count} văn bản</b> (tệp gốc không được lưu nên phải gửi lại từ tệp):"
+DOCS_RELOAD_ITEM = (
+    "• <b>{label}</b> — tệp «{source}»: {reason}. Gửi lại đúng tệp đó cho bot (hoặc chạy "
+    "<code>canbo ingest TỆP</code>); văn bản cũ được thay thế, không bị nhân đôi."
+)
+DOCS_RELOAD_ITEM_SAMPLE = (
+    "• <b>{label}</b> (văn bản mẫu): {reason}. Chạy <code>canbo ingest --samples</code> để nạp lại các văn bản "
+    "mẫu; văn bản cũ được thay thế, không bị nhân đôi."
+)
 BUTTON_DOC_REPLACE = "⚠️ {index}. Bị thay thế"
 BUTTON_DOC_REMOVE = "🗑 {index}. Gỡ"
 BUTTON_CONFIRM_REMOVE = "🗑 Xác nhận gỡ"
@@ -253,6 +273,79 @@ def upload_size_mb(size_bytes: int) -> str:
 def describe_error(code: str | None) -> str:
     """The Vietnamese reason for a lower package's stable error code."""
     return ERROR_CODES.get(code or "", ERROR_CODE_FALLBACK)
+
+
+# --- An evaluation rules file refused (canbo run, canbo rules check, due, report, rotation) -------------
+RULES_BAD = (
+    "Tệp quy tắc đánh giá không hợp lệ: {problem} Sửa tệp rồi kiểm tra lại bằng: canbo rules check TỆP"
+)
+RULES_UNREADABLE = "không đọc được tệp {source} ({reason})."
+RULES_NOT_TOML = "tệp {source} sai cú pháp TOML ({reason})."
+RULES_FIELD = "{source}: {field} {what}{value}."
+RULES_ENTRY = "mục «{key}»"
+RULES_IN_TABLE = "mục «{key}» của khối [[{table}]] thứ {n}"
+RULES_TOML_AT = "ở dòng {line}, cột {column}"
+RULES_FILE_ERRORS = {
+    2: "không có tệp này",
+    13: "không có quyền đọc tệp",
+    21: "đây là thư mục, không phải tệp",
+}
+RULES_VALUE = " (đang là «{value}»)"
+# pydantic's error types → what the value must be; `{…}` are the limits it reports.
+RULES_PROBLEMS = {
+    "literal_error": "phải là một trong các giá trị {expected}",
+    "greater_than_equal": "phải lớn hơn hoặc bằng {ge}",
+    "greater_than": "phải lớn hơn {gt}",
+    "less_than_equal": "phải nhỏ hơn hoặc bằng {le}",
+    "less_than": "phải nhỏ hơn {lt}",
+    "extra_forbidden": "không phải mục được biết (viết sai tên?)",
+    "missing": "còn thiếu",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "int_from_float": "phải là số nguyên",
+    "float_parsing": "phải là số",
+    "float_type": "phải là số",
+    "string_type": "phải là chữ trong ngoặc kép",
+    "bool_type": "phải là true hoặc false",
+    "bool_parsing": "phải là true hoặc false",
+    "too_short": "không được để trống",
+    "list_type": "phải là danh sách",
+    "dict_type": "phải là một bảng [..]",
+}
+RULES_PROBLEM_OTHER = "không hợp lệ ({message})"
+
+
+def describe_rules_problem(exc: Exception) -> str:
+    """The Vietnamese line for a refused rules file: which entry, what it must be, what it holds."""
+    params: dict[str, Any] = dict(getattr(exc, "params", {}) or {})
+    source = str(params.get("source", "")) or "tệp quy tắc"
+    kind = str(params.get("kind", ""))
+    if kind == "unreadable":
+        reason = RULES_FILE_ERRORS.get(int(params.get("errno", 0) or 0), str(params.get("reason", "")))
+        problem = RULES_UNREADABLE.format(source=source, reason=reason)
+    elif kind == "toml":
+        reason = str(params.get("reason", ""))
+        at = re.search(r"at line (\d+), column (\d+)", reason)
+        shown = RULES_TOML_AT.format(line=at.group(1), column=at.group(2)) if at else reason
+        problem = RULES_NOT_TOML.format(source=source, reason=shown)
+    elif "field" in params and kind:
+        limits = {k: str(v).replace(" or ", " hoặc ") for k, v in dict(params.get("limits") or {}).items()}
+        template = RULES_PROBLEMS.get(kind)
+        try:
+            what = template.format(**limits) if template else ""
+        except KeyError:
+            what = ""
+        what = what or RULES_PROBLEM_OTHER.format(message=params.get("message", kind))
+        value = params.get("value")
+        shown = RULES_VALUE.format(value=value) if value is not None and kind != "missing" else ""
+        path = str(params["field"]).split(".")
+        field = RULES_ENTRY.format(key=".".join(path))
+        if len(path) == 3 and path[1].isdigit():  # quotas.0.rounding: the first [[quotas]] block's rounding
+            field = RULES_IN_TABLE.format(key=path[2], table=path[0], n=int(path[1]) + 1)
+        problem = RULES_FIELD.format(source=source, field=field, what=what, value=shown)
+    else:
+        problem = f"{getattr(exc, 'detail', '') or exc}."
+    return RULES_BAD.format(problem=problem)
 
 
 # --- Citation labels (assembled by bot.render) ----------------------------------------------------

@@ -224,6 +224,18 @@ DECIDE_QUOTA_BREACH = (
     "⚠️ <b>Vượt tỉ lệ</b>: nếu quyết định loại {grade}, đơn vị sẽ có {count} người loại {grade} "
     "trên {graded} người được đánh giá, vượt mức tối đa {allowed} người."
 )
+# How the most allowed was reached (the rules file's max_share / max_ratio, rounding and at_least).
+DECIDE_QUOTA_HOW = (
+    "Cách tính: {limit}% của {base} {what} = {exact}, {rounding} → tối đa {allowed} người{floor}."
+)
+DECIDE_QUOTA_HOW_GRADED = "người được đánh giá"
+DECIDE_QUOTA_HOW_OF_GRADE = "người loại {grade}"
+DECIDE_QUOTA_ROUNDING = {
+    "down": "làm tròn xuống",
+    "nearest": "làm tròn đến số gần nhất",
+    "up": "làm tròn lên",
+}
+DECIDE_QUOTA_FLOOR = " (đơn vị có người được đánh giá luôn được ít nhất {at_least} người)"
 DECIDE_QUOTA_ENFORCED = (
     "Quy định tỉ lệ này là bắt buộc: chọn loại khác, hoặc bấm «Vẫn quyết định» và nêu lý do "
     "(lý do được lưu vào lịch sử hồ sơ)."
@@ -297,6 +309,11 @@ SUMMARY_UNKNOWN_ARG = (
     "• năm: <code>{year}</code>\n"
     "• mã đơn vị: <code>{unit}</code>\n"
     "Ví dụ: <code>/tonghop {period} {unit}</code>"
+)
+SUMMARY_NO_QUARTERS = (
+    "«{value}»: quy tắc đánh giá đang dùng tính theo tháng, nên không có tổng hợp theo quý. Xem từng tháng, ví dụ "
+    "<code>/tonghop {period}</code>, hoặc cả năm: <code>/tonghop {year}</code> (thêm mã đơn vị nếu cần, ví dụ "
+    "<code>/tonghop {period} BD</code>)."
 )
 SUMMARY_PERIOD_FORMS_MONTH = "<code>{period}</code> hoặc <code>{slash}</code>"
 SUMMARY_PERIOD_FORMS_QUARTER = "<code>{period}</code>"
@@ -450,14 +467,26 @@ UNIT_PROGRAMMES_MORE = (
 UNIT_PROGRAMMES_ARGS = (
     "Gõ <code>/chuongtrinh</code> (chương trình của bạn) hoặc <code>/chuongtrinh MÃ_ĐƠN_VỊ</code>, ví dụ "
     "<code>/chuongtrinh BD</code>. Chuyên viên Ban Tổ chức và thủ trưởng nhận tệp Excel chương trình công khai "
-    "của đơn vị bằng <code>/chuongtrinh BD công khai</code>."
+    "đang thực hiện của đơn vị bằng <code>/chuongtrinh BD công khai</code>, gồm cả chương trình đã kết thúc "
+    "nhiệm kỳ bằng <code>/chuongtrinh BD công khai tất cả</code>."
 )
 # The public list for the Fatherland Front and People's Councils («📄» button, /chuongtrinh MÃ_ĐƠN_VỊ công khai).
 BUTTON_PROGRAMME_PUBLIC_XLSX = "📄 Excel chương trình công khai (gửi MTTQ, HĐND)"
 PUBLIC_PROGRAMMES_XLSX_CAPTION = (
-    "📄 Chương trình hành động công khai — {unit}: {count} chương trình, {items} cam kết.\n"
+    "📄 Chương trình hành động công khai — {unit}: {count} chương trình đang thực hiện, {items} cam kết.\n"
     "Chỉ gồm chương trình đã được thủ trưởng xác nhận ở mức «Công khai rộng rãi» (không có chương trình nội bộ "
     "hay công khai trong chi bộ), kèm tiến độ mới nhất; dùng để gửi Mặt trận Tổ quốc và Hội đồng nhân dân giám sát."
+)
+PUBLIC_PROGRAMMES_ENDED_SOME = "trong đó {ended} đã kết thúc nhiệm kỳ"
+PUBLIC_PROGRAMMES_ENDED_NONE = "không có chương trình nào đã kết thúc nhiệm kỳ"
+PUBLIC_PROGRAMMES_ENDED_LEFT_OUT = (
+    "Không gồm {ended} chương trình đã kết thúc nhiệm kỳ. Muốn có cả các chương trình đó: gõ "
+    "<code>/chuongtrinh {code} công khai tất cả</code>."
+)
+PUBLIC_PROGRAMMES_ALL_XLSX_CAPTION = (
+    "📄 Chương trình hành động công khai — {unit}: {count} chương trình ({ended}), {items} cam kết.\n"
+    "Gồm chương trình đang thực hiện và chương trình đã kết thúc nhiệm kỳ ở mức «Công khai rộng rãi» (mỗi dòng "
+    "ghi trạng thái và ngày kết thúc), kèm tiến độ mới nhất; không có chương trình nội bộ hay công khai trong chi bộ."
 )
 PUBLIC_PROGRAMMES_OUT_OF_SCOPE = (
     "Đơn vị «{value}» nằm ngoài phạm vi bạn phụ trách: chỉ chuyên viên Ban Tổ chức và thủ trưởng phụ trách đơn vị "

@@ -1079,10 +1079,15 @@ def quota_check(session: Session, *, row: Evaluation, grade: str, rules: Rules) 
     for quota in rules.quotas:
         if quota.grade != grade:
             continue
-        allowed = quota.allowed(
-            graded=graded, of_grade_count=counts.get(quota.of_grade or "", 0), outstanding=outstanding
-        )
+        of_grade_count = counts.get(quota.of_grade or "", 0)
+        allowed = quota.allowed(graded=graded, of_grade_count=of_grade_count, outstanding=outstanding)
         if counts[grade] > allowed:
+            share = (
+                quota.outstanding_max_share
+                if outstanding and quota.outstanding_max_share
+                else quota.max_share
+            )
+            limit = (share or 0.0) if quota.kind == "share_of_graded" else (quota.max_ratio or 0.0)
             broken.append(
                 {
                     "kind": quota.kind,
@@ -1092,6 +1097,12 @@ def quota_check(session: Session, *, row: Evaluation, grade: str, rules: Rules) 
                     "graded": graded,
                     "enforce": quota.enforce,
                     "outstanding": outstanding,
+                    # How `allowed` was reached: limit × base, rounded, with the floor for small units.
+                    "limit": limit,
+                    "base": graded if quota.kind == "share_of_graded" else of_grade_count,
+                    "of_grade": quota.of_grade or "",
+                    "rounding": quota.rounding,
+                    "at_least": quota.at_least,
                 }
             )
     return broken

@@ -608,9 +608,13 @@ def list_unit_programmes(session: Session, *, actor_id: int | None, unit_id: int
     ]
 
 
-def list_public_programmes(session: Session, *, actor_id: int | None, unit_id: int) -> PublicProgrammes:
-    """The public, confirmed (or closed) programmes of the unit's subtree, for the Fatherland Front and the
-    People's Councils, who supervise them but are not on the roster: committee staff hand this list to them.
+def list_public_programmes(
+    session: Session, *, actor_id: int | None, unit_id: int, include_ended: bool = False
+) -> PublicProgrammes:
+    """The public programmes of the unit's subtree that are in progress (confirmed), for the Fatherland Front and
+    the People's Councils, who supervise what cadres are committed to now but are not on the roster: committee
+    staff hand this list to them. `include_ended` adds the closed ones (term ended, closing self-assessment
+    made); without it the list counts how many closed ones it left out (`ended_left_out`).
 
     Only «Công khai rộng rãi» programmes, whatever the actor may read otherwise (a head reads every level, but
     an internal or party-cell programme never leaves through this list); the actor's own public programme is
@@ -625,7 +629,15 @@ def list_public_programmes(session: Session, *, actor_id: int | None, unit_id: i
     # Read as the operator (every level, nobody's own programme left out), then keep the public ones only.
     readable = list_unit_programmes(session, actor_id=None, unit_id=unit_id)
     public = [d for d in readable if d.programme.publicity == Publicity.PUBLIC.value]
-    return PublicProgrammes(unit_code=unit.code, unit_name=unit.name, programmes=tuple(public))
+    ended = [d for d in public if d.programme.state == P.CLOSED.value]
+    kept = public if include_ended else [d for d in public if d.programme.state != P.CLOSED.value]
+    return PublicProgrammes(
+        unit_code=unit.code,
+        unit_name=unit.name,
+        programmes=tuple(kept),
+        include_ended=include_ended,
+        ended_left_out=0 if include_ended else len(ended),
+    )
 
 
 def progress_followers(session: Session, *, programme_id: int) -> list[int]:

@@ -162,8 +162,15 @@ def parse_rules(data: Mapping[str, object], *, source: str = "rules") -> Rules:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(file)"
+        value = first.get("input")
         raise RulesFileInvalid(
-            f"{source}: field {field}: {first['msg']}", field=field, message=first["msg"], source=source
+            f"{source}: field {field}: {first['msg']}",
+            field=field,
+            message=first["msg"],
+            source=source,
+            kind=first["type"],  # pydantic's error type: "literal_error", "greater_than_equal", "missing"…
+            limits={k: str(v) for k, v in (first.get("ctx") or {}).items() if k != "error"},
+            value=value if isinstance(value, str | int | float | bool) else None,
         ) from exc
 
 
@@ -174,13 +181,22 @@ def load_rules(path: Path | str | None = None) -> Rules:
         raw = file.read_bytes()
     except OSError as exc:
         raise RulesFileInvalid(
-            f"cannot read {file.name}: {exc.strerror}", field="(file)", source=str(file)
+            f"cannot read {file.name}: {exc.strerror}",
+            field="(file)",
+            source=str(file),
+            kind="unreadable",
+            reason=exc.strerror or "",
+            errno=exc.errno or 0,
         ) from exc
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RulesFileInvalid(
-            f"{file.name}: not valid TOML: {exc}", field="(file)", source=str(file)
+            f"{file.name}: not valid TOML: {exc}",
+            field="(file)",
+            source=file.name,
+            kind="toml",
+            reason=str(exc),
         ) from exc
     rules = parse_rules(data, source=file.name)
     log.info(

@@ -211,11 +211,16 @@ class ProgrammeDigest(_View):
 
 
 class PublicProgrammes(_View):
-    """The public programmes of a unit subtree, for the bodies that supervise them outside the roster."""
+    """The public programmes of a unit subtree, for the bodies that supervise them outside the roster.
+
+    By default only the programmes in progress (confirmed); `include_ended` adds those whose term has ended
+    (closed). `ended_left_out` counts the closed public programmes a default list left out (0 when included)."""
 
     unit_code: str
     unit_name: str
     programmes: tuple[ProgrammeDigest, ...]
+    include_ended: bool = False
+    ended_left_out: int = 0
 
 
 class EvidenceItem(_View):

@@ -1,6 +1,14 @@
 """Question to cited answer: embeddings, vector and lexical indexes, fusion, answer composition."""
 
-from retrieval.engine import Answer, Citation, DocumentInfo, IngestOutcome, QAEngine, make_engine
+from retrieval.engine import (
+    Answer,
+    Citation,
+    DocumentInfo,
+    IngestOutcome,
+    QAEngine,
+    documents_to_reload,
+    make_engine,
+)
 from retrieval.llm import LLMSettings
 from retrieval.ranking import RankingParams
 
@@ -12,5 +20,6 @@ __all__ = [
     "LLMSettings",
     "QAEngine",
     "RankingParams",
+    "documents_to_reload",
     "make_engine",
 ]

@@ -31,6 +31,7 @@ from retrieval.passages import passage_text
 from retrieval.query import read_query
 from retrieval.ranking import RankingParams, rank
 from retrieval.store import ChromaStore, Metadata, make_client
+from retrieval.upgrades import STRUCTURE_KEY, STRUCTURE_VERSION, assess
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,9 @@ class DocumentInfo:
     source_name: str
     is_sample: bool
     relations: list[Relation] = field(default_factory=list)
+    # Indexed by an older structure version whose citations may be wrong until the file is loaded again
+    # (a retrieval.upgrades RELOAD_* code), else None.
+    reload_reason: str | None = None
 
 
 @dataclass
@@ -162,6 +166,7 @@ def _info(doc: DocRecord) -> DocumentInfo:
         source_name=doc.source_name,
         is_sample=doc.is_sample,
         relations=list(doc.relations),
+        reload_reason=doc.reload_reason,
     )
 
 
@@ -262,21 +267,46 @@ class QAEngine:
     def _load(self) -> Snapshot:
         self._generation = self.store.generation()
         docs = {d: DocRecord.from_metadata(d, m) for d, m in self.store.all_documents().items()}
+        stored = list(self.store.iter_chunks())
+        found = assess(docs, [(store_id, meta) for store_id, _, meta, _ in stored])
+        orphans = set(found.orphans)
         rows: list[ChunkRow] = []
         vectors: list[np.ndarray] = []
-        orphans: list[str] = []
-        for store_id, text, meta, emb in self.store.iter_chunks():
-            doc = docs.get(str(meta.get("doc_id", "")))
-            if doc is None or meta.get("source_sha256") != doc.source_sha256:
-                orphans.append(store_id)  # left behind by an interrupted update
+        for store_id, text, meta, emb in stored:
+            if store_id in orphans:  # left behind by an interrupted update
                 continue
             rows.append(self._row_from_store(store_id, text, meta))
             vectors.append(emb if emb is not None else np.zeros(self.embedder.dim, dtype=np.float32))
         if orphans:
             log.info("removing %d orphaned chunks", len(orphans))
-            self.store.delete_chunks(orphans)
+            self.store.delete_chunks(found.orphans)
+        for doc_id, structure in found.documents.items():
+            doc = docs[doc_id]
+            recorded = (doc.structure, doc.reload_reason)
+            doc.reload_reason = structure.reload_reason
+            doc.structure = STRUCTURE_VERSION if structure.stamp_in_place else structure.version
+            if structure.reload_reason is not None:
+                log.warning(
+                    "document %s was indexed by structure version %d and must be loaded again (%s)",
+                    doc_id,
+                    structure.version,
+                    structure.reload_reason,
+                )
+            if (doc.structure, doc.reload_reason) != recorded:
+                self._record_structure(doc, was=recorded[0])
         self._docs, self._rows, self._vectors = docs, rows, vectors
         return self._rebuild()
+
+    def _record_structure(self, doc: DocRecord, *, was: int) -> None:
+        """Write a document's structure version found on open in its registry entry: the current one when it
+        is exact as stored, else its own with the reason to load it again (so `documents_to_reload` reads
+        the registry only)."""
+        try:
+            self.store.upsert_document(doc.doc_id, doc.to_metadata())
+        except RetrievalError as exc:  # read-only or busy: found again on a later open
+            log.warning("could not record the structure version of document %s: %s", doc.doc_id, exc.code)
+            return
+        log.info("document %s: structure version %d recorded as %d", doc.doc_id, was, doc.structure)
 
     def _rebuild(self) -> Snapshot:
         matrix = np.vstack(self._vectors) if self._vectors else np.zeros((0, self.embedder.dim), np.float32)
@@ -387,8 +417,9 @@ class QAEngine:
             if size > max_bytes:
                 raise FileTooLarge(f"{path.name}: {size} bytes > {max_bytes}", size=size, limit=max_bytes)
             sha = hashlib.sha256(path.read_bytes()).hexdigest()
-            if sha in known_sha and known_sha[sha] in self._docs:
-                return IngestOutcome(source, "unchanged", _info(self._docs[known_sha[sha]]))
+            known = self._docs.get(known_sha.get(sha, ""))
+            if known is not None and known.reload_reason is None:  # a stale one is loaded again
+                return IngestOutcome(source, "unchanged", _info(known))
             parsed = self.loader(path, max_bytes=max_bytes, allow_classified=allow_classified)
         except KnowledgeError as exc:
             log.info("refused a file: %s", exc.code)
@@ -408,7 +439,7 @@ class QAEngine:
         """Index an already parsed document (also used by benchmarks and the sample loader)."""
         with self._write_lock:
             existing = self._docs.get(parsed.meta.doc_id)
-            if existing is not None and existing.source_sha256 == parsed.source_sha256:
+            if existing is not None and _unchanged(existing, parsed):
                 return IngestOutcome(
                     parsed.source_path, "unchanged", _info(self._snapshot.docs[existing.doc_id])
                 )
@@ -423,7 +454,7 @@ class QAEngine:
         with self._write_lock:
             for parsed in docs:
                 existing = self._docs.get(parsed.meta.doc_id)
-                if existing is not None and existing.source_sha256 == parsed.source_sha256:
+                if existing is not None and _unchanged(existing, parsed):
                     outcomes.append(IngestOutcome(parsed.source_path, "unchanged", None))
                     continue
                 status = self._index_document(parsed, source_name=Path(parsed.source_path).name)
@@ -475,6 +506,7 @@ class QAEngine:
             manual_replaced_by=previous.manual_replaced_by if previous else None,
             articles=len(articles),
             chunks=len(chunks),
+            structure=STRUCTURE_VERSION,
         )
         self.store.upsert_document(meta.doc_id, record.to_metadata())
         if previous is not None:
@@ -493,7 +525,9 @@ class QAEngine:
     def _analyse_chunk(chunk: Chunk, *, sha: str) -> tuple[ChunkRow, Metadata]:
         body = analyse(chunk.text)
         head = analyse(chunk.article_heading) if chunk.article_heading else None
-        store_id = f"{chunk.chunk_id}@{sha[:12]}"
+        # The structure version is part of the id: the same file loaded again to bring an older version's
+        # document up to date writes new chunks beside the old ones before removing them.
+        store_id = f"{chunk.chunk_id}@{sha[:12]}/s{STRUCTURE_VERSION}"
         row = ChunkRow(
             store_id=store_id,
             chunk_id=chunk.chunk_id,
@@ -525,6 +559,7 @@ class QAEngine:
             "attachment_type": chunk.attachment_type or "",
             "attachment_title": chunk.attachment_title or "",
             "source_sha256": sha,
+            STRUCTURE_KEY: STRUCTURE_VERSION,
             "lex_words": " ".join(row.words),
             "lex_syllables": " ".join(row.syllables),
             "head_words": " ".join(row.head_words),
@@ -591,6 +626,8 @@ class QAEngine:
                         article=_article_value(meta),
                         article_heading=str(meta.get("article_heading", "")),
                         in_attachment=bool(meta.get("in_attachment", False)),
+                        attachment_type=_opt(meta, "attachment_type"),
+                        attachment_title=_opt(meta, "attachment_title"),
                     )
                     texts.append(passage_text(chunk=chunk, meta=_meta_of(doc)))
                 vectors = self.embedder.embed_passages(texts)
@@ -877,6 +914,37 @@ def _plain_words(text: str) -> str:
 
 
 _WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _unchanged(existing: DocRecord | None, parsed: ParsedDocument) -> bool:
+    """The same bytes are already indexed, by the current structure version or exactly as it would."""
+    return (
+        existing is not None
+        and existing.source_sha256 == parsed.source_sha256
+        and existing.reload_reason is None
+    )
+
+
+def documents_to_reload(*, index_dir: Path, chroma_url: str | None = None) -> list[DocumentInfo]:
+    """The documents an older version indexed whose citations may be wrong until their file is loaded again,
+    read without the embedding model and without writing (for `canbo health`, every 30 s under Compose).
+
+    Once this version has opened the index, every registry entry records its structure version and reload
+    reason, so only the registry is read; the chunks are read only for entries no engine of this version has
+    seen yet. An embedded index not created yet has none."""
+    if not chroma_url and not Path(index_dir).exists():
+        return []
+    store = ChromaStore(make_client(index_dir=Path(index_dir), chroma_url=chroma_url))
+    docs = {d: DocRecord.from_metadata(d, m) for d, m in store.all_documents().items()}
+    unseen = sorted(d for d, r in docs.items() if r.structure == 0)
+    if unseen and store.indexed_model() is not None:
+        store.open_existing_chunks()
+        chunks = store.iter_chunks(with_embeddings=False, doc_ids=unseen)
+        found = assess({d: docs[d] for d in unseen}, [(sid, meta) for sid, _, meta, _ in chunks])
+        for doc_id, structure in found.documents.items():
+            docs[doc_id].reload_reason = structure.reload_reason
+    stale = [docs[d] for d in sorted(docs) if docs[d].reload_reason is not None]
+    return [_info(d) for d in stale]
 
 
 def _meta_of(doc: DocRecord) -> Any:

@@ -48,9 +48,15 @@ class DocRecord:
     chunks: int
     status: str = "in_force"
     replaced_by: str | None = None
+    # The structure version it was indexed with (retrieval.upgrades; 0: written before versions were stamped)
+    # and, when an older version's labels cannot be put right in place, why it must be loaded again.
+    structure: int = 0
+    reload_reason: str | None = None
 
     def to_metadata(self) -> dict[str, str | int | float | bool]:
-        return {
+        stamp: dict[str, str | int | float | bool] = {"structure": self.structure} if self.structure else {}
+        stamp["reload"] = self.reload_reason or ""  # always written: Chroma merges an upsert into the entry
+        return stamp | {
             "number": self.number or "",
             "doc_type": self.doc_type or "",
             "title": self.title,
@@ -105,6 +111,8 @@ class DocRecord:
             manual_replaced_by=text("manual_replaced_by"),
             articles=int(meta.get("articles", 0) or 0),
             chunks=int(meta.get("chunks", 0) or 0),
+            structure=int(meta.get("structure", 0) or 0),
+            reload_reason=text("reload"),
         )
 
 

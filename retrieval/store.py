@@ -179,13 +179,17 @@ class ChromaStore:
             raise IndexUnavailable(f"cannot delete chunks: {exc}") from exc
 
     def iter_chunks(
-        self, *, with_embeddings: bool = True
+        self, *, with_embeddings: bool = True, doc_ids: Sequence[str] | None = None
     ) -> Iterator[tuple[str, str, Metadata, np.ndarray | None]]:
+        """Every chunk (id, text, metadata, vector), or only those of `doc_ids`."""
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids is not None else None
+        if doc_ids is not None and not doc_ids:
+            return
         offset = 0
         while True:
             try:
-                page = self._chunks.get(include=include, limit=_PAGE, offset=offset)
+                page = self._chunks.get(include=include, limit=_PAGE, offset=offset, where=where)
             except Exception as exc:
                 raise IndexUnavailable(f"cannot read chunks: {exc}") from exc
             ids = page["ids"]

@@ -45,7 +45,7 @@ from bot.feature import ANYONE, CommandSpec, Feature
 from bot.jobs import JobRegistry
 from bot.locks import KeyedLocks
 from bot.messages import escape
-from bot.render import render_document_info, render_document_list
+from bot.render import render_document_info, render_document_list, render_documents_to_reload
 from bot.replies import reply_html, send_html
 from bot.services import Services, services_of
 from knowledge import find_numbers
@@ -393,7 +393,8 @@ async def list_documents(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             for i, d in enumerate(documents[:50], 1)
         ]
         markup = InlineKeyboardMarkup(rows)
-        text += "\n\n" + texts.DOCS_ADMIN_HINT
+        stale = render_documents_to_reload(documents)
+        text += "\n\n" + (stale + "\n\n" if stale else "") + texts.DOCS_ADMIN_HINT
     await send_html(context, chat.id, text, markup)
 
 

@@ -7,9 +7,9 @@ stateDiagram-v2
     [*] --> unit: /chuongtrinh MÃ_ĐƠN_VỊ
     list --> unit: 👥 Chương trình của đơn vị (the user's own unit)
     unit --> [*]: others' confirmed programmes the user may read (publicity), latest progress per item
-    [*] --> public: /chuongtrinh MÃ_ĐƠN_VỊ công khai
+    [*] --> public: /chuongtrinh MÃ_ĐƠN_VỊ công khai [tất cả]
     unit --> public: 📄 Excel chương trình công khai (staff, heads, admins over the unit)
-    public --> [*]: the workbook of the public programmes, for the Fatherland Front and People's Councils
+    public --> [*]: the workbook of the public programmes in progress (with «tất cả» the ended ones too), for the Fatherland Front and People's Councils
     list --> post: ➕ Đăng ký chương trình mới (step ct:post)
     post --> publicity: "chức vụ | từ ngày | đến ngày" (kept in the step's data)
     publicity --> item: Nội bộ / Chi bộ / Công khai (step ct:item)
@@ -75,13 +75,17 @@ MAX_TARGET = 500
 _PROGRESS = re.compile(r"^\s*(\d{1,3})\s*%?\s*(.*)$", re.DOTALL)
 _PROGRESS_FRACTION = re.compile(r"^\s*\d+[.,]\d")  # "86,5 …": a whole number is asked for
 UNIT_LIST_LIMIT = 20  # programmes in one listing; a subtree with more is narrowed by typing a unit code
-PUBLIC_WORDS = ("công khai", "cong khai")  # /chuongtrinh MÃ_ĐƠN_VỊ công khai: the public list as Excel
+# /chuongtrinh MÃ_ĐƠN_VỊ công khai [tất cả]: the public list as Excel (in progress / with the ended ones too),
+# compared without marks.
+PUBLIC_WORDS = {"cong khai": False, "cong khai tat ca": True}
 
 
-def asks_public_list(words: list[str]) -> bool:
-    """Whether the words after the unit code ask for the public list («công khai», marks optional)."""
-    typed = unicodedata.normalize("NFC", " ".join(words)).casefold()
-    return " ".join(typed.split()) in PUBLIC_WORDS
+def public_list_request(words: list[str]) -> bool | None:
+    """What the words after the unit code ask for: None (not the public list), False («công khai»: the
+    programmes in progress) or True («công khai tất cả»: the ended ones too); marks and case optional."""
+    typed = unicodedata.normalize("NFD", " ".join(words).replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in typed if not unicodedata.combining(ch)).casefold()
+    return PUBLIC_WORDS.get(" ".join(bare.split()))
 
 
 def parse_post(raw: str) -> tuple[str, date, date] | str:
@@ -233,8 +237,9 @@ async def programme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if user is None or user.person_id is None:
         return
     args = list(context.args or [])
-    if len(args) > 1 and asks_public_list(args[1:]):
-        await _export_public(update, context, user, code=args[0], unit_id=None)
+    include_ended = public_list_request(args[1:]) if len(args) > 1 else None
+    if include_ended is not None:
+        await _export_public(update, context, user, code=args[0], unit_id=None, include_ended=include_ended)
         return
     if len(args) > 1:
         await reply_html(update, context, tw.UNIT_PROGRAMMES_ARGS)
@@ -315,9 +320,11 @@ async def _export_public(
     *,
     code: str | None,
     unit_id: int | None,
+    include_ended: bool = False,
 ) -> None:
     """The workbook of a unit's public programmes (by code, or the unit of a «📄» button), for staff, heads and
-    admins over the unit; records checks the scope and keeps internal and party-cell programmes out."""
+    admins over the unit; records checks the scope and keeps internal and party-cell programmes out. The
+    programmes in progress only unless `include_ended`; the caption says how many ended ones were left out."""
     chat = update.effective_chat
     if chat is None:
         return
@@ -330,7 +337,9 @@ async def _export_public(
             if unit is None:
                 raise NotFound(f"unit {code}", entity="unit")
             found = unit.id
-        return programmes.list_public_programmes(session, actor_id=user.person_id, unit_id=found)
+        return programmes.list_public_programmes(
+            session, actor_id=user.person_id, unit_id=found, include_ended=include_ended
+        )
 
     shown = escape((code or "").upper()[:30])
     try:
@@ -355,16 +364,37 @@ async def _export_public(
         public_programmes_xlsx_bytes, listed, now=wf.now_of(context), tz=wf.timezone_of(context)
     )
     items = sum(len(d.programme.items) for d in listed.programmes)
+    unit = escape(f"{listed.unit_name} ({listed.unit_code})")
+    if listed.include_ended:
+        ended = sum(1 for d in listed.programmes if d.programme.closed_at is not None)
+        said = (
+            tw.PUBLIC_PROGRAMMES_ENDED_SOME.format(ended=ended) if ended else tw.PUBLIC_PROGRAMMES_ENDED_NONE
+        )
+        caption = tw.PUBLIC_PROGRAMMES_ALL_XLSX_CAPTION.format(
+            unit=unit, count=len(listed.programmes), items=items, ended=said
+        )
+    else:
+        caption = tw.PUBLIC_PROGRAMMES_XLSX_CAPTION.format(
+            unit=unit, count=len(listed.programmes), items=items
+        )
+        if listed.ended_left_out:
+            caption += "\n" + tw.PUBLIC_PROGRAMMES_ENDED_LEFT_OUT.format(
+                ended=listed.ended_left_out, code=escape(listed.unit_code)
+            )
+    suffix = "-tat-ca" if listed.include_ended else ""
     await context.bot.send_document(
         chat.id,
         document=io.BytesIO(workbook),
-        filename=f"chuong-trinh-cong-khai-{listed.unit_code}.xlsx",
-        caption=tw.PUBLIC_PROGRAMMES_XLSX_CAPTION.format(
-            unit=escape(f"{listed.unit_name} ({listed.unit_code})"), count=len(listed.programmes), items=items
-        ),
+        filename=f"chuong-trinh-cong-khai-{listed.unit_code}{suffix}.xlsx",
+        caption=caption,
         parse_mode=ParseMode.HTML,
     )
-    log.info("public programmes workbook sent: programmes=%d", len(listed.programmes))
+    log.info(
+        "public programmes workbook sent: programmes=%d ended_left_out=%d include_ended=%s",
+        len(listed.programmes),
+        listed.ended_left_out,
+        listed.include_ended,
+    )
 
 
 async def _own(context: ContextTypes.DEFAULT_TYPE, user: CurrentUser, pid: int) -> ProgrammeView | None:

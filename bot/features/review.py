@@ -559,6 +559,35 @@ async def _quota_step(
     await _breach(update, context, view, band.code, broken, confirm=confirm)
 
 
+def quota_calculation(breach: dict[str, Any]) -> str:
+    """ "Cách tính: 30% của 1 người được đánh giá = 0,3, làm tròn xuống → tối đa 0 người.": why the limit is
+    what it is (a small unit reads «tối đa 0 người» otherwise without knowing why); "" for an older breach."""
+    if "limit" not in breach:
+        return ""
+    limit, base = float(breach["limit"]), int(breach.get("base", 0) or 0)
+    exact = limit * base
+
+    def number(value: float) -> str:
+        return f"{round(value, 2):g}".replace(".", ",")  # Vietnamese decimal comma
+
+    of_grade = str(breach.get("of_grade") or "")
+    what = (
+        tw.DECIDE_QUOTA_HOW_OF_GRADE.format(grade=escape(of_grade))
+        if of_grade
+        else tw.DECIDE_QUOTA_HOW_GRADED
+    )
+    at_least = int(breach.get("at_least", 0) or 0)
+    return tw.DECIDE_QUOTA_HOW.format(
+        limit=number(100 * limit),
+        base=base,
+        what=what,
+        exact=number(exact),
+        rounding=tw.DECIDE_QUOTA_ROUNDING.get(str(breach.get("rounding")), ""),
+        allowed=breach.get("allowed"),
+        floor=tw.DECIDE_QUOTA_FLOOR.format(at_least=at_least) if at_least else "",
+    )
+
+
 async def _breach(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -577,6 +606,9 @@ async def _breach(
         graded=first.get("graded"),
         allowed=first.get("allowed"),
     )
+    how = quota_calculation(first)
+    if how:
+        text += "\n" + how
     if any(b.get("enforce") for b in broken):
         text += "\n" + tw.DECIDE_QUOTA_ENFORCED
     others = grade_keyboard(view, wf.rules_of(context)).inline_keyboard  # "pick another grade"

@@ -15,6 +15,7 @@ import asyncio
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -53,6 +54,19 @@ T = TypeVar("T")
 
 SUMMARY_ROLES = ("staff", "head", "admin")
 _YEAR = re.compile(r"^\d{4}$")
+# A quarter typed under monthly rules: «Q4», «quý 4», «quy4», «2026-Q4», «Q4/2026» (compared without marks).
+_QUARTER_TYPED = re.compile(r"^(?:\d{4}\s*[-/]?\s*)?(?:q|quy)\s*\.?\s*[1-4](?:\s*[-/]\s*\d{4})?$")
+
+
+def typed_quarter(args: list[str]) -> str | None:
+    """The words of `args` that name a quarter (one word, or «quý» and its number), as typed; else None."""
+    candidates = [*args[:2], " ".join(args[:2])] if len(args) >= 2 else list(args[:1])
+    for raw in candidates:
+        bare = unicodedata.normalize("NFD", raw.replace("đ", "d").replace("Đ", "D"))
+        bare = "".join(ch for ch in bare if not unicodedata.combining(ch)).casefold().strip()
+        if _QUARTER_TYPED.match(bare):
+            return raw.strip()
+    return None
 
 
 def default_unit_code(session: Session, *, role_units: tuple[tuple[str, int], ...]) -> str | None:
@@ -126,6 +140,18 @@ async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     rules = wf.rules_of(context)
     period = str(wf.current_period(context).previous)
+    quarter = typed_quarter(list(context.args or [])) if rules.period == "month" else None
+    if quarter is not None and not await _known_unit(context, quarter.upper()):  # a unit «Q4» (Quận 4) wins
+        # There is no quarterly summary under monthly rules: say so, not «not a unit code».
+        current = wf.current_period(context)
+        await reply_html(
+            update,
+            context,
+            tw.SUMMARY_NO_QUARTERS.format(
+                value=escape(quarter[:20]), period=current.previous, year=current.year
+            ),
+        )
+        return
     unit_code: str | None = None
     words: list[str] = []  # the other words as typed, for messages; the unit lookup upper-cases them
     year: int | None = None

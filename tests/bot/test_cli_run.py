@@ -35,6 +35,25 @@ def test_malformed_token_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_a_bad_rules_file_stops_the_start_with_a_clear_message(tmp_path: Path) -> None:
+    """A quota rounding typed wrong in CANBO_RULES_FILE stopped `canbo run` with a traceback (walk)."""
+    from records.rules import DEFAULT_RULES_PATH
+
+    rules = tmp_path / "quy-tac.toml"
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    rules.write_text(
+        text.replace("max_share = 0.30", 'max_share = 0.30\nrounding = "len"', 1), encoding="utf-8"
+    )
+    env = {"TELEGRAM_BOT_TOKEN": GOOD_SHAPE_TOKEN, "CANBO_RULES_FILE": str(rules)}
+    result = run_cli(tmp_path, env, "run", "--no-samples")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Tệp quy tắc đánh giá không hợp lệ: quy-tac.toml: mục «rounding» của khối [[quotas]] thứ 1" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "data").exists()  # stopped before creating anything
+
+
 def test_webhook_without_secret_is_refused(tmp_path: Path) -> None:
     env = {"TELEGRAM_BOT_TOKEN": GOOD_SHAPE_TOKEN, "CANBO_WEBHOOK_URL": "https://bot.example.vn/telegram"}
     result = run_cli(tmp_path, env, "run")

@@ -159,6 +159,8 @@ def test_reviewer_adjusts_points_and_head_decides_after_quota_check(flow: Flow) 
     assert "Người quản lý chấm: 86,5 — loại B" in card.body
     quota = flow.press("BD01", card, "⚖️ Loại A", "Vượt tỉ lệ")
     assert "bắt buộc" in quota.body
+    # Why the limit is what it is (a small unit otherwise reads «tối đa 0 người» without a reason).
+    assert "Cách tính: 30% của 2 người được đánh giá = 0,6, làm tròn xuống → tối đa 0 người." in quota.body
     confirm = flow.press("BD01", quota, "⚖️ Loại B", "Quyết định loại B")
     cadre_before = flow.last_id("BD03")
     decided = flow.press("BD01", confirm, "✅ Xác nhận loại B", "Đã quyết định loại B")
@@ -338,19 +340,37 @@ def test_summary_for_staff_with_chart_and_excel(flow: Flow) -> None:
 
 
 def test_an_unknown_word_gets_the_accepted_forms(flow: Flow) -> None:
-    """A quarter under monthly rules (or any word that is no unit code, period or year) is not called a unit."""
-    answer = flow.say("TU01", "/tonghop Q4", "không phải mã đơn vị")
+    """A word that is no unit code, period or year is not called a unit: the accepted forms are listed."""
+    answer = flow.say("TU01", "/tonghop X9", "không phải mã đơn vị")
     assert answer.body.splitlines() == [
-        "«Q4» không phải mã đơn vị, kỳ hay năm nào tôi nhận ra. /tonghop nhận:",
+        "«X9» không phải mã đơn vị, kỳ hay năm nào tôi nhận ra. /tonghop nhận:",
         "• kỳ: 2026-10 hoặc 10/2026",
         "• năm: 2026",
         "• mã đơn vị: TU",
         "Ví dụ: /tonghop 2026-10 TU",
     ]
     assert "Không có đơn vị mã" not in answer.body
-    district = flow.say("HK03", "/tonghop 2026-10 quy4", "«quy4» không phải mã đơn vị")
+    district = flow.say("HK03", "/tonghop 2026-10 abc", "«abc» không phải mã đơn vị")
     assert "/tonghop 2026-10 HK" in district.body  # the example names the user's own unit
-    flow.say("TU01", "/tonghop Q4 BD", "«Q4» không phải mã đơn vị")  # not silently dropped for BD
+    flow.say("TU01", "/tonghop X9 BD", "«X9» không phải mã đơn vị")  # not silently dropped for BD
+
+
+def test_a_quarter_under_monthly_rules_says_there_is_no_quarterly_summary(flow: Flow) -> None:
+    """«Q4» was answered as an unrecognised word (walk): a quarter typed in any usual form says that the
+    monthly rules have no quarterly summary, and what to type instead."""
+    for typed, shown in (
+        ("/tonghop Q4", "Q4"),
+        ("/tonghop Q4 BD", "Q4"),
+        ("/tonghop quý 4", "quý 4"),
+        ("/tonghop 2026-10 quy4", "quy4"),
+        ("/tonghop 2026-Q4", "2026-Q4"),
+    ):
+        answer = flow.say("TU01", typed, "không có tổng hợp theo quý")
+        assert answer.body == (
+            f"«{shown}»: quy tắc đánh giá đang dùng tính theo tháng, nên không có tổng hợp theo quý. Xem từng "
+            "tháng, ví dụ /tonghop 2026-10, hoặc cả năm: /tonghop 2026 (thêm mã đơn vị nếu cần, ví dụ "
+            "/tonghop 2026-10 BD)."
+        ), typed
 
 
 def test_yearly_rollup_for_staff(flow: Flow) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
@@ -32,6 +32,9 @@ PARTY_CELL = "Bí thư chi bộ số 2"  # BD04
 PUBLIC = "Trưởng ban công tác Mặt trận khu dân cư"  # BD02, with progress
 DRAFT = "Tổ trưởng tổ dân phố số 7"  # BD04, public, never submitted
 HOAN_KIEM = "Phó Trưởng phòng Nội vụ Hoàn Kiếm"  # HK02, public, another district
+ENDED = "Phó Trưởng ban Tuyên giáo Quận ủy"  # BD03, public, its term ended (closed)
+CLOSED = datetime(2026, 10, 5, 18, 0, tzinfo=UTC)  # already 06/10/2026 in Hà Nội
+LEFT_OUT = "Không gồm 1 chương trình đã kết thúc nhiệm kỳ."
 CAPTION = "Chương trình hành động công khai — Quận ủy Ba Đình (BD)"
 TITLE = "Chương trình hành động công khai — Quận ủy Ba Đình — lập ngày 06/10/2026"
 
@@ -48,11 +51,12 @@ def pflow(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         seed_programme(world, "BD02", PUBLIC, Publicity.PUBLIC, progress=(40, "đã họp 3 buổi với Mặt trận"))
         seed_programme(world, "BD04", DRAFT, Publicity.PUBLIC, confirm=False)
         seed_programme(world, "HK02", HOAN_KIEM, Publicity.PUBLIC, head_code="HK01")
+        seed_programme(world, "BD03", ENDED, Publicity.PUBLIC, closed=CLOSED)
         yield world
 
 
-def rows_of(doc: ChatMessage) -> list[tuple[object, ...]]:
-    assert doc.document is not None and doc.document.file_name == "chuong-trinh-cong-khai-BD.xlsx"
+def rows_of(doc: ChatMessage, name: str = "chuong-trinh-cong-khai-BD.xlsx") -> list[tuple[object, ...]]:
+    assert doc.document is not None and doc.document.file_name == name
     workbook = openpyxl.load_workbook(io.BytesIO(doc.document.data))
     return list(workbook.worksheets[0].iter_rows(values_only=True))
 
@@ -60,6 +64,7 @@ def rows_of(doc: ChatMessage) -> list[tuple[object, ...]]:
 def assert_only_the_public_programme(rows: list[tuple[object, ...]]) -> None:
     assert rows[0][0] == TITLE
     assert rows[2][0] == "Số chương trình: 1; số cam kết: 1."
+    assert str(rows[3][0]).startswith(LEFT_OUT) and "/chuongtrinh BD công khai tất cả" in str(rows[3][0])
     body = rows[5:]
     assert len(body) == 1
     row = body[0]
@@ -72,18 +77,37 @@ def assert_only_the_public_programme(rows: list[tuple[object, ...]]) -> None:
     assert row[8] == datetime(2027, 12, 31)
     assert row[9:] == (40, datetime(2026, 10, 5), "đã họp 3 buổi với Mặt trận")
     everything = " ".join(str(c) for r in rows for c in r if c is not None)
-    for hidden in (INTERNAL, PARTY_CELL, DRAFT, HOAN_KIEM):
+    for hidden in (INTERNAL, PARTY_CELL, DRAFT, HOAN_KIEM, ENDED):
         assert hidden not in everything
 
 
 def test_staff_get_the_public_list_by_command(pflow: Flow) -> None:
     doc = pflow.say("TU01", "/chuongtrinh bd công khai", CAPTION)
-    assert doc.caption is not None and "1 chương trình, 1 cam kết" in doc.caption
+    assert doc.caption is not None and "1 chương trình đang thực hiện, 1 cam kết" in doc.caption
     assert "Mặt trận Tổ quốc và Hội đồng nhân dân" in doc.caption
+    assert LEFT_OUT in doc.caption and "/chuongtrinh BD công khai tất cả" in doc.caption
     assert_only_the_public_programme(rows_of(doc))
     # Without the marks it is the same request.
     again = pflow.say("TU01", "/chuongtrinh BD Cong Khai", CAPTION)
     assert_only_the_public_programme(rows_of(again))
+
+
+def test_staff_ask_for_the_ended_programmes_too_with_or_without_marks(pflow: Flow) -> None:
+    for typed in ("/chuongtrinh BD công khai tất cả", "/chuongtrinh bd cong khai tat ca"):
+        doc = pflow.say("TU01", typed, CAPTION)
+        assert doc.caption is not None
+        assert "2 chương trình (trong đó 1 đã kết thúc nhiệm kỳ), 2 cam kết" in doc.caption
+        assert "Không gồm" not in doc.caption
+        rows = rows_of(doc, "chuong-trinh-cong-khai-BD-tat-ca.xlsx")
+        assert rows[2][0] == "Số chương trình: 2 (đang thực hiện: 1; đã kết thúc nhiệm kỳ: 1); số cam kết: 2."
+        assert rows[4][5:7] == ("Trạng thái", "Ngày kết thúc")
+        assert [(r[2], r[5], r[6]) for r in rows[5:]] == [
+            (PUBLIC, "Đang thực hiện", None),
+            (ENDED, "Đã kết thúc nhiệm kỳ", datetime(2026, 10, 6)),
+        ]
+    # A word more than the command knows gets the usage, naming both forms.
+    usage = pflow.say("TU01", "/chuongtrinh BD công khai hết", "/chuongtrinh BD công khai tất cả")
+    assert usage.document is None
 
 
 def test_the_head_gets_it_from_the_unit_listing_which_shows_every_level(pflow: Flow) -> None:
@@ -97,6 +121,7 @@ def test_the_head_gets_it_from_the_unit_listing_which_shows_every_level(pflow: F
     assert INTERNAL in listing.body and PARTY_CELL in listing.body  # the head reads them here…
     doc = pflow.press("BD01", listing, "📄 Excel chương trình công khai", CAPTION)
     assert_only_the_public_programme(rows_of(doc))  # …but they never leave in the public list
+    assert doc.caption is not None and LEFT_OUT in doc.caption  # the button gives the default list too
 
 
 def test_other_districts_staff_and_cadres_are_refused(pflow: Flow) -> None:
@@ -116,6 +141,10 @@ def test_other_districts_staff_and_cadres_are_refused(pflow: Flow) -> None:
         openpyxl.load_workbook(io.BytesIO(own.document.data)).worksheets[0].iter_rows(values_only=True)
     )
     assert [r[2] for r in rows[5:]] == [HOAN_KIEM]
+    assert own.caption is not None and "Không gồm" not in own.caption  # nothing ended in Hoàn Kiếm
+    everything = pflow.say("HK03", "/chuongtrinh HK công khai tất cả", "Quận ủy Hoàn Kiếm (HK)")
+    assert everything.caption is not None
+    assert "1 chương trình (không có chương trình nào đã kết thúc nhiệm kỳ), 1 cam kết" in everything.caption
     for code in ("HK03", "BD03"):  # neither ever received Ba Đình's workbook
         names = [m.document.file_name for m in pflow.telegram.world.messages(USERS[code]) if m.document]
         assert "chuong-trinh-cong-khai-BD.xlsx" not in names

@@ -18,6 +18,7 @@ from records.people import find_person_by_code
 from records.programmes import (
     ItemInput,
     ProgrammeInput,
+    close_programme,
     confirm_programme,
     create_programme,
     record_progress,
@@ -58,8 +59,10 @@ def seed_programme(
     confirm: bool = True,
     head_code: str | None = "BD01",
     progress: tuple[int, str] | None = None,
+    closed: datetime | None = None,
 ) -> None:
-    """A programme of `code` written through records: confirmed by `head_code` (None: by the operator)."""
+    """A programme of `code` written through records: confirmed by `head_code` (None: by the operator); with
+    `closed`, then closed by its owner at that moment (its term ended)."""
     engine = make_engine(flow.db_url)
     try:
         with session_scope(engine) as session:
@@ -97,6 +100,14 @@ def seed_programme(
                     percent=progress[0],
                     note=progress[1],
                     now=SEEDED,
+                )
+            if closed is not None:
+                close_programme(
+                    session,
+                    actor_id=person.id,
+                    programme_id=view.id,
+                    closing_assessment="Đã hoàn thành các cam kết của nhiệm kỳ",
+                    now=closed,
                 )
     finally:
         engine.dispose()

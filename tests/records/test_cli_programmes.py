@@ -15,6 +15,7 @@ from records.people import find_person_by_code
 from records.programmes import (
     ItemInput,
     ProgrammeInput,
+    close_programme,
     confirm_programme,
     create_programme,
     record_progress,
@@ -24,6 +25,8 @@ from records.schema import Publicity
 from tests.records.org import ROSTER_CSV
 
 AT = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
+CLOSED = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)  # already 01/12/2026 in Hà Nội
+ENDED = "Phó Trưởng ban Tổ chức Quận ủy"  # BD03, public, its term ended (closed)
 
 
 @pytest.fixture
@@ -46,13 +49,16 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
             ("BD04", "Tổ trưởng tổ công tác số hóa", Publicity.INTERNAL),
         ):
             _confirmed(engine, code, post, publicity)
+        _confirmed(engine, "BD03", ENDED, Publicity.PUBLIC, closed=CLOSED)
     finally:
         engine.dispose()
     capsys.readouterr()
     return tmp_path
 
 
-def _confirmed(engine, code: str, post: str, publicity: Publicity) -> None:  # type: ignore[no-untyped-def]
+def _confirmed(  # type: ignore[no-untyped-def]
+    engine, code: str, post: str, publicity: Publicity, *, closed: datetime | None = None
+) -> None:
     with session_scope(engine) as session:
         owner = find_person_by_code(session, cadre_code=code)
         head = find_person_by_code(session, cadre_code="PX01" if code.startswith("PX") else "BD01")
@@ -79,6 +85,10 @@ def _confirmed(engine, code: str, post: str, publicity: Publicity) -> None:  # t
         record_progress(
             session, actor_id=owner.id, item_id=view.items[0].id, percent=40, note="đang làm", now=AT
         )
+        if closed is not None:
+            close_programme(
+                session, actor_id=owner.id, programme_id=view.id, closing_assessment="Đã xong", now=closed
+            )
 
 
 def test_the_public_programmes_of_a_district_are_written_to_a_workbook(
@@ -88,8 +98,12 @@ def test_the_public_programmes_of_a_district_are_written_to_a_workbook(
     assert main(["programmes", "export-public", "--unit", "bd", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert (
-        "Chương trình hành động công khai của Quận ủy Ba Đình (BD) và các đơn vị trực thuộc: "
+        "Chương trình hành động công khai đang thực hiện của Quận ủy Ba Đình (BD) và các đơn vị trực thuộc: "
         "1 chương trình, 1 cam kết." in printed
+    )
+    assert (
+        "Không gồm 1 chương trình đã kết thúc nhiệm kỳ; muốn có cả các chương trình đó, chạy lại với "
+        "--include-ended." in printed
     )
     assert f"Đã ghi {out}" in printed
     rows = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))
@@ -100,6 +114,29 @@ def test_the_public_programmes_of_a_district_are_written_to_a_workbook(
     assert body[0][9:] == (40, datetime(2026, 11, 3), "đang làm")
     texts = " ".join(str(c) for r in rows for c in r if c is not None)
     assert "chi bộ khu dân cư" not in texts and "Tổ trưởng tổ công tác" not in texts
+    assert ENDED not in texts
+    assert str(rows[3][0]).startswith("Không gồm 1 chương trình đã kết thúc nhiệm kỳ.")
+    assert "--unit BD --include-ended" in str(rows[3][0])
+
+
+def test_include_ended_adds_the_ended_programmes_with_their_state_and_end_day(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = data_dir / "ct-BD-tat-ca.xlsx"
+    assert main(["programmes", "export-public", "--unit", "BD", "--include-ended", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "Chương trình hành động công khai của Quận ủy Ba Đình (BD) và các đơn vị trực thuộc: "
+        "2 chương trình, 2 cam kết." in printed
+    )
+    assert "Không gồm" not in printed
+    rows = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))
+    assert rows[2][0] == "Số chương trình: 2 (đang thực hiện: 1; đã kết thúc nhiệm kỳ: 1); số cam kết: 2."
+    assert rows[4][5:7] == ("Trạng thái", "Ngày kết thúc")
+    assert [(r[2], r[5], r[6]) for r in rows[5:]] == [
+        (ENDED, "Đã kết thúc nhiệm kỳ", datetime(2026, 12, 1)),
+        ("Phó Bí thư Phường Phúc Xá", "Đang thực hiện", None),
+    ]
 
 
 def test_an_unknown_unit_and_an_unwritable_path_are_refused_in_vietnamese(

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from bot.cli import main
 from records.db import make_engine
+from records.rules import DEFAULT_RULES_PATH
 from records.schema import InviteCode
 from tests.records.org import ROSTER_CSV
 
@@ -76,6 +77,56 @@ def test_rules_check(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None
     broken.write_text('name = "x"\nperiod = "week"\n', encoding="utf-8")
     assert main(["rules", "check", str(broken)]) == 2
     assert "period" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            'max_share = 0.30\nrounding = "len"',
+            "r.toml: mục «rounding» của khối [[quotas]] thứ 1 phải là một trong các giá trị 'down', 'nearest' "
+            "hoặc 'up' (đang là «len»).",
+        ),
+        (
+            "max_share = 0.30\nat_least = -1",
+            "mục «at_least» của khối [[quotas]] thứ 1 phải lớn hơn hoặc bằng 0",
+        ),
+        (
+            'max_share = 0.30\nrouding = "up"',
+            "mục «rouding» của khối [[quotas]] thứ 1 không phải mục được biết",
+        ),
+        ('period = "month"', None),  # unchanged: valid
+    ],
+)
+def test_a_bad_quota_setting_is_named_in_vietnamese(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], change: str, said: str | None
+) -> None:
+    """The quota rounding settings (#11) typed wrong: which entry, what it must be, what it holds — in
+    Vietnamese, not pydantic's English."""
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    key = change.split("\n")[0]
+    assert key in text
+    broken = data_dir / "r.toml"
+    broken.write_text(text.replace(key, change, 1), encoding="utf-8")
+    if said is None:
+        assert main(["rules", "check", str(broken)]) == 0
+        return
+    assert main(["rules", "check", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Tệp quy tắc đánh giá không hợp lệ: ") and said in err
+    assert "Input should" not in err and "Extra inputs" not in err
+    assert "canbo rules check TỆP" in err
+
+
+def test_an_unreadable_or_malformed_rules_file_is_said_in_vietnamese(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rules", "check", str(data_dir / "khong-co.toml")]) == 2
+    assert "khong-co.toml (không có tệp này)." in capsys.readouterr().err
+    broken = data_dir / "r.toml"
+    broken.write_text("name = [x", encoding="utf-8")
+    assert main(["rules", "check", str(broken)]) == 2
+    assert "tệp r.toml sai cú pháp TOML (ở dòng 1, cột 9)" in capsys.readouterr().err
 
 
 def test_invite_expiry_and_due_day_are_in_the_configured_zone(

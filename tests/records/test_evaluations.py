@@ -380,6 +380,36 @@ def test_a_small_unit_may_have_one_grade_a_when_the_rules_say_at_least_one(
     with session_scope(db_engine) as session, pytest.raises(QuotaExceeded) as info:
         decide_evaluation(session, actor_id=binh, evaluation_id=ids[1], rules=rules)
     assert info.value.params["allowed"] == 1 and info.value.params["count"] == 2
+    # The head is told how the limit was reached, floor included (bot/features/review.py words it).
+    from bot.features.review import quota_calculation
+
+    assert quota_calculation(info.value.params) == (
+        "Cách tính: 30% của 3 người được đánh giá = 0,9, làm tròn xuống → tối đa 1 người "
+        "(đơn vị có người được đánh giá luôn được ít nhất 1 người)."
+    )
+
+
+def test_the_rounding_of_a_breached_quota_is_told(db_engine: Engine, org: Org) -> None:
+    """`rounding = "nearest"`: 30% of 3 is 0,9, rounded to 1; a second A breaches it and the head reads why."""
+    data = RULES.model_dump()
+    data["quotas"] = [{"kind": "share_of_graded", "grade": "A", "max_share": 0.3, "rounding": "nearest"}]
+    rules = parse_rules(data)
+    binh = org.people["BD01"]
+    excellent = {"discipline": 20, "tasks": 68, "bonus": 8}
+    ids = []
+    for code in ("BD02", "BD03", "BD04"):
+        view = submit(db_engine, org.people[code], points=excellent)
+        reviewer = binh if code == "BD02" else org.people["BD02"]
+        ids.append(review(db_engine, reviewer, view.id).id)
+    with session_scope(db_engine) as session:
+        assert decide_evaluation(session, actor_id=binh, evaluation_id=ids[0], rules=rules).final_grade == "A"
+    with session_scope(db_engine) as session, pytest.raises(QuotaExceeded) as info:
+        decide_evaluation(session, actor_id=binh, evaluation_id=ids[1], rules=rules)
+    from bot.features.review import quota_calculation
+
+    assert quota_calculation(info.value.params) == (
+        "Cách tính: 30% của 3 người được đánh giá = 0,9, làm tròn đến số gần nhất → tối đa 1 người."
+    )
 
 
 def test_second_reviewer_gets_concurrent_update(db_engine: Engine, org: Org) -> None:

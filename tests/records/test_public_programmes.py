@@ -168,24 +168,97 @@ def test_a_unit_without_public_programmes_gets_a_workbook_saying_so(db_engine: E
     assert rows[5][0] == "Chưa có chương trình hành động công khai nào đã được xác nhận."
 
 
-def test_a_closed_public_programme_stays_on_the_list_marked_as_ended(
-    db_engine: Engine, org: Org, seeded: list[int]
-) -> None:
+CLOSED = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)  # already 01/12/2026 in Hà Nội
+
+
+def _close_bd_public(db_engine: Engine, org: Org) -> None:
     with Session(db_engine) as session:
         bd = list_public_programmes(session, actor_id=None, unit_id=org.units["BD"]).programmes[0]
+    assert bd.programme.post == BD_PUBLIC
     with session_scope(db_engine) as session:
         close_programme(
             session,
             actor_id=org.people["BD04"],
             programme_id=bd.programme.id,
             closing_assessment="Hoàn thành các cam kết",
+            now=CLOSED,
         )
+
+
+def test_a_closed_public_programme_is_left_out_by_default_and_the_list_says_so(
+    db_engine: Engine, org: Org, seeded: list[int]
+) -> None:
+    """The supervisors follow what cadres are committed to now: an ended programme is not listed, but counted."""
+    _close_bd_public(db_engine, org)
     with Session(db_engine) as session:
         listed = list_public_programmes(session, actor_id=org.people["BD01"], unit_id=org.units["BD"])
+        ward = list_public_programmes(session, actor_id=org.people["PX01"], unit_id=org.units["PX"])
+    assert [(d.programme.post, d.programme.state) for d in listed.programmes] == [(PUBLIC, "confirmed")]
+    assert (listed.include_ended, listed.ended_left_out) == (False, 1)
+    assert ward.ended_left_out == 0  # Ba Đình's ended programme is not in Phúc Xá's subtree
+    rows = list(
+        load_workbook(io.BytesIO(public_programmes_xlsx_bytes(listed, now=MADE, tz="UTC")))
+        .worksheets[0]
+        .iter_rows(values_only=True)
+    )
+    assert "đang thực hiện" in str(rows[1][0])
+    assert rows[2][0] == "Số chương trình: 1; số cam kết: 2."
+    assert rows[3][0] == (
+        "Không gồm 1 chương trình đã kết thúc nhiệm kỳ. Muốn có cả các chương trình đó: gõ "
+        "«/chuongtrinh BD công khai tất cả» trong bot, hoặc chạy "
+        "«canbo programmes export-public --unit BD --include-ended --out TỆP»."
+    )
+    assert rows[4][5] == "Trạng thái" and rows[4][6] == "Cam kết"  # no end-day column
+    assert [r[5] for r in rows[5:]] == ["Đang thực hiện", "Đang thực hiện"]
+    assert all(BD_PUBLIC not in str(r) for r in rows)
+    # Nothing ended: the fourth row stays empty.
+    ward_rows = list(
+        load_workbook(io.BytesIO(public_programmes_xlsx_bytes(ward, now=MADE, tz="UTC")))
+        .worksheets[0]
+        .iter_rows(values_only=True)
+    )
+    assert all(c is None for c in ward_rows[3])
+
+
+def test_only_ended_programmes_give_an_empty_list_that_says_why(db_engine: Engine, org: Org) -> None:
+    _programme(db_engine, org, "BD04", BD_PUBLIC, Publicity.PUBLIC, head="BD01", commitment="Dân vận khéo")
+    _close_bd_public(db_engine, org)
+    with Session(db_engine) as session:
+        listed = list_public_programmes(session, actor_id=None, unit_id=org.units["BD"])
+    assert listed.programmes == () and listed.ended_left_out == 1
+    rows = list(
+        load_workbook(io.BytesIO(public_programmes_xlsx_bytes(listed, now=MADE, tz="UTC")))
+        .worksheets[0]
+        .iter_rows(values_only=True)
+    )
+    assert str(rows[3][0]).startswith("Không gồm 1 chương trình đã kết thúc nhiệm kỳ.")
+    assert rows[5][0] == "Không có chương trình hành động công khai nào đang thực hiện."
+
+
+def test_with_the_ended_ones_each_row_shows_the_state_and_the_end_day(
+    db_engine: Engine, org: Org, seeded: list[int]
+) -> None:
+    _close_bd_public(db_engine, org)
+    with Session(db_engine) as session:
+        listed = list_public_programmes(
+            session, actor_id=org.people["BD01"], unit_id=org.units["BD"], include_ended=True
+        )
     assert [(d.programme.post, d.programme.state) for d in listed.programmes] == [
         (BD_PUBLIC, "closed"),
         (PUBLIC, "confirmed"),
     ]
-    ws = load_workbook(io.BytesIO(public_programmes_xlsx_bytes(listed, now=MADE, tz="UTC"))).worksheets[0]
-    states = [r[5] for r in list(ws.iter_rows(values_only=True))[5:]]
-    assert states == ["Đã kết thúc nhiệm kỳ", "Đã kết thúc nhiệm kỳ", "Đang thực hiện", "Đang thực hiện"]
+    assert (listed.include_ended, listed.ended_left_out) == (True, 0)
+    book = load_workbook(io.BytesIO(public_programmes_xlsx_bytes(listed, now=MADE, tz="Asia/Ho_Chi_Minh")))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert "gồm cả chương trình đã kết thúc nhiệm kỳ" in str(rows[1][0])
+    assert rows[2][0] == ("Số chương trình: 2 (đang thực hiện: 1; đã kết thúc nhiệm kỳ: 1); số cam kết: 4.")
+    assert all(c is None for c in rows[3])  # nothing left out
+    assert rows[4][5:8] == ("Trạng thái", "Ngày kết thúc", "Cam kết")
+    body = rows[5:]
+    assert [(r[2], r[5], r[6]) for r in body] == [
+        (BD_PUBLIC, "Đã kết thúc nhiệm kỳ", datetime(2026, 12, 1)),  # the local day of the closing
+        (BD_PUBLIC, "Đã kết thúc nhiệm kỳ", datetime(2026, 12, 1)),
+        (PUBLIC, "Đang thực hiện", None),
+        (PUBLIC, "Đang thực hiện", None),
+    ]
+    assert body[2][7] == HOSTILE and body[2][10:] == (65, datetime(2026, 11, 21), "đã số hóa 650 hồ sơ")
