@@ -64,7 +64,8 @@ async def _keep_unanswered(update: object, context: ContextTypes.DEFAULT_TYPE) -
     if not isinstance(update, Update) or update.effective_chat is None:
         log.warning("Telegram refused the bot token (revoked?): put the new token in .env and restart")
         return
-    at = update.effective_message.date if update.effective_message is not None else datetime.now(UTC)
+    # A sent message carries its time; for a button press (the message is the bot's own) it is about now.
+    at = update.message.date if update.message is not None else datetime.now(UTC)
     await asyncio.to_thread(
         botstate.save_job,
         services_of(context).db,

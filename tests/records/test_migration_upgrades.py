@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
-import records.botstate  # noqa: F401  (registers the bot state tables in the metadata)
 from bot.cli import main
 from records.botstate import (
     get_answer,
