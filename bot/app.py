@@ -12,9 +12,11 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from telegram import Update
+from telegram.error import InvalidToken
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -44,7 +46,7 @@ from bot.features import (
     summary,
 )
 from bot.health import start_health_server
-from bot.incidents import handle_error
+from bot.incidents import UNANSWERED_KIND, handle_error, tell_unanswered
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
 from bot.menu import set_default_menus, sync_menu
 from bot.services import FEATURES_KEY, SERVICES_KEY, Services
@@ -120,10 +122,56 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             _keep_alive, interval=leases.RENEW_EVERY, first=leases.RENEW_EVERY, name="bot:alive"
         )
         app.job_queue.run_repeating(_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="bot:prune")
+        app.job_queue.run_repeating(
+            _watch_polling, interval=POLLING_WATCH_EVERY, first=0.5, name="bot:polling"
+        )
     if app.bot_data.get(FREEZE_KEY):
         freeze_heap()
         if app.job_queue is not None:
             app.job_queue.run_repeating(_refreeze, interval=FREEZE_EVERY, first=FREEZE_EVERY, name="bot:gc")
+
+
+# The name PTB gives the task running getUpdates (telegram.ext.Updater.start_polling).
+POLLING_TASK_NAME = "Updater:start_polling:polling_task"
+POLLING_WATCH_EVERY = 2.0
+POLLING_WATCHED_KEY = "canbo.polling_watched"
+
+
+async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop the whole bot when polling ends because Telegram refused the token (revoked in @BotFather).
+
+    PTB stops polling on a refused token but leaves the process running: alive for systemd and /healthz, yet
+    deaf. Stopping makes `canbo run` exit with its clear message (exit 2), so the operator sees it at once.
+    PTB ends its polling task only on a refused token or on stop, so a polling task gone while the updater
+    still runs has ended that way (before the first check)."""
+    app = context.application
+    services: Services = app.bot_data[SERVICES_KEY]
+    updater = app.updater
+    if (
+        services.settings.webhook_url
+        or updater is None
+        or not updater.running
+        or app.bot_data.get(POLLING_WATCHED_KEY)
+    ):
+        return
+    app.bot_data[POLLING_WATCHED_KEY] = True
+
+    def refused() -> None:
+        log.warning(
+            "Telegram refused the bot token (revoked?): stopping; put the new token in .env and restart"
+        )
+        app.stop_running()
+
+    task = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK_NAME), None)
+    if task is None:
+        refused()
+        return
+
+    def ended(finished: asyncio.Task[Any]) -> None:
+        if not finished.cancelled() and isinstance(finished.exception(), InvalidToken):
+            refused()
+
+    task.add_done_callback(ended)
 
 
 async def _keep_alive(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -186,6 +234,7 @@ def install_features(
     app.add_handler(TypeHandler(Update, updates.claim), group=updates.CLAIM_GROUP)
     app.add_handler(TypeHandler(Update, _ignore_unhandled_kinds), group=IGNORE_GROUP)
     app.add_handler(TypeHandler(Update, sync_menu), group=MENU_GROUP)
+    jobs.add_kind(UNANSWERED_KIND, tell_unanswered)
     for feature in features:
         feature.install(app, router, jobs)
     app.add_handler(

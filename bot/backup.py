@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
@@ -260,6 +261,21 @@ def _index_is_empty(store: ChromaStore) -> bool:
 # --- backup -------------------------------------------------------------------------------------------
 
 
+def _require_reachable(engine: Engine) -> None:
+    """Stop with `database_unreachable` (the address without its password and the driver's first line) when
+    the database cannot be opened: server down, wrong password, a PostgreSQL database never created."""
+    try:
+        with engine.connect():
+            pass
+    except sa_exc.DBAPIError as error:
+        detail = (
+            str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error.orig).__name__
+        )
+        raise BackupError(
+            "database_unreachable", url=engine.url.render_as_string(hide_password=True), error=detail
+        ) from None
+
+
 def make_backup(*, database_url: str, index_dir: Path, chroma_url: str | None, folder: Path) -> Manifest:
     """Write a complete backup into `folder` (which must be empty or absent)."""
     try:
@@ -273,16 +289,22 @@ def make_backup(*, database_url: str, index_dir: Path, chroma_url: str | None, f
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
         # Checked before anything is created: no empty backup folder and no new empty database file.
         raise BackupError("no_database", path=str(url.database))
+    engine = make_engine(database_url)
+    try:
+        _require_reachable(engine)  # before the folder is made: no empty backup folder left behind
+    except BackupError:
+        engine.dispose()
+        raise
     try:
         existed = folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         if not existed:
             folder.chmod(0o700)  # the backup holds personal data (phone numbers, evaluations)
     except OSError as exc:
+        engine.dispose()
         raise BackupError(
             "folder_unusable", path=str(folder), error=exc.strerror or type(exc).__name__
         ) from None
-    engine = make_engine(database_url)
     try:
         revision = current_revision(engine)
         database: dict[str, Any]
@@ -385,6 +407,7 @@ def restore_backup(
     target_engine = make_engine(database_url)
     target_kind = target_engine.dialect.name
     try:
+        _require_reachable(target_engine)
         if botstate.live_runs(target_engine):
             raise BackupError("bot_running")
         if not replace and _database_has_rows(target_engine):
@@ -407,10 +430,10 @@ def restore_backup(
         _import_index(store, folder, manifest.index)
     finally:
         target_engine.dispose()
-    upgraded_from = None
+    # A SQLite backup into PostgreSQL was migrated on the way (in a scratch copy): say so all the same.
+    upgraded_from = str(revision) if revision != head_revision() else None
     if current_revision_of(database_url) != head_revision():
         upgrade(database_url)
-        upgraded_from = str(revision)
     expected = manifest.database["tables"]
     return RestoreReport(
         tables=len(expected),

@@ -63,6 +63,11 @@ MESSAGES = {
         "Bản sao lưu có lược đồ {revision}, mới hơn phiên bản phần mềm này: cài phiên bản canbo mới hơn rồi khôi phục."
     ),
     "bot_running": "Bot đang chạy trên cơ sở dữ liệu đích: dừng bot trước khi khôi phục.",
+    "database_unreachable": (
+        "Không kết nối được cơ sở dữ liệu {url} ({error}). Kiểm tra CANBO_DATABASE_URL (máy chủ, cổng, người "
+        "dùng, mật khẩu) và máy chủ PostgreSQL đang chạy; cơ sở dữ liệu phải được tạo trước "
+        "(sudo -u postgres createdb --owner canbo canbo), bảng thì canbo tự tạo."
+    ),
     "database_not_empty": (
         "Cơ sở dữ liệu đích đã có dữ liệu. Khôi phục vào một thư mục dữ liệu mới (CANBO_DATA_DIR) hoặc "
         "thêm --thay-the để thay toàn bộ (tệp SQLite cũ được giữ lại bên cạnh)."

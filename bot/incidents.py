@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.services import services_of
+from records import botstate
+from records.localtime import format_local
 
 log = logging.getLogger(__name__)
+
+UNANSWERED_KIND = "unanswered_after_token_change"
 
 
 def new_incident_id() -> str:
@@ -31,6 +39,9 @@ async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         # working, every update is still handled once (bot.updates), but only one poller should be left.
         log.warning("another bot process is polling with this token (Telegram: Conflict)")
         return
+    if isinstance(error, InvalidToken):
+        await _keep_unanswered(update, context)
+        return
     incident = new_incident_id()
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("incident %s while handling update %s", incident, update_id, exc_info=error)
@@ -44,3 +55,35 @@ async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         )
     except (Forbidden, NetworkError):
         log.warning("could not tell chat about incident %s", incident)
+
+
+async def _keep_unanswered(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram refused the token while the bot was working (revoked in @BotFather): nothing can be sent now,
+    and polling stops, so the process exits (`canbo run` says why). The update is finished as it is — running it
+    again could repeat what it already saved — and the chat is told after the next start, with the new token."""
+    if not isinstance(update, Update) or update.effective_chat is None:
+        log.warning("Telegram refused the bot token (revoked?): put the new token in .env and restart")
+        return
+    # A sent message carries its time; for a button press (the message is the bot's own) it is about now.
+    at = update.message.date if update.message is not None else datetime.now(UTC)
+    await asyncio.to_thread(
+        botstate.save_job,
+        services_of(context).db,
+        name=f"unanswered:{update.update_id}",
+        kind=UNANSWERED_KIND,
+        run_at=datetime.now(UTC),
+        data={"chat_id": update.effective_chat.id, "at": at.astimezone(UTC).isoformat()},
+    )
+    log.warning(
+        "Telegram refused the bot token (revoked?) while handling update %s: its chat is told after the next "
+        "start; put the new token in .env and restart",
+        update.update_id,
+    )
+
+
+async def tell_unanswered(context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    """The job run after the restart: tell the chat its message got no answer and what to check."""
+    when = format_local(datetime.fromisoformat(str(data["at"])), services_of(context).settings.timezone)
+    await context.bot.send_message(
+        int(data["chat_id"]), texts.UNANSWERED_AFTER_TOKEN_CHANGE.format(when=when), parse_mode=ParseMode.HTML
+    )

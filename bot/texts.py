@@ -211,6 +211,13 @@ ROSTER_MORE_ERRORS = "… và {count} lỗi khác."
 
 # --- Generic errors -------------------------------------------------------------------------------
 INCIDENT = "Xin lỗi, đã có lỗi xảy ra khi xử lý yêu cầu của bạn. Mã sự cố: <code>{incident}</code>. Vui lòng thử lại sau ít phút."
+# Sent after a restart to a chat whose message was being handled when Telegram refused the bot's token (revoked
+# in @BotFather a moment before): the reply could not be sent; what the message did may already be saved.
+UNANSWERED_AFTER_TOKEN_CHANGE = (
+    "⚠️ Tin nhắn bạn gửi lúc {when} chưa được trả lời vì bot đang được đổi khóa truy cập. "
+    "Thao tác của tin nhắn đó (nếu có, ví dụ lưu một việc) có thể đã được ghi nhận: xem lại "
+    "(ví dụ /kehoach, /danhgia) rồi gửi lại nếu cần."
+)
 UNSUPPORTED_MESSAGE = "Tôi chưa hiểu loại tin nhắn này. Vui lòng gửi câu hỏi bằng chữ, hoặc gõ /trogiup."
 CONTROL_CHARACTERS = "Tin nhắn có ký tự điều khiển không hiển thị được (ví dụ ký tự NUL) nên chưa được xử lý. Vui lòng gõ lại nội dung rồi gửi lại."
 MESSAGE_TOO_LONG = "Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng rút gọn và gửi lại."

@@ -83,10 +83,13 @@ def _ordered(table: Table) -> Any:
     return select(table).order_by(*table.primary_key.columns)
 
 
-def _digest(conn: Connection, table: Table) -> TableDigest:
+def _digest(conn: Connection, table: Table, present: set[str]) -> TableDigest:
+    """The digest over the table's columns that exist in the database (model order): a database still at an
+    older revision (a restored older backup, before it is migrated) gives the digest its version wrote."""
+    columns = [c for c in table.columns if c.name in present]
     sha = hashlib.sha256()
     rows = 0
-    for row in conn.execute(_ordered(table)):
+    for row in conn.execute(select(*columns).order_by(*table.primary_key.columns)):
         sha.update(json.dumps([_normalise(v) for v in row], ensure_ascii=False).encode("utf-8"))
         sha.update(b"\n")
         rows += 1
@@ -94,8 +97,15 @@ def _digest(conn: Connection, table: Table) -> TableDigest:
 
 
 def digests_on(conn: Connection, *, names: set[str] | None = None) -> list[TableDigest]:
-    """Row count and digest of every product table (or those in `names`) as `conn` sees them."""
-    return [_digest(conn, t) for t in product_tables() if names is None or t.name in names]
+    """Row count and digest of every product table (or those in `names`) as `conn` sees them; a table the
+    database does not have (yet) is left out."""
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    return [
+        _digest(conn, t, {c["name"] for c in inspector.get_columns(t.name)})
+        for t in product_tables()
+        if (names is None or t.name in names) and t.name in existing
+    ]
 
 
 def table_digests(engine: Engine, *, names: set[str] | None = None) -> list[TableDigest]:

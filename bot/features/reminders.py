@@ -46,7 +46,7 @@ from typing import Any
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import leases
@@ -301,6 +301,11 @@ async def _send_one(context: ContextTypes.DEFAULT_TYPE, reminder: Reminder) -> b
         except Forbidden:
             log.info("person %s blocked the bot: passed over", reminder.person_id)
             return True
+        except InvalidToken:  # revoked in @BotFather: no retry helps; the next start (new token) resumes
+            log.warning(
+                "Telegram refused the bot token: the reminder round stops here and resumes after a restart"
+            )
+            return False
         except TelegramError as exc:
             log.warning(
                 "send to person %s failed (%s), attempt %d",

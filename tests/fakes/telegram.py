@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from telegram.ext import Application, ApplicationBuilder, BaseHandler
 
 from bot.localapi import ChatMessage, LocalBotApi, ServerThread, World
@@ -48,7 +49,32 @@ class FakeTelegram:
         self.server = LocalBotApi(token=token, bot_username=bot_username)
         # With personas, the playground page and its API are served too (and the personas exist as users).
         self.page = PlaygroundPage(self.server, personas) if personas is not None else None
+        # Every Bot API request as (monotonic time, token, method, HTTP status), e.g. to see which token polls.
+        self.requests: list[tuple[float, str, str, int]] = []
+
+        @web.middleware
+        async def record_request(request: web.Request, handler: Any) -> web.StreamResponse:
+            response: web.StreamResponse = await handler(request)
+            info = request.match_info
+            self.requests.append(
+                (time.monotonic(), info.get("token", ""), info.get("method", ""), response.status)
+            )
+            return response
+
+        self.server.app.middlewares.append(record_request)
         self._thread = ServerThread(self.server)
+
+    def revoke_token(self, new_token: str) -> None:
+        """What @BotFather's /revoke does: from now on the old token is refused (401 Unauthorized) and
+        `new_token` works, for the same bot (same id, same chats, same updates waiting to be fetched)."""
+        if new_token.split(":", 1)[0] != self.token.split(":", 1)[0]:
+            raise ValueError("a new token of the same bot keeps its numeric id")
+        self.server.token = new_token
+        self.token = new_token
+
+    def requests_with(self, token: str, *, since: float = float("-inf")) -> list[tuple[float, str, str, int]]:
+        """The requests made with `token` at or after the monotonic time `since`."""
+        return [r for r in self.requests if r[1] == token and r[0] >= since]
 
     def start(self) -> FakeTelegram:
         self._thread.start()
@@ -120,11 +146,15 @@ class BotProcess:
         args: tuple[str, ...] = ("run",),
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        unset: tuple[str, ...] = (),
     ):
         self.telegram = telegram
         self.data_dir = data_dir
         self.args = args
         self.extra_env = env or {}
+        self.unset = (
+            unset  # variables left out, e.g. TELEGRAM_BOT_TOKEN to have it read from .env in data_dir
+        )
         self.log_path = log_path or data_dir / "bot-output.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -145,6 +175,8 @@ class BotProcess:
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
+        for name in self.unset:
+            env.pop(name, None)
         return env
 
     def start(self, *, wait_polling: bool = True, timeout: float = 60.0) -> BotProcess:
