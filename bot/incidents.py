@@ -72,7 +72,7 @@ async def _keep_unanswered(update: object, context: ContextTypes.DEFAULT_TYPE) -
         name=f"unanswered:{update.update_id}",
         kind=UNANSWERED_KIND,
         run_at=datetime.now(UTC),
-        data={"chat_id": update.effective_chat.id, "at": at.astimezone(UTC).isoformat()},
+        data={"chat_id": update.effective_chat.id, "at": at.isoformat()},
     )
     log.warning(
         "Telegram refused the bot token (revoked?) while handling update %s: its chat is told after the next "
