@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from pathlib import Path
 
 from knowledge.model import Chunk, DocumentMeta, ParsedDocument, Relation, RelationKind
+from retrieval import QAEngine, make_engine
+from retrieval.embedding import Embedder
 
 Article = tuple[str, list[str]]  # (heading without "Điều N.", clauses)
 
@@ -136,3 +139,14 @@ def monthly_evaluation() -> ParsedDocument:
             ),
         ],
     )
+
+
+def ingested(root: Path, embedder: Embedder, files: dict[str, str]) -> QAEngine:
+    """An engine over `files` (name → text) written to `root/docs` and loaded as `canbo ingest` loads them."""
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    engine = make_engine(index_dir=root / "index", embedder=embedder)
+    assert [o.status for o in engine.ingest_paths([docs])] == ["added"] * len(files)
+    return engine

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import QAEngine, make_engine
+from retrieval import QAEngine
 from retrieval.analysis import question_terms, without_document_references
 from retrieval.embedding import Embedder
 from retrieval.ranking import _law_names
+from tests.retrieval.corpus import ingested
 
 LABOUR = """ỦY BAN NHÂN DÂN TỈNH MẪU
 Số: 21/2024/QĐ-UBND
@@ -75,13 +76,7 @@ def test_document_kind_words_before_a_number_are_no_concepts(text: str, expected
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, e5: Embedder) -> QAEngine:
-    root = tmp_path_factory.mktemp("named")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "qd-21-2024.txt").write_text(LABOUR, encoding="utf-8")
-    engine = make_engine(index_dir=root / "index", embedder=e5)
-    assert [o.status for o in engine.ingest_paths([docs])] == ["added"]
-    return engine
+    return ingested(tmp_path_factory.mktemp("named"), e5, {"qd-21-2024.txt": LABOUR})
 
 
 def test_an_answer_to_a_question_naming_a_document_not_loaded_says_so_first(engine: QAEngine) -> None:

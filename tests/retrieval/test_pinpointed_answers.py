@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import QAEngine, make_engine
+from retrieval import QAEngine
 from retrieval.embedding import Embedder
+from tests.retrieval.corpus import ingested
 
 DISCIPLINE = """ỦY BAN NHÂN DÂN TỈNH MẪU
 Số: 19/2023/QĐ-UBND
@@ -41,13 +42,7 @@ c) Đủ sức khỏe để hoàn thành nhiệm vụ.
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, e5: Embedder) -> QAEngine:
-    root = tmp_path_factory.mktemp("parts")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "qd-19-2023.txt").write_text(DISCIPLINE, encoding="utf-8")
-    engine = make_engine(index_dir=root / "index", embedder=e5)
-    assert [o.status for o in engine.ingest_paths([docs])] == ["added"]
-    return engine
+    return ingested(tmp_path_factory.mktemp("parts"), e5, {"qd-19-2023.txt": DISCIPLINE})
 
 
 def test_two_parts_answered_by_two_khoan_of_one_article_quote_each_their_own(engine: QAEngine) -> None:
