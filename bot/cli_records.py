@@ -152,7 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         dest="on",
         default=None,
         metavar="NGÀY",
-        help="ngày xem (mặc định hôm nay theo múi giờ CANBO_TIMEZONE), dạng 2026-06-02",
+        help="ngày xem (mặc định hôm nay theo đồng hồ của bot, múi giờ CANBO_TIMEZONE), dạng 2026-06-02",
     )
     due.set_defaults(handler=run_due)
 
