@@ -219,8 +219,18 @@ def test_invite_expires_on_the_workflow_clock(
     ]
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cli_db_url(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database the commands use: the data directory's SQLite file, or a fresh Postgres database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{data_dir / 'data' / 'canbo.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("CANBO_DATABASE_URL", url)
+    return url
+
+
 def test_due_report_and_personal_data_follow_the_workflow_clock(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, cli_db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`canbo due`'s «today», `canbo report`'s «Lập lúc», `canbo person-data`'s export time and `canbo
     anonymise`'s stamp come from the bot's clock (CANBO_NOW), as `canbo invite`'s expiry and every bot
@@ -246,7 +256,7 @@ def test_due_report_and_personal_data_follow_the_workflow_clock(
     assert main(["person-data", "DEMO-CADRE", "--json", str(out_json)]) == 0
     assert json.loads(out_json.read_text(encoding="utf-8"))["generated_at"] == "2026-11-01T06:30:00+07:00"
     assert main(["anonymise", "DEMO-CADRE", "--yes"]) == 0
-    engine = make_engine(f"sqlite:///{data_dir / 'data' / 'canbo.db'}")
+    engine = make_engine(cli_db_url)
     try:
         with Session(engine) as session:
             stamps = session.exec(
