@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -152,7 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         dest="on",
         default=None,
         metavar="NGÀY",
-        help="ngày xem (mặc định hôm nay theo múi giờ CANBO_TIMEZONE), dạng 2026-06-02",
+        help="ngày xem (mặc định hôm nay theo đồng hồ của bot, múi giờ CANBO_TIMEZONE), dạng 2026-06-02",
     )
     due.set_defaults(handler=run_due)
 
@@ -332,7 +332,12 @@ def run_roles_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_due(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        day = date.fromisoformat(args.on) if args.on else local_date(datetime.now(UTC), settings.timezone)
+        # «Today» is the day in CANBO_TIMEZONE on the bot's clock, so `canbo due` agrees with its reminders.
+        day = (
+            date.fromisoformat(args.on)
+            if args.on
+            else local_date(Clock.from_settings(settings).now(), settings.timezone)
+        )
     except ValueError:
         print(MSG_BAD_DATE.format(value=args.on), file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, col, select
 
+from bot.features.workflow import Clock
 from bot.settings import Settings
 from bot.texts import describe_rules_problem, format_decimal
 from records.charts import write_summary_png
@@ -171,6 +172,7 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
                 rules=rules,
                 include_people=bool(args.xlsx),
                 tz=settings.timezone,
+                now=Clock.from_settings(settings).now(),  # «Lập lúc» on the bot's clock, as /tonghop's
             )
             if args.xlsx and args.year:
                 yearly = yearly_rollup(
@@ -250,7 +252,9 @@ def run_person_data(args: argparse.Namespace, settings: Settings) -> int:
             person_id = _person_id(session, args.cadre_code)
             if person_id is None:
                 return EXIT_NOT_FOUND
-            data = export_person_data(session, person_id=person_id, tz=settings.timezone)
+            data = export_person_data(
+                session, person_id=person_id, tz=settings.timezone, now=Clock.from_settings(settings).now()
+            )
     except (OperationalError, ProgrammingError):
         _err(MSG_NO_SCHEMA)
         return EXIT_DATABASE
@@ -283,7 +287,7 @@ def run_anonymise(args: argparse.Namespace, settings: Settings) -> int:
             person_id = _person_id(session, args.cadre_code)
             if person_id is None:
                 return EXIT_NOT_FOUND
-            report = anonymise_person(session, person_id=person_id)
+            report = anonymise_person(session, person_id=person_id, now=Clock.from_settings(settings).now())
             code = get_person(session, person_id=person_id).cadre_code
     except (OperationalError, ProgrammingError):
         _err(MSG_NO_SCHEMA)

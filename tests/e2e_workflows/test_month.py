@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 
 import openpyxl
 import pytest
@@ -420,3 +421,17 @@ def test_own_data_export(flow: Flow) -> None:
     notice = flow.wait("TU01", "Đề nghị đính chính dữ liệu cá nhân", after=before_tu)
     assert "Hoàng Văn Em" in notice.body and "Phó Trưởng phòng" in notice.body
     assert not [m for m in flow.telegram.world.messages(USERS["HK03"]) if m.message_id > before_hk]
+
+
+def test_no_message_of_the_month_has_a_doubled_full_stop_or_a_utc_time(flow: Flow) -> None:
+    """Every message the bot sent anyone over the month (notices quoting a comment typed with its own full stop,
+    «Điểm thưởng chưa đủ minh chứng.», included): no sentence ends in «..», and no time is labelled UTC (#11)."""
+    doubled = re.compile(r"(?<![.…])\.\.(?!\.)")
+    seen = 0
+    for code, uid in USERS.items():
+        for m in flow.telegram.world.bot_messages(uid):
+            seen += 1
+            for text in (m.body, *m.button_texts):
+                assert not doubled.search(text), (code, text)
+                assert "UTC" not in text, (code, text)
+    assert seen > 100

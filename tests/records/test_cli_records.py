@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
+from openpyxl import load_workbook
+from sqlmodel import Session, col, select
 
 from bot.cli import main
 from records.db import make_engine
+from records.export_xlsx import SUMMARY_SHEET
 from records.rules import DEFAULT_RULES_PATH
-from records.schema import InviteCode
+from records.schema import AuditEntry, InviteCode
 from tests.records.org import ROSTER_CSV
 
 
@@ -213,4 +216,58 @@ def test_invite_expires_on_the_workflow_clock(
     assert stored == [
         (datetime(2026, 11, 30, 16, 30, tzinfo=utc), datetime(2026, 12, 3, 16, 30, tzinfo=utc)),
         (datetime(2027, 1, 10, 8, 15, tzinfo=utc), datetime(2027, 1, 11, 8, 15, tzinfo=utc)),
+    ]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cli_db_url(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database the commands use: the data directory's SQLite file, or a fresh Postgres database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{data_dir / 'data' / 'canbo.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("CANBO_DATABASE_URL", url)
+    return url
+
+
+def test_due_report_and_personal_data_follow_the_workflow_clock(
+    data_dir: Path, cli_db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`canbo due`'s «today», `canbo report`'s «Lập lúc», `canbo person-data`'s export time and `canbo
+    anonymise`'s stamp come from the bot's clock (CANBO_NOW), as `canbo invite`'s expiry and every bot
+    workflow do, not from the machine's (#11). 06:30 on 1 November in Hà Nội is still 31 October in UTC, and
+    weeks before the machine's clock."""
+    monkeypatch.setenv("CANBO_TIMEZONE", "Asia/Ho_Chi_Minh")
+    monkeypatch.delenv("CANBO_NOW_FILE", raising=False)
+    monkeypatch.setenv("CANBO_NOW", "2026-11-01T06:30:00+07:00")
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["due"]) == 0  # nobody on the roster yet: the message names the day
+    assert capsys.readouterr().out.strip() == "Không còn việc nào đến hạn vào ngày 2026-11-01."
+
+    assert main(["demo-data", "--people", "20", "--months", "1"]) == 0
+    out = capsys.readouterr().out
+    period = next(line for line in out.splitlines() if line.startswith("Các kỳ đánh giá"))
+    period = period.rstrip(".").split()[-1]
+    xlsx = data_dir / "bao-cao.xlsx"
+    assert main(["report", "--period", period, "--xlsx", str(xlsx)]) == 0
+    assert load_workbook(xlsx)[SUMMARY_SHEET]["A3"].value == "Lập lúc: 01/11/2026 06:30"
+
+    out_json = data_dir / "an.json"
+    assert main(["person-data", "DEMO-CADRE", "--json", str(out_json)]) == 0
+    assert json.loads(out_json.read_text(encoding="utf-8"))["generated_at"] == "2026-11-01T06:30:00+07:00"
+    assert main(["anonymise", "DEMO-CADRE", "--yes"]) == 0
+    engine = make_engine(cli_db_url)
+    try:
+        with Session(engine) as session:
+            stamps = session.exec(
+                select(AuditEntry.action, AuditEntry.at).where(
+                    col(AuditEntry.action).in_(["export_personal_data", "anonymise"])
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    utc = ZoneInfo("UTC")
+    assert sorted((a, at.replace(tzinfo=at.tzinfo or utc)) for a, at in stamps) == [
+        ("anonymise", datetime(2026, 10, 31, 23, 30, tzinfo=utc)),
+        ("export_personal_data", datetime(2026, 10, 31, 23, 30, tzinfo=utc)),
     ]
