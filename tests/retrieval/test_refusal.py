@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import knowledge
-from retrieval import QAEngine, make_engine
+from retrieval import QAEngine, make_engine, wording
 from retrieval.analysis import is_vietnamese_word, question_terms
-from retrieval.coverage import absent_terms, gap, refusal_logit, unit_streams
+from retrieval.coverage import REFUSAL_FEATURES, absent_terms, gap, refusal_logit, unit_streams
 from retrieval.embedding import Embedder
 from tests.retrieval.corpus import make_doc
 
@@ -117,7 +117,6 @@ def test_concept_gaps_tell_typos_from_missing_words(tmp_path: Path, e5: Embedder
     [
         "Cán bộ luân chuyển có được bố trí nhà ở công vụ không?",
         "Cán bộ được luân chuyển có được hưởng phụ cấp đi lại hằng tháng không?",
-        "Người được xếp loại A trong tháng có được thưởng tiền không?",
     ],
 )
 def test_near_topic_question_with_an_uncovered_concept_is_refused_with_nearest(
@@ -128,6 +127,23 @@ def test_near_topic_question_with_an_uncovered_concept_is_refused_with_nearest(
     assert answer.citations == [] and 1 <= len(answer.nearest) <= 3
     assert answer.answer.startswith("Không tìm thấy")
     assert answer.confidence < 0.5
+
+
+def test_a_borderline_question_quotes_the_nearest_passage_labelled_as_possibly_not_answering(
+    samples: QAEngine,
+) -> None:
+    # «thưởng tiền» is not in the scheme, but «thưởng» (bonus points) is, in the grade-A article: neither a
+    # bare refusal nor a confident quote.
+    answer = samples.ask("Người được xếp loại A trong tháng có được thưởng tiền không?")
+    assert answer.found and answer.uncertain
+    assert answer.answer.startswith(wording.UNCERTAIN_INTRO)
+    assert answer.citations and "«" in answer.answer
+    logit = refusal_logit(
+        [answer.features[k] for k in REFUSAL_FEATURES],
+        intercept=samples.params.refusal_intercept,
+        weights=samples.params.refusal_weights,
+    )
+    assert 0.0 <= logit < samples.params.uncertain_band
 
 
 def test_nearest_articles_of_a_refusal_are_on_the_topic(samples: QAEngine) -> None:
