@@ -49,6 +49,7 @@ from bot.health import start_health_server
 from bot.incidents import UNANSWERED_KIND, handle_error, tell_unanswered
 from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
 from bot.menu import set_default_menus, sync_menu
+from bot.revoked import TOKEN_WATCH_JOB, stop_for_refused_token, watch_token
 from bot.services import FEATURES_KEY, SERVICES_KEY, Services
 from records import botstate, roster
 from records.db import session_scope
@@ -122,9 +123,13 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             _keep_alive, interval=leases.RENEW_EVERY, first=leases.RENEW_EVERY, name="bot:alive"
         )
         app.job_queue.run_repeating(_prune_updates, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="bot:prune")
-        app.job_queue.run_repeating(
-            _watch_polling, interval=POLLING_WATCH_EVERY, first=0.5, name="bot:polling"
-        )
+        if services.settings.webhook_url:  # nothing else would notice a revoked token while nobody writes
+            every = services.settings.token_check_s
+            app.job_queue.run_repeating(watch_token, interval=every, first=every, name=TOKEN_WATCH_JOB)
+        else:
+            app.job_queue.run_repeating(
+                _watch_polling, interval=POLLING_WATCH_EVERY, first=0.5, name="bot:polling"
+            )
     if app.bot_data.get(FREEZE_KEY):
         freeze_heap()
         if app.job_queue is not None:
@@ -141,9 +146,9 @@ async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop the whole bot when polling ends because Telegram refused the token (revoked in @BotFather).
 
     PTB stops polling on a refused token but leaves the process running: alive for systemd and /healthz, yet
-    deaf. Stopping makes `canbo run` exit with its clear message (exit 2), so the operator sees it at once.
-    PTB ends its polling task only on a refused token or on stop, so a polling task gone while the updater
-    still runs has ended that way (before the first check)."""
+    deaf. Stopping makes `canbo run` exit with its clear message (exit 2), so the operator sees it at once
+    (webhook mode: bot.revoked). PTB ends its polling task only on a refused token or on stop, so a polling
+    task gone while the updater still runs has ended that way (before the first check)."""
     app = context.application
     services: Services = app.bot_data[SERVICES_KEY]
     updater = app.updater
@@ -156,20 +161,14 @@ async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     app.bot_data[POLLING_WATCHED_KEY] = True
 
-    def refused() -> None:
-        log.warning(
-            "Telegram refused the bot token (revoked?): stopping; put the new token in .env and restart"
-        )
-        app.stop_running()
-
     task = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK_NAME), None)
     if task is None:
-        refused()
+        stop_for_refused_token(app)
         return
 
     def ended(finished: asyncio.Task[Any]) -> None:
         if not finished.cancelled() and isinstance(finished.exception(), InvalidToken):
-            refused()
+            stop_for_refused_token(app)
 
     task.add_done_callback(ended)
 

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
     from bot.app import build_application
+    from bot.revoked import token_was_refused
     from bot.services import Services
     from bot.texts import describe_rules_problem
     from records.db import make_engine
@@ -153,4 +154,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except NetworkError:
         print(MESSAGES["network"].format(base=settings.telegram_api_base), file=sys.stderr)
         return 3
+    if token_was_refused(app):  # it stopped itself: Telegram refused the token while it ran (bot.revoked)
+        print(MESSAGES["invalid_token"], file=sys.stderr)
+        return 2
     return 0

@@ -14,6 +14,7 @@ from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, Retr
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.revoked import refused_while_working
 from bot.services import services_of
 from records import botstate
 from records.localtime import format_local
@@ -59,11 +60,18 @@ async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def _keep_unanswered(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Telegram refused the token while the bot was working (revoked in @BotFather): nothing can be sent now,
-    and polling stops, so the process exits (`canbo run` says why). The update is finished as it is — running it
+    so the process exits (`canbo run` says why): polling stops by itself, a webhook bot is stopped here (it would
+    otherwise go on taking updates it cannot answer, bot.revoked). The update is finished as it is — running it
     again could repeat what it already saved — and the chat is told after the next start, with the new token."""
     if not isinstance(update, Update) or update.effective_chat is None:
         log.warning("Telegram refused the bot token (revoked?): put the new token in .env and restart")
-        return
+    else:
+        await _save_unanswered(update, update.effective_chat.id, context)
+    refused_while_working(context)
+
+
+async def _save_unanswered(update: Update, chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A job telling the chat, after the next start, that this update got no answer."""
     # A sent message carries its time; for a button press (the message is the bot's own) it is about now.
     at = update.message.date if update.message is not None else datetime.now(UTC)
     await asyncio.to_thread(
@@ -72,7 +80,7 @@ async def _keep_unanswered(update: object, context: ContextTypes.DEFAULT_TYPE) -
         name=f"unanswered:{update.update_id}",
         kind=UNANSWERED_KIND,
         run_at=datetime.now(UTC),
-        data={"chat_id": update.effective_chat.id, "at": at.isoformat()},
+        data={"chat_id": chat_id, "at": at.isoformat()},
     )
     log.warning(
         "Telegram refused the bot token (revoked?) while handling update %s: its chat is told after the next "

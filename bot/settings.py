@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, alias="CANBO_WEBHOOK_SECRET")
     webhook_listen: str = Field(default="0.0.0.0", alias="CANBO_WEBHOOK_LISTEN")
     webhook_port: int = Field(default=8443, alias="CANBO_WEBHOOK_PORT")
+    # Webhook mode: seconds between checks that Telegram still accepts the token (a revoked token stops the bot).
+    token_check_s: int = Field(default=60, ge=1, alias="CANBO_TOKEN_CHECK_S")
     # GET /healthz on this port (in polling and webhook mode) when set; for proxies and load balancers.
     health_port: int | None = Field(default=None, ge=1, le=65535, alias="CANBO_HEALTH_PORT")
     health_listen: str = Field(default="127.0.0.1", alias="CANBO_HEALTH_LISTEN")

@@ -58,6 +58,7 @@ from bot.features.rotation import form_button
 from bot.features.summary import build_summary, default_unit_code, send_summary
 from bot.jobs import JobRegistry, schedule_job
 from bot.messages import escape
+from bot.revoked import refused_while_working
 from bot.services import services_of
 from records import access, botstate, due, localtime, people
 from records.errors import LeaseLost, RecordsError
@@ -305,6 +306,7 @@ async def _send_one(context: ContextTypes.DEFAULT_TYPE, reminder: Reminder) -> b
             log.warning(
                 "Telegram refused the bot token: the reminder round stops here and resumes after a restart"
             )
+            refused_while_working(context)
             return False
         except TelegramError as exc:
             log.warning(

@@ -26,6 +26,7 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 _COMMAND_NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class BotApiError(Exception):
@@ -507,17 +508,31 @@ class Methods:
         return True
 
     def set_webhook(self, params: Params) -> bool:
-        self.world.webhook_url = params.text("url") or ""
+        url = params.text("url") or ""
+        secret = params.text("secret_token") or ""
+        if url and not url.startswith("https://"):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if secret and not _SECRET_TOKEN.fullmatch(secret):
+            raise bad_request("secret token contains unallowed characters")
+        self.world.webhook_url = url
+        self.world.webhook_secret = secret if url else ""
+        if params.flag("drop_pending_updates"):
+            self.world.take_updates(self.world.last_update_id + 1, 0, None)
         return True
 
     def delete_webhook(self, params: Params) -> bool:
         self.world.webhook_url = ""
+        self.world.webhook_secret = ""
         if params.flag("drop_pending_updates"):
             self.world.take_updates(self.world.last_update_id + 1, 0, None)
         return True
 
     def get_webhook_info(self, params: Params) -> dict[str, Any]:
-        return {"url": self.world.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+        return {
+            "url": self.world.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": self.world.pending_update_count,
+        }
 
     def get_chat(self, params: Params) -> dict[str, Any]:
         chat = self.world.chat(_chat_id(params, self.world))

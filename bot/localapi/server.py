@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 import threading
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.localapi.methods import BotApiError, Methods, Params, Upload, bad_request
@@ -61,6 +63,15 @@ class LocalBotApi:
         self._stopping = False
         self._polls_in_progress = 0
         self._last_poll_end = float("-inf")
+        # Webhook delivery, as Telegram does it: each waiting update is POSTed to the registered URL with the
+        # secret header, in update_id order, and forgotten only on a 2xx; anything else is retried. A public
+        # https URL is mapped to a local address standing for the reverse proxy (`route_webhook`); without a
+        # route nothing is delivered (tests may then post to the bot themselves).
+        self.webhook_routes: dict[str, str] = {}
+        self.webhook_retry_s = 0.5
+        # Every delivery attempt as (monotonic time, update_id, HTTP status; None when nobody answered).
+        self.webhook_deliveries: list[tuple[float, int, int | None]] = []
+        self._delivery: asyncio.Task[None] | None = None
 
     @property
     def bot_online(self) -> bool:
@@ -94,12 +105,18 @@ class LocalBotApi:
         sockets = getattr(site._server, "sockets", None)
         if sockets:
             self.port = sockets[0].getsockname()[1]
+        self._delivery = asyncio.create_task(self._deliver_webhooks(), name="local-bot-api:webhook")
         log.info("local Bot API listening on %s", self.base_url)
 
     async def stop(self) -> None:
         self._stopping = True
         self.world.remove_listener(self._on_world_change)
         self._wake()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
+            self._delivery = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -123,6 +140,38 @@ class LocalBotApi:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
+
+    # --- webhook delivery -----------------------------------------------------------------------
+    def route_webhook(self, public_url: str, local_url: str) -> None:
+        """Deliver updates for a webhook registered as `public_url` to `local_url` (the reverse proxy)."""
+        self.webhook_routes[public_url] = local_url
+        self._on_world_change()
+
+    async def _deliver_webhooks(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while not self._stopping:
+                target = self.webhook_routes.get(self.world.webhook_url) if self.world.webhook_url else None
+                waiting = self.world.take_updates(None, 1, None) if target else []
+                if target is None or not waiting:
+                    await self.wait_for_change(1.0)
+                    continue
+                update = waiting[0]
+                headers = {"Content-Type": "application/json"}
+                if self.world.webhook_secret:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.world.webhook_secret
+                status: int | None = None
+                try:
+                    async with session.post(target, data=json.dumps(update), headers=headers) as response:
+                        status = response.status
+                        await response.read()
+                except (aiohttp.ClientError, OSError, TimeoutError):
+                    pass  # the bot is down or the proxy unreachable: Telegram tries again later
+                self.webhook_deliveries.append((time.monotonic(), int(update["update_id"]), status))
+                if status is not None and 200 <= status < 300:
+                    self.world.confirm_update(int(update["update_id"]))
+                else:
+                    await asyncio.sleep(self.webhook_retry_s)
 
     # --- HTTP handlers --------------------------------------------------------------------------
     @staticmethod

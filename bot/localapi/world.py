@@ -210,6 +210,7 @@ class World:
         self.chat_actions: list[tuple[int, str]] = []
         self._last_action: dict[int, tuple[str, float, int]] = {}  # chat -> (action, monotonic, version)
         self.webhook_url = ""
+        self.webhook_secret = ""  # sent in X-Telegram-Bot-Api-Secret-Token with each webhook delivery
         self.calls: Counter[str] = Counter()
         self.version = 0
         # Flow control for the bot's sending methods.
@@ -592,6 +593,21 @@ class World:
                 pending.delivered = True
                 chosen.append(pending.payload)  # never mutated after creation
             return chosen
+
+    def confirm_update(self, update_id: int) -> None:
+        """Webhook delivery: the bot answered 2xx for this update, so Telegram forgets it."""
+        with self._lock:
+            for index, pending in enumerate(self._pending):
+                if pending.update_id == update_id and pending.delivered:
+                    del self._pending[index]
+                    self._touch()
+                    return
+
+    @property
+    def pending_update_count(self) -> int:
+        """Updates not yet confirmed by the bot (getWebhookInfo's pending_update_count)."""
+        with self._lock:
+            return len(self._pending)
 
     # ----------------------------------------------------------------------------------------------
     # Files

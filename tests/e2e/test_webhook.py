@@ -4,7 +4,6 @@ health endpoint answers the proxy."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,44 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import fresh_data_dir
-from tests.fakes.telegram import BotProcess, FakeTelegram
+from tests.fakes.telegram import BotProcess, FakeTelegram, free_port, post_webhook, text_update
 
 pytestmark = pytest.mark.slow
 
 USER_ID = 7_100_000_001
 SECRET = "webhook-secret_123"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _post(url: str, update: dict[str, object], secret: str | None) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
-def _update(update_id: int, text: str) -> dict[str, object]:
-    user = {"id": USER_ID, "is_bot": False, "first_name": "Web"}
-    message = {
-        "message_id": update_id,
-        "date": int(time.time()),
-        "chat": {"id": USER_ID, "type": "private", "first_name": "Web"},
-        "from": user,
-        "text": text,
-    }
-    if text.startswith("/"):
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-    return {"update_id": update_id, "message": message}
 
 
 def _get(url: str, method: str = "GET") -> tuple[int, str]:
@@ -64,7 +31,7 @@ def _get(url: str, method: str = "GET") -> tuple[int, str]:
 
 def test_webhook_mode_with_secret_token(tmp_path: Path, sample_data_template: Path) -> None:
     data_dir = fresh_data_dir(sample_data_template, tmp_path / "data")
-    port, health_port = _free_port(), _free_port()
+    port, health_port = free_port(), free_port()
     with FakeTelegram() as telegram:
         telegram.world.add_user(USER_ID, "Web")
         env = {
@@ -82,17 +49,19 @@ def test_webhook_mode_with_secret_token(tmp_path: Path, sample_data_template: Pa
             deadline = time.monotonic() + 60
             while True:  # the webhook server starts right after setWebhook
                 try:
-                    status = _post(local, _update(1, "/trogiup"), "wrong-secret")
+                    status = post_webhook(local, text_update(1, USER_ID, "/trogiup"), "wrong-secret")
                     break
                 except OSError:
                     assert time.monotonic() < deadline, bot.output()[-2000:]
                     time.sleep(0.2)
             assert status == 403
-            assert _post(local, _update(2, "/trogiup"), SECRET) == 200
+            assert post_webhook(local, text_update(2, USER_ID, "/trogiup"), SECRET) == 200
             reply = telegram.wait_for_text(USER_ID, "các lệnh bạn được dùng", timeout=30)
             assert "/hoi" in reply.body
-            assert _post(local, _update(2, "/trogiup"), SECRET) == 200  # Telegram retries: handled once
-            marker = _post(local, _update(3, "/huy"), SECRET)
+            assert (
+                post_webhook(local, text_update(2, USER_ID, "/trogiup"), SECRET) == 200
+            )  # Telegram retries: handled once
+            marker = post_webhook(local, text_update(3, USER_ID, "/huy"), SECRET)
             assert marker == 200
             telegram.wait_for_text(USER_ID, "Không có thao tác", after=reply.message_id)
             helps = [m for m in telegram.world.bot_messages(USER_ID) if "các lệnh bạn được dùng" in m.body]

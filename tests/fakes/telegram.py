@@ -13,11 +13,15 @@ Use it as context managers or as pytest fixtures (import the fixtures into your 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -71,6 +75,16 @@ class FakeTelegram:
             raise ValueError("a new token of the same bot keeps its numeric id")
         self.server.token = new_token
         self.token = new_token
+
+    def route_webhook(self, public_url: str, local_url: str) -> None:
+        """Deliver updates, as Telegram does, to the bot's webhook registered as `public_url` at `local_url`
+        (the reverse proxy): POSTed with the registered secret, retried until the bot answers 2xx."""
+        self.server.route_webhook(public_url, local_url)
+
+    @property
+    def webhook_deliveries(self) -> list[tuple[float, int, int | None]]:
+        """Every webhook delivery attempt as (monotonic time, update_id, HTTP status or None)."""
+        return list(self.server.webhook_deliveries)
 
     def requests_with(self, token: str, *, since: float = float("-inf")) -> list[tuple[float, str, str, int]]:
         """The requests made with `token` at or after the monotonic time `since`."""
@@ -179,10 +193,14 @@ class BotProcess:
             env.pop(name, None)
         return env
 
-    def start(self, *, wait_polling: bool = True, timeout: float = 60.0) -> BotProcess:
-        """Start the bot; by default wait until it polls for updates."""
+    def start(
+        self, *, wait_polling: bool = True, wait_webhook: bool = False, timeout: float = 60.0
+    ) -> BotProcess:
+        """Start the bot; by default wait until it polls for updates. With `wait_webhook` (webhook mode) wait
+        instead until it has registered its webhook (setWebhook) and its webhook port accepts connections."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         polls_before = self.telegram.world.calls["getUpdates"]
+        webhooks_before = self.telegram.world.calls["setWebhook"]
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", *self.args],
@@ -192,17 +210,28 @@ class BotProcess:
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,  # no orphan bot polling forever if pytest is killed
             )
-        if wait_polling:
-            deadline = time.monotonic() + timeout
-            while self.telegram.world.calls["getUpdates"] <= polls_before:
-                if self.process.poll() is not None:
-                    raise AssertionError(
-                        f"the bot exited with {self.process.returncode}:\n{self.output()[-3000:]}"
-                    )
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"the bot did not poll within {timeout}s:\n{self.output()[-3000:]}")
-                time.sleep(0.05)
+        if wait_webhook:
+            port = int(self.environment()["CANBO_WEBHOOK_PORT"])
+            self._wait(
+                lambda: self.telegram.world.calls["setWebhook"] > webhooks_before and _accepts(port),
+                "register its webhook",
+                timeout,
+            )
+        elif wait_polling:
+            self._wait(lambda: self.telegram.world.calls["getUpdates"] > polls_before, "poll", timeout)
         return self
+
+    def _wait(self, ready: Callable[[], bool], what: str, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"the bot exited with {self.process.returncode}:\n{self.output()[-3000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not {what} within {timeout}s:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
 
     def output(self) -> str:
         """Everything the bot printed so far (stdout and stderr)."""
@@ -229,6 +258,50 @@ class BotProcess:
             except subprocess.TimeoutExpired:
                 self.kill9()
         return self.process.returncode
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for the bot's webhook or health server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def post_webhook(url: str, update: dict[str, object], secret: str | None) -> int:
+    """POST `update` to the bot's webhook as Telegram does (JSON, the secret header unless None): the status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def text_update(update_id: int, user_id: int, text: str, *, first_name: str = "Web") -> dict[str, object]:
+    """A Telegram update: `user_id` writes `text` in their private chat (a leading /command gets its entity)."""
+    user = {"id": user_id, "is_bot": False, "first_name": first_name}
+    message: dict[str, object] = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "chat": {"id": user_id, "type": "private", "first_name": first_name},
+        "from": user,
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def _accepts(port: int) -> bool:
+    """Something listens on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
 
 
 def make_ptb_application(telegram: FakeTelegram, *, rate_limiter: Any = None) -> Application:  # type: ignore[type-arg]
