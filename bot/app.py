@@ -47,7 +47,7 @@ from bot.features import (
 )
 from bot.health import start_health_server
 from bot.incidents import UNANSWERED_KIND, handle_error, tell_unanswered
-from bot.jobs import JOBS_KEY, JobRegistry, restore_jobs
+from bot.jobs import JOBS_KEY, DrainingJobQueue, JobRegistry, restore_jobs
 from bot.menu import set_default_menus, sync_menu
 from bot.revoked import TOKEN_WATCH_JOB, stop_for_refused_token, watch_token
 from bot.services import FEATURES_KEY, SERVICES_KEY, Services
@@ -269,6 +269,7 @@ def build_application(
         .base_file_url(f"{base}/file/bot")
         .rate_limiter(AIORateLimiter(overall_max_rate=rate_limit, max_retries=3))
         .concurrent_updates(concurrency)
+        .job_queue(DrainingJobQueue())  # a stop lets running jobs finish and starts none (bot.jobs)
         .connection_pool_size(concurrency + 8)
         # Polling has its own pool. With one connection, the last getUpdates at shutdown (which confirms the
         # offset) waits for the cancelled long poll's connection and, on a busy machine, times out with an

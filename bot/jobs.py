@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, ContextTypes, JobQueue
 
 from bot import leases
 from bot.services import SERVICES_KEY, Services
@@ -40,6 +40,32 @@ class JobRegistry:
 
 
 JOBS_KEY = "canbo.jobs"
+
+
+class DrainingJobQueue(JobQueue):  # type: ignore[type-arg]
+    """PTB's JobQueue, but a stop starts no job and cancels none: the running ones finish, nothing new starts.
+
+    PTB's `stop` waits for the jobs running when it is called, then shuts APScheduler down, which cancels
+    every job task still pending. The scheduler goes on starting jobs while PTB waits (the polling watch
+    every 2 s, the liveness lease every 5 s, the tick and the tick's first storing 1 s after the start): one
+    started during that wait and not finished, or submitted in the loop turn the wait ended, was cancelled
+    at the shutdown, and APScheduler logged an ERROR on an ordinary stop ("Job … raised an exception" or,
+    cancelled before its first step, "Error running job", both a CancelledError). The e2e fixtures fail on
+    it; a loaded machine makes the running job (a database write) slow enough to hit it
+    (tests/bot/test_app.py: test_a_stop_lets_running_jobs_finish_and_starts_no_new_one).
+
+    Here the scheduler is paused first (a job falling due after that does not start: the stored ones are
+    re-queued at the next start, the in-memory ones re-created), then every running job is waited for, also
+    one started while waiting, before PTB's own stop."""
+
+    async def stop(self, wait: bool = True) -> None:
+        if self.scheduler.running:
+            self.scheduler.pause()
+        if wait:
+            pending = self._executor._pending_futures  # what PTB's own stop waits for
+            while running := [f for f in pending if not f.done()]:
+                await asyncio.gather(*running, return_exceptions=True)
+        await super().stop(wait=wait)
 
 
 def _queue_job(app: Application, job: botstate.JobRecord) -> None:  # type: ignore[type-arg]

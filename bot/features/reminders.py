@@ -376,6 +376,10 @@ class SummaryRecipient:
 async def tick(context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
     """The repeating job: start today's work in the background unless it is already running."""
     app = context.application
+    if not app.running:
+        # The bot is stopping (PTB's stop no longer awaits a task created now: the round would go on sending
+        # while the connection to Telegram is closed). Today's work is done after the next start.
+        return
     if app.bot_data.get(RUNNING_KEY):
         return
     app.bot_data[RUNNING_KEY] = True

@@ -257,3 +257,46 @@ def test_the_running_bot_keeps_its_long_lived_heap_out_of_collections(
         gc.unfreeze()
     assert frozen >= len(long_lived) and "bot:gc" in jobs
     assert gc.get_freeze_count() == 0
+
+
+def test_a_stop_lets_running_jobs_finish_and_starts_no_new_one(
+    telegram: FakeTelegram, tmp_path: Path, db: Engine
+) -> None:
+    """A job falling due while the stop waits for a running one is not started and then cancelled.
+
+    PTB's own stop waited for the jobs running when it began while the scheduler went on starting jobs, then
+    shut the scheduler down, cancelling those: APScheduler logged an ERROR (a CancelledError) on an ordinary
+    stop, which failed the end-to-end tests on a loaded machine (the polling watch runs every 2 s, the
+    liveness lease every 5 s). The ERROR would fail this test (tests/conftest.py)."""
+    services = make_services(tmp_path, db)
+    events: list[str] = []
+
+    async def long_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+        events.append("long started")
+        await asyncio.sleep(2.0)
+        events.append("long finished")
+
+    async def late_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+        events.append("late started")
+        await asyncio.sleep(2.0)
+        events.append("late finished")
+
+    async def scenario() -> None:
+        app = build_application(services, token=telegram.token, api_base=telegram.base_url)
+        async with running(app):
+            assert app.job_queue is not None
+            app.job_queue.run_once(long_job, when=0.0, name="test:long")
+            while "long started" not in events:
+                await asyncio.sleep(0.01)
+            # Due while the stop below waits for the long job (it stops the polling, then the jobs).
+            app.job_queue.run_once(late_job, when=0.6, name="test:late")
+
+    asyncio.run(scenario())
+    assert events[:2] == ["long started", "long finished"] or events == [
+        # a machine so slow that the stop began after the late job had started: both waited for
+        "long started",
+        "late started",
+        "long finished",
+        "late finished",
+    ], events
+    assert "late started" not in events or events[-1] == "late finished"  # nothing started was cancelled
