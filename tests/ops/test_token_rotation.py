@@ -105,6 +105,22 @@ def _assert_each_answered_once(
     assert sum(("/kehoach" in b and "/danhgia" in b) or NOTICE in b for b in help_replies) == 1, help_replies
 
 
+def _revoke_while_two_people_write(
+    telegram: FakeTelegram, bot: BotProcess
+) -> tuple[ChatMessage, ChatMessage]:
+    """@BotFather: /revoke, then BD03 sends the step its conversation waits for and BD02 asks for help. The
+    bot sees Telegram refuse token A and exits 2 with the reason."""
+    world = telegram.world
+    telegram.revoke_token(TOKEN_B)
+    revoked = time.monotonic()
+    task = world.send_text(USERS["BD03"], TASK)  # the step the conversation waits for
+    help_ = world.send_text(USERS["BD02"], "/trogiup")
+    assert bot.process is not None and bot.process.wait(60) == 2
+    assert REFUSED in bot.output()
+    assert any(r[3] == 401 for r in telegram.requests_with(TOKEN_A, since=revoked))
+    return task, help_
+
+
 def _saved_tasks(data: Path) -> list[str]:
     """The titles of BD03's tasks for 2026-10 in the bot's database."""
     engine = make_engine(f"sqlite:///{data / 'canbo.db'}")
@@ -133,15 +149,9 @@ def test_token_rotated_on_a_live_bot_loses_and_repeats_nothing(tmp_path: Path) -
         _sign_in_and_start_a_task(telegram)
 
         # @BotFather: /revoke. Token A stops working at once. What users send now reaches nobody, or — when the
-        # running bot's long poll was already waiting — the old process, which can no longer answer.
-        telegram.revoke_token(TOKEN_B)
-        revoked = time.monotonic()
-        task = world.send_text(USERS["BD03"], TASK)  # the step the conversation waits for
-        help_ = world.send_text(USERS["BD02"], "/trogiup")
-        # The bot sees Telegram refuse the token, stops polling and exits with the reason (systemd restarts it).
-        assert bot_a.process is not None and bot_a.process.wait(60) == 2
-        assert REFUSED in bot_a.output()
-        assert any(r[3] == 401 for r in telegram.requests_with(TOKEN_A, since=revoked))
+        # running bot's long poll was already waiting — the old process, which can no longer answer. The bot
+        # sees Telegram refuse the token, stops polling and exits with the reason (systemd restarts it).
+        task, help_ = _revoke_while_two_people_write(telegram, bot_a)
 
         # The restart before .env is edited (systemd's Restart=always): the same clear refusal, exit 2.
         stale = _bot(telegram, data, env, "bot-stale.log").start(wait_polling=False)
@@ -233,16 +243,11 @@ def test_token_rotated_on_a_webhook_bot_loses_and_repeats_nothing(tmp_path: Path
 
         # @BotFather: /revoke. Telegram keeps calling the webhook (with the registered secret), but the bot can
         # answer nothing with token A: the first refused answer stops it, with the reason, exit 2.
-        telegram.revoke_token(TOKEN_B)
-        revoked = time.monotonic()
-        task = world.send_text(USERS["BD03"], TASK)  # the step the conversation waits for
-        help_ = world.send_text(USERS["BD02"], "/trogiup")
-        assert bot_a.process is not None and bot_a.process.wait(60) == 2
-        assert REFUSED in bot_a.output() and STOPPING in bot_a.output()
+        task, help_ = _revoke_while_two_people_write(telegram, bot_a)
+        assert STOPPING in bot_a.output()
         assert 200 in _statuses(
             telegram, _update_id(world, task)
         )  # the old process took it, could not answer
-        assert any(r[3] == 401 for r in telegram.requests_with(TOKEN_A, since=revoked))
 
         # The restart before .env is edited (systemd's Restart=always): refused at once, exit 2, no webhook server.
         stale = _bot(telegram, data, env, "hook-stale.log").start(wait_polling=False)
