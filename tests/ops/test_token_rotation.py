@@ -35,6 +35,15 @@ SECRET_A = "hook-secret-A_before-the-rotation"
 SECRET_B = "hook-secret-B_after-the-rotation"
 
 
+def _seeded(tmp_path: Path) -> tuple[Path, Path]:
+    """A data dir with the roster seeded, and the workflow clock file at 2 Oct 2026, 09:00 Hà Nội time."""
+    data = tmp_path / "data"
+    seed(data)
+    clock = tmp_path / "now.txt"
+    clock.write_text("2026-10-02T09:00:00+07:00", encoding="utf-8")
+    return data, clock
+
+
 def _bot(telegram: FakeTelegram, data: Path, env: dict[str, str], log: str) -> BotProcess:
     """`canbo run` reading TELEGRAM_BOT_TOKEN from `.env` in its working directory, as on the server."""
     return BotProcess(
@@ -136,10 +145,7 @@ def _saved_tasks(data: Path) -> list[str]:
 
 
 def test_token_rotated_on_a_live_bot_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    seed(data)
-    clock = tmp_path / "now.txt"
-    clock.write_text("2026-10-02T09:00:00+07:00", encoding="utf-8")
+    data, clock = _seeded(tmp_path)
     env = {"CANBO_NOW_FILE": str(clock)}
     env_file = data / ".env"
     env_file.write_text(f"TELEGRAM_BOT_TOKEN={TOKEN_A}\n", encoding="utf-8")
@@ -224,10 +230,7 @@ def _handled(data: Path, update_id: int) -> bool:
 
 
 def test_token_rotated_on_a_webhook_bot_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    seed(data)
-    clock = tmp_path / "now.txt"
-    clock.write_text("2026-10-02T09:00:00+07:00", encoding="utf-8")
+    data, clock = _seeded(tmp_path)
     port = free_port()
     local_hook = f"http://127.0.0.1:{port}/tg-hook"  # where the reverse proxy forwards PUBLIC_HOOK
     # The hourly check is not what finds the revoke here: the first answer the bot tries is.
@@ -303,10 +306,7 @@ def test_token_rotated_on_a_webhook_bot_loses_and_repeats_nothing(tmp_path: Path
 
 def test_an_idle_webhook_bot_stops_when_its_token_is_revoked(tmp_path: Path) -> None:
     """Nobody writes, so no answer is refused: the periodic check (CANBO_TOKEN_CHECK_S) finds the revoke."""
-    data = tmp_path / "data"
-    seed(data)
-    clock = tmp_path / "now.txt"
-    clock.write_text("2026-10-02T09:00:00+07:00", encoding="utf-8")
+    data, clock = _seeded(tmp_path)
     port = free_port()
     env = _webhook_env(clock, port, CANBO_TOKEN_CHECK_S="1")
     (data / ".env").write_text(
