@@ -149,15 +149,9 @@ async def _watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
     deaf. Stopping makes `canbo run` exit with its clear message (exit 2), so the operator sees it at once
     (webhook mode: bot.revoked). PTB ends its polling task only on a refused token or on stop, so a polling
     task gone while the updater still runs has ended that way (before the first check)."""
-    app = context.application
-    services: Services = app.bot_data[SERVICES_KEY]
+    app = context.application  # scheduled in polling mode only (_post_init)
     updater = app.updater
-    if (
-        services.settings.webhook_url
-        or updater is None
-        or not updater.running
-        or app.bot_data.get(POLLING_WATCHED_KEY)
-    ):
+    if updater is None or not updater.running or app.bot_data.get(POLLING_WATCHED_KEY):
         return
     app.bot_data[POLLING_WATCHED_KEY] = True
 
