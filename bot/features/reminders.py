@@ -43,6 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -476,11 +477,24 @@ async def _send_summary_to(
     return True
 
 
+ENSURE_TICK_RETRY_S = 5
+
+
 async def _ensure_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Store the tick job (once); restore_jobs re-creates it at every later start."""
     services = services_of(context)
     interval_s = wf.tick_seconds(context)
-    stored = await asyncio.to_thread(botstate.list_jobs, services.db)
+    try:
+        stored = await asyncio.to_thread(botstate.list_jobs, services.db)
+    except OperationalError:
+        # The database is unreachable right after the start (/healthz says 503): without a retry the tick would
+        # never be stored on a first start, and no reminder would go out until a restart.
+        log.warning("database unreachable: storing the reminder tick again in %d s", ENSURE_TICK_RETRY_S)
+        if context.application.job_queue is not None:
+            context.application.job_queue.run_once(
+                _ensure_tick, when=ENSURE_TICK_RETRY_S, name="workflows:ensure-tick"
+            )
+        return
     existing = next((j for j in stored if j.name == TICK_JOB), None)
     if existing is not None and existing.interval_s == interval_s:
         return
