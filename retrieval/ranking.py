@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from knowledge.numbers import find_numbers
-from retrieval.analysis import strip_diacritics, vietnamese_lexicon
+from retrieval.analysis import is_question_word, strip_diacritics, vietnamese_lexicon
 from retrieval.index import Snapshot, number_key
 from retrieval.query import Query
 
@@ -104,6 +104,11 @@ def _mentions(syllables: list[str], number: list[str], joined: str = "") -> floa
 
 _LAW_RE = re.compile(r"(\S+\s+)?\b([Bb]ộ\s+)?[Ll]uật\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,1})")
 _NOT_A_LAW_BEFORE = {"kỷ", "kỉ", "ky", "điều", "dieu"}  # «kỷ luật Đảng viên», «điều luật Đó»
+# Verbs and function words that follow «luật» as a subject or object («luật quy định», «luật cấm»).
+_LAW_VERBS = {
+    "quy", "cấm", "yêu", "bắt", "nói", "ghi", "nêu", "đối", "mà", "và", "hoặc", "chưa", "thế", "như", "áp", "cho",
+    "điều", "dẫn",
+}  # fmt: skip
 # «Bộ luật này», «Luật nào»: a reference back or a question, not a name.
 _NOT_A_LAW_NAME = {
     "này",
@@ -123,12 +128,28 @@ _NOT_A_LAW_NAME = {
 }
 
 
+def _lowercase_law_name(before: str, name: str) -> bool:
+    """«vi phạm luật an ninh mạng», «theo luật viên chức»: a law named in lower case, as typed on a phone.
+
+    The words after «luật» name a law unless they start with a function or question word («luật về …», «luật
+    đối với …»), or «luật» and they form a common word («luật pháp», «luật sư», «luật hình sự» as a field of
+    law), or «luật» is part of «pháp luật»."""
+    words = name.lower().split()
+    if before in _NOT_A_LAW_BEFORE | {"pháp"} or not words:
+        return False
+    lexicon = vietnamese_lexicon()[0]
+    if is_question_word(words[0]) or words[0] in _NOT_A_LAW_NAME or words[0] in _LAW_VERBS:
+        return False
+    return not any(" ".join(["luật", *words[:n]]) in lexicon for n in (1, 2))
+
+
 def _law_names(text: str) -> list[tuple[str, str]]:
     """Law names a question mentions, as typed ("Luật Viên chức", "Bộ luật Hình sự") and as a key (their first
     two name words accent-free: "vien chuc").
 
     After «Bộ luật» any words are a name; after «Luật» the name starts with a capital letter («luật đối với» is
-    no law) or «Luật» itself is capitalised and does not start a common word («Luật sư», «luật pháp»);
+    no law) or «Luật» itself is capitalised and does not start a common word («Luật sư», «luật pháp»), or it
+    is typed in lower case as on a phone («vi phạm luật an ninh mạng», see `_lowercase_law_name`);
     «kỷ luật …» and «điều luật …» are never laws."""
     out = []
     for m in _LAW_RE.finditer(text):
@@ -140,8 +161,10 @@ def _law_names(text: str) -> list[tuple[str, str]]:
                 continue
             first = name.split()[0].lower()
             capital_law = m.group(0)[len(m.group(1) or "") :].startswith("L")
-            if not name[:1].isupper() and not (
-                capital_law and f"luật {first}" not in vietnamese_lexicon()[0]
+            if (
+                not name[:1].isupper()
+                and not (capital_law and f"luật {first}" not in vietnamese_lexicon()[0])
+                and not _lowercase_law_name(before, name)
             ):
                 continue
         law = "Bộ luật" if code else "Luật"
@@ -240,7 +263,8 @@ def _missing_documents(snapshot: Snapshot, query: Query) -> list[str]:
         " ".join(strip_diacritics(f"{d.doc_type or ''} {d.title}").lower().split())
         for d in snapshot.docs.values()
     ]
-    for typed, key in _law_names(query.text):
+    # Typed without marks («vi pham luat an ninh mang»): the names are read from the restored question.
+    for typed, key in _law_names(query.restored if query.accent_free else query.text):
         if not any(f"luat {key}" in t for t in titles):
             out.append(typed)
     return out
