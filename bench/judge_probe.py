@@ -4,8 +4,9 @@
 Usage: .venv/bin/python bench/judge_probe.py [--no-alqac]
 
 Indexes each corpus with the product path (`QAEngine.ingest_paths`, as `canbo ingest`) and, for every
-answerable question whose answering article is ranked, judges the question twice with the product's own
-ranking and answer plan (`rank` + `plan_answer`, what `QAEngine.ask` runs):
+answerable question whose answering article is ranked (questions on replaced or amended texts excepted: their
+other version often says the same), judges the question twice with the product's own ranking and answer plan
+(`rank` + `plan_answer`, what `QAEngine.ask` runs):
 
 - as asked, and
 - with the answering articles taken out of the ranking: what a reader would get if the document holding the
@@ -52,6 +53,9 @@ from retrieval.ranking import Ranked, rank
 
 DEPTH = 10  # the ranking depth `QAEngine.ask` judges on
 POOL = 30  # candidates kept so that a ranking without the answering articles still has DEPTH
+# Questions on a replaced or amended text are left out: without the answering article, the other version of it
+# often still says the same (a right answer, not a confident wrong quote).
+VERSION_KINDS = {"superseded", "old_document", "amended"}
 
 
 @dataclass
@@ -102,7 +106,7 @@ def probe(
     keys = {snap.unit_key(u): u for u in range(len(snap.units))}
     out: list[Probe] = []
     for q in questions:
-        if not q.answerable:
+        if not q.answerable or q.kind in VERSION_KINDS:
             continue
         gold_all = {keys[k] for part in q.parts for p in part for k in resolve(engine, p) if k in keys}
         gold_first = {keys[k] for p in q.parts[0] for k in resolve(engine, p) if k in keys}
