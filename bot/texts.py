@@ -102,6 +102,10 @@ BUTTON_HANDOFF = "📨 Chuyển cho Ban Tổ chức"
 FEEDBACK_SAVED = "Cảm ơn bạn đã góp ý!"
 FEEDBACK_CHANGED = "Đã cập nhật góp ý của bạn."
 FEEDBACK_UNCHANGED = "Bạn đã góp ý cho câu trả lời này rồi."
+# Sent after the asker's 👎 on an answer that quoted a text (it had no hand-off button): the button is below.
+FEEDBACK_HANDOFF_OFFER = (
+    "Xin lỗi vì câu trả lời chưa đúng ý. Nếu cần cán bộ Ban Tổ chức trả lời trực tiếp, bấm <b>«{button}»</b>."
+)
 ANSWER_EXPIRED = "Câu trả lời này không còn trong hệ thống. Vui lòng hỏi lại."
 ARTICLE_NOT_AVAILABLE = "Điều này không còn trong kho văn bản (có thể văn bản đã bị gỡ). Vui lòng hỏi lại."
 ARTICLE_HEADER = "📖 <b>{label}</b>"

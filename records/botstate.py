@@ -491,6 +491,15 @@ def get_handoff(engine: Engine, *, handoff_id: int) -> HandoffRecord:
         return _handoff_view(row)
 
 
+def handoff_for_answer(engine: Engine, *, answer_id: int) -> HandoffRecord | None:
+    """The hand-off opened for an answer (open or answered), or None when it was never handed off."""
+    with Session(engine) as session:
+        row = session.scalars(
+            select(BotHandoff).where(BotHandoff.answer_id == answer_id)  # type: ignore[arg-type]
+        ).one_or_none()
+        return _handoff_view(row) if row is not None else None
+
+
 def answer_handoff(engine: Engine, *, handoff_id: int, staff_user_id: int, reply: str) -> HandoffRecord:
     """Record staff's reply once. `ConcurrentUpdate` when someone already answered it."""
     if not reply.strip():

@@ -17,6 +17,8 @@ sequenceDiagram
     B->>U: staff's reply (only the first reply is sent)
     B->>S: the other staff's copies edited: no [Trả lời], who answered and when
 ```
+A confident answer has no hand-off button: the asker's 👎 on it (newly recorded, not yet handed off) brings a
+message offering the same button.
 An old «Trả lời» (a copy not yet edited, or pressed by another staff member mid-way) says who answered and
 when instead of opening a second reply.
 """
@@ -65,6 +67,10 @@ MAX_ARTICLE_BUTTONS = 3
 STAFF_ROLES = ("staff", "admin")
 
 
+def _handoff_button(answer_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(texts.BUTTON_HANDOFF, callback_data=f"qa:handoff:{answer_id}")
+
+
 def _answer_keyboard(answer_id: int, answer: Any) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if answer.found:
@@ -84,9 +90,9 @@ def _answer_keyboard(answer_id: int, answer: Any) -> InlineKeyboardMarkup:
                 break
         rows.extend([b] for b in buttons)
         if answer.uncertain:  # the nearest passage may not answer: staff can still be asked
-            rows.append([InlineKeyboardButton(texts.BUTTON_HANDOFF, callback_data=f"qa:handoff:{answer_id}")])
+            rows.append([_handoff_button(answer_id)])
     else:
-        rows.append([InlineKeyboardButton(texts.BUTTON_HANDOFF, callback_data=f"qa:handoff:{answer_id}")])
+        rows.append([_handoff_button(answer_id)])
     rows.append(
         [
             InlineKeyboardButton(texts.BUTTON_LIKE, callback_data=f"qa:fb:{answer_id}:up"),
@@ -229,7 +235,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "art" and len(parts) == 4 and parts[3].isdigit():
         await _show_article(update, context, services, ident, int(parts[3]))
     elif action == "fb" and len(parts) == 4 and parts[3] in ("up", "down"):
-        await _feedback(update, services, ident, 1 if parts[3] == "up" else -1)
+        await _feedback(update, context, services, ident, 1 if parts[3] == "up" else -1)
     elif action == "handoff":
         await _handoff(update, context, services, ident)
     elif action == "reply":
@@ -258,7 +264,9 @@ async def _show_article(
     await send_html(context, update.effective_chat.id, render_article(citation, full_text))
 
 
-async def _feedback(update: Update, services: Services, answer_id: int, vote: int) -> None:
+async def _feedback(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services, answer_id: int, vote: int
+) -> None:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     record = await _load_answer(services, answer_id)
@@ -277,6 +285,34 @@ async def _feedback(update: Update, services: Services, answer_id: int, vote: in
         "changed": texts.FEEDBACK_CHANGED,
     }.get(outcome, texts.FEEDBACK_UNCHANGED)
     await query.answer(message)
+    if (
+        vote == -1
+        and outcome in ("saved", "changed")
+        and record.found
+        and record.user_id == query.from_user.id
+    ):
+        await _offer_handoff(update, context, services, record)
+
+
+async def _offer_handoff(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services, record: botstate.AnswerRecord
+) -> None:
+    """The asker disliked an answer that quoted a text: offer the hand-off its keyboard did not carry.
+
+    A refused answer already has the button, so it gets no offer; neither does one already handed off.
+    The button is the usual one, so its double-tap guard and messages are those of `_handoff`."""
+    existing = await asyncio.to_thread(botstate.handoff_for_answer, services.db, answer_id=record.id)
+    if existing is not None:
+        return
+    query = update.callback_query
+    reply_to = query.message.message_id if query is not None and query.message is not None else None
+    await send_html(
+        context,
+        record.chat_id,
+        texts.FEEDBACK_HANDOFF_OFFER.format(button=escape(texts.BUTTON_HANDOFF)),
+        InlineKeyboardMarkup([[_handoff_button(record.id)]]),
+        reply_to=reply_to if not is_private(update) else None,
+    )
 
 
 def _staff_chats(engine: Any) -> list[int]:

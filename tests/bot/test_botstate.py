@@ -170,6 +170,23 @@ def test_handoff_opened_once_and_answered_once(state_engine: Engine) -> None:
     assert botstate.open_handoffs(state_engine) == []
 
 
+def test_handoff_for_answer_finds_an_open_or_answered_handoff_only(state_engine: Engine) -> None:
+    answer = botstate.record_answer(
+        state_engine, chat_id=8, user_id=8, question="hỏi gì đó", found=True, chunk_ids=["c1"]
+    )
+    other = botstate.record_answer(
+        state_engine, chat_id=8, user_id=8, question="hỏi khác", found=True, chunk_ids=["c1"]
+    )
+    assert botstate.handoff_for_answer(state_engine, answer_id=answer.id) is None
+    handoff, _created = botstate.open_handoff(state_engine, answer_id=answer.id)
+    assert botstate.handoff_for_answer(state_engine, answer_id=answer.id) == handoff
+    botstate.answer_handoff(state_engine, handoff_id=handoff.id, staff_user_id=99, reply="Trả lời")
+    found = botstate.handoff_for_answer(state_engine, answer_id=answer.id)
+    assert found is not None and found.id == handoff.id and found.status == "answered"
+    assert botstate.handoff_for_answer(state_engine, answer_id=other.id) is None
+    assert botstate.handoff_for_answer(state_engine, answer_id=other.id + 1000) is None
+
+
 def test_handoff_copies_are_remembered_once_per_message(state_engine: Engine) -> None:
     answer = botstate.record_answer(
         state_engine, chat_id=8, user_id=8, question="hỏi gì đó", found=False, chunk_ids=[]
