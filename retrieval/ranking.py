@@ -102,7 +102,10 @@ def _mentions(syllables: list[str], number: list[str], joined: str = "") -> floa
     return 0.0
 
 
-_LAW_RE = re.compile(r"(\S+\s+)?\b([Bb]ộ\s+)?[Ll]uật\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,1})")
+# «luật» / «Bộ luật», the word before it, and up to four name words (never a next «luật»).
+_LAW_RE = re.compile(
+    r"((?![Bb]ộ\s)\S+\s+)?\b([Bb]ộ\s+)?[Ll]uật\s+([^\W\d_]+(?:\s+(?!(?:[Bb]ộ\s+)?[Ll]uật\b)[^\W\d_]+){0,3})"
+)
 _NOT_A_LAW_BEFORE = {"kỷ", "kỉ", "ky", "điều", "dieu"}  # «kỷ luật Đảng viên», «điều luật Đó»
 # Verbs and function words that follow «luật» as a subject or object («luật quy định», «luật cấm»).
 _LAW_VERBS = {
@@ -168,7 +171,32 @@ def _law_names(text: str) -> list[tuple[str, str]]:
             ):
                 continue
         law = "Bộ luật" if code else "Luật"
-        out.append((f"{law} {name}", strip_diacritics(name.lower())))
+        shown = _name_words(name)
+        out.append((f"{law} {' '.join(shown)}", strip_diacritics(" ".join(shown[:2]).lower())))
+    return out
+
+
+_NAME_ENDS = {
+    "năm",
+    "số",
+    "hiện",
+    "mới",
+    "cũ",
+    "này",
+    "đó",
+}  # «Bộ luật Hình sự năm 2017», «Luật Đất đai hiện hành»
+
+
+def _name_words(name: str) -> list[str]:
+    """The words of a law's name, up to the first that starts the rest of the sentence («Luật cán bộ công chức
+    thì …» → «cán bộ công chức»)."""
+    words = name.split()
+    out = words[:1]
+    for word in words[1:]:
+        low = word.lower()
+        if is_question_word(low) or low in _NAME_ENDS or low in _LAW_VERBS or low in _NOT_A_LAW_NAME:
+            break
+        out.append(word)
     return out
 
 

@@ -67,6 +67,20 @@ def test_law_names_are_shown_as_typed() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Luật cán bộ công chức thì quy định thế nào", ["Luật cán bộ công chức"]),
+        ("vi phạm luật an ninh mạng khi đăng tin", ["Luật an ninh mạng"]),
+        ("theo Luật Đất đai hiện hành", ["Luật Đất đai"]),
+        ("Theo Bộ luật Hình sự năm 2017", ["Bộ luật Hình sự"]),
+        ("Luật Thanh niên và luật Giáo dục đại học", ["Luật Thanh niên", "Luật Giáo dục đại học"]),
+    ],
+)
+def test_a_law_name_is_shown_whole_up_to_where_the_sentence_goes_on(text: str, shown: list[str]) -> None:
+    assert [typed for typed, _key in _law_names(text)] == shown
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("Theo Quyết định số 99/2020/QĐ-UBND thì", "Theo 99/2020/QĐ-UBND thì"),
