@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+
 
 def _pg_bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
@@ -97,3 +99,15 @@ class PgCluster:
             self._as_postgres([self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop"])
             self.started = False
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def started_cluster() -> PgCluster:
+    """A started cluster of the caller's own (to stop and restart; the caller stops it). Skipped where
+    PostgreSQL is not installed, failed in CI, where .ci/run installs it."""
+    cluster = PgCluster()
+    if not cluster.available:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL (initdb, pg_ctl) is required in CI: .ci/run installs it")
+        pytest.skip("PostgreSQL binaries not installed (apt-get install postgresql)")
+    cluster.start()
+    return cluster

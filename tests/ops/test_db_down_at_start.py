@@ -5,7 +5,6 @@ so no reminder went out until a restart), and a due reminder reaches Telegram.""
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from records import botstate
 from records.db import make_engine
 from tests.e2e_workflows.conftest import PHONES, USERS, Flow, seed, sign_in_all
 from tests.fakes.telegram import BotProcess, FakeTelegram
-from tests.pg import PgCluster
+from tests.pg import started_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -77,12 +76,7 @@ def _problems(output: str) -> list[str]:
 
 
 def test_the_reminder_tick_is_stored_once_the_database_is_back(tmp_path: Path) -> None:
-    cluster = PgCluster()
-    if not cluster.available:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL (initdb, pg_ctl) is required in CI: .ci/run installs it")
-        pytest.skip("PostgreSQL binaries not installed")
-    cluster.start()
+    cluster = started_cluster()
     try:
         url = cluster.create_database("dbdown")
         data_dir = tmp_path / "data"

@@ -4,7 +4,6 @@ failing part) while it is down, the bot itself staying up, and 200 again once th
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import urllib.error
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e_workflows.conftest import running_flow
-from tests.pg import PgCluster
+from tests.pg import started_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -46,12 +45,7 @@ def _wait_for(url: str, status: int, timeout: float = 30.0) -> tuple[int, dict[s
 
 
 def test_health_turns_503_while_the_database_is_down_and_recovers(tmp_path: Path) -> None:
-    cluster = PgCluster()
-    if not cluster.available:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL (initdb, pg_ctl) is required in CI: .ci/run installs it")
-        pytest.skip("PostgreSQL binaries not installed")
-    cluster.start()
+    cluster = started_cluster()
     try:
         url = cluster.create_database("health")
         port = _free_port()
