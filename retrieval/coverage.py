@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from knowledge.segments import Segment, split_passage
-from retrieval.analysis import QuestionTerm, analyse, fold, strip_diacritics
+from retrieval.analysis import (
+    BOUND_EQUIVALENTS,
+    PLAIN_BOUND_EQUIVALENTS,
+    QuestionTerm,
+    analyse,
+    fold,
+    strip_diacritics,
+)
 from retrieval.index import Snapshot
 from retrieval.quantity import states_quantity
 
@@ -70,8 +77,30 @@ class Streams:
 
 
 def covers(streams: Streams, term: QuestionTerm) -> bool:
-    """Whether the texts contain the term: compounds and accent-free questions by accent-free syllables;
-    a single marked syllable by its marks, or accent-free when a neighbouring pair also matches (a typo)."""
+    """Whether the texts contain the term, or state it another way (a bound: «tối đa» ~ «không quá»)."""
+    if _covers_as_written(streams, term):
+        return True
+    return any(_phrase_in(streams, phrase, accent_free=term.accent_free) for phrase in equivalents(term))
+
+
+def equivalents(term: QuestionTerm) -> tuple[str, ...]:
+    """Other phrases (marked) that state what the term states; accent-free terms are looked up unmarked."""
+    if term.accent_free:
+        return PLAIN_BOUND_EQUIVALENTS.get(term.syllables, ())
+    return BOUND_EQUIVALENTS.get(term.text, ())
+
+
+def _phrase_in(streams: Streams, phrase: str, *, accent_free: bool) -> bool:
+    if accent_free:
+        plain = f" {strip_diacritics(phrase)} "
+        return any(plain in stream for stream in streams.plain)
+    marked = f" {phrase} "
+    return any(marked in stream for stream in streams.marked)
+
+
+def _covers_as_written(streams: Streams, term: QuestionTerm) -> bool:
+    """Compounds and accent-free questions by accent-free syllables; a single marked syllable by its marks,
+    or accent-free when a neighbouring pair also matches (a typo)."""
     plain = f" {' '.join(term.syllables)} "
     if not any(plain in stream for stream in streams.plain):
         return False
@@ -86,25 +115,45 @@ def covers(streams: Streams, term: QuestionTerm) -> bool:
 def term_weight(snapshot: Snapshot, term: QuestionTerm) -> float | None:
     """The term's idf in the index (its rarest bigram for compounds); None for a likely typo.
 
-    A term the index never contains weighs the maximum idf when it is a real Vietnamese word (a concept
-    the loaded texts do not treat) and None when it is malformed (a typo says nothing about coverage).
+    A term the index lacks weighs as the way the texts state it when they state it another way (a bound),
+    the maximum idf when it is a real Vietnamese word (a concept the loaded texts do not treat), and None
+    when it is malformed (a typo says nothing about coverage).
     """
+    weight = _idf(snapshot, term.syllables)
+    for phrase in equivalents(term):
+        if weight is not None:
+            break
+        weight = _idf(snapshot, tuple(strip_diacritics(phrase).split()))
+    if weight is not None:
+        return weight
+    n_docs = snapshot.lexical.syllables.n_docs
+    return float(np.log1p((n_docs + 0.5) / 0.5)) if term.well_formed else None
+
+
+def _idf(snapshot: Snapshot, syllables: tuple[str, ...]) -> float | None:
     lex = snapshot.lexical
-    if len(term.syllables) == 1:
-        bm25, keys = lex.syllables, [term.syllables[0]]
+    if len(syllables) == 1:
+        bm25, keys = lex.syllables, [syllables[0]]
     else:
-        bm25, keys = lex.bigrams, [f"{a}_{b}" for a, b in itertools.pairwise(term.syllables)]
+        bm25, keys = lex.bigrams, [f"{a}_{b}" for a, b in itertools.pairwise(syllables)]
     cols = [bm25.vocab.get(k) for k in keys]
     if any(c is None for c in cols):
-        return float(np.log1p((bm25.n_docs + 0.5) / 0.5)) if term.well_formed else None
+        return None
     return max(float(bm25.idf[c]) for c in cols if c is not None)
 
 
 def in_index(snapshot: Snapshot, term: QuestionTerm) -> bool:
+    """Whether some passage of the index holds the term, or a phrase stating it another way."""
+    return _in_index(snapshot, term.syllables) or any(
+        _in_index(snapshot, tuple(strip_diacritics(phrase).split())) for phrase in equivalents(term)
+    )
+
+
+def _in_index(snapshot: Snapshot, syllables: tuple[str, ...]) -> bool:
     lex = snapshot.lexical
-    if len(term.syllables) == 1:
-        return term.syllables[0] in lex.syllables.vocab
-    return all(f"{a}_{b}" in lex.bigrams.vocab for a, b in itertools.pairwise(term.syllables))
+    if len(syllables) == 1:
+        return syllables[0] in lex.syllables.vocab
+    return all(f"{a}_{b}" in lex.bigrams.vocab for a, b in itertools.pairwise(syllables))
 
 
 @dataclass

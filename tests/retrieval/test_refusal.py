@@ -11,6 +11,7 @@ from retrieval import QAEngine, make_engine, wording
 from retrieval.analysis import is_vietnamese_word, question_terms
 from retrieval.coverage import REFUSAL_FEATURES, absent_terms, gap, refusal_logit, unit_streams
 from retrieval.embedding import Embedder
+from retrieval.query import read_query
 from tests.retrieval.corpus import make_doc
 
 
@@ -107,6 +108,41 @@ def test_concept_gaps_tell_typos_from_missing_words(tmp_path: Path, e5: Embedder
         snapshot, question_terms("Cán bộ xuất sắc có được nâng lương không?"), unit_streams(snapshot, [first])
     )
     assert 0.0 < g.share < 1.0
+
+
+def test_a_bound_is_covered_by_the_way_the_text_states_it(tmp_path: Path, e5: Embedder) -> None:
+    """«tối đa» is what «không quá» states, «tối thiểu» what «ít nhất» states: a question asking for the
+    bound is covered by the article that sets it, and not by one that sets none."""
+    engine = make_engine(index_dir=tmp_path, embedder=e5)
+    doc = make_doc(
+        doc_id="kn",
+        number="9-QĐ/TU",
+        title="về kiêm nhiệm chức danh",
+        articles=[
+            (
+                "Kiêm nhiệm",
+                ["Mỗi cán bộ kiêm nhiệm không quá 03 chức danh và phải công tác ít nhất 05 năm tại đơn vị."],
+            ),
+            ("Phân công", ["Cán bộ kiêm nhiệm chức danh do cấp ủy phân công."]),
+            ("Tái cử", ["Bí thư được tái cử tối đa hai lần liên tiếp."]),
+        ],
+    )
+    engine.ingest_documents([doc])
+    snapshot = engine._snapshot
+
+    def missing(question: str, unit: int) -> list[str]:
+        terms = read_query(question, snapshot.restorer).terms
+        return [t.text for t in gap(snapshot, terms, unit_streams(snapshot, [unit])).missing]
+
+    assert missing("Mỗi cán bộ được kiêm nhiệm tối đa bao nhiêu chức danh?", 0) == []
+    assert missing("Cán bộ phải công tác tối thiểu bao nhiêu năm tại đơn vị?", 0) == []
+    assert missing("moi can bo duoc kiem nhiem toi da bao nhieu chuc danh", 0) == []
+    assert missing("Mỗi cán bộ được kiêm nhiệm tối đa bao nhiêu chức danh?", 1) == ["tối đa"]
+    # the question's own words still count first: «tối đa» written as such in the text
+    assert missing("Bí thư được tái cử tối đa mấy lần?", 2) == []
+    # an equivalent found in the index is not a concept the loaded texts lack
+    terms = read_query("Cán bộ kiêm nhiệm tối đa bao nhiêu chức danh?", snapshot.restorer).terms
+    assert absent_terms(snapshot, terms) == []
 
 
 # --- the real engine over the sample corpus -----------------------------------------------------------
