@@ -530,15 +530,19 @@ def _plain_lexicon_syllables() -> frozenset[str]:
 
 # Ways of stating a bound: a question's «tối đa» is answered by a text's «không quá …», «tối thiểu» by
 # «ít nhất …» / «không dưới …». Each phrase stands for the others of its class when coverage is judged.
-_BOUND_CLASSES = (
+# The first class states an upper bound, the second a lower one.
+BOUND_CLASSES = (
     ("tối đa", "không quá", "không vượt quá", "nhiều nhất", "giới hạn"),
     ("tối thiểu", "ít nhất", "không dưới", "không ít hơn", "trở lên"),
 )
 BOUND_EQUIVALENTS: dict[str, tuple[str, ...]] = {
-    phrase: tuple(other for other in group if other != phrase) for group in _BOUND_CLASSES for phrase in group
+    phrase: tuple(other for other in group if other != phrase) for group in BOUND_CLASSES for phrase in group
 }
 PLAIN_BOUND_EQUIVALENTS: dict[tuple[str, ...], tuple[str, ...]] = {
     tuple(strip_diacritics(phrase).split()): others for phrase, others in BOUND_EQUIVALENTS.items()
+}
+BOUND_CLASS_OF: dict[tuple[str, ...], int] = {
+    tuple(strip_diacritics(phrase).split()): i for i, group in enumerate(BOUND_CLASSES) for phrase in group
 }
 
 

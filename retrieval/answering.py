@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -13,7 +13,10 @@ from retrieval.analysis import QuestionTerm
 from retrieval.coverage import (
     Pinpoint,
     absent_terms,
+    covers,
     gap,
+    opposite_bound,
+    pin_streams,
     pinpoint,
     refusal_features,
     refusal_logit,
@@ -39,6 +42,8 @@ class Judged:
     logit: float
     status: str
     absent: list[QuestionTerm] = field(default_factory=list)
+    # (the bound asked, the other kind the quote states): «tối đa» asked, «ít nhất» stated
+    bound_conflict: tuple[str, str] | None = None
 
     @property
     def confidence(self) -> float:
@@ -100,7 +105,11 @@ def judge(
         # Asked about a document that is not loaded, and about none that is: a passage of another text
         # may not say what that document says, so it is quoted as possibly not answering.
         status = UNCERTAIN
-    return Judged(ranked, pin, features, logit, status, absent)
+    streams = pin_streams(snapshot, pin)
+    conflict = next(((t.text, p) for t in terms if (p := opposite_bound(streams, t)) is not None), None)
+    if conflict is not None and status == ANSWERED:
+        status = UNCERTAIN  # the quote states the other kind of bound: it may not answer what was asked
+    return Judged(ranked, pin, features, logit, status, absent, conflict)
 
 
 def amended_first(
@@ -145,6 +154,42 @@ def amended_first(
     )
 
 
+_BOUND_ALTERNATIVES = 3  # articles looked at when the best one states the other kind of bound
+
+
+def bound_first(snapshot: Snapshot, query: Query, ranked: Ranked, whole: Judged) -> Ranked:
+    """When the best article's quote states the other kind of bound than the one asked («ít nhất» for «tối
+    đa»), a close runner-up whose quote states the bound asked and covers the question as well comes first."""
+    if whole.bound_conflict is None:
+        return ranked
+    for i in range(1, min(_BOUND_ALTERNATIVES, len(ranked.units))):
+        pin = pinpoint(
+            snapshot,
+            ranked.units[i],
+            query.terms,
+            wants_number=query.wants_number,
+            chunk_cos=ranked.chunk_cos,
+            asked=query.asked,
+        )
+        streams = pin_streams(snapshot, pin)
+        asked = [t for t in query.terms if t.text == whole.bound_conflict[0]]
+        if (
+            pin.gap.share <= whole.pin.gap.share
+            and all(covers(streams, t) for t in asked)
+            and not any(opposite_bound(streams, t) for t in query.terms)
+        ):
+            order = [i, *(j for j in range(len(ranked.units)) if j != i)]
+            return replace(
+                ranked,
+                units=[ranked.units[j] for j in order],
+                scores=[ranked.scores[j] for j in order],
+                best_chunks=[ranked.best_chunks[j] for j in order],
+                dense=[ranked.dense[j] for j in order],
+                lexical=[ranked.lexical[j] for j in order],
+            )
+    return ranked
+
+
 def plan_answer(
     snapshot: Snapshot,
     query: Query,
@@ -160,6 +205,12 @@ def plan_answer(
     whole = judge(
         snapshot, ranked, query.terms, wants_number=query.wants_number, params=params, asked=query.asked
     )
+    promoted = bound_first(snapshot, query, ranked, whole)
+    if promoted is not ranked:
+        ranked = promoted
+        whole = judge(
+            snapshot, ranked, query.terms, wants_number=query.wants_number, params=params, asked=query.asked
+        )
     parts: list[PartAnswer] = []
     for part in query.parts:
         best: Pinpoint | None = None

@@ -12,6 +12,8 @@ import numpy as np
 
 from knowledge.segments import Segment, split_passage
 from retrieval.analysis import (
+    BOUND_CLASS_OF,
+    BOUND_CLASSES,
     BOUND_EQUIVALENTS,
     PLAIN_BOUND_EQUIVALENTS,
     QuestionTerm,
@@ -88,6 +90,17 @@ def equivalents(term: QuestionTerm) -> tuple[str, ...]:
     if term.accent_free:
         return PLAIN_BOUND_EQUIVALENTS.get(term.syllables, ())
     return BOUND_EQUIVALENTS.get(term.text, ())
+
+
+def opposite_bound(streams: Streams, term: QuestionTerm) -> str | None:
+    """When the question asks for one kind of bound («tối đa») and the texts state none of that kind but the
+    other («ít nhất …»), the phrase they state; else None. A quote of a minimum does not answer "at most"."""
+    kind = BOUND_CLASS_OF.get(term.syllables)
+    if kind is None or (not term.accent_free and term.text not in BOUND_EQUIVALENTS) or covers(streams, term):
+        return None
+    return next(
+        (p for p in BOUND_CLASSES[1 - kind] if _phrase_in(streams, p, accent_free=term.accent_free)), None
+    )
 
 
 def _phrase_in(streams: Streams, phrase: str, *, accent_free: bool) -> bool:
@@ -245,6 +258,11 @@ class Pinpoint:
         if seg.lead and seg.lead != seg.text:
             return f"{seg.lead} … {seg.text}"
         return seg.text
+
+
+def pin_streams(snapshot: Snapshot, pin: Pinpoint) -> Streams:
+    """What the quote of a pinpoint says, with its article heading and document title."""
+    return unit_context(snapshot, pin.unit).merged(Streams.of([pin.segment.lead, pin.segment.text]))
 
 
 def segments_of(snapshot: Snapshot, chunk: int) -> list[Segment]:

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from knowledge.errors import FileTooLarge, KnowledgeError, UnreadableFile
 from knowledge.model import Chunk, ParsedDocument, Relation
 from retrieval import wording
-from retrieval.analysis import analyse, fold
+from retrieval.analysis import BOUND_CLASS_OF, analyse, fold, strip_diacritics
 from retrieval.answering import REFUSED, UNCERTAIN, plan_answer
 from retrieval.coverage import REFUSAL_FEATURES, Pinpoint
 from retrieval.embedding import DEFAULT_MODEL, Embedder, make_embedder
@@ -826,8 +826,12 @@ class QAEngine:
                     features=features,
                     missing_documents=missing_docs,
                 )
+        note = None
+        if whole.bound_conflict is not None:
+            asked, phrase = whole.bound_conflict
+            note = wording.bound_conflict_note(BOUND_CLASS_OF[tuple(strip_diacritics(asked).split())], phrase)
         answer_text = wording.missing_documents_note(
-            wording.extractive_answer(quoted, uncertain=uncertain), missing_docs
+            wording.extractive_answer(quoted, uncertain=uncertain, note=note), missing_docs
         )
         return Answer(
             text,

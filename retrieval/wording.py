@@ -32,6 +32,11 @@ MISSING_DOCUMENTS_ANSWERED = "Lưu ý: văn bản {docs} mà câu hỏi nêu ch�
 PARTS_INTRO = "Câu hỏi có {n} ý:"
 PART_NOT_COVERED = "Các văn bản đã nạp không quy định nội dung này."
 PART_UNCERTAIN = "(có thể chưa trả lời đúng ý này) "
+BOUND_KINDS = ("mức tối đa", "mức tối thiểu")  # the kinds of bound, in the order of analysis.BOUND_CLASSES
+BOUND_CONFLICT = (
+    "Lưu ý: câu hỏi hỏi {asked}, còn quy định được trích nêu {stated} («{phrase} …»); "
+    "các văn bản đã nạp có thể không quy định {asked}."
+)
 
 LLM_SYSTEM = (
     "Bạn là trợ lý công tác cán bộ. Chỉ trả lời dựa trên các đoạn trích được đánh số bên dưới. "
@@ -294,10 +299,22 @@ def _notes(c: Citable) -> list[str]:
     return notes
 
 
-def extractive_answer(citations: Sequence[Citable], *, uncertain: bool = False) -> str:
+def bound_conflict_note(asked_kind: int, phrase: str) -> str:
+    """«câu hỏi hỏi mức tối đa, còn quy định được trích nêu mức tối thiểu («ít nhất …»)»."""
+    return BOUND_CONFLICT.format(
+        asked=BOUND_KINDS[asked_kind], stated=BOUND_KINDS[1 - asked_kind], phrase=phrase
+    )
+
+
+def extractive_answer(
+    citations: Sequence[Citable], *, uncertain: bool = False, note: str | None = None
+) -> str:
     """Quote the khoản that answers (and a close second article), each with its notes: the article it is
-    taken from, one warning for a replaced document (naming the replacement and its date), amendments."""
+    taken from, one warning for a replaced document (naming the replacement and its date), amendments.
+    `note` (why the quote may not answer) follows the uncertain introduction."""
     lines: list[str] = [UNCERTAIN_INTRO] if uncertain else []
+    if note:
+        lines.append(note)
     warned: set[str] = set()
     for i, c in enumerate(citations):
         text = quote(c)

@@ -217,3 +217,29 @@ def test_answerable_questions_are_answered(
     top = [(c.doc_number, c.article) for c in answer.citations[:3]]
     assert (doc_number, article) in top
     assert answer.confidence > 0.5
+
+
+@pytest.mark.parametrize(
+    "question", ["Cán bộ luân chuyển tối đa bao nhiêu năm?", "can bo luan chuyen toi da bao nhieu nam"]
+)
+def test_a_quote_of_the_other_bound_is_labelled_and_says_so(samples: QAEngine, question: str) -> None:
+    """65-QĐ/TW sets a minimum term of rotation («ít nhất là 3 năm») and no maximum: asked for the maximum,
+    the answer quotes the minimum as possibly not answering, and says which bound it states."""
+    answer = samples.ask(question)
+    assert answer.found and answer.uncertain
+    assert answer.answer.startswith(wording.UNCERTAIN_INTRO)
+    assert wording.bound_conflict_note(0, "ít nhất") in answer.answer
+    assert answer.citations[0].doc_number == "65-QĐ/TW" and "ít nhất" in answer.citations[0].text
+    asked_right = samples.ask("Thời gian luân chuyển tối thiểu là bao lâu?")
+    assert asked_right.found and not asked_right.uncertain
+    assert "Lưu ý: câu hỏi hỏi" not in asked_right.answer
+
+
+def test_a_runner_up_stating_the_bound_asked_comes_before_one_stating_the_other(samples: QAEngine) -> None:
+    """Ranked first, 366-QĐ/TW's «ít nhất 30% nhiệm vụ …» states a minimum; the article capping grade A at
+    «không vượt quá 20% …» answers «tối đa bao nhiêu phần trăm» and is quoted first, without a label."""
+    answer = samples.ask("Số người HTXSNV tối đa bằng bao nhiêu phần trăm số HTTNV?")
+    assert answer.found and not answer.uncertain
+    first = answer.citations[0]
+    assert first.doc_number == "366-QĐ/TW" and "không vượt quá 20%" in first.text
+    assert "Lưu ý: câu hỏi hỏi" not in answer.answer
