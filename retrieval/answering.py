@@ -83,6 +83,7 @@ def judge(
     pin: Pinpoint | None = None,
     cosine: float | None = None,
     asked: str | None = None,
+    background: frozenset[tuple[str, ...]] = frozenset(),
 ) -> Judged:
     """Pinpoint the top article and run the refusal model on what would be quoted."""
     top = ranked.units[0]
@@ -90,7 +91,7 @@ def judge(
         snapshot, top, terms, wants_number=wants_number, chunk_cos=ranked.chunk_cos, asked=asked
     )
     article = gap(snapshot, terms, unit_streams(snapshot, ranked.units[: params.uncovered_units]))
-    absent = absent_terms(snapshot, [t for t in article.missing])
+    absent = absent_terms(snapshot, [t for t in article.missing if t.syllables not in background])
     features = refusal_features(
         cosine=ranked.dense[ranked.units.index(pin.unit)] if cosine is None else cosine,
         lead_gap=pin.gap.share,
@@ -203,7 +204,13 @@ def plan_answer(
     for in the question's top articles, and ranked on its own when they do not cover it."""
     ranked = amended_first(snapshot, ranked, query.terms, wants_number=query.wants_number)
     whole = judge(
-        snapshot, ranked, query.terms, wants_number=query.wants_number, params=params, asked=query.asked
+        snapshot,
+        ranked,
+        query.terms,
+        wants_number=query.wants_number,
+        params=params,
+        asked=query.asked,
+        background=query.background,
     )
     promoted = bound_first(snapshot, query, ranked, whole)
     if promoted is not ranked:

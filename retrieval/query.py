@@ -141,6 +141,10 @@ class Query:
     search_text: str = ""  # the restored question without version cues ("năm 2017", "trước khi bị thay thế")
     name_syllables: list[str] = field(default_factory=list)  # all syllables, to find the documents it names
     asked: str | None = None  # the kind of number asked for (retrieval.quantity), None for any
+    # content words only the background of a long message holds ("Anh chị cho em hỏi chút, đơn vị em …"),
+    # when its asking sentence names too few to be judged alone: a concept the question asks about is not
+    # among them, so one that no text contains says nothing about coverage
+    background: frozenset[tuple[str, ...]] = frozenset()
 
     @property
     def bigrams(self) -> list[str]:
@@ -247,6 +251,7 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
     typed = analyse(without_version_cues(text) if (old or years) else text, segment=False)
     terms = question_terms(search_text, accent_free=accent_free)
     focus = asking_sentences(search_text)
+    background: frozenset[tuple[str, ...]] = frozenset()
     if focus != search_text:  # greetings and background around the question: judge the question itself
         plain_focus = f" {_plain(focus)} "
         focus_terms = [t for t in terms if f" {' '.join(t.syllables)} " in plain_focus]
@@ -254,6 +259,8 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
         # before it, so the whole message's concepts are judged.
         if len(focus_terms) >= _MIN_FOCUS_TERMS:
             terms = focus_terms
+        else:
+            background = frozenset(t.syllables for t in terms if t not in focus_terms)
     query = Query(
         text=text,
         restored=restored,
@@ -267,6 +274,7 @@ def read_query(question: str, restorer: DiacriticRestorer) -> Query:
         search_text=search_text,
         name_syllables=analyse(text, segment=False).syllables,
         asked=asked_quantity(focus),
+        background=background,
     )
     pieces = split_parts(focus)
     if len(pieces) > 1:

@@ -243,3 +243,19 @@ def test_a_runner_up_stating_the_bound_asked_comes_before_one_stating_the_other(
     first = answer.citations[0]
     assert first.doc_number == "366-QĐ/TW" and "không vượt quá 20%" in first.text
     assert "Lưu ý: câu hỏi hỏi" not in answer.answer
+
+
+def test_words_of_a_long_messages_background_are_not_named_as_unmentioned(samples: QAEngine) -> None:
+    """«chút», «giờ» («cho em hỏi chút», «giờ em muốn …») tell a story: when the asking sentence («Như vậy có
+    được không?») names too little and the whole message is judged, they are not concepts the documents lack."""
+    answer = samples.ask(
+        "Anh chị cho em hỏi chút, em vừa được luân chuyển về huyện được hai năm, giờ em muốn xin về lại đơn vị"
+        " cũ. Như vậy có được không ạ?"
+    )
+    assert answer.ranked and answer.ranked[0].doc_number == "65-QĐ/TW"
+    assert not {"chút", "giờ"} & set(answer.unmentioned)
+    assert "«chút»" not in answer.answer
+    # a short question still names what no document mentions
+    assert {"phụ cấp", "thu hút"} <= set(
+        samples.ask("Phụ cấp thu hút cán bộ luân chuyển là bao nhiêu?").unmentioned
+    )
