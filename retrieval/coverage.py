@@ -92,11 +92,19 @@ def equivalents(term: QuestionTerm) -> tuple[str, ...]:
     return BOUND_EQUIVALENTS.get(term.text, ())
 
 
+# "từ 06 tháng đến 03 năm": a range states both bounds
+_COUNT = r"(?:\d\S*|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)"
+_RANGE_RE = re.compile(rf" tu (?:\S+ ){{0,4}}?{_COUNT} (?:\S+ ){{0,5}}?den {_COUNT} ")
+
+
 def opposite_bound(streams: Streams, term: QuestionTerm) -> str | None:
     """When the question asks for one kind of bound («tối đa») and the texts state none of that kind but the
-    other («ít nhất …»), the phrase they state; else None. A quote of a minimum does not answer "at most"."""
+    other («ít nhất …»), the phrase they state; else None. A quote of a minimum does not answer "at most";
+    a range («từ 06 tháng đến 03 năm») states both."""
     kind = BOUND_CLASS_OF.get(term.syllables)
     if kind is None or (not term.accent_free and term.text not in BOUND_EQUIVALENTS) or covers(streams, term):
+        return None
+    if any(_RANGE_RE.search(stream) for stream in streams.plain):
         return None
     return next(
         (p for p in BOUND_CLASSES[1 - kind] if _phrase_in(streams, p, accent_free=term.accent_free)), None

@@ -8,8 +8,16 @@ import pytest
 
 import knowledge
 from retrieval import QAEngine, make_engine, wording
-from retrieval.analysis import is_vietnamese_word, question_terms
-from retrieval.coverage import REFUSAL_FEATURES, absent_terms, gap, refusal_logit, unit_streams
+from retrieval.analysis import has_diacritics, is_vietnamese_word, question_terms
+from retrieval.coverage import (
+    REFUSAL_FEATURES,
+    Streams,
+    absent_terms,
+    gap,
+    opposite_bound,
+    refusal_logit,
+    unit_streams,
+)
 from retrieval.embedding import Embedder
 from retrieval.query import read_query
 from tests.retrieval.corpus import make_doc
@@ -143,6 +151,35 @@ def test_a_bound_is_covered_by_the_way_the_text_states_it(tmp_path: Path, e5: Em
     # an equivalent found in the index is not a concept the loaded texts lack
     terms = read_query("Cán bộ kiêm nhiệm tối đa bao nhiêu chức danh?", snapshot.restorer).terms
     assert absent_terms(snapshot, terms) == []
+
+
+def test_the_other_kind_of_bound_is_told_from_a_range_that_states_both() -> None:
+    def bound(question: str, text: str) -> str | None:
+        terms = [
+            t
+            for t in question_terms(question, accent_free=not has_diacritics(question))
+            if t.text in {"tối đa", "toi da", "tối thiểu"}
+        ]
+        assert len(terms) == 1, terms
+        return opposite_bound(Streams.of([text]), terms[0])
+
+    asked = "Người vi phạm bị phạt tù tối đa bao nhiêu năm?"
+    assert bound(asked, "Thời gian luân chuyển ít nhất là 3 năm.") == "ít nhất"
+    assert bound(asked, "Thời gian thử thách không dưới 01 năm.") == "không dưới"
+    assert (
+        bound(asked, "Người vi phạm bị phạt tù không quá 03 năm.") is None
+    )  # the bound asked, said another way
+    assert (
+        bound(asked, "Bị phạt tù từ 06 tháng đến 03 năm, nếu gây thiệt hại từ 100.000.000 đồng trở lên.")
+        is None
+    )
+    assert (
+        bound(asked, "Bị phạt tù từ một năm đến năm năm khi gây thiệt hại từ 50 triệu đồng trở lên.") is None
+    )
+    assert (
+        bound("Thời gian tập sự tối thiểu là bao lâu?", "Thời gian tập sự không quá 12 tháng.") == "không quá"
+    )
+    assert bound(asked, "Người vi phạm bị phạt cảnh cáo.") is None  # no bound at all: nothing to contrast
 
 
 # --- the real engine over the sample corpus -----------------------------------------------------------
