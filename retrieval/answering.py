@@ -163,6 +163,7 @@ def bound_first(snapshot: Snapshot, query: Query, ranked: Ranked, whole: Judged)
     đa»), a close runner-up whose quote states the bound asked and covers the question as well comes first."""
     if whole.bound_conflict is None:
         return ranked
+    asked = [t for t in query.terms if t.text == whole.bound_conflict[0]]
     for i in range(1, min(_BOUND_ALTERNATIVES, len(ranked.units))):
         pin = pinpoint(
             snapshot,
@@ -173,7 +174,6 @@ def bound_first(snapshot: Snapshot, query: Query, ranked: Ranked, whole: Judged)
             asked=query.asked,
         )
         streams = pin_streams(snapshot, pin)
-        asked = [t for t in query.terms if t.text == whole.bound_conflict[0]]
         if (
             pin.gap.share <= whole.pin.gap.share
             and all(covers(streams, t) for t in asked)
@@ -203,21 +203,22 @@ def plan_answer(
     """Decide what to quote. A question asking several things is answered part by part: each part is looked
     for in the question's top articles, and ranked on its own when they do not cover it."""
     ranked = amended_first(snapshot, ranked, query.terms, wants_number=query.wants_number)
-    whole = judge(
-        snapshot,
-        ranked,
-        query.terms,
-        wants_number=query.wants_number,
-        params=params,
-        asked=query.asked,
-        background=query.background,
-    )
+
+    def judge_whole(candidates: Ranked) -> Judged:
+        return judge(
+            snapshot,
+            candidates,
+            query.terms,
+            wants_number=query.wants_number,
+            params=params,
+            asked=query.asked,
+            background=query.background,
+        )
+
+    whole = judge_whole(ranked)
     promoted = bound_first(snapshot, query, ranked, whole)
     if promoted is not ranked:
-        ranked = promoted
-        whole = judge(
-            snapshot, ranked, query.terms, wants_number=query.wants_number, params=params, asked=query.asked
-        )
+        ranked, whole = promoted, judge_whole(promoted)
     parts: list[PartAnswer] = []
     for part in query.parts:
         best: Pinpoint | None = None
