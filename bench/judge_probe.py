@@ -32,7 +32,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -76,15 +76,7 @@ class Candidate:
 
 
 def _without(ranked: Ranked, drop: set[int]) -> Ranked:
-    keep = [i for i, u in enumerate(ranked.units) if u not in drop][:DEPTH]
-    return replace(
-        ranked,
-        units=[ranked.units[i] for i in keep],
-        scores=[ranked.scores[i] for i in keep],
-        best_chunks=[ranked.best_chunks[i] for i in keep],
-        dense=[ranked.dense[i] for i in keep],
-        lexical=[ranked.lexical[i] for i in keep],
-    )
+    return ranked.select([i for i, u in enumerate(ranked.units) if u not in drop][:DEPTH])
 
 
 def _judged(engine: QAEngine, query: Query, ranked: Ranked) -> tuple[float, str]:

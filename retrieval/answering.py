@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -179,15 +179,7 @@ def bound_first(snapshot: Snapshot, query: Query, ranked: Ranked, whole: Judged)
             and all(covers(streams, t) for t in asked)
             and not any(opposite_bound(streams, t) for t in query.terms)
         ):
-            order = [i, *(j for j in range(len(ranked.units)) if j != i)]
-            return replace(
-                ranked,
-                units=[ranked.units[j] for j in order],
-                scores=[ranked.scores[j] for j in order],
-                best_chunks=[ranked.best_chunks[j] for j in order],
-                dense=[ranked.dense[j] for j in order],
-                lexical=[ranked.lexical[j] for j in order],
-            )
+            return ranked.select([i, *(j for j in range(len(ranked.units)) if j != i)])
     return ranked
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -76,6 +77,17 @@ class Ranked:
     missing_documents: list[str] = field(default_factory=list)  # references to documents not loaded
     old_docs: list[str] = field(default_factory=list)  # replaced documents the question asks about
     chunk_cos: np.ndarray | None = None  # cosine of every chunk with the question
+
+    def select(self, positions: Sequence[int]) -> Ranked:
+        """The units at these positions, in this order, each with its own scores."""
+        return replace(
+            self,
+            units=[self.units[i] for i in positions],
+            scores=[self.scores[i] for i in positions],
+            best_chunks=[self.best_chunks[i] for i in positions],
+            dense=[self.dense[i] for i in positions],
+            lexical=[self.lexical[i] for i in positions],
+        )
 
 
 def _named_by_type_and_digit(syllables: list[str], digits: str) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.pg import PgCluster
+from tests.pg import PgCluster, started_cluster
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -46,12 +46,7 @@ def fail_on_error_logs(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster]:
-    cluster = PgCluster()
-    if not cluster.available:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL (initdb, pg_ctl) is required in CI: .ci/run installs it")
-        pytest.skip("PostgreSQL binaries not installed (apt-get install postgresql)")
-    cluster.start()
+    cluster = started_cluster()
     yield cluster
     cluster.stop()
 
